@@ -1,0 +1,50 @@
+//! Every request the app makes goes through here, typed with the `shared` crate's wire types.
+
+use serde::de::DeserializeOwned;
+use shared::{ApiErrorBody, HealthResponse};
+
+/// Why a request failed, in words fit for the page.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApiClientError {
+    /// The server could not be reached at all.
+    Unreachable(String),
+    /// The server answered with an error body.
+    Api { status: u16, body: ApiErrorBody },
+    /// The server answered something we could not read.
+    Malformed(String),
+}
+
+impl std::fmt::Display for ApiClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiClientError::Unreachable(e) => write!(f, "the server is unreachable ({e})"),
+            ApiClientError::Api { status, body } => write!(f, "{} (HTTP {status})", body.message),
+            ApiClientError::Malformed(e) => write!(f, "unexpected answer from the server ({e})"),
+        }
+    }
+}
+
+/// GETs `path` and reads a JSON `T`. `also_ok` lists non-2xx statuses whose body is still a `T`
+/// (health answers 503 with a full health body when the database is down).
+async fn get_json<T: DeserializeOwned>(path: &str, also_ok: &[u16]) -> Result<T, ApiClientError> {
+    let response = gloo_net::http::Request::get(path)
+        .send()
+        .await
+        .map_err(|e| ApiClientError::Unreachable(e.to_string()))?;
+    let status = response.status();
+    if response.ok() || also_ok.contains(&status) {
+        return response
+            .json::<T>()
+            .await
+            .map_err(|e| ApiClientError::Malformed(e.to_string()));
+    }
+    match response.json::<ApiErrorBody>().await {
+        Ok(body) => Err(ApiClientError::Api { status, body }),
+        Err(_) => Err(ApiClientError::Malformed(format!("HTTP {status}"))),
+    }
+}
+
+/// `GET /api/health`.
+pub async fn health() -> Result<HealthResponse, ApiClientError> {
+    get_json("/api/health", &[503]).await
+}

@@ -1,0 +1,139 @@
+//! Routes and pages.
+
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::hooks::{use_location, use_params_map};
+use leptos_router::path;
+use shared::{Coin, Horizon, HealthStatus};
+
+use crate::{api, format};
+
+/// The whole app: header with the coin buttons, the routed page, and the status footer.
+#[component]
+pub fn App() -> impl IntoView {
+    view! {
+        <Router>
+            <Header/>
+            <main id="main">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/Bitcoin"/> }/>
+                    <Route path=path!("/:coin") view=CoinPage/>
+                </Routes>
+            </main>
+            <StatusFooter/>
+        </Router>
+    }
+}
+
+/// The header: the name and one button per coin. The router turns clicks on these links into
+/// client-side navigation, so switching coins never reloads the page.
+#[component]
+fn Header() -> impl IntoView {
+    let location = use_location();
+    let current = move || format::coin_from_path(&location.pathname.get());
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/Bitcoin">"coincast"</a>
+            <nav class="coin-nav" aria-label="Coins">
+                {Coin::ALL
+                    .into_iter()
+                    .map(|coin| {
+                        view! {
+                            <a
+                                class="coin-button"
+                                data-coin=coin.ticker()
+                                href=format::coin_path(coin)
+                                aria-current=move || (current() == Some(coin)).then_some("page")
+                            >
+                                {coin.name()}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </nav>
+        </header>
+    }
+}
+
+/// A coin's page.
+#[component]
+fn CoinPage() -> impl IntoView {
+    let params = use_params_map();
+    let coin = move || params.read().get("coin").and_then(|c| c.parse::<Coin>().ok());
+    move || match coin() {
+        Some(coin) => view! {
+            <section class="coin-page" data-coin=coin.ticker()>
+                <h1>{coin.name()} " " <span class="ticker">"(" {coin.ticker()} ")"</span></h1>
+                <p class="lede">
+                    "Will " {coin.name()} " go UP or DOWN? One prediction per horizon, each with its accuracy \
+                     measured out of sample next to a majority-class baseline."
+                </p>
+                <ul class="horizons" aria-label="Horizons">
+                    {Horizon::ALL
+                        .into_iter()
+                        .map(|h| view! {
+                            <li class="horizon-card empty">
+                                <span class="horizon">{h.label()}</span>
+                                <span class="why">"No prediction yet: models are not loaded."</span>
+                            </li>
+                        })
+                        .collect_view()}
+                </ul>
+            </section>
+        }
+        .into_any(),
+        None => view! { <NotFound/> }.into_any(),
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    view! {
+        <section class="not-found">
+            <h1>"Page not found"</h1>
+            <p>"coincast has pages for " <a href="/Bitcoin">"Bitcoin"</a> ", " <a href="/Litecoin">"Litecoin"</a>
+               " and " <a href="/Ripple">"Ripple"</a> "."</p>
+        </section>
+    }
+}
+
+/// The footer shows what `/api/health` says: proof that data flows browser <- API <- database.
+#[component]
+fn StatusFooter() -> impl IntoView {
+    let health = LocalResource::new(api::health);
+    view! {
+        <footer class="status" data-testid="status">
+            <Suspense fallback=|| view! { <span class="muted">"Checking the API…"</span> }>
+                {move || {
+                    health
+                        .get()
+                        .map(|result| match result {
+                            Ok(h) => {
+                                let db = if h.database.reachable {
+                                    format!("{} database reachable", h.database.backend)
+                                } else {
+                                    format!("{} database unreachable", h.database.backend)
+                                };
+                                let class = match h.status {
+                                    HealthStatus::Ok => "health ok",
+                                    HealthStatus::Degraded => "health degraded",
+                                };
+                                view! {
+                                    <span class=class data-testid="health">
+                                        "API v" {h.version} " · " {db} " · up "
+                                        {format::duration(h.uptime_seconds)}
+                                    </span>
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => view! {
+                                <span class="health error" role="alert">{e.to_string()}</span>
+                            }
+                                .into_any(),
+                        })
+                }}
+            </Suspense>
+            <a class="docs-link" href="/docs/" rel="external">"API docs"</a>
+        </footer>
+    }
+}

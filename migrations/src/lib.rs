@@ -1,0 +1,42 @@
+//! coincast's schema, one migration per change, applied in order at server start and by
+//! `coincast migrate`.
+//!
+//! Invariant: only portable schema statements (sea-query builders, no raw SQLite SQL), so every
+//! migration also runs on PostgreSQL. Times are stored as Unix seconds (UTC) in BIGINT columns:
+//! the same on both backends, cheap to index and compare.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_initial;
+
+/// Applies coincast's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_initial::Migration)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm_migration::sea_orm::{ConnectionTrait, Database, Statement};
+
+    #[tokio::test]
+    async fn migrations_apply_roll_back_and_reapply_on_sqlite() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        for table in ["candles", "series_points", "source_status", "predictions"] {
+            let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+            db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap_or_else(|e| panic!("table {table} missing: {e}"));
+        }
+        assert_eq!(Migrator::get_applied_migrations(&db).await.unwrap().len(), 1);
+        Migrator::down(&db, None).await.unwrap();
+        assert!(Migrator::get_applied_migrations(&db).await.unwrap().is_empty());
+        Migrator::up(&db, None).await.unwrap();
+    }
+}

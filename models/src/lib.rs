@@ -1,0 +1,50 @@
+//! coincast's machine-learning crate.
+//!
+//! It will hold the one feature pipeline used by both training and the server at prediction time,
+//! the labels, walk-forward evaluation, ONNX export and tract inference. Trained artefacts (ONNX
+//! files and their JSON model cards) live in `models/artifacts/`.
+//!
+//! For now it holds the label definition every later piece agrees on.
+
+use shared::Horizon;
+
+/// The direction label of one sample: `Some(true)` (UP) when the close `horizon` later is strictly
+/// above the close at prediction time, `Some(false)` (DOWN) otherwise, and `None` when either price
+/// is missing or not a positive finite number (such a sample is dropped, never guessed).
+pub fn label_up(close_now: f64, close_later: f64) -> Option<bool> {
+    let valid = |p: f64| p.is_finite() && p > 0.0;
+    (valid(close_now) && valid(close_later)).then_some(close_later > close_now)
+}
+
+/// The number of bars of `bar_minutes` that a horizon spans, or `None` when the horizon is not a
+/// whole number of bars (a 30-minute horizon cannot be labelled from hourly bars).
+pub fn horizon_bars(horizon: Horizon, bar_minutes: u32) -> Option<u32> {
+    (bar_minutes > 0 && horizon.minutes() % bar_minutes == 0).then(|| horizon.minutes() / bar_minutes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_only_when_strictly_higher() {
+        assert_eq!(label_up(100.0, 100.5), Some(true));
+        assert_eq!(label_up(100.0, 100.0), Some(false), "an unchanged price is not UP");
+        assert_eq!(label_up(100.0, 99.0), Some(false));
+    }
+
+    #[test]
+    fn missing_prices_give_no_label() {
+        assert_eq!(label_up(f64::NAN, 1.0), None);
+        assert_eq!(label_up(1.0, 0.0), None);
+        assert_eq!(label_up(-1.0, 2.0), None);
+    }
+
+    #[test]
+    fn horizon_bars_needs_whole_bars() {
+        assert_eq!(horizon_bars(Horizon::M30, 5), Some(6));
+        assert_eq!(horizon_bars(Horizon::H12, 60), Some(12));
+        assert_eq!(horizon_bars(Horizon::M30, 60), None);
+        assert_eq!(horizon_bars(Horizon::H1, 0), None);
+    }
+}

@@ -1,0 +1,84 @@
+# shellcheck shell=bash
+# Shared helpers of the scripts in this folder: installing what is missing, the WebAssembly toolchain.
+# Every install step the project needs lives here, so a fresh machine (or CI) needs nothing by hand.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+cd "$ROOT"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=0
+# ensure_apt PKG...: installs the Debian packages that are not installed yet.
+ensure_apt() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    log "please install: ${missing[*]} (no apt-get here)"; return 1
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  if [ "$APT_UPDATED" -eq 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The version of a package in Cargo.lock.
+locked_version() {
+  awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
+}
+
+# ensure_wasm_bindgen: the wasm-bindgen CLI at exactly the version in Cargo.lock.
+ensure_wasm_bindgen() {
+  local want have=""
+  want="$(locked_version wasm-bindgen)"
+  command -v wasm-bindgen >/dev/null && have="$(wasm-bindgen --version | awk '{print $2}')"
+  if [ "$have" != "$want" ]; then
+    log "installing wasm-bindgen-cli $want (about 3 minutes, once)"
+    # Not --locked: its lock file pins a crate version the registry no longer serves.
+    cargo install wasm-bindgen-cli --version "=$want" --quiet
+  fi
+}
+
+# WASM_ROUTE: "rustup" when rustup has (or can get) the wasm32 standard library, else "debian":
+# Debian's rustc-web toolchain building std itself (-Zbuild-std), which needs no download from rustup.
+# COINCAST_WASM_TOOLCHAIN=rustup|debian forces one.
+choose_wasm_route() {
+  WASM_ROUTE="${COINCAST_WASM_TOOLCHAIN:-auto}"
+  if [ "$WASM_ROUTE" = auto ]; then
+    if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+      WASM_ROUTE=rustup
+    elif command -v rustup >/dev/null && timeout 90 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 \
+        && rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+      WASM_ROUTE=rustup
+    else
+      WASM_ROUTE=debian
+    fi
+  fi
+  if [ "$WASM_ROUTE" = debian ]; then
+    ensure_apt rustc-web cargo-web rust-web-src lld
+  fi
+  export WASM_ROUTE
+}
+
+# cargo_wasm ARGS...: cargo for the wasm32 target through the chosen route, in target-wasm/.
+cargo_wasm() {
+  if [ "$WASM_ROUTE" = rustup ]; then
+    cargo "$1" "${@:2}" --target wasm32-unknown-unknown --target-dir "$ROOT/target-wasm"
+  else
+    RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 /usr/bin/cargo "$1" "${@:2}" -Zbuild-std=std,panic_abort \
+      --target wasm32-unknown-unknown --target-dir "$ROOT/target-wasm/debian"
+  fi
+}
+
+# The release output directory of cargo_wasm for a profile.
+wasm_out_dir() {
+  if [ "$WASM_ROUTE" = rustup ]; then echo "$ROOT/target-wasm/wasm32-unknown-unknown/$1"
+  else echo "$ROOT/target-wasm/debian/wasm32-unknown-unknown/$1"; fi
+}

@@ -1,0 +1,175 @@
+//! Layered settings: built-in defaults, then an optional TOML file (`--config`), then environment
+//! variables `COINCAST__SECTION__KEY` (e.g. `COINCAST__SERVER__PORT=9000`), then command-line flags.
+//! Loaded once in `main` and passed down; there is no global settings object.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+use crate::cli::{Cli, Command};
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// State directory: the SQLite file lives here.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub frontend: FrontendSettings,
+    pub log: LogSettings,
+}
+
+/// Where the HTTP server listens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// The database. With no `url`, an embedded SQLite file `<data_dir>/coincast.db` is used.
+#[derive(Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.url.as_deref().map(redact_url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// Hides the password of a `scheme://user:password@host` URL.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..scheme_end], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The built web app (the output of `scripts/build-frontend`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FrontendSettings {
+    pub dist_dir: PathBuf,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    /// A tracing filter such as `info` or `coincast=debug,info`; `RUST_LOG` wins when set.
+    pub filter: String,
+    /// `pretty` for people, `json` for log shippers.
+    pub format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+impl Settings {
+    /// Loads the layers for this command line.
+    pub fn load(cli: &Cli) -> anyhow::Result<Self> {
+        let mut builder = Self::defaults()?;
+        if let Some(path) = &cli.config {
+            builder = builder.add_source(config::File::from(path.as_path()).required(true));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("COINCAST")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+        if let Some(dir) = &cli.data_dir {
+            builder = builder.set_override("data_dir", path_str(dir)?)?;
+        }
+        if let Command::Serve(args) = &cli.command {
+            if let Some(host) = &args.host {
+                builder = builder.set_override("server.host", host.as_str())?;
+            }
+            if let Some(port) = args.port {
+                builder = builder.set_override("server.port", port)?;
+            }
+        }
+        let settings: Settings = builder
+            .build()
+            .context("reading settings")?
+            .try_deserialize()
+            .context("parsing settings")?;
+        Ok(settings)
+    }
+
+    /// The defaults alone (as a builder, so tests and `load` can layer on top).
+    pub fn defaults() -> anyhow::Result<config::ConfigBuilder<config::builder::DefaultState>> {
+        Ok(config::Config::builder()
+            .set_default("data_dir", "data")?
+            .set_default("server.host", "127.0.0.1")?
+            .set_default("server.port", 8080)?
+            .set_default("server.workers", 0)?
+            .set_default("database.max_connections", 8)?
+            .set_default("frontend.dist_dir", "frontend/dist")?
+            .set_default("log.filter", "info")?
+            .set_default("log.format", "pretty")?)
+    }
+}
+
+fn path_str(path: &Path) -> anyhow::Result<&str> {
+    path.to_str().with_context(|| format!("path {} is not valid UTF-8", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn flags_override_defaults() {
+        let cli = Cli::parse_from(["coincast", "--data-dir", "/tmp/x", "serve", "--port", "9001"]);
+        let s = Settings::load(&cli).unwrap();
+        assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
+        assert_eq!(s.server.port, 9001);
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.log.format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn a_settings_file_is_layered_under_flags() {
+        let dir = std::env::temp_dir().join(format!("coincast-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("coincast.toml");
+        std::fs::write(&file, "[server]\nport = 7000\nhost = \"0.0.0.0\"\n[log]\nformat = \"json\"\n").unwrap();
+        let cli = Cli::parse_from(["coincast", "--config", file.to_str().unwrap(), "serve", "--host", "::1"]);
+        let s = Settings::load(&cli).unwrap();
+        assert_eq!(s.server.port, 7000);
+        assert_eq!(s.server.host, "::1");
+        assert_eq!(s.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn passwords_are_redacted_in_debug_output() {
+        let db = DatabaseSettings {
+            url: Some("postgres://coin:s3cret@localhost:5432/coincast".into()),
+            max_connections: 4,
+        };
+        let shown = format!("{db:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://coin:***@localhost:5432/coincast"), "{shown}");
+    }
+}

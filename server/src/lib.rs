@@ -1,0 +1,15 @@
+//! The coincast server: HTTP API, the single-page app's files, and the command-line tools.
+//!
+//! `main.rs` parses the command line and calls into here; `startup::Application` wires everything
+//! for `serve` and for the integration tests.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod openapi;
+pub mod routes;
+pub mod spa;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

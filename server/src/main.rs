@@ -1,0 +1,48 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use coincast::cli::{Cli, Command};
+use coincast::{config::Settings, db, openapi, startup::Application, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("coincast: invalid settings: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    match run(cli.command, settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "coincast failed");
+            eprintln!("coincast: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve(_) => {
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "listening");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate(args) => {
+            let conn = db::connect(&settings).await?;
+            if args.status {
+                let applied = db::applied_migrations(&conn).await?;
+                println!("{applied} migration(s) applied");
+            } else {
+                let applied = db::migrate(&conn).await?;
+                println!("database up to date: {applied} migration(s) applied");
+            }
+        }
+        Command::Openapi => print!("{}", openapi::yaml()?),
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Wiring: `Application::build(settings)` opens the database, applies migrations, binds the
+//! listener (port 0 picks a free port: tests use that) and assembles the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::{Server, Service};
+use actix_web::middleware::Compress;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::{db, openapi, routes, spa, state::AppState};
+
+/// Where the OpenAPI document is served.
+pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
+
+/// A built, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database, migrates it, binds the listener and builds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let conn = db::connect(&settings).await?;
+        let applied = db::migrate(&conn).await?;
+        tracing::info!(applied, backend = db::backend_name(&conn), "database ready");
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+            .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState::new(conn);
+        let server = run(listener, state.clone(), &settings)?;
+        Ok(Application { port, server, state })
+    }
+
+    /// The port actually bound.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests reach the database through it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the process gets SIGINT/SIGTERM, then drains connections.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
+    let data = web::Data::new(state);
+    let known_routes = web::Data::new(routes::KnownRoutes::from_document(&openapi::document()));
+    let dist = settings.frontend.dist_dir.clone();
+    let mut server = HttpServer::new(move || {
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .openapi(openapi::ApiDoc::openapi())
+            .app_data(data.clone())
+            .app_data(known_routes.clone())
+            .app_data(routes::query_config())
+            .configure(routes::configure)
+            .split_for_parts();
+        app.service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
+            .service(web::scope("/api").default_service(web::to(routes::api_not_found)))
+            .configure(spa::service(&dist))
+            .wrap_fn(|req, srv| {
+                let path = req.path().to_owned();
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.await?;
+                    spa::set_cache_headers(&path, res.headers_mut());
+                    Ok(res)
+                }
+            })
+            .wrap(Compress::default())
+            .wrap(TracingLogger::default())
+    })
+    .listen(listener)?;
+    if settings.server.workers > 0 {
+        server = server.workers(settings.server.workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,182 @@
+//! Browser tests: headless Chromium (Debian's `chromium` + `chromium-driver`) driven over WebDriver
+//! against the real server serving the real WebAssembly build (`frontend/dist`).
+//!
+//! They need `scripts/build-frontend` to have run; `scripts/test` does that first. Screenshots go
+//! to `test-output/` (not committed) for people to look at.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::helpers::{Frontend, repo_root, spawn_app};
+
+/// A chromedriver process and one browser session, both ended on drop.
+struct Browser {
+    driver: Child,
+    base: String,
+    session: String,
+    http: reqwest::Client,
+}
+
+impl Browser {
+    async fn start(width: u32, height: u32) -> Browser {
+        let dist = repo_root().join("frontend/dist/index.html");
+        assert!(
+            dist.is_file(),
+            "{} is missing: build the web app first with scripts/build-frontend",
+            dist.display()
+        );
+        let driver_bin = std::env::var("COINCAST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let chromium = std::env::var("COINCAST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {driver_bin} (apt-get install chromium-driver): {e}"));
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(res) = http.get(format!("{base}/status")).send().await {
+                if res.status().is_success() {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let profile = tempfile::tempdir().unwrap().keep();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", format!("--window-size={width},{height}"),
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }
+        }}});
+        let res: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let session = res["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no WebDriver session: {res}"))
+            .to_owned();
+        Browser { driver, base, session, http }
+    }
+
+    async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let res: Value = self.http.request(method, url).json(&body).send().await.unwrap().json().await.unwrap();
+        if let Some(err) = res["value"].get("error") {
+            panic!("WebDriver {path}: {err}: {}", res["value"]["message"]);
+        }
+        res["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.command(reqwest::Method::POST, "/url", json!({"url": url})).await;
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.command(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": []}))
+            .await
+    }
+
+    /// Polls `script` until it returns a string containing `wanted` (10 s at most).
+    async fn wait_text(&self, script: &str, wanted: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let value = self.js(script).await;
+            let text = value.as_str().unwrap_or_default().to_owned();
+            if text.contains(wanted) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "waited for {wanted:?} from `{script}`, last saw {value}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn click(&self, css: &str) {
+        let el = self
+            .command(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css}))
+            .await;
+        let id = el.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_owned();
+        self.command(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self.command(reqwest::Method::GET, "/screenshot", Value::Null).await;
+        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        let dir = repo_root().join("test-output");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+const H1: &str = "return document.querySelector('.coin-page h1')?.textContent ?? ''";
+const HEALTH: &str = "return document.querySelector('[data-testid=health]')?.textContent ?? ''";
+
+#[tokio::test]
+async fn coin_pages_render_health_from_the_api_and_switch_without_reload() {
+    let app = spawn_app(Frontend::Built).await;
+    let browser = Browser::start(1280, 900).await;
+
+    browser.goto(&format!("{}/Litecoin", app.address)).await;
+    browser.wait_text(H1, "Litecoin").await;
+    let health = browser.wait_text(HEALTH, "sqlite database reachable").await;
+    assert!(health.contains(&format!("API v{}", env!("CARGO_PKG_VERSION"))), "{health}");
+    let current = browser.js("return document.querySelector('[aria-current=page]')?.dataset.coin").await;
+    assert_eq!(current, "LTC");
+    browser.screenshot("litecoin-desktop.png").await;
+
+    // A marker on window survives client-side navigation but not a reload.
+    browser.js("window.__coincastMarker = 42; return null").await;
+    browser.click("a.coin-button[data-coin=XRP]").await;
+    browser.wait_text(H1, "Ripple").await;
+    assert_eq!(browser.js("return location.pathname").await, "/Ripple");
+    assert_eq!(browser.js("return window.__coincastMarker ?? null").await, 42, "the page reloaded");
+    let current = browser.js("return document.querySelector('[aria-current=page]')?.dataset.coin").await;
+    assert_eq!(current, "XRP");
+}
+
+#[tokio::test]
+async fn root_goes_to_bitcoin_and_lowercase_paths_work() {
+    let app = spawn_app(Frontend::Built).await;
+    let browser = Browser::start(375, 812).await;
+
+    browser.goto(&format!("{}/", app.address)).await;
+    browser.wait_text(H1, "Bitcoin").await;
+    browser.wait_text("return location.pathname", "/Bitcoin").await;
+
+    browser.goto(&format!("{}/ripple", app.address)).await;
+    browser.wait_text(H1, "Ripple").await;
+    browser.wait_text(HEALTH, "API v").await;
+    browser.screenshot("ripple-phone.png").await;
+
+    browser.goto(&format!("{}/Dogecoin", app.address)).await;
+    browser
+        .wait_text("return document.querySelector('.not-found h1')?.textContent ?? ''", "Page not found")
+        .await;
+}

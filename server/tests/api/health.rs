@@ -1,0 +1,48 @@
+use shared::{ApiErrorBody, ErrorCode, HealthResponse, HealthStatus};
+
+use crate::helpers::{Frontend, spawn_app};
+
+#[tokio::test]
+async fn health_reports_version_database_and_uptime() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let res = app.get("/api/health").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let health: HealthResponse = res.json().await.unwrap();
+    assert_eq!(health.status, HealthStatus::Ok);
+    assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
+    assert!(health.database.reachable);
+    assert_eq!(health.database.backend, "sqlite");
+    assert_eq!(health.database.migrations_applied, 1);
+    assert!(health.uptime_seconds < 60);
+}
+
+#[tokio::test]
+async fn the_embedded_database_is_a_wal_mode_sqlite_file_in_the_data_dir() {
+    let app = spawn_app(Frontend::Fixture).await;
+    assert!(app.data_dir.path().join(coincast::db::SQLITE_FILE).is_file());
+    let mode = coincast::db::sqlite_journal_mode(&app.state.db).await.unwrap();
+    assert_eq!(mode.as_deref(), Some("wal"));
+}
+
+#[tokio::test]
+async fn unknown_api_paths_get_a_json_404() {
+    let app = spawn_app(Frontend::Fixture).await;
+    for path in ["/api/nope", "/api/", "/api/health/extra"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 404, "{path}");
+        let body: ApiErrorBody = res.json().await.unwrap();
+        assert_eq!(body.code, ErrorCode::NotFound, "{path}");
+        assert!(body.message.contains(path), "{path}: {}", body.message);
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_an_api_route_gets_a_json_405() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let res = app.client.post(format!("{}/api/health", app.address)).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert_eq!(res.headers()["allow"], "GET");
+    let body: ApiErrorBody = res.json().await.unwrap();
+    assert_eq!(body.code, ErrorCode::MethodNotAllowed);
+}

@@ -1,0 +1,92 @@
+//! `spawn_app()` and what tests share.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use coincast::cli::Cli;
+use coincast::config::Settings;
+use coincast::startup::Application;
+use coincast::state::AppState;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Which web app the test server serves.
+pub enum Frontend {
+    /// A tiny stand-in app (an index.html and one asset per type) written for the test, so that
+    /// serving rules are tested without a WebAssembly build.
+    Fixture,
+    /// The real build in `frontend/dist` (browser tests; `scripts/build-frontend` makes it).
+    Built,
+}
+
+/// A running server on a free port with its own database in a temporary directory.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub data_dir: tempfile::TempDir,
+    _dist: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    /// `GET address + path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.unwrap()
+    }
+}
+
+pub const FIXTURE_INDEX: &str = "<!doctype html><title>coincast test app</title><div id=fixture-app></div>";
+
+fn fixture_dist() -> tempfile::TempDir {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), FIXTURE_INDEX).unwrap();
+    let assets = dist.path().join("assets/0123abcd");
+    std::fs::create_dir_all(&assets).unwrap();
+    // The 8-byte header of an empty WebAssembly module.
+    std::fs::write(assets.join("frontend_bg.wasm"), b"\0asm\x01\0\0\0").unwrap();
+    std::fs::write(assets.join("frontend.js"), "export default function init() {}\n").unwrap();
+    std::fs::write(assets.join("style.css"), "body { margin: 0 }\n").unwrap();
+    dist
+}
+
+/// Starts the real server, as `coincast serve` would, on 127.0.0.1 and a free port.
+pub async fn spawn_app(frontend: Frontend) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (dist_path, dist_guard) = match frontend {
+        Frontend::Fixture => {
+            let d = fixture_dist();
+            (d.path().to_path_buf(), Some(d))
+        }
+        Frontend::Built => (repo_root().join("frontend/dist"), None),
+    };
+    let cli = Cli::parse_from([
+        "coincast",
+        "--data-dir",
+        data_dir.path().to_str().unwrap(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+    ]);
+    let mut settings = Settings::load(&cli).unwrap();
+    settings.frontend.dist_dir = dist_path;
+    settings.server.workers = 2;
+    let app = Application::build(settings).await.expect("the server builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        state,
+        data_dir,
+        _dist: dist_guard,
+    }
+}

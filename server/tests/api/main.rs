@@ -1,0 +1,10 @@
+//! The one integration test binary: every test drives a real server (`spawn_app`) on port 0 with a
+//! fresh SQLite database, through real HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod browser;
+mod docs;
+mod health;
+mod helpers;
+mod openapi;
+mod spa;

@@ -1,0 +1,70 @@
+//! `GET /api/health`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Overall service state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum HealthStatus {
+    /// Everything the API needs answers.
+    Ok,
+    /// The API runs but a dependency (the database) does not answer.
+    Degraded,
+}
+
+/// The database as the server sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DatabaseHealth {
+    /// Whether a round trip to the database succeeded just now.
+    pub reachable: bool,
+    /// `sqlite` or `postgres`.
+    pub backend: String,
+    /// How long the round trip took, in milliseconds.
+    pub latency_ms: f64,
+    /// The number of schema migrations applied.
+    pub migrations_applied: u32,
+}
+
+/// The answer of `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HealthResponse {
+    /// `ok`, or `degraded` when the database does not answer (then the status code is 503).
+    pub status: HealthStatus,
+    /// The server's version (its crate version).
+    pub version: String,
+    /// The database check.
+    pub database: DatabaseHealth,
+    /// When this server process started.
+    pub started_at: DateTime<Utc>,
+    /// Seconds since the server started.
+    pub uptime_seconds: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_round_trips() {
+        let health = HealthResponse {
+            status: HealthStatus::Ok,
+            version: "0.1.0".into(),
+            database: DatabaseHealth {
+                reachable: true,
+                backend: "sqlite".into(),
+                latency_ms: 0.4,
+                migrations_applied: 1,
+            },
+            started_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            uptime_seconds: 12,
+        };
+        let json = serde_json::to_string(&health).unwrap();
+        assert!(json.contains("\"status\":\"ok\""), "{json}");
+        assert!(json.contains("\"started_at\":\"2023-11-14T22:13:20Z\""), "{json}");
+        assert_eq!(serde_json::from_str::<HealthResponse>(&json).unwrap(), health);
+    }
+}

@@ -1,0 +1,12 @@
+//! Wire types of the coincast API, shared by the server (`server/`) and the browser app (`frontend/`).
+//!
+//! Invariant: this crate depends on nothing server-side (no tokio, actix or sea-orm) and builds for
+//! `wasm32-unknown-unknown`; CI checks both. The `openapi` feature adds utoipa schema derives.
+
+mod error;
+mod health;
+mod market;
+
+pub use error::{ApiErrorBody, ErrorCode};
+pub use health::{DatabaseHealth, HealthResponse, HealthStatus};
+pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
