@@ -82,3 +82,17 @@ wasm_out_dir() {
   if [ "$WASM_ROUTE" = rustup ]; then echo "$ROOT/target-wasm/wasm32-unknown-unknown/$1"
   else echo "$ROOT/target-wasm/debian/wasm32-unknown-unknown/$1"; fi
 }
+
+# ensure_wasm_opt: binaryen's wasm-opt from npm (Debian's binaryen 108 miscompiles current
+# wasm-bindgen output). Prints its path, or nothing when npm is unavailable (the bundle is then
+# just larger).
+ensure_wasm_opt() {
+  local dir="$ROOT/target-wasm/npm" version=132.0.0
+  if [ ! -x "$dir/node_modules/.bin/wasm-opt" ]; then
+    command -v npm >/dev/null || return 0
+    log "installing binaryen $version (wasm-opt) from npm"
+    mkdir -p "$dir"
+    npm install --prefix "$dir" --no-save --no-audit --no-fund --silent "binaryen@$version" >&2 || return 0
+  fi
+  echo "$dir/node_modules/.bin/wasm-opt"
+}

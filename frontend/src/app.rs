@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_params_map};
 use leptos_router::path;
-use shared::{Coin, Horizon, HealthStatus};
+use shared::{Coin, HealthStatus, Horizon};
 
 use crate::{api, format};
 
@@ -60,7 +60,8 @@ fn Header() -> impl IntoView {
 fn CoinPage() -> impl IntoView {
     let params = use_params_map();
     let coin = move || params.read().get("coin").and_then(|c| c.parse::<Coin>().ok());
-    move || match coin() {
+    move || {
+        match coin() {
         Some(coin) => view! {
             <section class="coin-page" data-coin=coin.ticker()>
                 <h1>{coin.name()} " " <span class="ticker">"(" {coin.ticker()} ")"</span></h1>
@@ -83,6 +84,7 @@ fn CoinPage() -> impl IntoView {
         }
         .into_any(),
         None => view! { <NotFound/> }.into_any(),
+    }
     }
 }
 

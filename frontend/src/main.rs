@@ -7,5 +7,7 @@ fn main() {
         leptos::mount::mount_to_body(frontend::App);
     }
     #[cfg(not(target_arch = "wasm32"))]
-    eprintln!("frontend is a WebAssembly app: build it with scripts/build-frontend and open it through `coincast serve`");
+    eprintln!(
+        "frontend is a WebAssembly app: build it with scripts/build-frontend and open it through `coincast serve`"
+    );
 }

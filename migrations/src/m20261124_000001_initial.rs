@@ -125,7 +125,9 @@ impl MigrationTrait for Migration {
             SeriesPoints::Table.into_iden(),
             Candles::Table.into_iden(),
         ] {
-            manager.drop_table(Table::drop().table(table).if_exists().to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).if_exists().to_owned())
+                .await?;
         }
         Ok(())
     }

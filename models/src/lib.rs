@@ -19,7 +19,8 @@ pub fn label_up(close_now: f64, close_later: f64) -> Option<bool> {
 /// The number of bars of `bar_minutes` that a horizon spans, or `None` when the horizon is not a
 /// whole number of bars (a 30-minute horizon cannot be labelled from hourly bars).
 pub fn horizon_bars(horizon: Horizon, bar_minutes: u32) -> Option<u32> {
-    (bar_minutes > 0 && horizon.minutes() % bar_minutes == 0).then(|| horizon.minutes() / bar_minutes)
+    (bar_minutes > 0 && horizon.minutes().is_multiple_of(bar_minutes))
+        .then(|| horizon.minutes() / bar_minutes)
 }
 
 #[cfg(test)]
@@ -29,7 +30,11 @@ mod tests {
     #[test]
     fn up_only_when_strictly_higher() {
         assert_eq!(label_up(100.0, 100.5), Some(true));
-        assert_eq!(label_up(100.0, 100.0), Some(false), "an unchanged price is not UP");
+        assert_eq!(
+            label_up(100.0, 100.0),
+            Some(false),
+            "an unchanged price is not UP"
+        );
         assert_eq!(label_up(100.0, 99.0), Some(false));
     }
 

@@ -131,7 +131,8 @@ impl Settings {
 }
 
 fn path_str(path: &Path) -> anyhow::Result<&str> {
-    path.to_str().with_context(|| format!("path {} is not valid UTF-8", path.display()))
+    path.to_str()
+        .with_context(|| format!("path {} is not valid UTF-8", path.display()))
 }
 
 #[cfg(test)]
@@ -154,8 +155,19 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("coincast-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("coincast.toml");
-        std::fs::write(&file, "[server]\nport = 7000\nhost = \"0.0.0.0\"\n[log]\nformat = \"json\"\n").unwrap();
-        let cli = Cli::parse_from(["coincast", "--config", file.to_str().unwrap(), "serve", "--host", "::1"]);
+        std::fs::write(
+            &file,
+            "[server]\nport = 7000\nhost = \"0.0.0.0\"\n[log]\nformat = \"json\"\n",
+        )
+        .unwrap();
+        let cli = Cli::parse_from([
+            "coincast",
+            "--config",
+            file.to_str().unwrap(),
+            "serve",
+            "--host",
+            "::1",
+        ]);
         let s = Settings::load(&cli).unwrap();
         assert_eq!(s.server.port, 7000);
         assert_eq!(s.server.host, "::1");
@@ -170,6 +182,9 @@ mod tests {
         };
         let shown = format!("{db:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(shown.contains("postgres://coin:***@localhost:5432/coincast"), "{shown}");
+        assert!(
+            shown.contains("postgres://coin:***@localhost:5432/coincast"),
+            "{shown}"
+        );
     }
 }

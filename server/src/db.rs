@@ -28,11 +28,15 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
         .max_connections(settings.database.max_connections)
         .min_connections(1)
         .sqlx_logging(false);
-    let conn = Database::connect(options).await.context("connecting to the database")?;
+    let conn = Database::connect(options)
+        .await
+        .context("connecting to the database")?;
     if conn.get_database_backend() == DbBackend::Sqlite {
         // WAL is a property of the file; busy_timeout lets a writer wait for another instead of failing.
         for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000"] {
-            conn.execute_unprepared(pragma).await.with_context(|| format!("setting {pragma}"))?;
+            conn.execute_unprepared(pragma)
+                .await
+                .with_context(|| format!("setting {pragma}"))?;
         }
     }
     Ok(conn)
@@ -46,7 +50,10 @@ pub async fn migrate(conn: &DatabaseConnection) -> anyhow::Result<usize> {
 
 /// How many migrations the database has applied.
 pub async fn applied_migrations(conn: &DatabaseConnection) -> anyhow::Result<usize> {
-    Ok(Migrator::get_applied_migrations(conn).await.context("reading migrations")?.len())
+    Ok(Migrator::get_applied_migrations(conn)
+        .await
+        .context("reading migrations")?
+        .len())
 }
 
 /// A short name of the backend for health output.

@@ -75,7 +75,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             ApiError::Database(e) => tracing::error!(error = %e, "database error in a request"),
-            ApiError::Unexpected(e) => tracing::error!(error = format!("{e:#}"), "unexpected error in a request"),
+            ApiError::Unexpected(e) => {
+                tracing::error!(error = format!("{e:#}"), "unexpected error in a request")
+            }
             _ => {}
         }
         let mut res = HttpResponse::build(self.status_code());

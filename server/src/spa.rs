@@ -72,6 +72,10 @@ pub fn set_cache_headers(path: &str, headers: &mut HeaderMap) {
         && headers
             .get(CONTENT_TYPE)
             .is_some_and(|ct| !ct.as_bytes().starts_with(b"text/plain"));
-    let value = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
+    let value = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
     headers.insert(CACHE_CONTROL, HeaderValue::from_static(value));
 }

@@ -65,7 +65,10 @@ mod tests {
             parameter: None,
         };
         let json = serde_json::to_value(&body).unwrap();
-        assert_eq!(json, serde_json::json!({"code": "not_found", "message": "no route"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"code": "not_found", "message": "no route"})
+        );
         assert_eq!(serde_json::from_value::<ApiErrorBody>(json).unwrap(), body);
     }
 
@@ -79,7 +82,10 @@ mod tests {
             ErrorCode::DatabaseUnavailable,
             ErrorCode::Internal,
         ] {
-            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
         }
     }
 }

@@ -207,7 +207,10 @@ mod tests {
         let err = "DOGE".parse::<Coin>().unwrap_err();
         assert_eq!(err, ParseCoinError("DOGE".into()));
         assert!(err.to_string().contains("BTC, LTC, XRP"), "{err}");
-        assert!(serde_json::from_str::<Coin>("\"bitcoin\"").is_err(), "the wire form is the ticker only");
+        assert!(
+            serde_json::from_str::<Coin>("\"bitcoin\"").is_err(),
+            "the wire form is the ticker only"
+        );
     }
 
     #[test]

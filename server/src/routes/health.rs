@@ -31,7 +31,11 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
         0
     };
     let body = HealthResponse {
-        status: if reachable { HealthStatus::Ok } else { HealthStatus::Degraded },
+        status: if reachable {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Degraded
+        },
         version: env!("CARGO_PKG_VERSION").to_owned(),
         database: DatabaseHealth {
             reachable,

@@ -68,7 +68,11 @@ pub async fn api_not_found(
 ) -> Result<HttpResponse, ApiError> {
     let allowed = known.methods_for(req.path());
     if allowed.is_empty() {
-        Err(ApiError::NotFound(format!("no API route {} {}", req.method(), req.path())))
+        Err(ApiError::NotFound(format!(
+            "no API route {} {}",
+            req.method(),
+            req.path()
+        )))
     } else {
         Err(ApiError::MethodNotAllowed(allowed.join(", ")))
     }

@@ -31,7 +31,11 @@ impl Browser {
         );
         let driver_bin = std::env::var("COINCAST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let chromium = std::env::var("COINCAST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -42,10 +46,10 @@ impl Browser {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if let Ok(res) = http.get(format!("{base}/status")).send().await {
-                if res.status().is_success() {
-                    break;
-                }
+            if let Ok(res) = http.get(format!("{base}/status")).send().await
+                && res.status().is_success()
+            {
+                break;
             }
             assert!(Instant::now() < deadline, "chromedriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -76,12 +80,21 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("no WebDriver session: {res}"))
             .to_owned();
-        Browser { driver, base, session, http }
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+        }
     }
 
     async fn command(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
         let url = format!("{}/session/{}{path}", self.base, self.session);
-        let res: Value = self.http.request(method, url).json(&body).send().await.unwrap().json().await.unwrap();
+        let mut req = self.http.request(method, url);
+        if !body.is_null() {
+            req = req.json(&body);
+        }
+        let res: Value = req.send().await.unwrap().json().await.unwrap();
         if let Some(err) = res["value"].get("error") {
             panic!("WebDriver {path}: {err}: {}", res["value"]["message"]);
         }
@@ -89,12 +102,17 @@ impl Browser {
     }
 
     async fn goto(&self, url: &str) {
-        self.command(reqwest::Method::POST, "/url", json!({"url": url})).await;
+        self.command(reqwest::Method::POST, "/url", json!({"url": url}))
+            .await;
     }
 
     async fn js(&self, script: &str) -> Value {
-        self.command(reqwest::Method::POST, "/execute/sync", json!({"script": script, "args": []}))
-            .await
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": script, "args": []}),
+        )
+        .await
     }
 
     /// Polls `script` until it returns a string containing `wanted` (10 s at most).
@@ -106,22 +124,47 @@ impl Browser {
             if text.contains(wanted) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "waited for {wanted:?} from `{script}`, last saw {value}");
+            assert!(
+                Instant::now() < deadline,
+                "waited for {wanted:?} from `{script}`, last saw {value}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
+    /// Emulates a phone's viewport (headless Chromium will not size a window below 500 px).
+    async fn phone_viewport(&self, width: u32, height: u32) {
+        let params = json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": true});
+        let body = json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": params});
+        self.command(reqwest::Method::POST, "/goog/cdp/execute", body)
+            .await;
+    }
+
     async fn click(&self, css: &str) {
         let el = self
-            .command(reqwest::Method::POST, "/element", json!({"using": "css selector", "value": css}))
+            .command(
+                reqwest::Method::POST,
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
             .await;
-        let id = el.as_object().and_then(|o| o.values().next()).and_then(Value::as_str).unwrap().to_owned();
-        self.command(reqwest::Method::POST, &format!("/element/{id}/click"), json!({})).await;
+        let id = el
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned();
+        self.command(reqwest::Method::POST, &format!("/element/{id}/click"), json!({}))
+            .await;
     }
 
     async fn screenshot(&self, name: &str) {
-        let png = self.command(reqwest::Method::GET, "/screenshot", Value::Null).await;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(png.as_str().unwrap()).unwrap();
+        let png = self
+            .command(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().unwrap())
+            .unwrap();
         let dir = repo_root().join("test-output");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), bytes).unwrap();
@@ -146,8 +189,13 @@ async fn coin_pages_render_health_from_the_api_and_switch_without_reload() {
     browser.goto(&format!("{}/Litecoin", app.address)).await;
     browser.wait_text(H1, "Litecoin").await;
     let health = browser.wait_text(HEALTH, "sqlite database reachable").await;
-    assert!(health.contains(&format!("API v{}", env!("CARGO_PKG_VERSION"))), "{health}");
-    let current = browser.js("return document.querySelector('[aria-current=page]')?.dataset.coin").await;
+    assert!(
+        health.contains(&format!("API v{}", env!("CARGO_PKG_VERSION"))),
+        "{health}"
+    );
+    let current = browser
+        .js("return document.querySelector('[aria-current=page]')?.dataset.coin")
+        .await;
     assert_eq!(current, "LTC");
     browser.screenshot("litecoin-desktop.png").await;
 
@@ -156,15 +204,22 @@ async fn coin_pages_render_health_from_the_api_and_switch_without_reload() {
     browser.click("a.coin-button[data-coin=XRP]").await;
     browser.wait_text(H1, "Ripple").await;
     assert_eq!(browser.js("return location.pathname").await, "/Ripple");
-    assert_eq!(browser.js("return window.__coincastMarker ?? null").await, 42, "the page reloaded");
-    let current = browser.js("return document.querySelector('[aria-current=page]')?.dataset.coin").await;
+    assert_eq!(
+        browser.js("return window.__coincastMarker ?? null").await,
+        42,
+        "the page reloaded"
+    );
+    let current = browser
+        .js("return document.querySelector('[aria-current=page]')?.dataset.coin")
+        .await;
     assert_eq!(current, "XRP");
 }
 
 #[tokio::test]
 async fn root_goes_to_bitcoin_and_lowercase_paths_work() {
     let app = spawn_app(Frontend::Built).await;
-    let browser = Browser::start(375, 812).await;
+    let browser = Browser::start(1280, 900).await;
+    browser.phone_viewport(375, 812).await;
 
     browser.goto(&format!("{}/", app.address)).await;
     browser.wait_text(H1, "Bitcoin").await;
@@ -173,10 +228,14 @@ async fn root_goes_to_bitcoin_and_lowercase_paths_work() {
     browser.goto(&format!("{}/ripple", app.address)).await;
     browser.wait_text(H1, "Ripple").await;
     browser.wait_text(HEALTH, "API v").await;
+    assert_eq!(browser.js("return window.innerWidth").await, 375);
     browser.screenshot("ripple-phone.png").await;
 
     browser.goto(&format!("{}/Dogecoin", app.address)).await;
     browser
-        .wait_text("return document.querySelector('.not-found h1')?.textContent ?? ''", "Page not found")
+        .wait_text(
+            "return document.querySelector('.not-found h1')?.textContent ?? ''",
+            "Page not found",
+        )
         .await;
 }

@@ -24,9 +24,15 @@ async fn the_docs_ui_and_all_its_assets_are_served_locally() {
     let html = res.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");
     let refs = asset_refs(&html);
-    assert!(refs.len() >= 3, "expected the UI's scripts and styles, found {refs:?}");
+    assert!(
+        refs.len() >= 3,
+        "expected the UI's scripts and styles, found {refs:?}"
+    );
     for r in &refs {
-        assert!(!r.starts_with("http") && !r.starts_with("//"), "external asset {r}");
+        assert!(
+            !r.starts_with("http") && !r.starts_with("//"),
+            "external asset {r}"
+        );
         let path = format!("/docs/{}", r.trim_start_matches("./"));
         let asset = app.get(&path).await;
         assert_eq!(asset.status(), 200, "{path}");
@@ -34,7 +40,12 @@ async fn the_docs_ui_and_all_its_assets_are_served_locally() {
         assert!(!body.is_empty(), "{path}");
     }
     // The initializer points the UI at our document, not at a remote one.
-    let init = app.get("/docs/swagger-initializer.js").await.text().await.unwrap();
+    let init = app
+        .get("/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(init.contains("/api-docs/openapi.json"), "{init}");
 }
 
@@ -42,5 +53,9 @@ async fn the_docs_ui_and_all_its_assets_are_served_locally() {
 async fn docs_without_a_trailing_slash_leads_to_the_ui() {
     let app = spawn_app(Frontend::Fixture).await;
     let res = app.get("/docs").await;
-    assert!(res.status().is_redirection() || res.status() == 200, "{}", res.status());
+    assert!(
+        res.status().is_redirection() || res.status() == 200,
+        "{}",
+        res.status()
+    );
 }

@@ -7,7 +7,12 @@ async fn health_reports_version_database_and_uptime() {
     let app = spawn_app(Frontend::Fixture).await;
     let res = app.get("/api/health").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
     let health: HealthResponse = res.json().await.unwrap();
     assert_eq!(health.status, HealthStatus::Ok);
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
@@ -40,7 +45,12 @@ async fn unknown_api_paths_get_a_json_404() {
 #[tokio::test]
 async fn a_wrong_method_on_an_api_route_gets_a_json_405() {
     let app = spawn_app(Frontend::Fixture).await;
-    let res = app.client.post(format!("{}/api/health", app.address)).send().await.unwrap();
+    let res = app
+        .client
+        .post(format!("{}/api/health", app.address))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     assert_eq!(res.headers()["allow"], "GET");
     let body: ApiErrorBody = res.json().await.unwrap();

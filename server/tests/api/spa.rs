@@ -6,7 +6,13 @@ async fn client_routes_get_the_apps_index_html() {
     for path in ["/", "/Bitcoin", "/litecoin", "/Ripple", "/some/deep/route"] {
         let res = app.get(path).await;
         assert_eq!(res.status(), 200, "{path}");
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{path}"
+        );
         assert_eq!(res.headers()["cache-control"], "no-cache", "{path}");
         assert_eq!(res.text().await.unwrap(), FIXTURE_INDEX, "{path}");
     }
@@ -24,7 +30,11 @@ async fn assets_have_their_mime_types_and_are_cached_for_good() {
         assert_eq!(res.status(), 200, "{path}");
         let ct = res.headers()["content-type"].to_str().unwrap();
         assert!(ct.starts_with(mime), "{path}: {ct}");
-        assert_eq!(res.headers()["cache-control"], "public, max-age=31536000, immutable", "{path}");
+        assert_eq!(
+            res.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{path}"
+        );
         assert!(res.headers().contains_key("etag"), "{path}");
     }
 }
