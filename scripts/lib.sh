@@ -62,7 +62,8 @@ choose_wasm_route() {
     fi
   fi
   if [ "$WASM_ROUTE" = debian ]; then
-    ensure_apt rustc-web cargo-web rust-web-src lld
+    # rust-web-llvm links rust-lld to lld-22, which it does not depend on.
+    ensure_apt rustc-web cargo-web rust-web-src lld-22
   fi
   export WASM_ROUTE
 }

@@ -4,7 +4,19 @@
 //! the labels, walk-forward evaluation, ONNX export and tract inference. Trained artefacts (ONNX
 //! files and their JSON model cards) live in `models/artifacts/`.
 //!
-//! For now it holds the label definition every later piece agrees on.
+//! Built so far: reading history files (`history`), the feature pipeline and labels
+//! (`features`), walk-forward splits with purge and embargo (`walkforward`) and honest metrics
+//! (`metrics`). Training, ONNX export and inference come next.
+
+pub mod card;
+pub mod features;
+pub mod history;
+pub mod metrics;
+pub mod nn;
+pub mod onnx;
+pub mod report;
+pub mod train;
+pub mod walkforward;
 
 use shared::Horizon;
 

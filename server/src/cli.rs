@@ -28,6 +28,32 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Print the OpenAPI document (YAML) generated from the code.
     Openapi,
+    /// Train, evaluate walk-forward and export the 18 models (ONNX + model cards + REPORT.md).
+    Train(TrainArgs),
+}
+
+/// `coincast train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The history folder (laid out as ../shared/data: `bitstamp-1h/Bitstamp_<COIN>USD_1h.csv` for
+    /// 1 h and longer horizons, `binance-5m-1h-2020-12_2021-07/<COIN>_USDT-5m.json` for 30 min).
+    #[arg(long, default_value = "../shared/data")]
+    pub data_root: PathBuf,
+    /// Where ONNX files and model cards go.
+    #[arg(long, default_value = "models/artifacts")]
+    pub out: PathBuf,
+    /// Where REPORT.md and its plots go.
+    #[arg(long, default_value = "models")]
+    pub report_dir: PathBuf,
+    /// Only these coins (default: all).
+    #[arg(long = "coin")]
+    pub coins: Vec<shared::Coin>,
+    /// Only these horizons (default: all).
+    #[arg(long = "horizon")]
+    pub horizons: Vec<shared::Horizon>,
+    /// Training epochs per fit.
+    #[arg(long, default_value_t = 12)]
+    pub epochs: usize,
 }
 
 /// `coincast serve`.

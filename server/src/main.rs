@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use coincast::cli::{Cli, Command};
-use coincast::{config::Settings, db, openapi, startup::Application, telemetry};
+use coincast::{config::Settings, db, openapi, startup::Application, telemetry, training};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -43,6 +43,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             }
         }
         Command::Openapi => print!("{}", openapi::yaml()?),
+        Command::Train(args) => tokio::task::spawn_blocking(move || training::run(&args)).await??,
     }
     Ok(())
 }

@@ -1,0 +1,144 @@
+//! Model cards: the JSON beside each ONNX file that says what the model is, what it was trained on
+//! and how well it did out of sample, next to the baseline. The server's `/api/models` reads these.
+
+use serde::{Deserialize, Serialize};
+use shared::{Coin, Horizon};
+
+use crate::metrics::Metrics;
+use crate::nn::ModelKind;
+
+/// Metrics as stored in a card (serializable mirror of [`Metrics`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CardMetrics {
+    pub n: usize,
+    pub hits: usize,
+    pub accuracy: f64,
+    pub balanced_accuracy: f64,
+    pub brier: f64,
+    pub log_loss: f64,
+    pub wilson_low: f64,
+    pub wilson_high: f64,
+    /// The majority-class baseline on the same rows.
+    pub baseline_accuracy: f64,
+    /// One-sided binomial p-value of the hits against the baseline rate.
+    pub p_value: f64,
+}
+
+impl From<&Metrics> for CardMetrics {
+    fn from(m: &Metrics) -> Self {
+        CardMetrics {
+            n: m.n,
+            hits: m.hits,
+            accuracy: m.accuracy,
+            balanced_accuracy: m.balanced_accuracy,
+            brier: m.brier,
+            log_loss: m.log_loss,
+            wilson_low: m.wilson_low,
+            wilson_high: m.wilson_high,
+            baseline_accuracy: m.baseline_accuracy,
+            p_value: m.p_value,
+        }
+    }
+}
+
+/// Accuracy on the most confident share of predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoveragePoint {
+    pub coverage: f64,
+    pub accuracy: f64,
+    pub n: usize,
+}
+
+/// One bin of a reliability diagram: predicted probability vs how often UP happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReliabilityBin {
+    pub mean_predicted: f64,
+    pub observed_up: f64,
+    pub n: usize,
+}
+
+/// Walk-forward evaluation of the shipped model kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WalkForwardReport {
+    /// Test blocks used for the reported metrics (not used for model selection).
+    pub folds: usize,
+    /// First and last prediction time in the test blocks (RFC 3339).
+    pub test_from: String,
+    pub test_to: String,
+    pub purge_seconds: i64,
+    pub embargo_seconds: i64,
+    pub metrics: CardMetrics,
+    pub accuracy_vs_coverage: Vec<CoveragePoint>,
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// A candidate considered for this coin and horizon, with its selection score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    pub model: String,
+    /// Pooled log loss on the selection folds (earlier than the reported test blocks).
+    pub selection_log_loss: f64,
+}
+
+/// Where the training rows came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingData {
+    pub sources: Vec<String>,
+    pub bar_seconds: i64,
+    pub from: String,
+    pub to: String,
+    pub rows: usize,
+    /// Series considered and not used, with the reason.
+    pub not_used: Vec<String>,
+}
+
+/// The feature definition a model was trained with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureInfo {
+    pub version: u32,
+    pub bar_seconds: i64,
+    pub periods: usize,
+    pub first_period_bars: usize,
+    pub growth: f64,
+    pub names: Vec<String>,
+}
+
+/// A fixed input with the trainer's output, to check any runtime reproduces the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Golden {
+    pub input: Vec<f32>,
+    pub p_up: f32,
+}
+
+/// The card of one shipped model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelCard {
+    /// `BTC-1h-<first 8 hex of the ONNX sha256>`.
+    pub id: String,
+    pub coin: Coin,
+    pub horizon: Horizon,
+    pub model: ModelKind,
+    pub model_name: String,
+    /// Weight layers (1 for logistic regression).
+    pub depth: usize,
+    pub features: FeatureInfo,
+    pub training: TrainingData,
+    pub selection: Vec<Candidate>,
+    pub walk_forward: WalkForwardReport,
+    /// The same model kind scored on a shuffled random 80/20 split of the same rows: shown only to
+    /// explain why such figures mislead (neighbouring rows share most of their label window).
+    pub shuffled_split: CardMetrics,
+    pub onnx_file: String,
+    pub onnx_sha256: String,
+    pub golden: Golden,
+    pub seed: u64,
+    pub trained_commit: Option<String>,
+    pub trained_at: String,
+}
+
+impl ModelCard {
+    /// The file stem for a coin and horizon: `BTC-1h`.
+    pub fn stem(coin: Coin, horizon: Horizon) -> String {
+        format!("{}-{}", coin.ticker(), horizon.as_str())
+    }
+}

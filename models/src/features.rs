@@ -1,0 +1,281 @@
+//! The one feature pipeline, used by training and by the server at prediction time.
+//!
+//! A sample at bar `i` is `[current values], [period 1 values], [period 2 values], ...`: the
+//! current bar, then consecutive periods reaching back in time, each `growth` times longer than
+//! the one after it. For every period: the return R = (F - S) / S (S its first open, F its last
+//! close), its high and low relative to S, and its mean volume (log). Features at `i` are computed
+//! from `bars[..=i]` only (the function never sees later bars), so they cannot look ahead.
+
+use crate::history::Bar;
+
+/// The version of the feature definitions. A model records the version it was trained with; the
+/// server refuses a model whose version it cannot build. Bump on any change below.
+pub const FEATURE_VERSION: u32 = 1;
+
+/// How many periods, and how they grow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSpec {
+    /// The number of past periods.
+    pub periods: usize,
+    /// The length of the most recent period, in bars.
+    pub first_period_bars: usize,
+    /// Each older period is this many times longer (1.0: all equal).
+    pub growth: f64,
+}
+
+impl FeatureSpec {
+    /// The length in bars of each period, most recent first; never shorter than the one before.
+    pub fn period_lengths(&self) -> Vec<usize> {
+        let mut lengths: Vec<usize> = Vec::with_capacity(self.periods);
+        for k in 0..self.periods {
+            let len = (self.first_period_bars as f64 * self.growth.powi(k as i32))
+                .round()
+                .max(1.0) as usize;
+            let floor = lengths.last().copied().unwrap_or(1);
+            lengths.push(len.max(floor));
+        }
+        lengths
+    }
+
+    /// How many bars a sample needs: the current one plus every period.
+    pub fn lookback_bars(&self) -> usize {
+        1 + self.period_lengths().iter().sum::<usize>()
+    }
+
+    /// The ordered feature names, as a model card records them.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = ["cur_ret", "cur_high", "cur_low", "cur_logvol"]
+            .map(String::from)
+            .to_vec();
+        for k in 1..=self.periods {
+            for what in ["ret", "high", "low", "logvol"] {
+                names.push(format!("p{k}_{what}"));
+            }
+        }
+        names
+    }
+}
+
+/// The features of the last bar of `window` (the bar that has just closed at prediction time),
+/// or `None` when the window is shorter than the spec needs or has a hole (bars must be exactly
+/// `interval_s` apart: gaps are never bridged silently).
+pub fn features(spec: &FeatureSpec, window: &[Bar], interval_s: i64) -> Option<Vec<f32>> {
+    let need = spec.lookback_bars();
+    if window.len() < need {
+        return None;
+    }
+    let bars = &window[window.len() - need..];
+    let span = bars.last()?.ts - bars.first()?.ts;
+    if span != (need as i64 - 1) * interval_s {
+        return None;
+    }
+    let cur = bars.last()?;
+    let mut out = Vec::with_capacity(4 * (1 + spec.periods));
+    push_block(&mut out, std::slice::from_ref(cur));
+    let mut end = bars.len() - 1;
+    for len in spec.period_lengths() {
+        push_block(&mut out, &bars[end - len..end]);
+        end -= len;
+    }
+    out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// Return, high, low (relative to the first open) and log mean volume of consecutive bars.
+fn push_block(out: &mut Vec<f32>, bars: &[Bar]) {
+    let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
+        return;
+    };
+    let s = first.open;
+    let high = bars.iter().map(|b| b.high).fold(f64::MIN, f64::max);
+    let low = bars.iter().map(|b| b.low).fold(f64::MAX, f64::min);
+    let mean_volume = bars.iter().map(|b| b.volume).sum::<f64>() / bars.len() as f64;
+    out.extend([
+        ((last.close - s) / s) as f32,
+        ((high - s) / s) as f32,
+        ((low - s) / s) as f32,
+        mean_volume.ln_1p() as f32,
+    ]);
+}
+
+/// The label of bar `i`: UP when the close `horizon_bars` later is above bar `i`'s close. `None`
+/// when that bar is missing (a hole, or past the end).
+pub fn label(bars: &[Bar], i: usize, horizon_bars: usize, interval_s: i64) -> Option<bool> {
+    let now = bars.get(i)?;
+    let later = bars.get(i + horizon_bars)?;
+    if later.ts - now.ts != horizon_bars as i64 * interval_s {
+        return None;
+    }
+    crate::label_up(now.close, later.close)
+}
+
+/// Samples for training or evaluation, in time order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dataset {
+    /// One feature row per sample.
+    pub x: Vec<Vec<f32>>,
+    /// UP (true) or DOWN.
+    pub y: Vec<bool>,
+    /// Prediction time of each sample: the close of its bar, Unix seconds.
+    pub ts: Vec<i64>,
+}
+
+impl Dataset {
+    /// Every bar with full features and a known label.
+    pub fn build(spec: &FeatureSpec, bars: &[Bar], interval_s: i64, horizon_bars: usize) -> Dataset {
+        let mut data = Dataset::default();
+        for i in 0..bars.len() {
+            let (Some(x), Some(y)) = (
+                features(spec, &bars[..=i], interval_s),
+                label(bars, i, horizon_bars, interval_s),
+            ) else {
+                continue;
+            };
+            data.x.push(x);
+            data.y.push(y);
+            data.ts.push(bars[i].ts + interval_s);
+        }
+        data
+    }
+
+    /// The number of samples.
+    pub fn len(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.y.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(ts: i64, open: f64, high: f64, low: f64, close: f64, volume: f64) -> Bar {
+        Bar {
+            ts,
+            open,
+            high,
+            low,
+            close,
+            volume,
+        }
+    }
+
+    /// Seven hourly bars, worked by hand below.
+    fn bars() -> Vec<Bar> {
+        vec![
+            bar(0, 100.0, 104.0, 99.0, 102.0, 10.0),
+            bar(3600, 102.0, 103.0, 98.0, 99.0, 20.0),
+            bar(7200, 99.0, 101.0, 97.0, 100.0, 30.0),
+            bar(10800, 100.0, 110.0, 100.0, 108.0, 40.0),
+            bar(14400, 108.0, 109.0, 105.0, 106.0, 10.0),
+            bar(18000, 106.0, 107.0, 103.0, 104.0, 0.0),
+            bar(21600, 104.0, 104.0, 95.0, 96.0, 5.0),
+        ]
+    }
+
+    fn spec() -> FeatureSpec {
+        // periods of 2 and 4 bars: the current bar + 2 + 4 = 7 bars.
+        FeatureSpec {
+            periods: 2,
+            first_period_bars: 2,
+            growth: 2.0,
+        }
+    }
+
+    #[test]
+    fn features_match_a_hand_computed_example() {
+        let b = bars();
+        let f = features(&spec(), &b, 3600).unwrap();
+        let expected = [
+            // current bar 6: open 104, high 104, low 95, close 96, volume 5
+            -8.0 / 104.0,
+            0.0,
+            -9.0 / 104.0,
+            6.0f64.ln(),
+            // period 1 = bars 4..6: S = 108, F = 104, high 109, low 103, mean volume 5
+            -4.0 / 108.0,
+            1.0 / 108.0,
+            -5.0 / 108.0,
+            6.0f64.ln(),
+            // period 2 = bars 0..4: S = 100, F = 108, high 110, low 97, mean volume 25
+            0.08,
+            0.10,
+            -0.03,
+            26.0f64.ln(),
+        ];
+        assert_eq!(f.len(), expected.len());
+        for (i, (got, want)) in f.iter().zip(expected).enumerate() {
+            assert!(
+                (f64::from(*got) - want).abs() < 1e-6,
+                "feature {} ({}): {got} != {want}",
+                i,
+                spec().names()[i]
+            );
+        }
+        assert_eq!(spec().names().len(), f.len());
+        assert_eq!(spec().names()[4], "p1_ret");
+    }
+
+    #[test]
+    fn short_or_holed_windows_give_no_features() {
+        let b = bars();
+        assert!(features(&spec(), &b[1..], 3600).is_none(), "too short");
+        let mut holed = b.clone();
+        holed[0].ts -= 3600;
+        assert!(features(&spec(), &holed, 3600).is_none(), "a hole");
+    }
+
+    #[test]
+    fn future_bars_never_move_past_features() {
+        let mut long = bars();
+        for k in 7..20 {
+            long.push(bar(k * 3600, 96.0, 97.0, 95.0, 96.5, 1.0));
+        }
+        let before: Vec<_> = (0..long.len())
+            .map(|i| features(&spec(), &long[..=i], 3600))
+            .collect();
+        let data_before = Dataset::build(&spec(), &long, 3600, 1);
+        // Change everything from bar 12 on.
+        for b in &mut long[12..] {
+            b.close *= 3.0;
+            b.high *= 3.0;
+            b.volume += 1000.0;
+        }
+        for i in 0..12 {
+            assert_eq!(features(&spec(), &long[..=i], 3600), before[i], "bar {i}");
+        }
+        let data_after = Dataset::build(&spec(), &long, 3600, 1);
+        // Rows whose features and label end before bar 12 are unchanged.
+        let unchanged = data_before.ts.iter().filter(|&&t| t + 3600 <= 12 * 3600).count();
+        assert!(unchanged > 0);
+        assert_eq!(data_before.x[..unchanged], data_after.x[..unchanged]);
+        assert_eq!(data_before.y[..unchanged], data_after.y[..unchanged]);
+    }
+
+    #[test]
+    fn labels_compare_with_the_close_horizon_bars_later() {
+        let b = bars();
+        assert_eq!(label(&b, 0, 1, 3600), Some(false)); // 102 -> 99
+        assert_eq!(label(&b, 1, 2, 3600), Some(true)); // 99 -> 108
+        assert_eq!(label(&b, 5, 2, 3600), None); // past the end
+        let mut holed = b.clone();
+        holed[3].ts += 60;
+        assert_eq!(label(&holed, 2, 1, 3600), None);
+        let data = Dataset::build(&spec(), &b, 3600, 1);
+        assert!(data.is_empty(), "the only bar with features has no next bar");
+    }
+
+    #[test]
+    fn period_lengths_grow() {
+        let s = FeatureSpec {
+            periods: 4,
+            first_period_bars: 3,
+            growth: 1.5,
+        };
+        assert_eq!(s.period_lengths(), [3, 5, 7, 10]);
+        assert_eq!(s.lookback_bars(), 26);
+    }
+}

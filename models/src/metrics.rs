@@ -1,0 +1,210 @@
+//! How good are predictions, honestly: accuracy with its Wilson interval next to the majority-class
+//! baseline on the same rows, a binomial p-value against that baseline, Brier score, log loss, and
+//! accuracy on the most confident predictions.
+
+/// A 95% interval.
+pub const Z95: f64 = 1.959_963_984_540_054;
+
+/// Scores of probabilistic UP/DOWN predictions against outcomes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metrics {
+    pub n: usize,
+    pub hits: usize,
+    pub accuracy: f64,
+    /// The mean of the recall on UP and on DOWN rows (0.5 for always saying one side).
+    pub balanced_accuracy: f64,
+    pub brier: f64,
+    pub log_loss: f64,
+    /// The 95% Wilson interval of the accuracy.
+    pub wilson_low: f64,
+    pub wilson_high: f64,
+    /// The accuracy of always predicting the majority class of these same rows.
+    pub baseline_accuracy: f64,
+    /// P(at least `hits` hits | each hit has the baseline's probability): small means better
+    /// than the baseline beyond chance.
+    pub p_value: f64,
+}
+
+impl Metrics {
+    /// Scores `p_up` (probabilities of UP) against `up` (what happened). `None` when empty or
+    /// the lengths differ.
+    pub fn compute(up: &[bool], p_up: &[f64]) -> Option<Metrics> {
+        if up.is_empty() || up.len() != p_up.len() {
+            return None;
+        }
+        let n = up.len();
+        let mut hits = 0;
+        let (mut tp, mut pos, mut tn) = (0usize, 0usize, 0usize);
+        let (mut brier, mut log_loss) = (0.0, 0.0);
+        for (&y, &p) in up.iter().zip(p_up) {
+            let p = p.clamp(1e-7, 1.0 - 1e-7);
+            let said_up = p > 0.5;
+            if said_up == y {
+                hits += 1;
+            }
+            if y {
+                pos += 1;
+                tp += usize::from(said_up);
+            } else {
+                tn += usize::from(!said_up);
+            }
+            let t = if y { 1.0 } else { 0.0 };
+            brier += (p - t) * (p - t);
+            log_loss -= if y { p.ln() } else { (1.0 - p).ln() };
+        }
+        let neg = n - pos;
+        let recall = |k: usize, of: usize| if of == 0 { None } else { Some(k as f64 / of as f64) };
+        let balanced_accuracy = match (recall(tp, pos), recall(tn, neg)) {
+            (Some(a), Some(b)) => (a + b) / 2.0,
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => 0.0,
+        };
+        let baseline = pos.max(neg) as f64 / n as f64;
+        let (wilson_low, wilson_high) = wilson(hits, n, Z95);
+        Some(Metrics {
+            n,
+            hits,
+            accuracy: hits as f64 / n as f64,
+            balanced_accuracy,
+            brier: brier / n as f64,
+            log_loss: log_loss / n as f64,
+            wilson_low,
+            wilson_high,
+            baseline_accuracy: baseline,
+            p_value: binomial_sf(hits, n, baseline),
+        })
+    }
+}
+
+/// The Wilson score interval of `hits` out of `n` (`(0, 1)` for n = 0).
+pub fn wilson(hits: usize, n: usize, z: f64) -> (f64, f64) {
+    if n == 0 {
+        return (0.0, 1.0);
+    }
+    let n_f = n as f64;
+    let p = hits as f64 / n_f;
+    let z2 = z * z;
+    let centre = (p + z2 / (2.0 * n_f)) / (1.0 + z2 / n_f);
+    let half = z * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / (1.0 + z2 / n_f);
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// P(X >= k) for X ~ Binomial(n, p), summed exactly in log space.
+pub fn binomial_sf(k: usize, n: usize, p: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    if k > n || p <= 0.0 {
+        return 0.0;
+    }
+    if p >= 1.0 {
+        return 1.0;
+    }
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    let ln_choose =
+        |i: usize| ln_gamma(n as f64 + 1.0) - ln_gamma(i as f64 + 1.0) - ln_gamma((n - i) as f64 + 1.0);
+    let terms: Vec<f64> = (k..=n)
+        .map(|i| ln_choose(i) + i as f64 * lp + (n - i) as f64 * lq)
+        .collect();
+    let max = terms.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let sum: f64 = terms.iter().map(|t| (t - max).exp()).sum();
+    (max + sum.ln()).exp().min(1.0)
+}
+
+/// ln Γ(x) for x > 0 (Lanczos, g = 7; about 15 significant digits).
+fn ln_gamma(x: f64) -> f64 {
+    const C: [f64; 9] = [
+        0.999_999_999_999_809_9,
+        676.520_368_121_885_1,
+        -1_259.139_216_722_402_8,
+        771.323_428_777_653_1,
+        -176.615_029_162_140_6,
+        12.507_343_278_686_905,
+        -0.138_571_095_265_720_12,
+        9.984_369_578_019_572e-6,
+        1.505_632_735_149_311_6e-7,
+    ];
+    if x < 0.5 {
+        let pi = std::f64::consts::PI;
+        return (pi / (pi * x).sin()).ln() - ln_gamma(1.0 - x);
+    }
+    let x = x - 1.0;
+    let t = x + 7.5;
+    let a = C[1..]
+        .iter()
+        .enumerate()
+        .fold(C[0], |acc, (i, c)| acc + c / (x + i as f64 + 1.0));
+    0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
+}
+
+/// Accuracy on the `coverage` share (0..=1) of rows where the model was most confident
+/// (largest |p - 0.5|), with the number of rows used.
+pub fn accuracy_at_coverage(up: &[bool], p_up: &[f64], coverage: f64) -> Option<(f64, usize)> {
+    if up.is_empty() || up.len() != p_up.len() {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..up.len()).collect();
+    order.sort_by(|&a, &b| (p_up[b] - 0.5).abs().total_cmp(&(p_up[a] - 0.5).abs()));
+    let take = ((up.len() as f64 * coverage.clamp(0.0, 1.0)).round() as usize).max(1);
+    let hits = order[..take]
+        .iter()
+        .filter(|&&i| (p_up[i] > 0.5) == up[i])
+        .count();
+    Some((hits as f64 / take as f64, take))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_matches_a_hand_computed_interval() {
+        // 60 of 100: p = 0.6, z = 1.96 -> [0.5020, 0.6906] (standard tables).
+        let (lo, hi) = wilson(60, 100, Z95);
+        assert!((lo - 0.502_0).abs() < 5e-4, "{lo}");
+        assert!((hi - 0.690_6).abs() < 5e-4, "{hi}");
+        assert_eq!(wilson(0, 0, Z95), (0.0, 1.0));
+        let (lo, hi) = wilson(10, 10, Z95);
+        // All hits: the lower bound is n / (n + z^2).
+        assert!((hi - 1.0).abs() < 1e-12, "{hi}");
+        assert!((lo - 10.0 / (10.0 + Z95 * Z95)).abs() < 1e-12, "{lo}");
+    }
+
+    #[test]
+    fn binomial_tail_is_exact_on_small_cases() {
+        // P(X >= 2 | n = 3, p = 0.5) = 4/8.
+        assert!((binomial_sf(2, 3, 0.5) - 0.5).abs() < 1e-12);
+        // P(X >= 3 | n = 3, p = 0.25) = 1/64.
+        assert!((binomial_sf(3, 3, 0.25) - 1.0 / 64.0).abs() < 1e-12);
+        assert_eq!(binomial_sf(0, 5, 0.3), 1.0);
+        // 5600 of 10000 against 0.5 is far beyond chance; 5050 is not.
+        assert!(binomial_sf(5600, 10_000, 0.5) < 1e-20);
+        assert!(binomial_sf(5050, 10_000, 0.5) > 0.1);
+    }
+
+    #[test]
+    fn metrics_of_a_small_example() {
+        let up = [true, true, false, true];
+        let p = [0.9, 0.4, 0.2, 0.6];
+        let m = Metrics::compute(&up, &p).unwrap();
+        assert_eq!((m.n, m.hits), (4, 3));
+        assert_eq!(m.accuracy, 0.75);
+        assert_eq!(m.baseline_accuracy, 0.75, "3 of 4 went UP");
+        assert!((m.balanced_accuracy - (2.0 / 3.0 + 1.0) / 2.0).abs() < 1e-12);
+        let brier = (0.01 + 0.36 + 0.04 + 0.16) / 4.0;
+        assert!((m.brier - brier).abs() < 1e-12);
+        let ll = -(0.9f64.ln() + 0.4f64.ln() + 0.8f64.ln() + 0.6f64.ln()) / 4.0;
+        assert!((m.log_loss - ll).abs() < 1e-12);
+        assert!(Metrics::compute(&[], &[]).is_none());
+        assert!(Metrics::compute(&[true], &[0.5, 0.5]).is_none());
+    }
+
+    #[test]
+    fn confident_predictions_are_scored_apart() {
+        let up = [true, false, true, false];
+        let p = [0.95, 0.9, 0.55, 0.45];
+        // The most confident half: 0.95 (right) and 0.9 (wrong).
+        assert_eq!(accuracy_at_coverage(&up, &p, 0.5), Some((0.5, 2)));
+        assert_eq!(accuracy_at_coverage(&up, &p, 1.0), Some((0.75, 4)));
+    }
+}

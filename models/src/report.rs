@@ -1,0 +1,228 @@
+//! `models/REPORT.md`: the walk-forward tables next to the baselines and the shuffled-split
+//! contrast, with a reliability diagram and an accuracy-vs-coverage plot per coin (SVG, plotters).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use plotters::prelude::*;
+use shared::Coin;
+
+use crate::card::ModelCard;
+
+const COLORS: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+/// Writes REPORT.md and its plots (in `plots/`) into `dir`. `title_note` says how the cards were
+/// produced (training, or evaluation on other files).
+pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str) -> anyhow::Result<()> {
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots)?;
+    let mut md = String::new();
+    writeln!(md, "# coincast models: walk-forward report\n")?;
+    writeln!(md, "{title_note}\n")?;
+    writeln!(
+        md,
+        "Every figure below is out of sample: each test block was predicted by a model trained only on \
+earlier rows, with the rows whose label window reaches into the test block purged and an embargo of \
+one horizon. The model kind was chosen on earlier folds than the ones reported. **Baseline** is always \
+predicting the majority class of the same test rows; **p** is the one-sided binomial probability of \
+doing at least this well at the baseline's rate. Short-horizon direction is hard: credible results are \
+51-58%.\n"
+    )?;
+    writeln!(
+        md,
+        "| coin | horizon | model | n | accuracy [95% CI] | baseline | p | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
+    )?;
+    writeln!(
+        md,
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    )?;
+    for c in cards {
+        let m = &c.walk_forward.metrics;
+        let cov = |x: f64| {
+            c.walk_forward
+                .accuracy_vs_coverage
+                .iter()
+                .find(|p| (p.coverage - x).abs() < 1e-9)
+                .map(|p| format!("{} (n={})", pct(p.accuracy), p.n))
+                .unwrap_or_else(|| "-".into())
+        };
+        writeln!(
+            md,
+            "| {} | {} | {} | {} | {} [{}, {}] | {} | {:.3} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
+            c.coin.ticker(),
+            c.horizon.as_str(),
+            c.model_name,
+            m.n,
+            pct(m.accuracy),
+            pct(m.wilson_low),
+            pct(m.wilson_high),
+            pct(m.baseline_accuracy),
+            m.p_value,
+            pct(m.balanced_accuracy),
+            m.brier,
+            m.log_loss,
+            cov(0.1),
+            cov(0.25),
+            cov(0.5),
+            pct(c.shuffled_split.accuracy),
+        )?;
+    }
+    writeln!(
+        md,
+        "\n**Why the shuffled split misleads.** The last column scores the same model kind on a random 80/20 \
+split of the same rows. Neighbouring rows share most of their label window (two 12 h labels an hour apart \
+overlap by 11 hours) and most of their features, so a shuffled split puts near-copies of every test row in \
+the training set: the model is graded on answers it has already seen. The walk-forward columns are what a \
+user of the live service can expect; the shuffled figure is what leaky evaluations publish.\n"
+    )?;
+    writeln!(md, "## Test periods and data\n")?;
+    writeln!(
+        md,
+        "| model | test period | training rows (final fit) | bar | sources |"
+    )?;
+    writeln!(md, "|---|---|---:|---:|---|")?;
+    for c in cards {
+        writeln!(
+            md,
+            "| {} | {} to {} | {} | {} s | {} |",
+            c.id,
+            &c.walk_forward.test_from[..10.min(c.walk_forward.test_from.len())],
+            &c.walk_forward.test_to[..10.min(c.walk_forward.test_to.len())],
+            c.training.rows,
+            c.training.bar_seconds,
+            c.training.sources.join(", ")
+        )?;
+    }
+    if let Some(c) = cards.first() {
+        writeln!(md, "\nNot used: {}.\n", c.training.not_used.join("; "))?;
+    }
+    writeln!(md, "## Plots\n")?;
+    for coin in Coin::ALL {
+        let mine: Vec<&ModelCard> = cards.iter().filter(|c| c.coin == coin).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let rel = format!("plots/{}-reliability.svg", coin.ticker());
+        let cov = format!("plots/{}-coverage.svg", coin.ticker());
+        reliability_plot(&mine, &dir.join(&rel), coin)?;
+        coverage_plot(&mine, &dir.join(&cov), coin)?;
+        writeln!(
+            md,
+            "### {}\n\n![reliability]({rel}) ![accuracy vs coverage]({cov})\n",
+            coin.name()
+        )?;
+    }
+    std::fs::write(dir.join("REPORT.md"), md)?;
+    Ok(())
+}
+
+fn reliability_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Result<()> {
+    let root = SVGBackend::new(path, (520, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{}: reliability (walk-forward)", coin.name()),
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d(0.3f64..0.7, 0.3f64..0.7)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("predicted P(UP)")
+        .y_desc("observed UP rate")
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    chart
+        .draw_series(LineSeries::new([(0.3, 0.3), (0.7, 0.7)], BLACK.mix(0.4)))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (i, c) in cards.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let pts: Vec<(f64, f64)> = c
+            .walk_forward
+            .reliability
+            .iter()
+            .filter(|b| b.n >= 20)
+            .map(|b| (b.mean_predicted.clamp(0.3, 0.7), b.observed_up.clamp(0.3, 0.7)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .label(c.horizon.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+fn coverage_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Result<()> {
+    let root = SVGBackend::new(path, (520, 420)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("{}: accuracy vs coverage (walk-forward)", coin.name()),
+            ("sans-serif", 18),
+        )
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(45)
+        .build_cartesian_2d(0.0f64..1.0, 0.4f64..0.7)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    chart
+        .configure_mesh()
+        .x_desc("share of most confident predictions")
+        .y_desc("accuracy")
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    for (i, c) in cards.iter().enumerate() {
+        let color = COLORS[i % COLORS.len()];
+        let pts: Vec<(f64, f64)> = c
+            .walk_forward
+            .accuracy_vs_coverage
+            .iter()
+            .map(|p| (p.coverage, p.accuracy.clamp(0.4, 0.7)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .label(format!(
+                "{} (baseline {})",
+                c.horizon.as_str(),
+                pct(c.walk_forward.metrics.baseline_accuracy)
+            ))
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}

@@ -1,0 +1,314 @@
+//! Training and walk-forward evaluation of one model per coin and horizon.
+//!
+//! For each coin and horizon: build samples, cut walk-forward folds (purged and embargoed), pick
+//! the model kind with the lowest pooled log loss on the earlier folds, report the chosen kind on
+//! the later folds only (never used for the choice), score the same kind on a shuffled split for
+//! contrast, then fit on every row and export ONNX with its card.
+
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::DateTime;
+use sha2::{Digest, Sha256};
+use shared::{Coin, Horizon};
+
+use crate::card::{
+    Candidate, CardMetrics, CoveragePoint, FeatureInfo, Golden, ModelCard, ReliabilityBin, TrainingData,
+    WalkForwardReport,
+};
+use crate::features::{Dataset, FEATURE_VERSION, FeatureSpec};
+use crate::history::Bar;
+use crate::metrics::{Metrics, accuracy_at_coverage};
+use crate::nn::{ModelKind, Net, Rng, TrainConfig, train};
+use crate::onnx::to_onnx;
+use crate::walkforward::{Split, WalkForward};
+
+/// The history one coin's models learn from.
+#[derive(Debug, Clone)]
+pub struct CoinHistory {
+    pub coin: Coin,
+    pub bars: Vec<Bar>,
+    pub interval_s: i64,
+    /// Where the bars came from (file names), for the card.
+    pub sources: Vec<String>,
+}
+
+/// What to train for one coin and horizon.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub horizon: Horizon,
+    pub spec: FeatureSpec,
+    pub candidates: Vec<ModelKind>,
+    pub train: TrainConfig,
+    /// Walk-forward test blocks; the first half choose the model, the second half report it.
+    pub folds: usize,
+    pub initial_train_fraction: f64,
+    /// At most this many of the most recent rows train each fold (keeps folds comparable and fast).
+    pub max_train_rows: usize,
+}
+
+/// The default plan for a horizon: the feature shape grows with the horizon.
+pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
+    let first = usize::max(1, (horizon.minutes() / bar_minutes / 4) as usize);
+    Plan {
+        horizon,
+        spec: FeatureSpec {
+            periods: 5,
+            first_period_bars: first,
+            growth: 2.0,
+        },
+        candidates: vec![ModelKind::Logistic, ModelKind::Mlp { hidden: vec![32, 16] }],
+        train: TrainConfig::default(),
+        folds: 6,
+        initial_train_fraction: 0.4,
+        max_train_rows: 40_000,
+    }
+}
+
+/// The result of training one coin and horizon.
+#[derive(Debug, Clone)]
+pub struct Trained {
+    pub card: ModelCard,
+    pub net: Net,
+    pub onnx: Vec<u8>,
+}
+
+fn rfc3339(ts: i64) -> String {
+    DateTime::from_timestamp(ts, 0)
+        .map(|d| d.to_rfc3339())
+        .unwrap_or_default()
+}
+
+fn rows<T: Clone>(v: &[T], idx: impl Iterator<Item = usize>) -> Vec<T> {
+    idx.map(|i| v[i].clone()).collect()
+}
+
+/// Trains on `split.train` (its newest `max_rows`) and predicts `split.test`.
+fn fit_predict(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> anyhow::Result<Vec<f64>> {
+    let start = split
+        .train
+        .end
+        .saturating_sub(plan.max_train_rows)
+        .max(split.train.start);
+    let net = train(
+        kind,
+        &data.x[start..split.train.end],
+        &data.y[start..split.train.end],
+        &plan.train,
+    )?;
+    Ok(net.predict(&data.x[split.test.clone()]))
+}
+
+/// Reliability bins over [0, 1] (empty bins left out).
+pub fn reliability(up: &[bool], p: &[f64], bins: usize) -> Vec<ReliabilityBin> {
+    let mut sums = vec![(0.0, 0usize, 0usize); bins];
+    for (&y, &q) in up.iter().zip(p) {
+        let b = ((q * bins as f64) as usize).min(bins - 1);
+        sums[b].0 += q;
+        sums[b].1 += usize::from(y);
+        sums[b].2 += 1;
+    }
+    sums.into_iter()
+        .filter(|s| s.2 > 0)
+        .map(|(sp, ups, n)| ReliabilityBin {
+            mean_predicted: sp / n as f64,
+            observed_up: ups as f64 / n as f64,
+            n,
+        })
+        .collect()
+}
+
+/// Trains, evaluates and exports one coin and horizon. `log` receives progress lines.
+pub fn train_one(
+    history: &CoinHistory,
+    plan: &Plan,
+    commit: Option<String>,
+    log: &mut dyn FnMut(String),
+) -> anyhow::Result<Trained> {
+    let (coin, horizon) = (history.coin, plan.horizon);
+    let horizon_s = i64::from(horizon.minutes()) * 60;
+    anyhow::ensure!(
+        horizon_s % history.interval_s == 0,
+        "{horizon} is not a whole number of bars"
+    );
+    let horizon_bars = (horizon_s / history.interval_s) as usize;
+    let data = Dataset::build(&plan.spec, &history.bars, history.interval_s, horizon_bars);
+    anyhow::ensure!(data.len() > 1000, "{coin} {horizon}: only {} samples", data.len());
+    let wf = WalkForward {
+        folds: plan.folds,
+        initial_train_fraction: plan.initial_train_fraction,
+        horizon_s,
+        embargo_s: horizon_s,
+    };
+    let splits = wf.splits(&data.ts);
+    anyhow::ensure!(splits.len() >= 2, "{coin} {horizon}: too few walk-forward folds");
+    let (select, report) = splits.split_at(splits.len() / 2);
+
+    // 1. Choose the kind on the earlier folds.
+    let mut selection = Vec::new();
+    for kind in &plan.candidates {
+        let (mut y, mut p) = (Vec::new(), Vec::new());
+        for split in select {
+            p.extend(fit_predict(kind, &data, split, plan)?);
+            y.extend_from_slice(&data.y[split.test.clone()]);
+        }
+        let m = Metrics::compute(&y, &p).context("no selection rows")?;
+        log(format!(
+            "{coin} {horizon}: {} selection log loss {:.5} (n={})",
+            kind.name(),
+            m.log_loss,
+            m.n
+        ));
+        selection.push(Candidate {
+            model: kind.name(),
+            selection_log_loss: m.log_loss,
+        });
+    }
+    let best = selection
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1.selection_log_loss.total_cmp(&b.1.selection_log_loss))
+        .map(|(i, _)| i)
+        .context("no candidates")?;
+    let kind = plan.candidates[best].clone();
+
+    // 2. Report it on the later folds.
+    let (mut y, mut p) = (Vec::new(), Vec::new());
+    for split in report {
+        p.extend(fit_predict(&kind, &data, split, plan)?);
+        y.extend_from_slice(&data.y[split.test.clone()]);
+    }
+    let wf_metrics = Metrics::compute(&y, &p).context("no report rows")?;
+    let coverage = [0.1, 0.25, 0.5, 1.0]
+        .into_iter()
+        .filter_map(|c| {
+            accuracy_at_coverage(&y, &p, c).map(|(accuracy, n)| CoveragePoint {
+                coverage: c,
+                accuracy,
+                n,
+            })
+        })
+        .collect();
+    let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
+    let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
+
+    // 3. The misleading contrast: a shuffled 80/20 split of the same rows.
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    Rng::new(plan.train.seed ^ 0x5EED).shuffle(&mut order);
+    let cut = data.len() * 4 / 5;
+    let (tr, te) = order.split_at(cut);
+    let tr = &tr[tr.len().saturating_sub(plan.max_train_rows)..];
+    let net = train(
+        &kind,
+        &rows(&data.x, tr.iter().copied()),
+        &rows(&data.y, tr.iter().copied()),
+        &plan.train,
+    )?;
+    let shuffled = Metrics::compute(
+        &rows(&data.y, te.iter().copied()),
+        &net.predict(&rows(&data.x, te.iter().copied())),
+    )
+    .context("no shuffled rows")?;
+
+    // 4. The shipped model: every row (the newest max_train_rows).
+    let start = data.len().saturating_sub(plan.max_train_rows);
+    let net = train(&kind, &data.x[start..], &data.y[start..], &plan.train)?;
+    let stem = ModelCard::stem(coin, horizon);
+    let onnx = to_onnx(
+        &net,
+        &[
+            ("coin", coin.ticker().to_owned()),
+            ("horizon", horizon.as_str().to_owned()),
+            ("feature_version", FEATURE_VERSION.to_string()),
+        ],
+    );
+    let sha = format!("{:x}", Sha256::digest(&onnx));
+    let golden_input = data.x.last().cloned().unwrap_or_default();
+    let golden = Golden {
+        p_up: net.predict_one(&golden_input),
+        input: golden_input,
+    };
+    log(format!(
+        "{coin} {horizon}: chose {}; walk-forward accuracy {:.4} (baseline {:.4}, n={}), shuffled split {:.4}",
+        kind.name(),
+        wf_metrics.accuracy,
+        wf_metrics.baseline_accuracy,
+        wf_metrics.n,
+        shuffled.accuracy
+    ));
+    let card = ModelCard {
+        id: format!("{stem}-{}", &sha[..8]),
+        coin,
+        horizon,
+        model_name: kind.name(),
+        depth: kind.depth(),
+        model: kind,
+        features: FeatureInfo {
+            version: FEATURE_VERSION,
+            bar_seconds: history.interval_s,
+            periods: plan.spec.periods,
+            first_period_bars: plan.spec.first_period_bars,
+            growth: plan.spec.growth,
+            names: plan.spec.names(),
+        },
+        training: TrainingData {
+            sources: history.sources.clone(),
+            bar_seconds: history.interval_s,
+            from: rfc3339(data.ts[start]),
+            to: rfc3339(*data.ts.last().unwrap_or(&0)),
+            rows: data.len() - start,
+            not_used: vec![
+                "tweets per day: no historical per-coin series exists in our data; not invented".into(),
+                "on-chain (mempool, transactions per second) and market series (gold, S&P 500, oil, MSCI World): \
+                 not in feature version 1"
+                    .into(),
+            ],
+        },
+        selection,
+        walk_forward: WalkForwardReport {
+            folds: report.len(),
+            test_from: rfc3339(data.ts[first_test]),
+            test_to: rfc3339(data.ts[last_test]),
+            purge_seconds: horizon_s,
+            embargo_seconds: horizon_s,
+            metrics: CardMetrics::from(&wf_metrics),
+            accuracy_vs_coverage: coverage,
+            reliability: reliability(&y, &p, 10),
+        },
+        shuffled_split: CardMetrics::from(&shuffled),
+        onnx_file: format!("{stem}.onnx"),
+        onnx_sha256: sha,
+        golden,
+        seed: plan.train.seed,
+        trained_commit: commit,
+        trained_at: chrono::Utc::now().to_rfc3339(),
+    };
+    Ok(Trained { card, net, onnx })
+}
+
+/// Writes a trained model's ONNX file and card into `dir`.
+pub fn write(trained: &Trained, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let stem = ModelCard::stem(trained.card.coin, trained.card.horizon);
+    std::fs::write(dir.join(format!("{stem}.onnx")), &trained.onnx)?;
+    let json = serde_json::to_string_pretty(&trained.card)?;
+    std::fs::write(dir.join(format!("{stem}.json")), json + "\n")?;
+    Ok(())
+}
+
+/// Reads every model card in `dir`, sorted by coin and horizon.
+pub fn read_cards(dir: &Path) -> anyhow::Result<Vec<ModelCard>> {
+    let mut cards = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let text = std::fs::read_to_string(&path)?;
+            cards.push(
+                serde_json::from_str::<ModelCard>(&text)
+                    .with_context(|| format!("parsing {}", path.display()))?,
+            );
+        }
+    }
+    cards.sort_by_key(|c| (c.coin, c.horizon));
+    Ok(cards)
+}
