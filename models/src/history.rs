@@ -268,6 +268,41 @@ pub fn detect_interval(bars: &[Bar]) -> Option<i64> {
         .map(|(s, _)| s)
 }
 
+/// Aggregates bars of `from_s` seconds into bars of `to_s` seconds aligned to multiples of `to_s`
+/// (Unix time). Only complete buckets are kept: a bucket missing any of its bars is dropped, so a
+/// gap stays a gap.
+pub fn resample(bars: &[Bar], from_s: i64, to_s: i64) -> Vec<Bar> {
+    if to_s == from_s {
+        return bars.to_vec();
+    }
+    if from_s <= 0 || to_s % from_s != 0 {
+        return Vec::new();
+    }
+    let per = (to_s / from_s) as usize;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bars.len() {
+        let start = bars[i].ts.div_euclid(to_s) * to_s;
+        let mut j = i;
+        while j < bars.len() && bars[j].ts < start + to_s {
+            j += 1;
+        }
+        let group = &bars[i..j];
+        if group.len() == per && group[0].ts == start {
+            out.push(Bar {
+                ts: start,
+                open: group[0].open,
+                high: group.iter().map(|b| b.high).fold(f64::MIN, f64::max),
+                low: group.iter().map(|b| b.low).fold(f64::MAX, f64::min),
+                close: group[per - 1].close,
+                volume: group.iter().map(|b| b.volume).sum(),
+            });
+        }
+        i = j;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,6 +343,37 @@ Date,Symbol,Open,High,Low,Close,Volume BTC,Volume USD
         assert_eq!(h.interval_s, 300);
         assert_eq!(h.bars[0].ts, 1_606_780_800);
         assert_eq!(h.bars[2].close, 19567.99);
+    }
+
+    #[test]
+    fn resampling_keeps_only_complete_buckets() {
+        let bar = |ts: i64, c: f64| Bar {
+            ts,
+            open: c,
+            high: c + 1.0,
+            low: c - 1.0,
+            close: c,
+            volume: 1.0,
+        };
+        // 5-minute bars from 00:00 to 00:25, then one lonely bar at 00:35.
+        let mut bars: Vec<Bar> = (0..6).map(|k| bar(k * 300, 10.0 + k as f64)).collect();
+        bars.push(bar(2100, 50.0));
+        let out = resample(&bars, 300, 900);
+        assert_eq!(out.len(), 2, "00:30-00:45 lacks two of its bars");
+        assert_eq!(
+            out[0],
+            Bar {
+                ts: 0,
+                open: 10.0,
+                high: 13.0,
+                low: 9.0,
+                close: 12.0,
+                volume: 3.0
+            }
+        );
+        assert_eq!(out[1].ts, 900);
+        assert_eq!(out[1].close, 15.0);
+        assert!(resample(&bars, 300, 700).is_empty(), "not a multiple");
     }
 
     #[test]

@@ -18,6 +18,14 @@ const COLORS: [RGBColor; 6] = [
     RGBColor(140, 86, 75),
 ];
 
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "<0.001".into()
+    } else {
+        format!("{p:.3}")
+    }
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
@@ -59,7 +67,7 @@ doing at least this well at the baseline's rate. Short-horizon direction is hard
         };
         writeln!(
             md,
-            "| {} | {} | {} | {} | {} [{}, {}] | {} | {:.3} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
             c.coin.ticker(),
             c.horizon.as_str(),
             c.model_name,
@@ -68,7 +76,7 @@ doing at least this well at the baseline's rate. Short-horizon direction is hard
             pct(m.wilson_low),
             pct(m.wilson_high),
             pct(m.baseline_accuracy),
-            m.p_value,
+            p_value(m.p_value),
             pct(m.balanced_accuracy),
             m.brier,
             m.log_loss,

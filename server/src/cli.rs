@@ -30,6 +30,23 @@ pub enum Command {
     Openapi,
     /// Train, evaluate walk-forward and export the 18 models (ONNX + model cards + REPORT.md).
     Train(TrainArgs),
+    /// Score the trained models on history files (out of sample when the files postdate training).
+    Evaluate(EvaluateArgs),
+}
+
+/// `coincast evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The folder with the model cards and ONNX files.
+    #[arg(long, default_value = "models/artifacts")]
+    pub models: PathBuf,
+    /// Where the evaluation's REPORT.md and plots go.
+    #[arg(long, default_value = "models/evaluation")]
+    pub report_dir: PathBuf,
+    /// History files (CryptoDataDownload CSV or freqtrade JSON); the coin is read from the file
+    /// name (BTC, LTC or XRP in it).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// `coincast train`.

@@ -44,6 +44,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Openapi => print!("{}", openapi::yaml()?),
         Command::Train(args) => tokio::task::spawn_blocking(move || training::run(&args)).await??,
+        Command::Evaluate(args) => tokio::task::spawn_blocking(move || training::evaluate(&args)).await??,
     }
     Ok(())
 }

@@ -7,11 +7,15 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::Context;
+use models::card::{CardMetrics, CoveragePoint, ModelCard};
+use models::features::{Dataset, FEATURE_VERSION, FeatureSpec};
 use models::history::{self, Bar};
-use models::train::{CoinHistory, Trained, default_plan, train_one, write};
+use models::metrics::{Metrics, accuracy_at_coverage};
+use models::onnx::OnnxModel;
+use models::train::{CoinHistory, Trained, default_plan, reliability, train_one, write};
 use shared::{Coin, Horizon};
 
-use crate::cli::TrainArgs;
+use crate::cli::{EvaluateArgs, TrainArgs};
 
 /// The history file for a coin at a bar size, in the `../shared/data` layout.
 fn history_file(root: &Path, coin: Coin, horizon: Horizon) -> PathBuf {
@@ -138,5 +142,122 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         args.out.display(),
         args.report_dir.join("REPORT.md").display()
     );
+    Ok(())
+}
+
+/// The coin a file name mentions (`Bitstamp_BTCUSD_1h.csv`, `XRP_USDT-1m.json`).
+fn coin_of(path: &Path) -> Option<Coin> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_uppercase();
+    Coin::ALL.into_iter().find(|c| name.contains(c.ticker()))
+}
+
+/// `coincast evaluate`: scores every model whose coin a file holds, on that file's bars
+/// (resampled to the model's bar size), and writes a report like training's.
+pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
+    let cards = models::train::read_cards(&args.models)?;
+    anyhow::ensure!(!cards.is_empty(), "no model cards in {}", args.models.display());
+    let mut evaluated: Vec<ModelCard> = Vec::new();
+    println!("| model | file | n | accuracy [95% CI] | baseline | p | Brier | log loss | note |");
+    println!("|---|---|---:|---|---:|---:|---:|---:|---|");
+    for file in &args.files {
+        let coin = coin_of(file)
+            .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", file.display()))?;
+        let (bars, interval_s) = load(file)?;
+        for card in cards.iter().filter(|c| c.coin == coin) {
+            anyhow::ensure!(
+                card.features.version == FEATURE_VERSION,
+                "{}: feature version {} is not {FEATURE_VERSION}",
+                card.id,
+                card.features.version
+            );
+            let bar_s = card.features.bar_seconds;
+            if bar_s % interval_s != 0 {
+                eprintln!(
+                    "{}: skipped for {} ({} s bars cannot make {} s bars)",
+                    card.id,
+                    file.display(),
+                    interval_s,
+                    bar_s
+                );
+                continue;
+            }
+            let bars = history::resample(&bars, interval_s, bar_s);
+            let spec = FeatureSpec {
+                periods: card.features.periods,
+                first_period_bars: card.features.first_period_bars,
+                growth: card.features.growth,
+            };
+            let horizon_bars = (i64::from(card.horizon.minutes()) * 60 / bar_s) as usize;
+            let data = Dataset::build(&spec, &bars, bar_s, horizon_bars);
+            if data.is_empty() {
+                eprintln!("{}: no complete samples in {}", card.id, file.display());
+                continue;
+            }
+            let model = OnnxModel::load(&args.models.join(&card.onnx_file), card.features.names.len())?;
+            let p: Vec<f64> = model.predict(&data.x)?.into_iter().map(f64::from).collect();
+            let m = Metrics::compute(&data.y, &p).context("no rows")?;
+            let from = chrono::DateTime::from_timestamp(data.ts[0], 0)
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default();
+            let to = chrono::DateTime::from_timestamp(*data.ts.last().unwrap_or(&0), 0)
+                .map(|d| d.to_rfc3339())
+                .unwrap_or_default();
+            // Honest labelling: rows inside the training span are not out of sample.
+            let overlaps =
+                from.as_str() <= card.training.to.as_str() && to.as_str() >= card.training.from.as_str();
+            let note = if overlaps {
+                "OVERLAPS the training span: not out of sample"
+            } else {
+                "after training: out of sample"
+            };
+            println!(
+                "| {} | {} | {} | {:.1}% [{:.1}, {:.1}] | {:.1}% | {:.3} | {:.4} | {:.4} | {note} |",
+                card.id,
+                file.display(),
+                m.n,
+                100.0 * m.accuracy,
+                100.0 * m.wilson_low,
+                100.0 * m.wilson_high,
+                100.0 * m.baseline_accuracy,
+                m.p_value,
+                m.brier,
+                m.log_loss
+            );
+            let mut card = card.clone();
+            card.walk_forward.metrics = CardMetrics::from(&m);
+            card.walk_forward.test_from = from;
+            card.walk_forward.test_to = to;
+            card.walk_forward.folds = 1;
+            card.walk_forward.accuracy_vs_coverage = [0.1, 0.25, 0.5, 1.0]
+                .into_iter()
+                .filter_map(|c| {
+                    accuracy_at_coverage(&data.y, &p, c).map(|(accuracy, n)| CoveragePoint {
+                        coverage: c,
+                        accuracy,
+                        n,
+                    })
+                })
+                .collect();
+            card.walk_forward.reliability = reliability(&data.y, &p, 10);
+            card.training.sources = vec![format!(
+                "evaluated on {}{}",
+                file.display(),
+                if overlaps { " (overlaps training)" } else { "" }
+            )];
+            evaluated.push(card);
+        }
+    }
+    evaluated.sort_by_key(|c| (c.coin, c.horizon));
+    let note = format!(
+        "Produced by `coincast evaluate` on {}: the shipped models scored on these files as they are (no retraining). \
+The walk-forward columns hold this evaluation; the shuffled-split column is the training-time contrast.",
+        args.files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    models::report::write_report(&evaluated, &args.report_dir, &note)?;
+    eprintln!("report in {}", args.report_dir.join("REPORT.md").display());
     Ok(())
 }
