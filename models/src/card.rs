@@ -7,40 +7,6 @@ use shared::{Coin, Horizon};
 use crate::metrics::Metrics;
 use crate::nn::ModelKind;
 
-/// Metrics as stored in a card (serializable mirror of [`Metrics`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CardMetrics {
-    pub n: usize,
-    pub hits: usize,
-    pub accuracy: f64,
-    pub balanced_accuracy: f64,
-    pub brier: f64,
-    pub log_loss: f64,
-    pub wilson_low: f64,
-    pub wilson_high: f64,
-    /// The majority-class baseline on the same rows.
-    pub baseline_accuracy: f64,
-    /// One-sided binomial p-value of the hits against the baseline rate.
-    pub p_value: f64,
-}
-
-impl From<&Metrics> for CardMetrics {
-    fn from(m: &Metrics) -> Self {
-        CardMetrics {
-            n: m.n,
-            hits: m.hits,
-            accuracy: m.accuracy,
-            balanced_accuracy: m.balanced_accuracy,
-            brier: m.brier,
-            log_loss: m.log_loss,
-            wilson_low: m.wilson_low,
-            wilson_high: m.wilson_high,
-            baseline_accuracy: m.baseline_accuracy,
-            p_value: m.p_value,
-        }
-    }
-}
-
 /// Accuracy on the most confident share of predictions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CoveragePoint {
@@ -67,7 +33,7 @@ pub struct WalkForwardReport {
     pub test_to: String,
     pub purge_seconds: i64,
     pub embargo_seconds: i64,
-    pub metrics: CardMetrics,
+    pub metrics: Metrics,
     pub accuracy_vs_coverage: Vec<CoveragePoint>,
     pub reliability: Vec<ReliabilityBin>,
 }
@@ -127,7 +93,7 @@ pub struct ModelCard {
     pub walk_forward: WalkForwardReport,
     /// The same model kind scored on a shuffled random 80/20 split of the same rows: shown only to
     /// explain why such figures mislead (neighbouring rows share most of their label window).
-    pub shuffled_split: CardMetrics,
+    pub shuffled_split: Metrics,
     pub onnx_file: String,
     pub onnx_sha256: String,
     pub golden: Golden,

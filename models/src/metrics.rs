@@ -5,8 +5,8 @@
 /// A 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
-/// Scores of probabilistic UP/DOWN predictions against outcomes.
-#[derive(Debug, Clone, PartialEq)]
+/// Scores of probabilistic UP/DOWN predictions against outcomes (as stored in model cards).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Metrics {
     pub n: usize,
     pub hits: usize,

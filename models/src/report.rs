@@ -30,23 +30,22 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
+/// How training's figures are made (the methodology paragraph of the training report).
+pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each test block was predicted by a \
+model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
+embargo of one horizon. The model kind was chosen on earlier folds than the ones reported. **Baseline** is always \
+predicting the majority class of the same test rows; **p** is the one-sided binomial probability of doing at \
+least this well at the baseline's rate. Short-horizon direction is hard: credible results are 51-58%.";
+
 /// Writes REPORT.md and its plots (in `plots/`) into `dir`. `title_note` says how the cards were
-/// produced (training, or evaluation on other files).
-pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str) -> anyhow::Result<()> {
+/// produced; `method` how their figures were measured.
+pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &str) -> anyhow::Result<()> {
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots)?;
     let mut md = String::new();
-    writeln!(md, "# coincast models: walk-forward report\n")?;
+    writeln!(md, "# coincast models: report\n")?;
     writeln!(md, "{title_note}\n")?;
-    writeln!(
-        md,
-        "Every figure below is out of sample: each test block was predicted by a model trained only on \
-earlier rows, with the rows whose label window reaches into the test block purged and an embargo of \
-one horizon. The model kind was chosen on earlier folds than the ones reported. **Baseline** is always \
-predicting the majority class of the same test rows; **p** is the one-sided binomial probability of \
-doing at least this well at the baseline's rate. Short-horizon direction is hard: credible results are \
-51-58%.\n"
-    )?;
+    writeln!(md, "{method}\n")?;
     writeln!(
         md,
         "| coin | horizon | model | n | accuracy [95% CI] | baseline | p | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
@@ -135,102 +134,110 @@ user of the live service can expect; the shuffled figure is what leaky evaluatio
     Ok(())
 }
 
-fn reliability_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Result<()> {
+/// One line of a plot: its legend label, colour and points.
+type Line = (String, RGBColor, Vec<(f64, f64)>);
+
+/// A line chart with markers, axis labels and a legend; `diagonal` adds the y = x reference.
+fn line_chart(
+    path: &Path,
+    caption: &str,
+    (x_range, x_desc): (std::ops::Range<f64>, &str),
+    (y_range, y_desc): (std::ops::Range<f64>, &str),
+    diagonal: bool,
+    lines: Vec<Line>,
+) -> anyhow::Result<()> {
+    let err = |e: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("drawing {}: {e}", path.display());
     let root = SVGBackend::new(path, (520, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
+    root.fill(&WHITE).map_err(err)?;
+    let (x0, x1) = (x_range.start, x_range.end);
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{}: reliability (walk-forward)", coin.name()),
-            ("sans-serif", 18),
-        )
+        .caption(caption, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(45)
-        .build_cartesian_2d(0.3f64..0.7, 0.3f64..0.7)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .build_cartesian_2d(x_range, y_range)
+        .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("predicted P(UP)")
-        .y_desc("observed UP rate")
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .draw()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    chart
-        .draw_series(LineSeries::new([(0.3, 0.3), (0.7, 0.7)], BLACK.mix(0.4)))
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for (i, c) in cards.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let pts: Vec<(f64, f64)> = c
-            .walk_forward
-            .reliability
-            .iter()
-            .filter(|b| b.n >= 20)
-            .map(|b| (b.mean_predicted.clamp(0.3, 0.7), b.observed_up.clamp(0.3, 0.7)))
-            .collect();
+        .map_err(err)?;
+    if diagonal {
         chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .label(c.horizon.as_str())
+            .draw_series(LineSeries::new([(x0, x0), (x1, x1)], BLACK.mix(0.4)))
+            .map_err(err)?;
+    }
+    for (label, color, points) in lines {
+        chart
+            .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(label)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
         chart
-            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .map_err(err)?;
     }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(err)?;
+    root.present().map_err(err)?;
     Ok(())
 }
 
+fn reliability_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Result<()> {
+    let lines = cards
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let points = c
+                .walk_forward
+                .reliability
+                .iter()
+                .filter(|b| b.n >= 20)
+                .map(|b| (b.mean_predicted.clamp(0.3, 0.7), b.observed_up.clamp(0.3, 0.7)))
+                .collect();
+            (c.horizon.as_str().to_owned(), COLORS[i % COLORS.len()], points)
+        })
+        .collect();
+    line_chart(
+        path,
+        &format!("{}: reliability", coin.name()),
+        (0.3..0.7, "predicted P(UP)"),
+        (0.3..0.7, "observed UP rate"),
+        true,
+        lines,
+    )
+}
+
 fn coverage_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Result<()> {
-    let root = SVGBackend::new(path, (520, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{}: accuracy vs coverage (walk-forward)", coin.name()),
-            ("sans-serif", 18),
-        )
-        .margin(10)
-        .x_label_area_size(35)
-        .y_label_area_size(45)
-        .build_cartesian_2d(0.0f64..1.0, 0.4f64..0.7)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    chart
-        .configure_mesh()
-        .x_desc("share of most confident predictions")
-        .y_desc("accuracy")
-        .draw()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for (i, c) in cards.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
-        let pts: Vec<(f64, f64)> = c
-            .walk_forward
-            .accuracy_vs_coverage
-            .iter()
-            .map(|p| (p.coverage, p.accuracy.clamp(0.4, 0.7)))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
-            .map_err(|e| anyhow::anyhow!("{e}"))?
-            .label(format!(
+    let lines = cards
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let points = c
+                .walk_forward
+                .accuracy_vs_coverage
+                .iter()
+                .map(|p| (p.coverage, p.accuracy.clamp(0.4, 0.7)))
+                .collect();
+            let label = format!(
                 "{} (baseline {})",
                 c.horizon.as_str(),
                 pct(c.walk_forward.metrics.baseline_accuracy)
-            ))
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
-        chart
-            .draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    root.present().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(())
+            );
+            (label, COLORS[i % COLORS.len()], points)
+        })
+        .collect();
+    line_chart(
+        path,
+        &format!("{}: accuracy vs coverage", coin.name()),
+        (0.0..1.0, "share of most confident predictions"),
+        (0.4..0.7, "accuracy"),
+        false,
+        lines,
+    )
 }

@@ -13,8 +13,7 @@ use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 
 use crate::card::{
-    Candidate, CardMetrics, CoveragePoint, FeatureInfo, Golden, ModelCard, ReliabilityBin, TrainingData,
-    WalkForwardReport,
+    Candidate, CoveragePoint, FeatureInfo, Golden, ModelCard, ReliabilityBin, TrainingData, WalkForwardReport,
 };
 use crate::features::{Dataset, FEATURE_VERSION, FeatureSpec};
 use crate::history::Bar;
@@ -271,11 +270,11 @@ pub fn train_one(
             test_to: rfc3339(data.ts[last_test]),
             purge_seconds: horizon_s,
             embargo_seconds: horizon_s,
-            metrics: CardMetrics::from(&wf_metrics),
+            metrics: wf_metrics.clone(),
             accuracy_vs_coverage: coverage,
             reliability: reliability(&y, &p, 10),
         },
-        shuffled_split: CardMetrics::from(&shuffled),
+        shuffled_split: shuffled,
         onnx_file: format!("{stem}.onnx"),
         onnx_sha256: sha,
         golden,

@@ -32,6 +32,16 @@ pub enum Command {
     Train(TrainArgs),
     /// Score the trained models on history files (out of sample when the files postdate training).
     Evaluate(EvaluateArgs),
+    /// Load history files (CryptoDataDownload CSV, freqtrade JSON) into the database.
+    Import(ImportArgs),
+}
+
+/// `coincast import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The files; each is imported whole or not at all.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
 }
 
 /// `coincast evaluate`.

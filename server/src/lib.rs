@@ -4,9 +4,13 @@
 //! for `serve` and for the integration tests.
 
 pub mod cli;
+pub mod collectors;
 pub mod config;
 pub mod db;
+pub mod entities;
 pub mod error;
+pub mod import;
+pub mod market;
 pub mod openapi;
 pub mod routes;
 pub mod spa;

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use coincast::cli::{Cli, Command};
-use coincast::{config::Settings, db, openapi, startup::Application, telemetry, training};
+use coincast::{config::Settings, db, import, openapi, startup::Application, telemetry, training};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -44,6 +44,25 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Openapi => print!("{}", openapi::yaml()?),
         Command::Train(args) => tokio::task::spawn_blocking(move || training::run(&args)).await??,
+        Command::Import(args) => {
+            let conn = db::connect(&settings).await?;
+            db::migrate(&conn).await?;
+            for path in &args.paths {
+                let bar = indicatif::ProgressBar::new_spinner().with_message(path.display().to_string());
+                let mut progress = |n: usize| bar.inc(n as u64);
+                let report = import::import_file(&conn, path, &mut progress).await?;
+                bar.finish_and_clear();
+                println!(
+                    "{}: {} {} s bars of {} in {:.2} s ({:.0} rows/s)",
+                    path.display(),
+                    report.rows,
+                    report.interval_s,
+                    report.coin,
+                    report.seconds,
+                    report.rows_per_second()
+                );
+            }
+        }
         Command::Evaluate(args) => tokio::task::spawn_blocking(move || training::evaluate(&args)).await??,
     }
     Ok(())

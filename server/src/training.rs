@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::Context;
-use models::card::{CardMetrics, CoveragePoint, ModelCard};
+use models::card::{CoveragePoint, ModelCard};
 use models::features::{Dataset, FEATURE_VERSION, FeatureSpec};
 use models::history::{self, Bar};
 use models::metrics::{Metrics, accuracy_at_coverage};
@@ -134,7 +134,12 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         results.len(),
         results.first().map_or(0, |t| t.card.seed)
     );
-    models::report::write_report(&cards, &args.report_dir, &note)?;
+    models::report::write_report(
+        &cards,
+        &args.report_dir,
+        &note,
+        models::report::WALK_FORWARD_METHOD,
+    )?;
     eprintln!(
         "trained {} models in {:.0} s; cards in {}, report in {}",
         results.len(),
@@ -224,7 +229,10 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
                 m.log_loss
             );
             let mut card = card.clone();
-            card.walk_forward.metrics = CardMetrics::from(&m);
+            if overlaps {
+                card.model_name = format!("{} **IN-SAMPLE**", card.model_name);
+            }
+            card.walk_forward.metrics = m.clone();
             card.walk_forward.test_from = from;
             card.walk_forward.test_to = to;
             card.walk_forward.folds = 1;
@@ -250,14 +258,19 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     evaluated.sort_by_key(|c| (c.coin, c.horizon));
     let note = format!(
         "Produced by `coincast evaluate` on {}: the shipped models scored on these files as they are (no retraining). \
-The walk-forward columns hold this evaluation; the shuffled-split column is the training-time contrast.",
+The accuracy columns hold this evaluation; the shuffled-split column is the training-time contrast.",
         args.files
             .iter()
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()
             .join(", ")
     );
-    models::report::write_report(&evaluated, &args.report_dir, &note)?;
+    let method = "Each model scored every complete sample of the file (resampled to its bar size). A row marked \
+**IN-SAMPLE** comes from a file whose span overlaps that model's training span: its figure is not out of sample \
+and says nothing about future performance. The other rows postdate training and are out of sample. **Baseline** \
+is always predicting the majority class of the same rows; **p** the one-sided binomial probability of doing at \
+least this well at the baseline's rate.";
+    models::report::write_report(&evaluated, &args.report_dir, &note, method)?;
     eprintln!("report in {}", args.report_dir.join("REPORT.md").display());
     Ok(())
 }

@@ -6,5 +6,6 @@ mod browser;
 mod docs;
 mod health;
 mod helpers;
+mod import;
 mod openapi;
 mod spa;

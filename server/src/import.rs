@@ -1,0 +1,128 @@
+//! `coincast import <path>...`: loads history files (CryptoDataDownload CSV, freqtrade JSON) into
+//! `candles`. The format and bar size are detected (`models::history`); the coin comes from the
+//! file name or the CSV's symbol. A file is imported whole or not at all (one transaction), and
+//! rows are upserted, so importing the same file twice changes nothing.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context;
+use models::history::{self, Bar, History};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use shared::Coin;
+
+use crate::entities::candle;
+
+/// Rows per INSERT statement (11 columns: well under SQLite's and PostgreSQL's bind limits).
+const BATCH: usize = 1000;
+
+/// What one file import did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportReport {
+    pub coin: Coin,
+    pub interval_s: i64,
+    pub rows: usize,
+    pub seconds: f64,
+}
+
+impl ImportReport {
+    /// Throughput, rows per second.
+    pub fn rows_per_second(&self) -> f64 {
+        self.rows as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// The coin a history file is about: from its file name, else from the CSV's symbol.
+pub fn coin_for(path: &Path, parsed: &History) -> Option<Coin> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_uppercase();
+    let from = |s: &str| Coin::ALL.into_iter().find(|c| s.contains(c.ticker()));
+    from(&name).or_else(|| {
+        parsed
+            .symbol
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .and_then(|s| from(&s))
+    })
+}
+
+/// Upserts bars of one coin and bar size inside an open transaction or connection.
+pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    coin: Coin,
+    interval_s: i64,
+    bars: &[Bar],
+    source: &str,
+    progress: &mut dyn FnMut(usize),
+) -> Result<(), sea_orm::DbErr> {
+    let fetched_at = chrono::Utc::now().timestamp();
+    let interval = i32::try_from(interval_s).unwrap_or(i32::MAX);
+    for chunk in bars.chunks(BATCH) {
+        let models = chunk.iter().map(|b| candle::ActiveModel {
+            coin: sea_orm::Set(coin.ticker().to_owned()),
+            interval_s: sea_orm::Set(interval),
+            ts: sea_orm::Set(b.ts),
+            open: sea_orm::Set(b.open),
+            high: sea_orm::Set(b.high),
+            low: sea_orm::Set(b.low),
+            close: sea_orm::Set(b.close),
+            volume: sea_orm::Set(b.volume),
+            source: sea_orm::Set(source.to_owned()),
+            fetched_at: sea_orm::Set(fetched_at),
+        });
+        candle::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::columns([
+                    candle::Column::Coin,
+                    candle::Column::IntervalS,
+                    candle::Column::Ts,
+                ])
+                .update_columns([
+                    candle::Column::Open,
+                    candle::Column::High,
+                    candle::Column::Low,
+                    candle::Column::Close,
+                    candle::Column::Volume,
+                    candle::Column::Source,
+                    candle::Column::FetchedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+        progress(chunk.len());
+    }
+    Ok(())
+}
+
+/// Imports one file: parse it completely, then write it in one transaction.
+pub async fn import_file(
+    db: &DatabaseConnection,
+    path: &Path,
+    progress: &mut dyn FnMut(usize),
+) -> anyhow::Result<ImportReport> {
+    let started = Instant::now();
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let parsed = history::parse(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+    let coin = coin_for(path, &parsed).with_context(|| {
+        format!(
+            "{}: cannot tell the coin (no BTC, LTC or XRP in the name or symbol)",
+            path.display()
+        )
+    })?;
+    let source = format!(
+        "import:{}",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    );
+    let txn = db.begin().await?;
+    upsert_candles(&txn, coin, parsed.interval_s, &parsed.bars, &source, progress)
+        .await
+        .with_context(|| format!("{}: writing candles", path.display()))?;
+    txn.commit().await?;
+    Ok(ImportReport {
+        coin,
+        interval_s: parsed.interval_s,
+        rows: parsed.bars.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
