@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_params_map};
 use leptos_router::path;
-use shared::{Coin, HealthStatus, Horizon};
+use shared::{Coin, DataMode, HealthStatus, Horizon};
 
 use crate::{api, format};
 
@@ -120,11 +120,24 @@ fn StatusFooter() -> impl IntoView {
                                     HealthStatus::Ok => "health ok",
                                     HealthStatus::Degraded => "health degraded",
                                 };
+                                let mode = match &h.mode {
+                                    DataMode::Live => "live data".to_owned(),
+                                    DataMode::Replay(r) => format!(
+                                        "replaying recorded history ({}, {} to {}), not today's market",
+                                        r.dataset,
+                                        r.recorded_from.format("%Y-%m-%d"),
+                                        r.recorded_to.format("%Y-%m-%d"),
+                                    ),
+                                };
+                                let replaying = matches!(h.mode, DataMode::Replay(_));
+                                let failing = (!h.failing_sources.is_empty())
+                                    .then(|| format!(" · sources with problems: {}", h.failing_sources.join(", ")));
                                 view! {
                                     <span class=class data-testid="health">
                                         "API v" {h.version} " · " {db} " · up "
-                                        {format::duration(h.uptime_seconds)}
+                                        {format::duration(h.uptime_seconds)} {failing}
                                     </span>
+                                    <span class="mode" class:replay=replaying data-testid="data-mode">{mode}</span>
                                 }
                                     .into_any()
                             }

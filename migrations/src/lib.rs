@@ -8,6 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
+mod m20261124_000002_app_meta;
 
 /// Applies coincast's migrations.
 pub struct Migrator;
@@ -15,7 +16,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_initial::Migration)]
+        vec![
+            Box::new(m20261124_000001_initial::Migration),
+            Box::new(m20261124_000002_app_meta::Migration),
+        ]
     }
 }
 
@@ -28,13 +32,19 @@ mod tests {
     async fn migrations_apply_roll_back_and_reapply_on_sqlite() {
         let db = Database::connect("sqlite::memory:").await.unwrap();
         Migrator::up(&db, None).await.unwrap();
-        for table in ["candles", "series_points", "source_status", "predictions"] {
+        for table in [
+            "candles",
+            "series_points",
+            "source_status",
+            "predictions",
+            "app_meta",
+        ] {
             let sql = format!("SELECT COUNT(*) AS n FROM {table}");
             db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
                 .await
                 .unwrap_or_else(|e| panic!("table {table} missing: {e}"));
         }
-        assert_eq!(Migrator::get_applied_migrations(&db).await.unwrap().len(), 1);
+        assert_eq!(Migrator::get_applied_migrations(&db).await.unwrap().len(), 2);
         Migrator::down(&db, None).await.unwrap();
         assert!(Migrator::get_applied_migrations(&db).await.unwrap().is_empty());
         Migrator::up(&db, None).await.unwrap();

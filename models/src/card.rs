@@ -42,8 +42,15 @@ pub struct WalkForwardReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub model: String,
+    /// The feature set: `price`, or `price+gold+sp500+...` with external series.
+    #[serde(default = "price")]
+    pub features: String,
     /// Pooled log loss on the selection folds (earlier than the reported test blocks).
     pub selection_log_loss: f64,
+}
+
+fn price() -> String {
+    "price".into()
 }
 
 /// Where the training rows came from.
@@ -66,6 +73,9 @@ pub struct FeatureInfo {
     pub periods: usize,
     pub first_period_bars: usize,
     pub growth: f64,
+    /// External series after the price block (version 2; empty for price only).
+    #[serde(default)]
+    pub series: Vec<String>,
     pub names: Vec<String>,
 }
 

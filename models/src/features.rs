@@ -5,12 +5,17 @@
 //! the one after it. For every period: the return R = (F - S) / S (S its first open, F its last
 //! close), its high and low relative to S, and its mean volume (log). Features at `i` are computed
 //! from `bars[..=i]` only (the function never sees later bars), so they cannot look ahead.
+//!
+//! Version 2 adds optional external series after the price block (on-chain and market series,
+//! see `series`): a spec names the series it uses, each contributing its one-day and seven-day log
+//! change as known at the prediction time.
 
 use crate::history::Bar;
+use crate::series::{self, SeriesSet};
 
 /// The version of the feature definitions. A model records the version it was trained with; the
 /// server refuses a model whose version it cannot build. Bump on any change below.
-pub const FEATURE_VERSION: u32 = 1;
+pub const FEATURE_VERSION: u32 = 2;
 
 /// How many periods, and how they grow.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +26,8 @@ pub struct FeatureSpec {
     pub first_period_bars: usize,
     /// Each older period is this many times longer (1.0: all equal).
     pub growth: f64,
+    /// External series appended after the price block (empty: price and volume only).
+    pub series: Vec<String>,
 }
 
 impl FeatureSpec {
@@ -52,6 +59,7 @@ impl FeatureSpec {
                 names.push(format!("p{k}_{what}"));
             }
         }
+        names.extend(series::feature_names(&self.series));
         names
     }
 }
@@ -60,6 +68,17 @@ impl FeatureSpec {
 /// or `None` when the window is shorter than the spec needs or has a hole (bars must be exactly
 /// `interval_s` apart: gaps are never bridged silently).
 pub fn features(spec: &FeatureSpec, window: &[Bar], interval_s: i64) -> Option<Vec<f32>> {
+    features_with(spec, window, interval_s, &SeriesSet::default())
+}
+
+/// [`features`] with the external series a spec names, read as known at the prediction time (the
+/// close of the last bar). `None` when any of them is missing there.
+pub fn features_with(
+    spec: &FeatureSpec,
+    window: &[Bar],
+    interval_s: i64,
+    set: &SeriesSet,
+) -> Option<Vec<f32>> {
     let need = spec.lookback_bars();
     if window.len() < need {
         return None;
@@ -76,6 +95,9 @@ pub fn features(spec: &FeatureSpec, window: &[Bar], interval_s: i64) -> Option<V
     for len in spec.period_lengths() {
         push_block(&mut out, &bars[end - len..end]);
         end -= len;
+    }
+    if !spec.series.is_empty() {
+        out.extend(series::features_at(&spec.series, set, cur.ts + interval_s)?);
     }
     out.iter().all(|v| v.is_finite()).then_some(out)
 }
@@ -122,10 +144,21 @@ pub struct Dataset {
 impl Dataset {
     /// Every bar with full features and a known label.
     pub fn build(spec: &FeatureSpec, bars: &[Bar], interval_s: i64, horizon_bars: usize) -> Dataset {
+        Self::build_with(spec, bars, interval_s, horizon_bars, &SeriesSet::default())
+    }
+
+    /// [`Dataset::build`] with external series.
+    pub fn build_with(
+        spec: &FeatureSpec,
+        bars: &[Bar],
+        interval_s: i64,
+        horizon_bars: usize,
+        set: &SeriesSet,
+    ) -> Dataset {
         let mut data = Dataset::default();
         for i in 0..bars.len() {
             let (Some(x), Some(y)) = (
-                features(spec, &bars[..=i], interval_s),
+                features_with(spec, &bars[..=i], interval_s, set),
                 label(bars, i, horizon_bars, interval_s),
             ) else {
                 continue;
@@ -135,6 +168,19 @@ impl Dataset {
             data.ts.push(bars[i].ts + interval_s);
         }
         data
+    }
+
+    /// The samples whose prediction time passes `keep`, in order.
+    pub fn filter(&self, keep: impl Fn(i64) -> bool) -> Dataset {
+        let mut out = Dataset::default();
+        for i in 0..self.len() {
+            if keep(self.ts[i]) {
+                out.x.push(self.x[i].clone());
+                out.y.push(self.y[i]);
+                out.ts.push(self.ts[i]);
+            }
+        }
+        out
     }
 
     /// The number of samples.
@@ -182,6 +228,7 @@ mod tests {
             periods: 2,
             first_period_bars: 2,
             growth: 2.0,
+            series: vec![],
         }
     }
 
@@ -274,6 +321,7 @@ mod tests {
             periods: 4,
             first_period_bars: 3,
             growth: 1.5,
+            series: vec![],
         };
         assert_eq!(s.period_lengths(), [3, 5, 7, 10]);
         assert_eq!(s.lookback_bars(), 26);

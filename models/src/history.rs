@@ -50,7 +50,7 @@ pub struct HistoryError {
 }
 
 impl HistoryError {
-    fn at(line: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn at(line: usize, message: impl Into<String>) -> Self {
         HistoryError {
             context: None,
             line,

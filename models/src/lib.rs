@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod nn;
 pub mod onnx;
 pub mod report;
+pub mod series;
 pub mod train;
 pub mod walkforward;
 

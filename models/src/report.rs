@@ -33,7 +33,9 @@ fn pct(x: f64) -> String {
 /// How training's figures are made (the methodology paragraph of the training report).
 pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each test block was predicted by a \
 model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
-embargo of one horizon. The model kind was chosen on earlier folds than the ones reported. **Baseline** is always \
+embargo of one horizon. The model kind and the feature set (price and volume alone, or with the daily \
+market series, or with markets and on-chain series, from 4 h on) were chosen on earlier folds than the ones \
+reported; candidates with series are compared on the rows where every series is known. **Baseline** is always \
 predicting the majority class of the same test rows; **p** is the one-sided binomial probability of doing at \
 least this well at the baseline's rate. Short-horizon direction is hard: credible results are 51-58%.";
 
@@ -48,11 +50,11 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
     writeln!(md, "{method}\n")?;
     writeln!(
         md,
-        "| coin | horizon | model | n | accuracy [95% CI] | baseline | p | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
+        "| coin | horizon | model | features | n | accuracy [95% CI] | baseline | p | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
     )?;
     writeln!(
         md,
-        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for c in cards {
         let m = &c.walk_forward.metrics;
@@ -66,10 +68,11 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
         };
         writeln!(
             md,
-            "| {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
             c.coin.ticker(),
             c.horizon.as_str(),
             c.model_name,
+            crate::train::feature_set_label(&c.features.series),
             m.n,
             pct(m.accuracy),
             pct(m.wilson_low),
@@ -111,9 +114,23 @@ user of the live service can expect; the shuffled figure is what leaky evaluatio
             c.training.sources.join(", ")
         )?;
     }
-    if let Some(c) = cards.first() {
-        writeln!(md, "\nNot used: {}.\n", c.training.not_used.join("; "))?;
+    let mut notes: Vec<&str> = cards
+        .iter()
+        .flat_map(|c| c.training.not_used.iter().map(String::as_str))
+        .collect();
+    notes.sort_unstable();
+    notes.dedup();
+    if !notes.is_empty() {
+        writeln!(md, "\nNot used: {}.\n", notes.join("; "))?;
     }
+    writeln!(
+        md,
+        "External series are aligned without look-ahead: a value counts from one day after its stamp (a daily close \
+from the next day on), held constant until the next one, and missing when older than five days. Features per \
+series: its one-day and seven-day log change. S&P 500 history is SPY (the ETF tracking it); the live collector \
+stores ^GSPC. Training's mempool and TPS history are blockchain.com chart exports; the live collectors read \
+mempool.space and blockchain.info.\n"
+    )?;
     writeln!(md, "## Plots\n")?;
     for coin in Coin::ALL {
         let mine: Vec<&ModelCard> = cards.iter().filter(|c| c.coin == coin).collect();

@@ -1,10 +1,11 @@
 //! Training and walk-forward evaluation of one model per coin and horizon.
 //!
 //! For each coin and horizon: build samples, cut walk-forward folds (purged and embargoed), pick
-//! the model kind with the lowest pooled log loss on the earlier folds, report the chosen kind on
+//! the model kind and feature set with the lowest pooled log loss on the earlier folds, report the chosen kind on
 //! the later folds only (never used for the choice), score the same kind on a shuffled split for
 //! contrast, then fit on every row and export ONNX with its card.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Context;
@@ -20,6 +21,7 @@ use crate::history::Bar;
 use crate::metrics::{Metrics, accuracy_at_coverage};
 use crate::nn::{ModelKind, Net, Rng, TrainConfig, train};
 use crate::onnx::to_onnx;
+use crate::series::SeriesSet;
 use crate::walkforward::{Split, WalkForward};
 
 /// The history one coin's models learn from.
@@ -30,14 +32,22 @@ pub struct CoinHistory {
     pub interval_s: i64,
     /// Where the bars came from (file names), for the card.
     pub sources: Vec<String>,
+    /// External series (on-chain, markets) the plan may use.
+    pub series: SeriesSet,
+    /// Where those came from, for the card.
+    pub series_sources: Vec<String>,
 }
 
 /// What to train for one coin and horizon.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub horizon: Horizon,
+    /// The price block's shape (its `series` is ignored: see `feature_sets`).
     pub spec: FeatureSpec,
     pub candidates: Vec<ModelKind>,
+    /// Series sets to try after the price block (`[]` is price and volume only). With more than
+    /// one, every candidate is compared on the same rows: those where every set has its values.
+    pub feature_sets: Vec<Vec<String>>,
     pub train: TrainConfig,
     /// Walk-forward test blocks; the first half choose the model, the second half report it.
     pub folds: usize,
@@ -46,17 +56,34 @@ pub struct Plan {
     pub max_train_rows: usize,
 }
 
-/// The default plan for a horizon: the feature shape grows with the horizon.
+/// Market series (daily closes) the plans may use.
+pub const MARKET_SERIES: [&str; 4] = ["gold", "sp500", "oil", "msci_world"];
+/// On-chain series the plans may use.
+pub const CHAIN_SERIES: [&str; 2] = ["mempool_count", "tps"];
+
+/// The default plan for a horizon: the feature shape grows with the horizon. As in the original
+/// study, 30 min to 2 h use price and volume only; from 4 h on, the on-chain and market series are
+/// offered too, and walk-forward selection decides whether they help.
 pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
     let first = usize::max(1, (horizon.minutes() / bar_minutes / 4) as usize);
+    let mut feature_sets = vec![vec![]];
+    if horizon.minutes() >= 240 {
+        let markets: Vec<String> = MARKET_SERIES.map(String::from).to_vec();
+        let mut all = markets.clone();
+        all.extend(CHAIN_SERIES.map(String::from));
+        feature_sets.push(markets);
+        feature_sets.push(all);
+    }
     Plan {
         horizon,
         spec: FeatureSpec {
             periods: 5,
             first_period_bars: first,
             growth: 2.0,
+            series: vec![],
         },
         candidates: vec![ModelKind::Logistic, ModelKind::Mlp { hidden: vec![32, 16] }],
+        feature_sets,
         train: TrainConfig::default(),
         folds: 6,
         initial_train_fraction: 0.4,
@@ -131,37 +158,92 @@ pub fn train_one(
         "{horizon} is not a whole number of bars"
     );
     let horizon_bars = (horizon_s / history.interval_s) as usize;
-    let data = Dataset::build(&plan.spec, &history.bars, history.interval_s, horizon_bars);
-    anyhow::ensure!(data.len() > 1000, "{coin} {horizon}: only {} samples", data.len());
+    // One data set per feature set; the sets the history cannot feed are dropped (with a note).
+    let mut sets: Vec<(FeatureSpec, Dataset)> = Vec::new();
+    let mut not_used =
+        vec!["tweets per day: no historical per-coin series exists in our data; not invented".to_owned()];
+    for series in &plan.feature_sets {
+        let missing: Vec<&String> = series
+            .iter()
+            .filter(|s| history.series.known_span(s).is_none())
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
+            not_used.push(format!(
+                "feature set +{}: no data for {}",
+                series.join("+"),
+                names.join(", ")
+            ));
+            continue;
+        }
+        let spec = FeatureSpec {
+            series: series.clone(),
+            ..plan.spec.clone()
+        };
+        let data = Dataset::build_with(
+            &spec,
+            &history.bars,
+            history.interval_s,
+            horizon_bars,
+            &history.series,
+        );
+        sets.push((spec, data));
+    }
+    if sets.len() > 1 {
+        // Compare like with like: keep the rows every set has.
+        let mut common: HashSet<i64> = sets[0].1.ts.iter().copied().collect();
+        for (_, d) in &sets[1..] {
+            let here: HashSet<i64> = d.ts.iter().copied().collect();
+            common.retain(|t| here.contains(t));
+        }
+        for (_, d) in &mut sets {
+            *d = d.filter(|t| common.contains(&t));
+        }
+    }
+    let Some((_, first)) = sets.first() else {
+        anyhow::bail!("{coin} {horizon}: no usable feature set");
+    };
+    anyhow::ensure!(
+        first.len() > 1000,
+        "{coin} {horizon}: only {} samples",
+        first.len()
+    );
+    let data_ts = first.ts.clone();
     let wf = WalkForward {
         folds: plan.folds,
         initial_train_fraction: plan.initial_train_fraction,
         horizon_s,
         embargo_s: horizon_s,
     };
-    let splits = wf.splits(&data.ts);
+    let splits = wf.splits(&data_ts);
     anyhow::ensure!(splits.len() >= 2, "{coin} {horizon}: too few walk-forward folds");
     let (select, report) = splits.split_at(splits.len() / 2);
 
     // 1. Choose the kind on the earlier folds.
     let mut selection = Vec::new();
-    for kind in &plan.candidates {
-        let (mut y, mut p) = (Vec::new(), Vec::new());
-        for split in select {
-            p.extend(fit_predict(kind, &data, split, plan)?);
-            y.extend_from_slice(&data.y[split.test.clone()]);
+    let mut options = Vec::new();
+    for (set, (spec, data)) in sets.iter().enumerate() {
+        for kind in &plan.candidates {
+            let (mut y, mut p) = (Vec::new(), Vec::new());
+            for split in select {
+                p.extend(fit_predict(kind, data, split, plan)?);
+                y.extend_from_slice(&data.y[split.test.clone()]);
+            }
+            let m = Metrics::compute(&y, &p).context("no selection rows")?;
+            let features = feature_set_label(&spec.series);
+            log(format!(
+                "{coin} {horizon}: {} on {features}: selection log loss {:.5} (n={})",
+                kind.name(),
+                m.log_loss,
+                m.n
+            ));
+            selection.push(Candidate {
+                model: kind.name(),
+                features,
+                selection_log_loss: m.log_loss,
+            });
+            options.push((set, kind.clone()));
         }
-        let m = Metrics::compute(&y, &p).context("no selection rows")?;
-        log(format!(
-            "{coin} {horizon}: {} selection log loss {:.5} (n={})",
-            kind.name(),
-            m.log_loss,
-            m.n
-        ));
-        selection.push(Candidate {
-            model: kind.name(),
-            selection_log_loss: m.log_loss,
-        });
     }
     let best = selection
         .iter()
@@ -169,7 +251,9 @@ pub fn train_one(
         .min_by(|a, b| a.1.selection_log_loss.total_cmp(&b.1.selection_log_loss))
         .map(|(i, _)| i)
         .context("no candidates")?;
-    let kind = plan.candidates[best].clone();
+    let (set, kind) = options[best].clone();
+    let (spec, data) = &sets[set];
+    let data = data.clone();
 
     // 2. Report it on the later folds.
     let (mut y, mut p) = (Vec::new(), Vec::new());
@@ -245,23 +329,29 @@ pub fn train_one(
         features: FeatureInfo {
             version: FEATURE_VERSION,
             bar_seconds: history.interval_s,
-            periods: plan.spec.periods,
-            first_period_bars: plan.spec.first_period_bars,
-            growth: plan.spec.growth,
-            names: plan.spec.names(),
+            periods: spec.periods,
+            first_period_bars: spec.first_period_bars,
+            growth: spec.growth,
+            series: spec.series.clone(),
+            names: spec.names(),
         },
         training: TrainingData {
-            sources: history.sources.clone(),
+            sources: history
+                .sources
+                .iter()
+                .chain(
+                    history
+                        .series_sources
+                        .iter()
+                        .filter(|s| spec.series.iter().any(|n| s.starts_with(&format!("{n}:")))),
+                )
+                .cloned()
+                .collect(),
             bar_seconds: history.interval_s,
             from: rfc3339(data.ts[start]),
             to: rfc3339(*data.ts.last().unwrap_or(&0)),
             rows: data.len() - start,
-            not_used: vec![
-                "tweets per day: no historical per-coin series exists in our data; not invented".into(),
-                "on-chain (mempool, transactions per second) and market series (gold, S&P 500, oil, MSCI World): \
-                 not in feature version 1"
-                    .into(),
-            ],
+            not_used,
         },
         selection,
         walk_forward: WalkForwardReport {
@@ -283,6 +373,14 @@ pub fn train_one(
         trained_at: chrono::Utc::now().to_rfc3339(),
     };
     Ok(Trained { card, net, onnx })
+}
+
+/// How a card names a feature set: `price` or `price+gold+sp500...`.
+pub fn feature_set_label(series: &[String]) -> String {
+    std::iter::once("price")
+        .chain(series.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 /// Writes a trained model's ONNX file and card into `dir`.

@@ -34,6 +34,25 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Load history files (CryptoDataDownload CSV, freqtrade JSON) into the database.
     Import(ImportArgs),
+    /// Pull minute-candle history from Bitstamp into the database (resumable).
+    Backfill(BackfillArgs),
+}
+
+/// `coincast backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// The coin (BTC, LTC, XRP; repeat for several; default all).
+    #[arg(long = "coin")]
+    pub coins: Vec<shared::Coin>,
+    /// First day (UTC), `YYYY-MM-DD`.
+    #[arg(long)]
+    pub from: chrono::NaiveDate,
+    /// Last day (UTC, inclusive), `YYYY-MM-DD`; default: up to now.
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
+    /// Pause between pages, milliseconds (be polite to the exchange).
+    #[arg(long, default_value_t = 1_000)]
+    pub pause_ms: u64,
 }
 
 /// `coincast import`.
@@ -42,6 +61,11 @@ pub struct ImportArgs {
     /// The files; each is imported whole or not at all.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Import the files as this daily or sampled series (`gold`, `sp500`, `oil`, `msci_world`,
+    /// `mempool_count`, `tps`, ...) instead of candles: Yahoo CSV exports or blockchain.com chart
+    /// CSVs.
+    #[arg(long)]
+    pub series: Option<String>,
 }
 
 /// `coincast evaluate`.
@@ -53,6 +77,10 @@ pub struct EvaluateArgs {
     /// Where the evaluation's REPORT.md and plots go.
     #[arg(long, default_value = "models/evaluation")]
     pub report_dir: PathBuf,
+    /// Where the daily on-chain and market series are (laid out as ../shared/data), for models
+    /// that use them.
+    #[arg(long, default_value = "../shared/data")]
+    pub data_root: PathBuf,
     /// History files (CryptoDataDownload CSV or freqtrade JSON); the coin is read from the file
     /// name (BTC, LTC or XRP in it).
     #[arg(required = true)]
@@ -81,6 +109,10 @@ pub struct TrainArgs {
     /// Training epochs per fit.
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
+    /// Train on the app's own database (after `import`, `backfill` or collecting) instead of
+    /// the history files under `--data-root`.
+    #[arg(long)]
+    pub from_db: bool,
 }
 
 /// `coincast serve`.
@@ -92,6 +124,14 @@ pub struct ServeArgs {
     /// Port to listen on (0 picks a free one).
     #[arg(long)]
     pub port: Option<u16>,
+    /// Replay recorded candles as if live instead of fetching them (works with no internet):
+    /// `--replay` alone replays the bundled sample, `--replay DIR` the 1-minute files in DIR.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub replay: Option<Option<PathBuf>>,
+    /// Do not run the scheduled collectors in this process (extra API processes of a scaled-out
+    /// setup; one process runs them).
+    #[arg(long)]
+    pub no_jobs: bool,
 }
 
 /// `coincast migrate`.

@@ -19,6 +19,46 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub frontend: FrontendSettings,
     pub log: LogSettings,
+    pub upstream: UpstreamSettings,
+    pub jobs: JobsSettings,
+    pub replay: ReplaySettings,
+}
+
+/// Base URLs of the live sources (tests point them at a local fake) and the request timeout.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpstreamSettings {
+    pub bitstamp: String,
+    pub mempool: String,
+    pub blockchain: String,
+    pub bitinfocharts: String,
+    pub yahoo: String,
+    /// Per-request timeout, milliseconds.
+    pub timeout_ms: u64,
+}
+
+/// The scheduled collectors (apalis, persisted in the same database).
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobsSettings {
+    /// Run the collectors in this process (turn off in extra API processes of a scaled-out setup).
+    pub enabled: bool,
+    /// Cron (with seconds) of the minute candles.
+    pub candles_cron: String,
+    /// Cron (with seconds) of the 15-minute sources.
+    pub slow_cron: String,
+    /// Retries of a failed run (each re-fetches; upserts make that harmless).
+    pub retries: usize,
+    /// First retry delay, milliseconds; doubles per retry (with jitter), capped at a minute.
+    pub backoff_ms: u64,
+    /// Also run every job once at start (so a fresh server has data before the first tick).
+    pub run_at_start: bool,
+}
+
+/// Offline replay of recorded candles instead of the live candle source.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReplaySettings {
+    pub enabled: bool,
+    /// Folder of 1-minute history files; unset: the sample bundled in the binary.
+    pub dir: Option<PathBuf>,
 }
 
 /// Where the HTTP server listens.
@@ -107,6 +147,15 @@ impl Settings {
             if let Some(port) = args.port {
                 builder = builder.set_override("server.port", port)?;
             }
+            if let Some(replay) = &args.replay {
+                builder = builder.set_override("replay.enabled", true)?;
+                if let Some(dir) = replay {
+                    builder = builder.set_override("replay.dir", path_str(dir)?)?;
+                }
+            }
+            if args.no_jobs {
+                builder = builder.set_override("jobs.enabled", false)?;
+            }
         }
         let settings: Settings = builder
             .build()
@@ -126,7 +175,20 @@ impl Settings {
             .set_default("database.max_connections", 8)?
             .set_default("frontend.dist_dir", "frontend/dist")?
             .set_default("log.filter", "info")?
-            .set_default("log.format", "pretty")?)
+            .set_default("log.format", "pretty")?
+            .set_default("upstream.bitstamp", "https://www.bitstamp.net")?
+            .set_default("upstream.mempool", "https://mempool.space")?
+            .set_default("upstream.blockchain", "https://api.blockchain.info")?
+            .set_default("upstream.bitinfocharts", "https://bitinfocharts.com")?
+            .set_default("upstream.yahoo", "https://query2.finance.yahoo.com")?
+            .set_default("upstream.timeout_ms", 10_000)?
+            .set_default("jobs.enabled", true)?
+            .set_default("jobs.candles_cron", "5 * * * * *")?
+            .set_default("jobs.slow_cron", "10 0,15,30,45 * * * *")?
+            .set_default("jobs.retries", 3)?
+            .set_default("jobs.backoff_ms", 2_000)?
+            .set_default("jobs.run_at_start", true)?
+            .set_default("replay.enabled", false)?)
     }
 }
 

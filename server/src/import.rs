@@ -35,15 +35,17 @@ impl ImportReport {
 
 /// The coin a history file is about: from its file name, else from the CSV's symbol.
 pub fn coin_for(path: &Path, parsed: &History) -> Option<Coin> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_uppercase();
-    let from = |s: &str| Coin::ALL.into_iter().find(|c| s.contains(c.ticker()));
-    from(&name).or_else(|| {
-        parsed
-            .symbol
-            .as_deref()
-            .map(str::to_ascii_uppercase)
-            .and_then(|s| from(&s))
-    })
+    coin_in_name(path).or_else(|| parsed.symbol.as_deref().and_then(coin_in))
+}
+
+/// The coin a file name mentions (`Bitstamp_BTCUSD_1h.csv`, `XRP_USDT-1m.json`).
+pub fn coin_in_name(path: &Path) -> Option<Coin> {
+    coin_in(&path.file_name()?.to_string_lossy())
+}
+
+fn coin_in(s: &str) -> Option<Coin> {
+    let upper = s.to_ascii_uppercase();
+    Coin::ALL.into_iter().find(|c| upper.contains(c.ticker()))
 }
 
 /// Upserts bars of one coin and bar size inside an open transaction or connection.
@@ -53,7 +55,7 @@ pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
     interval_s: i64,
     bars: &[Bar],
     source: &str,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<(), sea_orm::DbErr> {
     let fetched_at = chrono::Utc::now().timestamp();
     let interval = i32::try_from(interval_s).unwrap_or(i32::MAX);
@@ -99,7 +101,7 @@ pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
 pub async fn import_file(
     db: &DatabaseConnection,
     path: &Path,
-    progress: &mut dyn FnMut(usize),
+    progress: &mut (dyn FnMut(usize) + Send),
 ) -> anyhow::Result<ImportReport> {
     let started = Instant::now();
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -123,6 +125,51 @@ pub async fn import_file(
         coin,
         interval_s: parsed.interval_s,
         rows: parsed.bars.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// What importing one series file did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesImport {
+    pub rows: usize,
+    pub seconds: f64,
+}
+
+/// Imports a daily or sampled series file (Yahoo CSV, blockchain.com chart CSV) as `series`, in
+/// one transaction: a bad line rejects the whole file.
+pub async fn import_series(
+    db: &DatabaseConnection,
+    series: &str,
+    path: &Path,
+) -> anyhow::Result<SeriesImport> {
+    let started = Instant::now();
+    anyhow::ensure!(
+        !series.is_empty()
+            && series.len() <= 64
+            && series.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "a series id is 1 to 64 letters, digits or underscores, not {series:?}"
+    );
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let obs = models::series::parse_csv(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+    let points: Vec<crate::collectors::Point> = obs
+        .iter()
+        .map(|o| crate::collectors::Point {
+            ts: o.ts,
+            value: o.value,
+        })
+        .collect();
+    let source = format!(
+        "import:{}",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()
+    );
+    let mut source = source;
+    source.truncate(64);
+    let txn = db.begin().await?;
+    crate::store::upsert_series(&txn, series, &source, &points).await?;
+    txn.commit().await?;
+    Ok(SeriesImport {
+        rows: points.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -111,7 +111,10 @@ pub async fn read_candles(
             volume: r.volume,
         })
         .collect();
-    let filled = fill_gaps(&bars, 60, from, to);
+    // Gaps are filled between stored minutes only: never past the newest one (that would invent
+    // minutes that have not happened or not arrived; staleness shows in `/api/sources`).
+    let end = bars.last().map_or(from, |b| to.min(b.ts + 60));
+    let filled = fill_gaps(&bars, 60, from, end);
     Ok(if resolution_s == 60 {
         filled
     } else {

@@ -20,6 +20,7 @@ errors are JSON bodies with a stable snake_case `code`.",
     ),
     tags(
         (name = "health", description = "Service health"),
+        (name = "data", description = "Market data: sources, prices, candles"),
     ),
     components(schemas(shared::ApiErrorBody, shared::ErrorCode, shared::Coin, shared::Horizon))
 )]

@@ -2,6 +2,7 @@
 //! listener (port 0 picks a free port: tests use that) and assembles the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::{Server, Service};
 use actix_web::middleware::Compress;
@@ -13,6 +14,8 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
+use crate::jobs::{self, Collectors};
+use crate::replay::Replay;
 use crate::{db, openapi, routes, spa, state::AppState};
 
 /// Where the OpenAPI document is served.
@@ -23,6 +26,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    /// The scheduled collectors (stopped when the application is dropped).
+    _workers: Option<jobs::Workers>,
 }
 
 impl Application {
@@ -34,9 +39,34 @@ impl Application {
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let state = AppState::new(conn);
+        let replay = if settings.replay.enabled {
+            let replay = match &settings.replay.dir {
+                Some(dir) => Replay::from_dir(dir)?,
+                None => Replay::bundled()?,
+            };
+            tracing::info!(
+                dataset = replay.dataset(),
+                "replaying recorded candles instead of live ones"
+            );
+            Some(Arc::new(replay))
+        } else {
+            None
+        };
+        let state = AppState::new(conn.clone(), replay.clone(), settings.jobs.enabled);
+        let workers = if settings.jobs.enabled {
+            let collectors = Arc::new(Collectors::new(conn, settings.upstream.clone(), replay)?);
+            Some(jobs::start(collectors, &settings.jobs).await?)
+        } else {
+            tracing::info!("scheduled collectors are off in this process (jobs.enabled = false)");
+            None
+        };
         let server = run(listener, state.clone(), &settings)?;
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+            _workers: workers,
+        })
     }
 
     /// The port actually bound.

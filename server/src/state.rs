@@ -5,6 +5,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
+use shared::DataMode;
+
+use crate::replay::Replay;
+use crate::sources::{self, SourceSpec};
 
 /// Shared state of the running server.
 #[derive(Clone)]
@@ -15,16 +19,34 @@ pub struct Inner {
     pub db: DatabaseConnection,
     pub started_at: DateTime<Utc>,
     pub started: Instant,
+    /// The recording replayed instead of live candles, if any.
+    pub replay: Option<Arc<Replay>>,
+    /// The sources collected in this mode.
+    pub sources: Vec<SourceSpec>,
+    /// Whether this process runs the scheduled collectors.
+    pub jobs_enabled: bool,
 }
 
 impl AppState {
     /// State around an open database connection.
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, replay: Option<Arc<Replay>>, jobs_enabled: bool) -> Self {
+        let sources = sources::catalogue(replay.as_deref().map(Replay::dataset));
         AppState(Arc::new(Inner {
             db,
             started_at: Utc::now(),
             started: Instant::now(),
+            replay,
+            sources,
+            jobs_enabled,
         }))
+    }
+
+    /// Live, or which recording is replayed and with what shift.
+    pub async fn mode(&self) -> Result<DataMode, sea_orm::DbErr> {
+        Ok(match &self.replay {
+            None => DataMode::Live,
+            Some(r) => DataMode::Replay(r.info(r.stored_shift(&self.db).await?.unwrap_or(0))),
+        })
     }
 }
 

@@ -12,8 +12,12 @@ use models::features::{Dataset, FEATURE_VERSION, FeatureSpec};
 use models::history::{self, Bar};
 use models::metrics::{Metrics, accuracy_at_coverage};
 use models::onnx::OnnxModel;
-use models::train::{CoinHistory, Trained, default_plan, reliability, train_one, write};
+use models::series::{self, Observation, SeriesSet};
+use models::train::{CoinHistory, Plan, Trained, default_plan, reliability, train_one, write};
+use sea_orm::DatabaseConnection;
 use shared::{Coin, Horizon};
+
+use crate::entities::{candle, series_point};
 
 use crate::cli::{EvaluateArgs, TrainArgs};
 
@@ -45,9 +49,43 @@ fn commit() -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Runs the whole training.
-pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let started = Instant::now();
+/// The daily series files in the `../shared/data` layout, by the series id the collectors store.
+/// S&P 500 history is SPY (the ETF tracking it; its daily changes match the index's closely); the
+/// live collector reads ^GSPC itself.
+const SERIES_FILES: [(&str, &str); 6] = [
+    ("gold", "macro-daily-yahoo/GC=F.csv"),
+    ("sp500", "macro-daily-yahoo/SPY.csv"),
+    ("oil", "macro-daily-yahoo/CL=F.csv"),
+    ("msci_world", "macro-daily-yahoo/URTH.csv"),
+    (
+        "mempool_count",
+        "onchain-macro-daily/upd20210320_22_mempool-count.csv",
+    ),
+    (
+        "tps",
+        "onchain-macro-daily/upd20210320_20_transactions-per-second.csv",
+    ),
+];
+
+/// The external series found under `root` (missing files are left out: plans then skip the
+/// feature sets that need them, and the cards say so).
+pub fn load_series(root: &Path) -> anyhow::Result<(SeriesSet, Vec<String>)> {
+    let mut set = SeriesSet::default();
+    let mut sources = Vec::new();
+    for (name, file) in SERIES_FILES {
+        let path = root.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let obs = series::parse_csv(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+        set.insert(name, &obs);
+        sources.push(format!("{name}: {file}"));
+    }
+    Ok((set, sources))
+}
+
+fn selection(args: &TrainArgs) -> (Vec<Coin>, Vec<Horizon>) {
     let coins = if args.coins.is_empty() {
         Coin::ALL.to_vec()
     } else {
@@ -58,6 +96,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     } else {
         args.horizons.clone()
     };
+    (coins, horizons)
+}
+
+/// What to train, from history files laid out as `../shared/data`.
+pub fn jobs_from_files(args: &TrainArgs) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
+    let (coins, horizons) = selection(args);
+    let (series, series_sources) = load_series(&args.data_root)?;
     let mut jobs = Vec::new();
     for &coin in &coins {
         for &horizon in &horizons {
@@ -75,11 +120,103 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                     bars,
                     interval_s,
                     sources: vec![name],
+                    series: series.clone(),
+                    series_sources: series_sources.clone(),
                 },
                 plan,
             ));
         }
     }
+    Ok(jobs)
+}
+
+/// What to train, from the app's own database (after `import`, `backfill` or collecting): bars of
+/// the plan's size as stored, completed by resampled minute candles; series from `series_points`.
+pub async fn jobs_from_db(
+    db: &DatabaseConnection,
+    args: &TrainArgs,
+) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+    let (coins, horizons) = selection(args);
+    let mut set = SeriesSet::default();
+    let mut series_sources = Vec::new();
+    for (name, _) in SERIES_FILES {
+        let rows = series_point::Entity::find()
+            .filter(series_point::Column::Series.eq(name))
+            .order_by_asc(series_point::Column::Ts)
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let obs: Vec<Observation> = rows
+            .iter()
+            .map(|r| Observation {
+                ts: r.ts,
+                value: r.value,
+            })
+            .collect();
+        set.insert(name, &obs);
+        series_sources.push(format!("{name}: database ({} points)", rows.len()));
+    }
+    let mut jobs = Vec::new();
+    for &coin in &coins {
+        for &horizon in &horizons {
+            let bar_s: i64 = if horizon == Horizon::M30 { 300 } else { 3600 };
+            let read = |interval: i64| {
+                candle::Entity::find()
+                    .filter(candle::Column::Coin.eq(coin.ticker()))
+                    .filter(candle::Column::IntervalS.eq(interval as i32))
+                    .order_by_asc(candle::Column::Ts)
+                    .all(db)
+            };
+            let to_bar = |r: &candle::Model| Bar {
+                ts: r.ts,
+                open: r.open,
+                high: r.high,
+                low: r.low,
+                close: r.close,
+                volume: r.volume,
+            };
+            let stored: Vec<Bar> = read(bar_s).await?.iter().map(to_bar).collect();
+            let minutes: Vec<Bar> = read(60).await?.iter().map(to_bar).collect();
+            let mut merged: std::collections::BTreeMap<i64, Bar> = history::resample(&minutes, 60, bar_s)
+                .into_iter()
+                .map(|b| (b.ts, b))
+                .collect();
+            let n_stored = stored.len();
+            merged.extend(stored.into_iter().map(|b| (b.ts, b)));
+            let bars: Vec<Bar> = merged.into_values().collect();
+            if bars.is_empty() {
+                anyhow::bail!(
+                    "{coin}: no candles in the database to make {bar_s} s bars (import or backfill first)"
+                );
+            }
+            let mut plan = default_plan(horizon, (bar_s / 60) as u32);
+            plan.train.epochs = args.epochs;
+            jobs.push((
+                CoinHistory {
+                    coin,
+                    bars,
+                    interval_s: bar_s,
+                    sources: vec![format!(
+                        "database: {n_stored} stored {bar_s} s bars and {} minute candles",
+                        minutes.len()
+                    )],
+                    series: set.clone(),
+                    series_sources: series_sources.clone(),
+                },
+                plan,
+            ));
+        }
+    }
+    Ok(jobs)
+}
+
+/// Trains `jobs` on every core and writes the models, cards and report.
+pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>) -> anyhow::Result<()> {
+    let started = Instant::now();
     let commit = commit();
     let total = jobs.len();
     let queue = Mutex::new(jobs.into_iter().enumerate());
@@ -150,22 +287,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The coin a file name mentions (`Bitstamp_BTCUSD_1h.csv`, `XRP_USDT-1m.json`).
-fn coin_of(path: &Path) -> Option<Coin> {
-    let name = path.file_name()?.to_string_lossy().to_ascii_uppercase();
-    Coin::ALL.into_iter().find(|c| name.contains(c.ticker()))
-}
-
 /// `coincast evaluate`: scores every model whose coin a file holds, on that file's bars
 /// (resampled to the model's bar size), and writes a report like training's.
 pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
     let cards = models::train::read_cards(&args.models)?;
     anyhow::ensure!(!cards.is_empty(), "no model cards in {}", args.models.display());
+    let (series, _) = load_series(&args.data_root)?;
     let mut evaluated: Vec<ModelCard> = Vec::new();
     println!("| model | file | n | accuracy [95% CI] | baseline | p | Brier | log loss | note |");
     println!("|---|---|---:|---|---:|---:|---:|---:|---|");
     for file in &args.files {
-        let coin = coin_of(file)
+        let coin = crate::import::coin_in_name(file)
             .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", file.display()))?;
         let (bars, interval_s) = load(file)?;
         for card in cards.iter().filter(|c| c.coin == coin) {
@@ -191,11 +323,21 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<()> {
                 periods: card.features.periods,
                 first_period_bars: card.features.first_period_bars,
                 growth: card.features.growth,
+                series: card.features.series.clone(),
             };
             let horizon_bars = (i64::from(card.horizon.minutes()) * 60 / bar_s) as usize;
-            let data = Dataset::build(&spec, &bars, bar_s, horizon_bars);
+            let data = Dataset::build_with(&spec, &bars, bar_s, horizon_bars, &series);
             if data.is_empty() {
-                eprintln!("{}: no complete samples in {}", card.id, file.display());
+                eprintln!(
+                    "{}: no complete samples in {} (series needed: {})",
+                    card.id,
+                    file.display(),
+                    if spec.series.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        spec.series.join(", ")
+                    }
+                );
                 continue;
             }
             let model = OnnxModel::load(&args.models.join(&card.onnx_file), card.features.names.len())?;

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::DataMode;
+
 /// Overall service state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -42,6 +44,11 @@ pub struct HealthResponse {
     pub started_at: DateTime<Utc>,
     /// Seconds since the server started.
     pub uptime_seconds: u64,
+    /// Live data or a replay of recorded history.
+    pub mode: DataMode,
+    /// Upstream sources whose last collection failed or whose data is stale (details in
+    /// `GET /api/sources`); the API keeps serving what is stored.
+    pub failing_sources: Vec<String>,
 }
 
 #[cfg(test)]
@@ -61,6 +68,8 @@ mod tests {
             },
             started_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             uptime_seconds: 12,
+            mode: DataMode::Live,
+            failing_sources: vec![],
         };
         let json = serde_json::to_string(&health).unwrap();
         assert!(json.contains("\"status\":\"ok\""), "{json}");

@@ -3,10 +3,15 @@
 //! Invariant: this crate depends on nothing server-side (no tokio, actix or sea-orm) and builds for
 //! `wasm32-unknown-unknown`; CI checks both. The `openapi` feature adds utoipa schema derives.
 
+mod data;
 mod error;
 mod health;
 mod market;
 
+pub use data::{
+    CandleDto, CandlesResponse, DataMode, LatestPrice, PricesResponse, ReplayInfo, Resolution, SourceHealth,
+    SourceState, SourcesResponse,
+};
 pub use error::{ApiErrorBody, ErrorCode};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};

@@ -107,6 +107,26 @@ pub fn parse_ohlc(body: &str) -> Result<(String, Vec<Bar>), ParseError> {
     Ok((payload.data.pair, bars))
 }
 
+/// The request path for `limit` (1..=1000) minute candles of `coin`, ending with the last
+/// completed minute, or starting at `start` (Unix seconds) when given (for backfill pages).
+pub fn ohlc_path(coin: shared::Coin, limit: u32, start: Option<i64>) -> String {
+    let limit = limit.clamp(1, 1000);
+    let mut path = format!(
+        "api/v2/ohlc/{}/?step=60&limit={limit}&exclude_current_candle=true",
+        coin.bitstamp_pair()
+    );
+    if let Some(start) = start {
+        path.push_str(&format!("&start={start}"));
+    }
+    path
+}
+
+impl From<ParseError> for super::FetchError {
+    fn from(e: ParseError) -> Self {
+        super::FetchError::Malformed(e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

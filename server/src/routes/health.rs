@@ -4,11 +4,11 @@ use std::time::Instant;
 
 use actix_web::{HttpResponse, get, web};
 use sea_orm::ConnectionTrait;
-use shared::{ApiErrorBody, DatabaseHealth, HealthResponse, HealthStatus};
+use shared::{ApiErrorBody, DataMode, DatabaseHealth, HealthResponse, HealthStatus, SourceState};
 
-use crate::{db, state::AppState};
+use crate::{db, sources, state::AppState};
 
-/// Service health: version, database reachability and uptime.
+/// Service health: version, database reachability, uptime, data mode and failing sources.
 ///
 /// Returns 200 when everything answers and 503 (with the same body, `status: degraded`) when the
 /// database does not.
@@ -30,6 +30,20 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
     } else {
         0
     };
+    let now = chrono::Utc::now().timestamp();
+    let failing_sources = if reachable {
+        sources::health(&state.db, &state.sources, now)
+            .await
+            .map(|all| {
+                all.into_iter()
+                    .filter(|s| matches!(s.state, SourceState::Failing | SourceState::Stale))
+                    .map(|s| s.source)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
     let body = HealthResponse {
         status: if reachable {
             HealthStatus::Ok
@@ -45,6 +59,8 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
         },
         started_at: state.started_at,
         uptime_seconds: state.started.elapsed().as_secs(),
+        mode: state.mode().await.unwrap_or(DataMode::Live),
+        failing_sources,
     };
     if reachable {
         HttpResponse::Ok().json(body)

@@ -9,10 +9,15 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::ApiError;
 
 pub mod health;
+pub mod market;
+pub mod sources;
 
 /// Registers every API route (full paths, under `/api`).
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::get_health);
+    cfg.service(health::get_health)
+        .service(sources::get_sources)
+        .service(market::get_prices)
+        .service(market::get_candles);
 }
 
 /// The API's path templates with their methods, read from the OpenAPI document once at start, so

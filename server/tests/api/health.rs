@@ -18,7 +18,7 @@ async fn health_reports_version_database_and_uptime() {
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
     assert!(health.database.reachable);
     assert_eq!(health.database.backend, "sqlite");
-    assert_eq!(health.database.migrations_applied, 1);
+    assert_eq!(health.database.migrations_applied, 2);
     assert!(health.uptime_seconds < 60);
 }
 

@@ -59,8 +59,15 @@ fn fixture_dist() -> tempfile::TempDir {
     dist
 }
 
-/// Starts the real server, as `coincast serve` would, on 127.0.0.1 and a free port.
+/// Starts the real server, as `coincast serve` would, on 127.0.0.1 and a free port, with the
+/// scheduled collectors off (they would reach for the internet).
 pub async fn spawn_app(frontend: Frontend) -> TestApp {
+    spawn_app_with(frontend, |s| s.jobs.enabled = false).await
+}
+
+/// Like [`spawn_app`], with settings changed by `tweak` first (upstream URLs, jobs, replay).
+pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    coincast::collectors::install_tls_provider();
     let data_dir = tempfile::tempdir().unwrap();
     let (dist_path, dist_guard) = match frontend {
         Frontend::Fixture => {
@@ -82,6 +89,7 @@ pub async fn spawn_app(frontend: Frontend) -> TestApp {
     let mut settings = Settings::load(&cli).unwrap();
     settings.frontend.dist_dir = dist_path;
     settings.server.workers = 2;
+    tweak(&mut settings);
     let app = Application::build(settings).await.expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();

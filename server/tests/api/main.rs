@@ -2,10 +2,16 @@
 //! fresh SQLite database, through real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backfill;
 mod browser;
+mod collectors;
 mod docs;
 mod health;
 mod helpers;
 mod import;
+mod jobs;
+mod market;
 mod openapi;
+mod replay;
 mod spa;
+mod upstream;

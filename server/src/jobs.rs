@@ -1,0 +1,408 @@
+//! The collectors as durable scheduled jobs (apalis): cron schedules piped into a job table in the
+//! same database (SQLite or PostgreSQL, sharing the app's pool), each job a worker with retries and
+//! exponential backoff. One job's failure never stops another or the API; every run updates the
+//! per-source health rows (`store::record_*`) and logs one structured line per source.
+//!
+//! | job | schedule (default) | sources |
+//! |---|---|---|
+//! | `candles` | second 5 of every minute | Bitstamp minute candles per coin (or the replay) |
+//! | `chain` | :00 :15 :30 :45 | mempool.space mempool, blockchain.info TPS |
+//! | `tweets` | :00 :15 :30 :45 | bitinfocharts tweets per day per coin |
+//! | `markets` | :00 :15 :30 :45 | Yahoo daily closes of gold, S&P 500, oil, MSCI World |
+
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::layers::retry::HasherRng;
+use apalis::layers::retry::RetryPolicy;
+use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
+use apalis::prelude::*;
+use apalis_cron::{CronScheduler, Tick};
+use chrono::Utc;
+use models::history::Bar;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder};
+use shared::Coin;
+use tokio::task::JoinHandle;
+
+use crate::collectors::{self, FetchError, Point, bitinfocharts, bitstamp, blockchain, mempool, yahoo};
+use crate::config::{JobsSettings, UpstreamSettings};
+use crate::entities::candle;
+use crate::import::upsert_candles;
+use crate::replay::Replay;
+use crate::sources::{self, MARKETS};
+use crate::store;
+
+/// The jobs, each with its own queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Job {
+    Candles,
+    Chain,
+    Tweets,
+    Markets,
+}
+
+impl Job {
+    pub const ALL: [Job; 4] = [Job::Candles, Job::Chain, Job::Tweets, Job::Markets];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Candles => "candles",
+            Job::Chain => "chain",
+            Job::Tweets => "tweets",
+            Job::Markets => "markets",
+        }
+    }
+}
+
+/// Everything a collection run needs.
+pub struct Collectors {
+    pub db: DatabaseConnection,
+    client: reqwest::Client,
+    upstream: UpstreamSettings,
+    replay: Option<Arc<Replay>>,
+}
+
+/// A run in which some sources failed (each is recorded in its health row already).
+#[derive(Debug, thiserror::Error)]
+#[error("{job}: {failed} of {total} sources failed: {first}")]
+pub struct RunError {
+    job: &'static str,
+    failed: usize,
+    total: usize,
+    first: String,
+}
+
+/// Most minutes one candle run asks for: a run after a long outage heals up to this much; older
+/// holes are for `coincast backfill`.
+const MAX_HEAL_MINUTES: i64 = 1000;
+/// Minutes re-requested on every run, so a missed run or a late correction heals itself.
+const OVERLAP_MINUTES: i64 = 5;
+
+impl Collectors {
+    pub fn new(
+        db: DatabaseConnection,
+        upstream: UpstreamSettings,
+        replay: Option<Arc<Replay>>,
+    ) -> anyhow::Result<Self> {
+        let client = collectors::http_client(Duration::from_millis(upstream.timeout_ms))?;
+        Ok(Collectors {
+            db,
+            client,
+            upstream,
+            replay,
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream.timeout_ms)
+    }
+
+    /// Runs one job once.
+    pub async fn run(&self, job: Job) -> Result<(), RunError> {
+        let outcomes = match job {
+            Job::Candles => self.candles().await,
+            Job::Chain => vec![self.mempool().await, self.tps().await],
+            Job::Tweets => {
+                let mut v = Vec::new();
+                for coin in Coin::ALL {
+                    v.push(self.tweets(coin).await);
+                }
+                v
+            }
+            Job::Markets => {
+                let mut v = Vec::new();
+                for (symbol, series, _) in MARKETS {
+                    v.push(self.market(symbol, series).await);
+                }
+                v
+            }
+        };
+        let total = outcomes.len();
+        let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
+        match failures.first() {
+            None => Ok(()),
+            Some(first) => Err(RunError {
+                job: job.name(),
+                failed: failures.len(),
+                total,
+                first: first.clone(),
+            }),
+        }
+    }
+
+    /// Runs `fetch` for `source`, records the outcome in its health row and logs it. `fetch`
+    /// returns the newest data time it stored.
+    async fn track<F>(&self, source: &str, fetch: F) -> Result<(), String>
+    where
+        F: Future<Output = anyhow::Result<Option<i64>>>,
+    {
+        match fetch.await {
+            Ok(latest) => {
+                tracing::info!(source, latest_data_at = latest, "collected");
+                store::record_success(&self.db, source, latest)
+                    .await
+                    .map_err(|e| format!("{source}: recording success: {e}"))
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                tracing::warn!(source, error = %message, "collection failed");
+                if let Err(db) = store::record_failure(&self.db, source, &message).await {
+                    tracing::error!(source, error = %db, "could not record the failure");
+                }
+                Err(format!("{source}: {message}"))
+            }
+        }
+    }
+
+    async fn candles(&self) -> Vec<Result<(), String>> {
+        let mut out = Vec::new();
+        match &self.replay {
+            Some(replay) => {
+                for coin in replay.coins() {
+                    let source = sources::candle_source(coin, true);
+                    out.push(self.track(&source, self.replay_candles(replay, coin)).await);
+                }
+            }
+            None => {
+                for coin in Coin::ALL {
+                    let source = sources::candle_source(coin, false);
+                    out.push(self.track(&source, self.bitstamp_candles(coin)).await);
+                }
+            }
+        }
+        out
+    }
+
+    async fn latest_candle(&self, coin: Coin) -> anyhow::Result<Option<i64>> {
+        Ok(candle::Entity::find()
+            .filter(candle::Column::Coin.eq(coin.ticker()))
+            .filter(candle::Column::IntervalS.eq(60))
+            .order_by_desc(candle::Column::Ts)
+            .one(&self.db)
+            .await?
+            .map(|c| c.ts))
+    }
+
+    async fn bitstamp_candles(&self, coin: Coin) -> anyhow::Result<Option<i64>> {
+        let now_minute = Utc::now().timestamp().div_euclid(60) * 60;
+        let missing = match self.latest_candle(coin).await? {
+            Some(ts) => (now_minute - ts) / 60,
+            None => 120,
+        };
+        let limit = (missing + OVERLAP_MINUTES).clamp(OVERLAP_MINUTES, MAX_HEAL_MINUTES);
+        let url = collectors::join(
+            &self.upstream.bitstamp,
+            &bitstamp::ohlc_path(coin, limit as u32, None),
+        );
+        let body = collectors::get_text(&self.client, &url, self.timeout()).await?;
+        let (_, bars) = bitstamp::parse_ohlc(&body).map_err(FetchError::from)?;
+        self.store_candles(coin, &bars, "bitstamp").await
+    }
+
+    async fn replay_candles(&self, replay: &Replay, coin: Coin) -> anyhow::Result<Option<i64>> {
+        let now = Utc::now().timestamp();
+        let shift = replay.shift(&self.db, now).await?;
+        let after = self.latest_candle(coin).await?;
+        let bars = replay.due(coin, shift, now, after);
+        let source = format!("replay:{}", replay.dataset());
+        let mut source = source;
+        source.truncate(64);
+        self.store_candles(coin, &bars, &source).await
+    }
+
+    async fn store_candles(&self, coin: Coin, bars: &[Bar], source: &str) -> anyhow::Result<Option<i64>> {
+        if bars.is_empty() {
+            return Ok(None);
+        }
+        upsert_candles(&self.db, coin, 60, bars, source, &mut |_| {})
+            .await
+            .context("storing candles")?;
+        Ok(bars.last().map(|b| b.ts))
+    }
+
+    async fn store_points(
+        &self,
+        series: &str,
+        source: &str,
+        points: &[Point],
+    ) -> anyhow::Result<Option<i64>> {
+        store::upsert_series(&self.db, series, source, points)
+            .await
+            .with_context(|| format!("storing {series}"))?;
+        Ok(points.iter().map(|p| p.ts).max())
+    }
+
+    async fn mempool(&self) -> Result<(), String> {
+        self.track("mempool", async {
+            let url = collectors::join(&self.upstream.mempool, "api/mempool");
+            let body = collectors::get_text(&self.client, &url, self.timeout()).await?;
+            let m = mempool::parse(&body)?;
+            let ts = Utc::now().timestamp().div_euclid(60) * 60;
+            self.store_points(
+                sources::MEMPOOL_COUNT,
+                "mempool.space",
+                &[Point { ts, value: m.count }],
+            )
+            .await?;
+            self.store_points(
+                sources::MEMPOOL_VSIZE,
+                "mempool.space",
+                &[Point { ts, value: m.vsize }],
+            )
+            .await
+        })
+        .await
+    }
+
+    async fn tps(&self) -> Result<(), String> {
+        self.track("blockchain/tps", async {
+            let url = collectors::join(
+                &self.upstream.blockchain,
+                "charts/transactions-per-second?timespan=1days&format=json",
+            );
+            let body = collectors::get_text(&self.client, &url, self.timeout()).await?;
+            let points = blockchain::parse(&body)?;
+            self.store_points(sources::TPS, "blockchain.info", &points).await
+        })
+        .await
+    }
+
+    async fn tweets(&self, coin: Coin) -> Result<(), String> {
+        self.track(&format!("bitinfocharts/{}", coin.ticker()), async {
+            let url = collectors::join(&self.upstream.bitinfocharts, &bitinfocharts::page(coin));
+            let body = collectors::get_text(&self.client, &url, self.timeout()).await?;
+            let points = bitinfocharts::parse(&body)?;
+            self.store_points(&sources::tweets_series(coin), "bitinfocharts", &points)
+                .await
+        })
+        .await
+    }
+
+    async fn market(&self, symbol: &str, series: &str) -> Result<(), String> {
+        self.track(&format!("yahoo/{symbol}"), async {
+            let path = format!(
+                "v8/finance/chart/{}?interval=1d&range=5d",
+                symbol.replace('^', "%5E")
+            );
+            let url = collectors::join(&self.upstream.yahoo, &path);
+            let body = collectors::get_text(&self.client, &url, self.timeout()).await?;
+            let (answered, points) = yahoo::parse(&body)?;
+            anyhow::ensure!(
+                answered == symbol,
+                "asked for {symbol}, Yahoo answered {answered}"
+            );
+            self.store_points(series, "yahoo", &points).await
+        })
+        .await
+    }
+}
+
+/// The running workers; dropping it stops them.
+pub struct Workers {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+#[derive(Clone)]
+struct JobCtx {
+    collectors: Arc<Collectors>,
+    job: Job,
+}
+
+async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynError> {
+    tracing::debug!(job = ctx.job.name(), tick = tick.get_timestamp(), "job run");
+    ctx.collectors.run(ctx.job).await.map_err(|e| {
+        tracing::warn!(job = ctx.job.name(), error = %e, "job run failed (retried with backoff)");
+        Box::new(e) as BoxDynError
+    })
+}
+
+/// Creates the job tables (apalis's own migrations) and starts one worker per job. The first run
+/// of every job also starts at once, so a fresh server has data before the first tick.
+pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyhow::Result<Workers> {
+    let db = collectors.db.clone();
+    let mut handles = Vec::new();
+    for job in Job::ALL {
+        let cron = match job {
+            Job::Candles => &settings.candles_cron,
+            _ => &settings.slow_cron,
+        };
+        let schedule = cron::Schedule::from_str(cron)
+            .with_context(|| format!("jobs: bad cron {cron:?} for {}", job.name()))?;
+        let ctx = JobCtx {
+            collectors: collectors.clone(),
+            job,
+        };
+        let backoff = ExponentialBackoffMaker::new(
+            Duration::from_millis(settings.backoff_ms.max(1)),
+            Duration::from_secs(60).max(Duration::from_millis(settings.backoff_ms.max(1))),
+            0.2,
+            HasherRng::default(),
+        )
+        .map_err(|e| anyhow::anyhow!("jobs: backoff: {e}"))?
+        .make_backoff();
+        let policy = RetryPolicy::retries(settings.retries).with_backoff(backoff);
+        let name = format!("coincast-{}", job.name());
+        let queue = format!("coincast::{}", job.name());
+        let handle = match db.get_database_backend() {
+            DbBackend::Sqlite => {
+                let pool = db.get_sqlite_connection_pool().clone();
+                apalis_sqlite::SqliteStorage::setup(&pool)
+                    .await
+                    .context("creating the job tables (SQLite)")?;
+                let storage = apalis_sqlite::SqliteStorage::<Tick>::new(&pool)
+                    .with_config(apalis_sqlite::Config::default().queue(&queue));
+                let worker = WorkerBuilder::new(name)
+                    .backend(CronScheduler::new(schedule).pipe_to(storage))
+                    .data(ctx)
+                    .retry(policy)
+                    .build(handle_tick);
+                tokio::spawn(async move {
+                    if let Err(e) = worker.run().await {
+                        tracing::error!(error = %e, "job worker stopped");
+                    }
+                })
+            }
+            DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool().clone();
+                apalis_postgres::PostgresStorage::setup(&pool)
+                    .await
+                    .context("creating the job tables (PostgreSQL)")?;
+                let storage = apalis_postgres::PostgresStorage::<Tick>::new(&pool)
+                    .with_config(apalis_postgres::Config::default().queue(&queue));
+                let worker = WorkerBuilder::new(name)
+                    .backend(CronScheduler::new(schedule).pipe_to(storage))
+                    .data(ctx)
+                    .retry(policy)
+                    .build(handle_tick);
+                tokio::spawn(async move {
+                    if let Err(e) = worker.run().await {
+                        tracing::error!(error = %e, "job worker stopped");
+                    }
+                })
+            }
+            other => anyhow::bail!("jobs: unsupported database backend {other:?}"),
+        };
+        handles.push(handle);
+        if settings.run_at_start {
+            let first = collectors.clone();
+            handles.push(tokio::spawn(async move {
+                if let Err(e) = first.run(job).await {
+                    tracing::warn!(job = job.name(), error = %e, "first run failed");
+                }
+            }));
+        }
+    }
+    tracing::info!(jobs = Job::ALL.len(), "collectors scheduled");
+    Ok(Workers { handles })
+}

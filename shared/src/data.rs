@@ -1,0 +1,241 @@
+//! Market-data wire types: `GET /api/sources`, `GET /api/prices`, `GET /api/candles`, and the
+//! data mode (live or replay) that health reports.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::Coin;
+
+/// Where the server's candles come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DataMode {
+    /// Candles and series are fetched from the live upstream APIs.
+    Live,
+    /// Candles are recorded real history replayed as if live: not today's market.
+    Replay(ReplayInfo),
+}
+
+/// What a replaying server replays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplayInfo {
+    /// The data set's name (e.g. `binance-1m-2021-05 (bundled sample)`).
+    pub dataset: String,
+    /// The original time of the first recorded minute.
+    pub recorded_from: DateTime<Utc>,
+    /// The original time of the last recorded minute.
+    pub recorded_to: DateTime<Utc>,
+    /// Seconds added to recorded times to show them as now (a whole number of minutes).
+    pub shift_seconds: i64,
+}
+
+/// The state of one upstream source, as the collectors last saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SourceHealth {
+    /// A stable id: `bitstamp/BTC`, `mempool`, `blockchain/tps`, `bitinfocharts/BTC`, `yahoo/GC=F`...
+    pub source: String,
+    /// What it provides, for people.
+    pub description: String,
+    /// `ok`, `failing` (the last attempt failed), `stale` (no new data for too long), `pending`
+    /// (never run yet) or `disabled` (not collected in this mode).
+    pub state: SourceState,
+    /// How often it is collected, in seconds.
+    pub cadence_seconds: u32,
+    /// The last successful collection.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// The last failed collection.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// What went wrong last time (kept after a later success, for context).
+    pub last_error: Option<String>,
+    /// Failures since the last success.
+    pub consecutive_failures: u32,
+    /// The time of the newest data point stored from this source.
+    pub latest_data_at: Option<DateTime<Utc>>,
+    /// Seconds between `latest_data_at` and now.
+    pub data_age_seconds: Option<i64>,
+}
+
+/// A source's health summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    /// The last attempt succeeded and the data is fresh.
+    Ok,
+    /// The last attempt failed.
+    Failing,
+    /// Attempts succeed but the newest data point is older than expected.
+    Stale,
+    /// Not collected yet.
+    Pending,
+    /// Not collected in this mode (e.g. on-chain series while replaying).
+    Disabled,
+}
+
+/// The answer of `GET /api/sources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SourcesResponse {
+    /// Live or replay.
+    pub mode: DataMode,
+    /// Whether the scheduled collectors run in this process.
+    pub jobs_enabled: bool,
+    /// One entry per source.
+    pub sources: Vec<SourceHealth>,
+}
+
+/// The latest price of a coin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LatestPrice {
+    /// The coin.
+    pub coin: Coin,
+    /// The close of the newest stored minute, in USD.
+    pub price: f64,
+    /// The newest stored minute (open time).
+    pub at: DateTime<Utc>,
+    /// The close 24 h before `at` (the newest minute at or before it), when stored.
+    pub price_24h_ago: Option<f64>,
+    /// `(price - price_24h_ago) / price_24h_ago * 100`.
+    pub change_24h_pct: Option<f64>,
+    /// Where the newest candle came from (`bitstamp`, `replay:...`, `import:...`).
+    pub source: String,
+}
+
+/// The answer of `GET /api/prices`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PricesResponse {
+    /// Live or replay: replayed prices are history, not today's market.
+    pub mode: DataMode,
+    /// One entry per coin with stored candles.
+    pub prices: Vec<LatestPrice>,
+}
+
+/// A bar size the candle API resamples to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Resolution {
+    /// One minute.
+    #[serde(rename = "1m")]
+    M1,
+    /// Five minutes.
+    #[serde(rename = "5m")]
+    M5,
+    /// Fifteen minutes.
+    #[serde(rename = "15m")]
+    M15,
+    /// One hour.
+    #[serde(rename = "1h")]
+    H1,
+    /// One day (UTC).
+    #[serde(rename = "1d")]
+    D1,
+}
+
+impl Resolution {
+    /// All resolutions, finest first.
+    pub const ALL: [Resolution; 5] = [
+        Resolution::M1,
+        Resolution::M5,
+        Resolution::M15,
+        Resolution::H1,
+        Resolution::D1,
+    ];
+
+    /// The bar size in seconds.
+    pub fn seconds(self) -> i64 {
+        match self {
+            Resolution::M1 => 60,
+            Resolution::M5 => 300,
+            Resolution::M15 => 900,
+            Resolution::H1 => 3_600,
+            Resolution::D1 => 86_400,
+        }
+    }
+
+    /// The wire name (`1m`, `5m`, `15m`, `1h`, `1d`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::M1 => "1m",
+            Resolution::M5 => "5m",
+            Resolution::M15 => "15m",
+            Resolution::H1 => "1h",
+            Resolution::D1 => "1d",
+        }
+    }
+}
+
+impl std::str::FromStr for Resolution {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Resolution::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown resolution {s:?}: expected one of 1m, 5m, 15m, 1h, 1d"))
+    }
+}
+
+/// One candle as the API returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CandleDto {
+    /// Open time.
+    pub t: DateTime<Utc>,
+    /// Open, USD.
+    pub o: f64,
+    /// High.
+    pub h: f64,
+    /// Low.
+    pub l: f64,
+    /// Close.
+    pub c: f64,
+    /// Volume in the coin.
+    pub v: f64,
+    /// True when some or all of the minutes in this bar were missing and forward-filled from the
+    /// previous close (volume 0) at read time; storage never holds filled values.
+    pub filled: bool,
+}
+
+/// The answer of `GET /api/candles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CandlesResponse {
+    /// The coin.
+    pub coin: Coin,
+    /// The bar size.
+    pub resolution: Resolution,
+    /// The first bar's open time requested (aligned down to the resolution).
+    pub from: DateTime<Utc>,
+    /// The end of the range requested (exclusive).
+    pub to: DateTime<Utc>,
+    /// Bars, oldest first; empty when nothing is stored in the range.
+    pub candles: Vec<CandleDto>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolutions_parse_any_case_and_round_trip() {
+        for r in Resolution::ALL {
+            assert_eq!(r.as_str().parse::<Resolution>().unwrap(), r);
+            assert_eq!(serde_json::to_string(&r).unwrap(), format!("\"{}\"", r.as_str()));
+        }
+        assert_eq!("1H".parse::<Resolution>().unwrap(), Resolution::H1);
+        assert!("2h".parse::<Resolution>().is_err());
+    }
+
+    #[test]
+    fn data_mode_is_tagged() {
+        assert_eq!(
+            serde_json::to_string(&DataMode::Live).unwrap(),
+            r#"{"kind":"live"}"#
+        );
+    }
+}
