@@ -6,7 +6,7 @@
 //! | job | schedule (default) | sources |
 //! |---|---|---|
 //! | `candles` | second 5 of every minute | Bitstamp minute candles per coin (or the replay) |
-//! | `chain` | :00 :15 :30 :45 | mempool.space mempool, blockchain.info TPS |
+//! | `chain` | :00 :15 :30 :45 | mempool.space mempool; blockchain.info TPS and mempool count |
 //! | `tweets` | :00 :15 :30 :45 | bitinfocharts tweets per day per coin |
 //! | `markets` | :00 :15 :30 :45 | Yahoo daily closes of gold, S&P 500, oil, MSCI World |
 
@@ -104,7 +104,17 @@ impl Collectors {
     pub async fn run(&self, job: Job) -> Result<(), RunError> {
         let outcomes = match job {
             Job::Candles => self.candles().await,
-            Job::Chain => vec![self.mempool().await, self.tps().await],
+            Job::Chain => vec![
+                self.mempool().await,
+                self.chart("blockchain/tps", "transactions-per-second", sources::TPS)
+                    .await,
+                self.chart(
+                    "blockchain/mempool-count",
+                    "mempool-count",
+                    sources::MEMPOOL_COUNT,
+                )
+                .await,
+            ],
             Job::Tweets => {
                 let mut v = Vec::new();
                 for coin in Coin::ALL {
@@ -242,13 +252,13 @@ impl Collectors {
             let m = mempool::parse(&body)?;
             let ts = Utc::now().timestamp().div_euclid(60) * 60;
             self.store_points(
-                sources::MEMPOOL_COUNT,
+                sources::MEMPOOL_SPACE_COUNT,
                 "mempool.space",
                 &[Point { ts, value: m.count }],
             )
             .await?;
             self.store_points(
-                sources::MEMPOOL_VSIZE,
+                sources::MEMPOOL_SPACE_VSIZE,
                 "mempool.space",
                 &[Point { ts, value: m.vsize }],
             )
@@ -257,15 +267,16 @@ impl Collectors {
         .await
     }
 
-    async fn tps(&self) -> Result<(), String> {
-        self.track("blockchain/tps", async {
+    /// A blockchain.info chart, ten days of it (idempotent upserts make the overlap harmless).
+    async fn chart(&self, source: &str, chart: &str, series: &str) -> Result<(), String> {
+        self.track(source, async {
             let url = collectors::join(
                 &self.upstream.blockchain,
-                "charts/transactions-per-second?timespan=1days&format=json",
+                &format!("charts/{chart}?timespan=10days&format=json"),
             );
             let body = collectors::get_text(&self.client, &url, self.timeout()).await?;
             let points = blockchain::parse(&body)?;
-            self.store_points(sources::TPS, "blockchain.info", &points).await
+            self.store_points(series, "blockchain.info", &points).await
         })
         .await
     }
@@ -284,7 +295,7 @@ impl Collectors {
     async fn market(&self, symbol: &str, series: &str) -> Result<(), String> {
         self.track(&format!("yahoo/{symbol}"), async {
             let path = format!(
-                "v8/finance/chart/{}?interval=1d&range=5d",
+                "v8/finance/chart/{}?interval=1d&range=1mo",
                 symbol.replace('^', "%5E")
             );
             let url = collectors::join(&self.upstream.yahoo, &path);

@@ -17,10 +17,14 @@ pub const MARKETS: [(&str, &str, &str); 4] = [
     ("URTH", "msci_world", "MSCI World ETF (URTH) daily close"),
 ];
 
-/// Series ids of the on-chain collectors.
+/// Series ids of the on-chain collectors. `mempool_count` and `tps` come from blockchain.info's
+/// charts (the source of the models' training history, with ten days of history on every run, so
+/// a fresh server can build the seven-day changes at once); mempool.space's live snapshot is kept
+/// beside them as `mempool_space_count` and `mempool_space_vsize`.
 pub const MEMPOOL_COUNT: &str = "mempool_count";
-pub const MEMPOOL_VSIZE: &str = "mempool_vsize";
 pub const TPS: &str = "tps";
+pub const MEMPOOL_SPACE_COUNT: &str = "mempool_space_count";
+pub const MEMPOOL_SPACE_VSIZE: &str = "mempool_space_vsize";
 
 /// The series id of a coin's daily tweet count.
 pub fn tweets_series(coin: Coin) -> String {
@@ -59,6 +63,13 @@ pub fn catalogue(replay: Option<&str>) -> Vec<SourceSpec> {
         description: "mempool.space: Bitcoin mempool transaction count and virtual size".into(),
         cadence_s: 900,
         stale_after_s: 3 * 900,
+        enabled: live,
+    });
+    out.push(SourceSpec {
+        id: "blockchain/mempool-count".into(),
+        description: "blockchain.info charts: Bitcoin mempool transaction count".into(),
+        cadence_s: 900,
+        stale_after_s: 3 * 3600,
         enabled: live,
     });
     out.push(SourceSpec {

@@ -1,5 +1,5 @@
-//! blockchain.info charts API `GET /charts/transactions-per-second?timespan=1days&format=json`:
-//! Bitcoin transactions per second, `{"values": [{"x": unix seconds, "y": value}, ...]}`.
+//! blockchain.info charts API `GET /charts/{chart}?timespan=10days&format=json` (`transactions-per-second`,
+//! `mempool-count`): `{"values": [{"x": unix seconds, "y": value}, ...]}`.
 
 use serde::Deserialize;
 

@@ -1,5 +1,6 @@
-//! Yahoo Finance v8 chart API `GET /v8/finance/chart/{symbol}?interval=1d&range=5d`: daily closes
-//! of gold (GC=F), the S&P 500 (^GSPC), oil (CL=F) and MSCI World (URTH). Each point is stored at
+//! Yahoo Finance v8 chart API `GET /v8/finance/chart/{symbol}?interval=1d&range=1mo`: daily closes
+//! of gold (GC=F), the S&P 500 (^GSPC), oil (CL=F) and MSCI World (URTH) (a month, so a fresh
+//! server has the week of history the models' seven-day changes need). Each point is stored at
 //! the timestamp Yahoo gives for the session; the current session's close moves until it ends (a
 //! later run overwrites it, idempotently).
 

@@ -164,8 +164,13 @@ async fn on_chain_market_and_tweet_sources_store_their_series() {
         .respond_with(ResponseTemplate::new(200).set_body_string(payload("yahoo_chart_gc_f.json")))
         .mount(&server)
         .await;
-    // The other three symbols are not recorded: Yahoo answers 404 for them here.
-    collectors.run(Job::Chain).await.unwrap();
+    // The other three symbols are not recorded: Yahoo answers 404 for them here; so is the
+    // mempool-count chart (same envelope as the TPS chart, but no recorded payload).
+    let err = collectors.run(Job::Chain).await.unwrap_err().to_string();
+    assert!(
+        err.contains("1 of 3") && err.contains("blockchain/mempool-count"),
+        "{err}"
+    );
     let err = collectors.run(Job::Markets).await.unwrap_err().to_string();
     assert!(err.contains("3 of 4"), "{err}");
     // No tweets page recorded: the source fails (404) and nothing else suffers.
@@ -181,8 +186,9 @@ async fn on_chain_market_and_tweet_sources_store_their_series() {
                 .unwrap()
         }
     };
-    assert_eq!(count("mempool_count").await, 1);
-    assert_eq!(count("mempool_vsize").await, 1);
+    assert_eq!(count("mempool_space_count").await, 1);
+    assert_eq!(count("mempool_space_vsize").await, 1);
+    assert_eq!(count("mempool_count").await, 0);
     assert_eq!(count("tps").await, 22);
     assert_eq!(count("gold").await, 1);
     let gold = series_point::Entity::find_by_id(("gold".to_owned(), 1_577_941_200))
@@ -193,12 +199,13 @@ async fn on_chain_market_and_tweet_sources_store_their_series() {
     assert_eq!((gold.value, gold.source.as_str()), (1524.5, "yahoo"));
 
     // Re-running is idempotent.
-    collectors.run(Job::Chain).await.unwrap();
+    collectors.run(Job::Chain).await.unwrap_err();
     assert_eq!(count("tps").await, 22);
 
     let all = sources(&app).await;
     assert_eq!(source(&all, "mempool").state, SourceState::Ok);
     assert_eq!(source(&all, "blockchain/tps").consecutive_failures, 0);
+    assert_eq!(source(&all, "blockchain/mempool-count").consecutive_failures, 2);
     assert_eq!(source(&all, "yahoo/GC=F").consecutive_failures, 0);
     assert_eq!(source(&all, "yahoo/^GSPC").state, SourceState::Failing);
     assert_eq!(source(&all, "bitinfocharts/BTC").state, SourceState::Failing);
