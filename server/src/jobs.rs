@@ -23,7 +23,9 @@ use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
 use chrono::Utc;
 use models::history::Bar;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+};
 use shared::Coin;
 use tokio::task::JoinHandle;
 
@@ -130,6 +132,9 @@ impl Collectors {
                 v
             }
         };
+        if job == Job::Chain {
+            self.prune_finished_jobs().await;
+        }
         let total = outcomes.len();
         let failures: Vec<String> = outcomes.into_iter().filter_map(Result::err).collect();
         match failures.first() {
@@ -140,6 +145,23 @@ impl Collectors {
                 total,
                 first: first.clone(),
             }),
+        }
+    }
+
+    /// Deletes job rows finished more than a day ago (a tick a minute would otherwise grow the
+    /// job table forever). Failed jobs stay for inspection. A failure here is only logged.
+    async fn prune_finished_jobs(&self) {
+        let cutoff = Utc::now().timestamp() - 86_400;
+        let sql = match self.db.get_database_backend() {
+            DbBackend::Sqlite => format!("DELETE FROM Jobs WHERE status = 'Done' AND done_at < {cutoff}"),
+            DbBackend::Postgres => {
+                format!("DELETE FROM apalis.jobs WHERE status = 'Done' AND done_at < to_timestamp({cutoff})")
+            }
+            _ => return,
+        };
+        match self.db.execute_unprepared(&sql).await {
+            Ok(r) => tracing::debug!(deleted = r.rows_affected(), "pruned finished jobs"),
+            Err(e) => tracing::warn!(error = %e, "could not prune finished jobs"),
         }
     }
 
@@ -217,9 +239,7 @@ impl Collectors {
         let shift = replay.shift(&self.db, now).await?;
         let after = self.latest_candle(coin).await?;
         let bars = replay.due(coin, shift, now, after);
-        let source = format!("replay:{}", replay.dataset());
-        let mut source = source;
-        source.truncate(64);
+        let source = replay.source();
         self.store_candles(coin, &bars, &source).await
     }
 
@@ -343,7 +363,14 @@ async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynError> {
 pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyhow::Result<Workers> {
     let db = collectors.db.clone();
     let mut handles = Vec::new();
-    for job in Job::ALL {
+    // While replaying, only candles are collected (the other sources would mix today's series
+    // with recorded prices): their sources show as `disabled`.
+    let jobs: &[Job] = if collectors.replay.is_some() {
+        &[Job::Candles]
+    } else {
+        &Job::ALL
+    };
+    for &job in jobs {
         let cron = match job {
             Job::Candles => &settings.candles_cron,
             _ => &settings.slow_cron,
@@ -414,6 +441,6 @@ pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyh
             }));
         }
     }
-    tracing::info!(jobs = Job::ALL.len(), "collectors scheduled");
+    tracing::info!(jobs = jobs.len(), "collectors scheduled");
     Ok(Workers { handles })
 }

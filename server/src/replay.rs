@@ -25,6 +25,7 @@ use crate::store;
 /// The bundled sample: 8 days of Binance BTC/USDT, LTC/USDT, XRP/USDT minute candles, 2021-05-12 20:41 to
 /// 2021-05-20 20:40 UTC (cut from ../shared/data/binance-1m-2021-04_2021-05b; see replay/README.md).
 const BUNDLED: &[u8] = include_bytes!("../replay/binance-1m-2021-05.csv.gz");
+const BUNDLED_ID: &str = "binance-1m-2021-05";
 const BUNDLED_NAME: &str = "binance-1m-2021-05 (bundled sample: Binance BTC/USDT, LTC/USDT, XRP/USDT)";
 
 /// History shown as already collected at the first start (the 12 h models need about four days).
@@ -33,6 +34,8 @@ const WARM_UP_S: i64 = 5 * 86_400;
 /// A loaded recording.
 #[derive(Debug)]
 pub struct Replay {
+    /// A short id (stored with each replayed candle as `replay:<id>`).
+    id: String,
     dataset: String,
     bars: BTreeMap<Coin, Vec<Bar>>,
     first: i64,
@@ -46,7 +49,7 @@ impl Replay {
         flate2::read::GzDecoder::new(BUNDLED)
             .read_to_string(&mut text)
             .context("decompressing the bundled replay sample")?;
-        Self::from_sample_csv(BUNDLED_NAME, &text)
+        Self::from_sample_csv(BUNDLED_ID, BUNDLED_NAME, &text)
     }
 
     /// Minute-candle files in `dir`, in any format `coincast import` reads, one coin per file
@@ -74,10 +77,13 @@ impl Replay {
             );
             bars.entry(coin).or_default().extend(parsed.bars);
         }
-        Self::new(format!("files in {}", dir.display()), bars)
+        let name = dir
+            .file_name()
+            .map_or_else(|| "files".into(), |n| n.to_string_lossy().into_owned());
+        Self::new(format!("dir:{name}"), format!("files in {}", dir.display()), bars)
     }
 
-    fn from_sample_csv(name: &str, text: &str) -> anyhow::Result<Self> {
+    fn from_sample_csv(id: &str, name: &str, text: &str) -> anyhow::Result<Self> {
         let mut bars: BTreeMap<Coin, Vec<Bar>> = BTreeMap::new();
         for (i, line) in text.lines().enumerate().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
@@ -99,10 +105,11 @@ impl Replay {
                 volume: parse(6)?,
             });
         }
-        Self::new(name.to_owned(), bars)
+        Self::new(id.to_owned(), name.to_owned(), bars)
     }
 
-    fn new(dataset: String, mut bars: BTreeMap<Coin, Vec<Bar>>) -> anyhow::Result<Self> {
+    fn new(mut id: String, dataset: String, mut bars: BTreeMap<Coin, Vec<Bar>>) -> anyhow::Result<Self> {
+        id.truncate(40);
         for series in bars.values_mut() {
             series.sort_by_key(|b| b.ts);
             series.dedup_by_key(|b| b.ts);
@@ -117,11 +124,17 @@ impl Replay {
             "the replay data {dataset} spans less than a day"
         );
         Ok(Replay {
+            id,
             dataset,
             bars,
             first,
             last,
         })
+    }
+
+    /// The candle source of replayed candles: `replay:<id>`.
+    pub fn source(&self) -> String {
+        format!("replay:{}", self.id)
     }
 
     /// The data set's name.
@@ -184,9 +197,7 @@ impl Replay {
     }
 
     fn meta_key(&self) -> String {
-        let mut key = format!("replay.shift.{}", self.dataset);
-        key.truncate(64);
-        key
+        format!("replay.shift.{}", self.id)
     }
 
     /// The completed minutes of `coin` due by `now` (shifted to show as now), newer than `after`

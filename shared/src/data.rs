@@ -1,4 +1,4 @@
-//! Market-data wire types: `GET /api/sources`, `GET /api/prices`, `GET /api/candles`, and the
+//! Market-data wire types: `GET /api/sources`, `GET /api/prices/latest`, `GET /api/prices`, and the
 //! data mode (live or replay) that health reports.
 
 use chrono::{DateTime, Utc};
@@ -105,7 +105,7 @@ pub struct LatestPrice {
     pub source: String,
 }
 
-/// The answer of `GET /api/prices`.
+/// The answer of `GET /api/prices/latest`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PricesResponse {
@@ -115,7 +115,7 @@ pub struct PricesResponse {
     pub prices: Vec<LatestPrice>,
 }
 
-/// A bar size the candle API resamples to.
+/// A bar size `GET /api/prices` resamples to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Resolution {
@@ -201,7 +201,7 @@ pub struct CandleDto {
     pub filled: bool,
 }
 
-/// The answer of `GET /api/candles`.
+/// The answer of `GET /api/prices` (candles over a range).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CandlesResponse {

@@ -60,7 +60,15 @@ pub async fn get_text(client: &reqwest::Client, url: &str, timeout: Duration) ->
         if e.is_timeout() {
             FetchError::Timeout(timeout)
         } else {
-            FetchError::Transport(without_query(&e.to_string()))
+            // reqwest's message names the URL; the cause (refused, DNS, TLS...) is in the chain.
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message.push_str(": ");
+                message.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            FetchError::Transport(without_query(&message))
         }
     };
     let response = client.get(url).send().await.map_err(classify)?;

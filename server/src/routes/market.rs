@@ -1,4 +1,4 @@
-//! `GET /api/prices` and `GET /api/candles/{coin}`: stored market data, read back with gaps filled
+//! `GET /api/prices/latest` and `GET /api/prices`: stored market data, read back with gaps filled
 //! (and flagged) at read time.
 
 use actix_web::{get, web};
@@ -23,8 +23,8 @@ pub const MAX_BARS: i64 = 5_000;
         (status = 503, description = "The database does not answer", body = ApiErrorBody),
     )
 )]
-#[get("/api/prices")]
-pub async fn get_prices(state: web::Data<AppState>) -> Result<web::Json<PricesResponse>, ApiError> {
+#[get("/api/prices/latest")]
+pub async fn get_latest_prices(state: web::Data<AppState>) -> Result<web::Json<PricesResponse>, ApiError> {
     let mut prices = Vec::new();
     for coin in Coin::ALL {
         let minutes = || {
@@ -61,10 +61,13 @@ pub async fn get_prices(state: web::Data<AppState>) -> Result<web::Json<PricesRe
     }))
 }
 
-/// Query of `GET /api/candles/{coin}`.
+/// Query of `GET /api/prices`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CandlesQuery {
+    /// BTC, LTC or XRP (or Bitcoin, Litecoin, Ripple; any case).
+    #[param(example = "BTC")]
+    pub coin: String,
     /// Bar size: `1m`, `5m`, `15m`, `1h` or `1d` (default `1h`).
     #[param(value_type = Option<String>, example = "1h")]
     pub resolution: Option<String>,
@@ -80,23 +83,22 @@ pub struct CandlesQuery {
 /// missing at the source are forward-filled from the previous close and flagged (`filled`).
 #[utoipa::path(
     tag = "data",
-    params(
-        ("coin" = String, Path, description = "BTC, LTC or XRP (or Bitcoin, Litecoin, Ripple; any case)", example = "BTC"),
-        CandlesQuery,
-    ),
+    params(CandlesQuery),
     responses(
         (status = 200, description = "Bars oldest first", body = CandlesResponse),
         (status = 400, description = "Unknown coin or resolution, or a bad range", body = ApiErrorBody),
         (status = 503, description = "The database does not answer", body = ApiErrorBody),
     )
 )]
-#[get("/api/candles/{coin}")]
-pub async fn get_candles(
+#[get("/api/prices")]
+pub async fn get_prices(
     state: web::Data<AppState>,
-    coin: web::Path<String>,
     query: web::Query<CandlesQuery>,
 ) -> Result<web::Json<CandlesResponse>, ApiError> {
-    let coin: Coin = coin.parse().map_err(|e| ApiError::invalid_parameter("coin", e))?;
+    let coin: Coin = query
+        .coin
+        .parse()
+        .map_err(|e| ApiError::invalid_parameter("coin", e))?;
     let resolution: Resolution = match &query.resolution {
         Some(r) => r
             .parse()

@@ -16,8 +16,8 @@ pub mod sources;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::get_health)
         .service(sources::get_sources)
-        .service(market::get_prices)
-        .service(market::get_candles);
+        .service(market::get_latest_prices)
+        .service(market::get_prices);
 }
 
 /// The API's path templates with their methods, read from the OpenAPI document once at start, so

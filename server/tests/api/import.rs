@@ -71,3 +71,66 @@ async fn a_corrupted_file_is_rejected_whole_naming_file_and_line() {
     assert!(message.contains("not-a-number"), "{message}");
     assert_eq!(count(&app).await, 0, "nothing of a bad file is committed");
 }
+
+#[tokio::test]
+async fn series_files_import_whole_and_training_reads_the_database() {
+    let app = spawn_app(Frontend::Fixture).await;
+    // Three real lines of ../shared/data/onchain-macro-daily/gold.csv (Yahoo export; a Saturday is
+    // empty).
+    let dir = tempfile::tempdir().unwrap();
+    let gold = dir.path().join("gold.csv");
+    std::fs::write(
+        &gold,
+        "Date,gold_High,gold_Low,gold_Open,gold_Close,gold_Volume,gold_AdjClose\n\
+         2017-09-07,1349.0,1336.4000244140625,1336.4000244140625,1345.0999755859375,26.0,1345.0999755859375\n\
+         2017-09-08,1355.800048828125,1345.5999755859375,1351.0,1346.0,37.0,1346.0\n\
+         2017-09-09,,,,,,\n",
+    )
+    .unwrap();
+    let report = coincast::import::import_series(&app.state.db, "gold", &gold)
+        .await
+        .unwrap();
+    assert_eq!(report.rows, 2, "the empty (closed) day is skipped");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "Date,Close\n2017-09-08,1346.0\n2017-09-11,abc\n").unwrap();
+    let err = format!(
+        "{:#}",
+        coincast::import::import_series(&app.state.db, "oil", &bad)
+            .await
+            .unwrap_err()
+    );
+    assert!(err.contains("bad.csv") && err.contains("line 3"), "{err}");
+    assert!(
+        coincast::import::import_series(&app.state.db, "no spaces", &gold)
+            .await
+            .is_err()
+    );
+
+    // Minute candles and hourly bars in the database become the hourly history of a plan.
+    import_file(&app.state.db, &fixture("Bitstamp_BTCUSD_1h.csv"), &mut |_| {})
+        .await
+        .unwrap();
+    import_file(&app.state.db, &fixture("BTC_USDT-1m.json"), &mut |_| {})
+        .await
+        .unwrap();
+    let args = coincast::cli::TrainArgs {
+        data_root: PathBuf::from("unused"),
+        out: PathBuf::from("unused"),
+        report_dir: PathBuf::from("unused"),
+        coins: vec![Coin::Btc],
+        horizons: vec![shared::Horizon::H1, shared::Horizon::H4],
+        epochs: 1,
+        from_db: true,
+    };
+    let jobs = coincast::training::jobs_from_db(&app.state.db, &args)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 2);
+    let (history, plan) = &jobs[1];
+    // 300 imported hours plus the complete hours of 1500 minutes (24 of them; the first and last
+    // partial hours are left out).
+    assert_eq!(history.interval_s, 3600);
+    assert_eq!(history.bars.len(), 300 + 24);
+    assert_eq!(history.series.names().collect::<Vec<_>>(), ["gold"]);
+    assert!(plan.feature_sets.len() > 1, "4 h offers the series feature sets");
+}

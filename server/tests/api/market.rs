@@ -1,4 +1,4 @@
-//! `GET /api/prices` and `GET /api/candles/{coin}` on stored candles.
+//! `GET /api/prices/latest` and `GET /api/prices` on stored candles.
 
 use coincast::import::upsert_candles;
 use models::history::Bar;
@@ -45,7 +45,7 @@ fn iso(ts: i64) -> String {
 async fn candles_fill_gaps_at_read_time_and_flag_them() {
     let app = seeded().await;
     let url = format!(
-        "/api/candles/btc?resolution=1m&from={}&to={}",
+        "/api/prices?coin=btc&resolution=1m&from={}&to={}",
         iso(T0),
         iso(T0 + 600)
     );
@@ -63,7 +63,7 @@ async fn candles_fill_gaps_at_read_time_and_flag_them() {
 
     let five: CandlesResponse = app
         .get(&format!(
-            "/api/candles/BTC?resolution=5m&from={}&to={}",
+            "/api/prices?coin=BTC&resolution=5m&from={}&to={}",
             iso(T0),
             iso(T0 + 600)
         ))
@@ -91,7 +91,7 @@ async fn candles_fill_gaps_at_read_time_and_flag_them() {
 #[tokio::test]
 async fn prices_report_the_latest_close_and_the_24h_change() {
     let app = seeded().await;
-    let body: PricesResponse = app.get("/api/prices").await.json().await.unwrap();
+    let body: PricesResponse = app.get("/api/prices/latest").await.json().await.unwrap();
     assert_eq!(body.prices.len(), 1);
     let p = &body.prices[0];
     assert_eq!(
@@ -110,12 +110,13 @@ async fn prices_report_the_latest_close_and_the_24h_change() {
 async fn bad_candle_requests_get_clear_json_errors() {
     let app = seeded().await;
     let cases = [
-        ("/api/candles/DOGE", "coin"),
-        ("/api/candles/BTC?resolution=2h", "resolution"),
-        ("/api/candles/BTC?from=yesterday", "from"),
+        ("/api/prices?coin=DOGE", "coin"),
+        ("/api/prices", "coin"),
+        ("/api/prices?coin=BTC&resolution=2h", "resolution"),
+        ("/api/prices?coin=BTC&from=yesterday", "from"),
         (
             &*format!(
-                "/api/candles/BTC?resolution=1m&from={}&to={}",
+                "/api/prices?coin=BTC&resolution=1m&from={}&to={}",
                 iso(T0 + 600),
                 iso(T0)
             ),
@@ -123,7 +124,7 @@ async fn bad_candle_requests_get_clear_json_errors() {
         ),
         (
             &*format!(
-                "/api/candles/BTC?resolution=1m&from={}&to={}",
+                "/api/prices?coin=BTC&resolution=1m&from={}&to={}",
                 iso(T0),
                 iso(T0 + 86_400 * 30)
             ),

@@ -33,7 +33,7 @@ async fn replay_fills_the_database_advances_and_says_so() {
     .await;
     let mut prices = None;
     for _ in 0..240 {
-        let p: PricesResponse = app.get("/api/prices").await.json().await.unwrap();
+        let p: PricesResponse = app.get("/api/prices/latest").await.json().await.unwrap();
         if p.prices.len() == 3 {
             prices = Some(p);
             break;
@@ -47,7 +47,7 @@ async fn replay_fills_the_database_advances_and_says_so() {
     assert!(info.dataset.contains("bundled sample"), "{info:?}");
     assert_eq!(info.shift_seconds % 60, 0);
     for p in &prices.prices {
-        assert!(p.source.starts_with("replay:"), "{p:?}");
+        assert_eq!(p.source, "replay:binance-1m-2021-05", "{p:?}");
         let age = chrono::Utc::now() - p.at;
         assert!(
             age.num_seconds() >= 60 && age.num_seconds() < 180,
@@ -68,7 +68,7 @@ async fn replay_fills_the_database_advances_and_says_so() {
     assert!(sources.sources.iter().all(|s| !s.source.starts_with("bitstamp/")));
 
     let candles: CandlesResponse = app
-        .get("/api/candles/BTC?resolution=1h")
+        .get("/api/prices?coin=BTC&resolution=1h")
         .await
         .json()
         .await
