@@ -22,6 +22,14 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     pub jobs: JobsSettings,
     pub replay: ReplaySettings,
+    pub models: ModelsSettings,
+}
+
+/// The models the engine serves.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelsSettings {
+    /// The folder with the ONNX files and model cards (`coincast train --out`).
+    pub dir: PathBuf,
 }
 
 /// Base URLs of the live sources (tests point them at a local fake) and the request timeout.
@@ -45,6 +53,8 @@ pub struct JobsSettings {
     pub candles_cron: String,
     /// Cron (with seconds) of the 15-minute sources.
     pub slow_cron: String,
+    /// Cron (with seconds) of the prediction and scoring job: after the minute's candles arrive.
+    pub predict_cron: String,
     /// Retries of a failed run (each re-fetches; upserts make that harmless).
     pub retries: usize,
     /// First retry delay, milliseconds; doubles per retry (with jitter), capped at a minute.
@@ -188,6 +198,8 @@ impl Settings {
             .set_default("jobs.retries", 3)?
             .set_default("jobs.backoff_ms", 2_000)?
             .set_default("jobs.run_at_start", true)?
+            .set_default("jobs.predict_cron", "20 * * * * *")?
+            .set_default("models.dir", "models/artifacts")?
             .set_default("replay.enabled", false)?)
     }
 }

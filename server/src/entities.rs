@@ -97,3 +97,38 @@ pub mod app_meta {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `predictions`: every prediction made, and its outcome once its horizon has passed.
+pub mod prediction {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "predictions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub coin: String,
+        /// `30m`, `1h`, ... (`Horizon::as_str`).
+        pub horizon: String,
+        /// The prediction time (a minute boundary): the reference price is the close just before it.
+        pub made_at: i64,
+        /// `made_at` + horizon: the direction is judged on the close just before it.
+        pub target_at: i64,
+        pub p_up: f64,
+        pub reference_price: f64,
+        pub model_id: String,
+        /// Made after the fact from stored history (never counted with live predictions).
+        pub backfilled: bool,
+        /// `pending`, `scored` or `unscorable` (no price near the target time).
+        pub outcome: String,
+        pub realized_price: Option<f64>,
+        pub realized_return: Option<f64>,
+        pub correct: Option<bool>,
+        pub scored_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -9,6 +9,7 @@
 //! | `chain` | :00 :15 :30 :45 | mempool.space mempool; blockchain.info TPS and mempool count |
 //! | `tweets` | :00 :15 :30 :45 | bitinfocharts tweets per day per coin |
 //! | `markets` | :00 :15 :30 :45 | Yahoo daily closes of gold, S&P 500, oil, MSCI World |
+//! | `predict` | second 20 of every minute (after the candles) | the predictions due, then scoring (`engine`) |
 
 use std::future::Future;
 use std::str::FromStr;
@@ -16,9 +17,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use apalis::layers::retry::HasherRng;
-use apalis::layers::retry::RetryPolicy;
-use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
 use chrono::Utc;
@@ -31,8 +29,10 @@ use tokio::task::JoinHandle;
 
 use crate::collectors::{self, FetchError, Point, bitinfocharts, bitstamp, blockchain, mempool, yahoo};
 use crate::config::{JobsSettings, UpstreamSettings};
+use crate::engine;
 use crate::entities::candle;
 use crate::import::upsert_candles;
+use crate::registry::Registry;
 use crate::replay::Replay;
 use crate::sources::{self, MARKETS};
 use crate::store;
@@ -44,13 +44,16 @@ pub enum Job {
     Chain,
     Tweets,
     Markets,
+    /// Predictions due this minute, then scoring of predictions whose horizon has passed.
+    Predict,
 }
 
 impl Job {
-    pub const ALL: [Job; 4] = [Job::Candles, Job::Chain, Job::Tweets, Job::Markets];
+    pub const ALL: [Job; 5] = [Job::Candles, Job::Chain, Job::Tweets, Job::Markets, Job::Predict];
 
     pub fn name(self) -> &'static str {
         match self {
+            Job::Predict => "predict",
             Job::Candles => "candles",
             Job::Chain => "chain",
             Job::Tweets => "tweets",
@@ -65,6 +68,7 @@ pub struct Collectors {
     client: reqwest::Client,
     upstream: UpstreamSettings,
     replay: Option<Arc<Replay>>,
+    registry: Option<Arc<Registry>>,
 }
 
 /// A run in which some sources failed (each is recorded in its health row already).
@@ -95,7 +99,14 @@ impl Collectors {
             client,
             upstream,
             replay,
+            registry: None,
         })
+    }
+
+    /// Adds the models the `predict` job runs.
+    pub fn with_registry(mut self, registry: Arc<Registry>) -> Self {
+        self.registry = Some(registry);
+        self
     }
 
     fn timeout(&self) -> Duration {
@@ -105,6 +116,7 @@ impl Collectors {
     /// Runs one job once.
     pub async fn run(&self, job: Job) -> Result<(), RunError> {
         let outcomes = match job {
+            Job::Predict => vec![self.predict().await],
             Job::Candles => self.candles().await,
             Job::Chain => vec![
                 self.mempool().await,
@@ -146,6 +158,31 @@ impl Collectors {
                 first: first.clone(),
             }),
         }
+    }
+
+    /// Predicts what is due this minute, then scores what has come due. A skipped prediction
+    /// (stale data, a gap, a missing series) is recorded with its reason and is not a failure.
+    async fn predict(&self) -> Result<(), String> {
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let t = engine::current_minute();
+        let (made, skipped) = engine::tick(&self.db, registry, t)
+            .await
+            .map_err(|e| format!("predict: {e:#}"))?;
+        let (scored, unscorable) = engine::score_due(&self.db, Utc::now().timestamp())
+            .await
+            .map_err(|e| format!("score: {e}"))?;
+        tracing::info!(
+            made,
+            skipped,
+            scored,
+            unscorable,
+            ms = started.elapsed().as_millis() as u64,
+            "prediction tick"
+        );
+        Ok(())
     }
 
     /// Deletes job rows finished more than a day ago (a tick a minute would otherwise grow the
@@ -348,14 +385,35 @@ impl Drop for Workers {
 struct JobCtx {
     collectors: Arc<Collectors>,
     job: Job,
+    retries: usize,
+    backoff: Duration,
 }
 
+/// Runs a job, retrying a failed run up to `retries` times after a backoff that doubles (with
+/// ±20% jitter, at most a minute). When every attempt failed the task ends as aborted (apalis
+/// does not run it again: the next tick will), and the failure is in the sources' health.
 async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynError> {
-    tracing::debug!(job = ctx.job.name(), tick = tick.get_timestamp(), "job run");
-    ctx.collectors.run(ctx.job).await.map_err(|e| {
-        tracing::warn!(job = ctx.job.name(), error = %e, "job run failed (retried with backoff)");
-        Box::new(e) as BoxDynError
-    })
+    let job = ctx.job.name();
+    tracing::debug!(job, tick = tick.get_timestamp(), "job run");
+    let mut delay = ctx.backoff;
+    let mut attempt = 0;
+    loop {
+        match ctx.collectors.run(ctx.job).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < ctx.retries => {
+                attempt += 1;
+                let jitter = 0.8 + 0.4 * f64::from(Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0;
+                let wait = delay.mul_f64(jitter);
+                tracing::warn!(job, attempt, retry_in_ms = wait.as_millis() as u64, error = %e, "job run failed; retrying");
+                tokio::time::sleep(wait).await;
+                delay = (delay * 2).min(Duration::from_secs(60));
+            }
+            Err(e) => {
+                tracing::warn!(job, attempts = attempt + 1, error = %e, "job run failed; giving up until the next tick");
+                return Err(Box::new(AbortError::new(e)));
+            }
+        }
+    }
 }
 
 /// Creates the job tables (apalis's own migrations) and starts one worker per job. The first run
@@ -365,14 +423,18 @@ pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyh
     let mut handles = Vec::new();
     // While replaying, only candles are collected (the other sources would mix today's series
     // with recorded prices): their sources show as `disabled`.
-    let jobs: &[Job] = if collectors.replay.is_some() {
-        &[Job::Candles]
-    } else {
-        &Job::ALL
-    };
-    for &job in jobs {
+    let jobs: Vec<Job> = Job::ALL
+        .into_iter()
+        .filter(|j| match j {
+            Job::Candles => true,
+            Job::Predict => collectors.registry.is_some(),
+            _ => collectors.replay.is_none(),
+        })
+        .collect();
+    for &job in &jobs {
         let cron = match job {
             Job::Candles => &settings.candles_cron,
+            Job::Predict => &settings.predict_cron,
             _ => &settings.slow_cron,
         };
         let schedule = cron::Schedule::from_str(cron)
@@ -380,16 +442,9 @@ pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyh
         let ctx = JobCtx {
             collectors: collectors.clone(),
             job,
+            retries: settings.retries,
+            backoff: Duration::from_millis(settings.backoff_ms.max(1)),
         };
-        let backoff = ExponentialBackoffMaker::new(
-            Duration::from_millis(settings.backoff_ms.max(1)),
-            Duration::from_secs(60).max(Duration::from_millis(settings.backoff_ms.max(1))),
-            0.2,
-            HasherRng::default(),
-        )
-        .map_err(|e| anyhow::anyhow!("jobs: backoff: {e}"))?
-        .make_backoff();
-        let policy = RetryPolicy::retries(settings.retries).with_backoff(backoff);
         let name = format!("coincast-{}", job.name());
         let queue = format!("coincast::{}", job.name());
         let handle = match db.get_database_backend() {
@@ -403,7 +458,6 @@ pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyh
                 let worker = WorkerBuilder::new(name)
                     .backend(CronScheduler::new(schedule).pipe_to(storage))
                     .data(ctx)
-                    .retry(policy)
                     .build(handle_tick);
                 tokio::spawn(async move {
                     if let Err(e) = worker.run().await {
@@ -421,7 +475,6 @@ pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyh
                 let worker = WorkerBuilder::new(name)
                     .backend(CronScheduler::new(schedule).pipe_to(storage))
                     .data(ctx)
-                    .retry(policy)
                     .build(handle_tick);
                 tokio::spawn(async move {
                     if let Err(e) = worker.run().await {

@@ -21,6 +21,7 @@ errors are JSON bodies with a stable snake_case `code`.",
     tags(
         (name = "health", description = "Service health"),
         (name = "data", description = "Market data: sources, prices, candles"),
+        (name = "predictions", description = "Predictions and their measured accuracy"),
     ),
     components(schemas(shared::ApiErrorBody, shared::ErrorCode, shared::Coin, shared::Horizon))
 )]

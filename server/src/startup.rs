@@ -15,6 +15,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
 use crate::jobs::{self, Collectors};
+use crate::registry::Registry;
 use crate::replay::Replay;
 use crate::{db, openapi, routes, spa, state::AppState};
 
@@ -52,9 +53,20 @@ impl Application {
         } else {
             None
         };
-        let state = AppState::new(conn.clone(), replay.clone(), settings.jobs.enabled);
+        let registry = Arc::new(
+            Registry::load(&settings.models.dir)
+                .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
+        );
+        tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
+        let state = AppState::new(
+            conn.clone(),
+            replay.clone(),
+            settings.jobs.enabled,
+            registry.clone(),
+        );
         let workers = if settings.jobs.enabled {
-            let collectors = Arc::new(Collectors::new(conn, settings.upstream.clone(), replay)?);
+            let collectors =
+                Arc::new(Collectors::new(conn, settings.upstream.clone(), replay)?.with_registry(registry));
             Some(jobs::start(collectors, &settings.jobs).await?)
         } else {
             tracing::info!("scheduled collectors are off in this process (jobs.enabled = false)");

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use shared::DataMode;
 
+use crate::registry::Registry;
 use crate::replay::Replay;
 use crate::sources::{self, SourceSpec};
 
@@ -25,11 +26,18 @@ pub struct Inner {
     pub sources: Vec<SourceSpec>,
     /// Whether this process runs the scheduled collectors.
     pub jobs_enabled: bool,
+    /// The models being served.
+    pub registry: Arc<Registry>,
 }
 
 impl AppState {
     /// State around an open database connection.
-    pub fn new(db: DatabaseConnection, replay: Option<Arc<Replay>>, jobs_enabled: bool) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        replay: Option<Arc<Replay>>,
+        jobs_enabled: bool,
+        registry: Arc<Registry>,
+    ) -> Self {
         let sources = sources::catalogue(replay.as_deref().map(Replay::dataset));
         AppState(Arc::new(Inner {
             db,
@@ -38,6 +46,7 @@ impl AppState {
             replay,
             sources,
             jobs_enabled,
+            registry,
         }))
     }
 

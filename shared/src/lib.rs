@@ -7,6 +7,7 @@ mod data;
 mod error;
 mod health;
 mod market;
+mod predictions;
 
 pub use data::{
     CandleDto, CandlesResponse, DataMode, LatestPrice, PricesResponse, ReplayInfo, Resolution, SourceHealth,
@@ -15,3 +16,7 @@ pub use data::{
 pub use error::{ApiErrorBody, ErrorCode};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
+pub use predictions::{
+    AccuracyResponse, AccuracyRow, AccuracyStats, Direction, LatestPrediction, Outcome, Prediction,
+    PredictionsResponse,
+};

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 
 pub mod health;
 pub mod market;
+pub mod predictions;
 pub mod sources;
 
 /// Registers every API route (full paths, under `/api`).
@@ -17,7 +18,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::get_health)
         .service(sources::get_sources)
         .service(market::get_latest_prices)
-        .service(market::get_prices);
+        .service(market::get_prices)
+        .service(predictions::get_predictions)
+        .service(predictions::get_accuracy);
 }
 
 /// The API's path templates with their methods, read from the OpenAPI document once at start, so

@@ -89,6 +89,7 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
     let mut settings = Settings::load(&cli).unwrap();
     settings.frontend.dist_dir = dist_path;
     settings.server.workers = 2;
+    settings.models.dir = repo_root().join("models/artifacts");
     tweak(&mut settings);
     let app = Application::build(settings).await.expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());

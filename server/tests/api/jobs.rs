@@ -61,6 +61,7 @@ async fn a_job_that_fails_twice_then_succeeds_is_retried_with_backoff() {
         s.jobs.run_at_start = false;
         s.jobs.candles_cron = once_in(2);
         s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
+        s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
         s.jobs.retries = 3;
         s.jobs.backoff_ms = 100;
     })
@@ -100,4 +101,39 @@ async fn a_job_that_fails_twice_then_succeeds_is_retried_with_backoff() {
         SourceState::Pending,
         "the 15-minute jobs have not run"
     );
+}
+
+#[tokio::test]
+async fn a_job_that_keeps_failing_stops_after_its_retries_and_leaves_the_api_up() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        point_at(s, &server, 2_000);
+        s.jobs.enabled = true;
+        s.jobs.run_at_start = false;
+        s.jobs.candles_cron = once_in(2);
+        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
+        s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
+        s.jobs.retries = 1;
+        s.jobs.backoff_ms = 100;
+    })
+    .await;
+    wait_for(&app, "two failed attempts", |s| {
+        s.sources
+            .iter()
+            .filter(|x| x.source.starts_with("bitstamp/"))
+            .all(|x| x.consecutive_failures == 2)
+    })
+    .await;
+    // Give apalis time to run it again, if it (wrongly) would.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 6, "one try and one retry per pair, then no more");
+    let health = app.get("/api/health").await;
+    assert_eq!(health.status(), 200);
+    let body: shared::HealthResponse = health.json().await.unwrap();
+    assert_eq!(body.failing_sources.len(), 3, "{body:?}");
 }

@@ -12,6 +12,7 @@ mod import;
 mod jobs;
 mod market;
 mod openapi;
+mod predictions;
 mod replay;
 mod spa;
 mod upstream;

@@ -1,0 +1,280 @@
+//! The prediction engine on the replayed real data, scoring, live accuracy and the predictions API.
+
+use std::time::Duration;
+
+use coincast::engine::{self, Attempt};
+use coincast::entities::prediction;
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use shared::{
+    AccuracyResponse, ApiErrorBody, Coin, Direction, ErrorCode, Horizon, Outcome, PredictionsResponse,
+    PricesResponse,
+};
+
+use crate::helpers::{Frontend, TestApp, spawn_app, spawn_app_with};
+
+/// A server replaying the bundled sample, its five days of warm-up stored.
+async fn replaying() -> TestApp {
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        s.replay.enabled = true;
+        s.jobs.enabled = true;
+        s.jobs.run_at_start = true;
+        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
+        s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
+    })
+    .await;
+    for _ in 0..240 {
+        let p: PricesResponse = app.get("/api/prices/latest").await.json().await.unwrap();
+        if p.prices.len() == 3 {
+            return app;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("no replayed prices");
+}
+
+#[tokio::test]
+async fn the_shipped_models_predict_on_replayed_data_and_say_why_not_when_they_cannot() {
+    let app = replaying().await;
+    let t = engine::current_minute();
+    let (mut made, mut skipped) = (Vec::new(), Vec::new());
+    for model in app.state.registry.all() {
+        let id = model.card.id.clone();
+        let needs_series = !model.spec.series.is_empty();
+        match engine::predict(&app.state.db, model, t, false).await.unwrap() {
+            Attempt::Made {
+                p_up,
+                reference_price,
+            } => {
+                assert!((0.0..=1.0).contains(&p_up) && reference_price > 0.0, "{id}");
+                assert!(!needs_series, "{id} predicted without its series");
+                made.push(id);
+            }
+            Attempt::Skipped(reason) => {
+                // Replay collects no on-chain or market series: those models say so.
+                assert!(
+                    needs_series && reason.contains("missing series"),
+                    "{id}: {reason}"
+                );
+                skipped.push(id);
+            }
+        }
+    }
+    assert_eq!(made.len() + skipped.len(), 18);
+    assert!(made.len() >= 14, "{made:?}");
+
+    let body: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
+    assert_eq!(body.predictions.len(), 18);
+    for p in &body.predictions {
+        match &p.prediction {
+            Some(pred) => {
+                assert_eq!(pred.made_at.timestamp(), t);
+                assert_eq!(
+                    pred.target_at.timestamp(),
+                    t + i64::from(p.horizon.minutes()) * 60
+                );
+                assert_eq!(pred.direction, Direction::from_p_up(pred.p_up));
+                assert_eq!(pred.outcome, Outcome::Pending);
+                assert!(!pred.backfilled);
+            }
+            None => assert!(
+                p.not_made_reason
+                    .as_deref()
+                    .unwrap_or_default()
+                    .contains("missing series"),
+                "{p:?}"
+            ),
+        }
+    }
+    let btc: PredictionsResponse = app
+        .get("/api/predictions?coin=bitcoin&horizon=1h")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(btc.predictions.len(), 1);
+    assert_eq!(
+        (btc.predictions[0].coin, btc.predictions[0].horizon),
+        (Coin::Btc, Horizon::H1)
+    );
+
+    // Predicting the same minute again stores nothing new (the job is idempotent).
+    let model = app.state.registry.get(Coin::Btc, Horizon::H1).unwrap();
+    engine::predict(&app.state.db, model, t, false).await.unwrap();
+    assert_eq!(
+        prediction::Entity::find().all(&app.state.db).await.unwrap().len(),
+        made.len()
+    );
+}
+
+#[tokio::test]
+async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_when_backfilled() {
+    let app = replaying().await;
+    let t = engine::current_minute() - 3 * 3600;
+    let model = app.state.registry.get(Coin::Ltc, Horizon::M30).unwrap();
+    let Attempt::Made {
+        p_up,
+        reference_price,
+    } = engine::predict(&app.state.db, model, t, true).await.unwrap()
+    else {
+        panic!("no prediction")
+    };
+    let (scored, gave_up) = engine::score_due(&app.state.db, chrono::Utc::now().timestamp())
+        .await
+        .unwrap();
+    assert_eq!((scored, gave_up), (1, 0));
+    let row = prediction::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let target_close = coincast::entities::candle::Entity::find_by_id(("LTC".to_owned(), 60, t + 1800 - 60))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .close;
+    assert_eq!(row.realized_price, Some(target_close));
+    assert_eq!(
+        row.correct,
+        Some((target_close > reference_price) == (p_up >= 0.5))
+    );
+    assert_eq!(row.outcome, "scored");
+
+    let acc: AccuracyResponse = app
+        .get("/api/accuracy?coin=LTC&horizon=30m")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(acc.rows.len(), 1);
+    assert_eq!(
+        acc.rows[0].live[0].n, 0,
+        "backfilled predictions are not live ones"
+    );
+    assert_eq!(acc.rows[0].backfilled[0].n, 1);
+}
+
+async fn insert(app: &TestApp, made_at: i64, p_up: f64, reference: f64, realized: f64) {
+    let row = prediction::ActiveModel {
+        coin: Set("XRP".into()),
+        horizon: Set("1h".into()),
+        made_at: Set(made_at),
+        target_at: Set(made_at + 3600),
+        p_up: Set(p_up),
+        reference_price: Set(reference),
+        model_id: Set("XRP-1h-test".into()),
+        backfilled: Set(false),
+        outcome: Set("scored".into()),
+        realized_price: Set(Some(realized)),
+        realized_return: Set(Some((realized - reference) / reference)),
+        correct: Set(Some((realized > reference) == (p_up >= 0.5))),
+        scored_at: Set(Some(made_at + 3660)),
+        ..Default::default()
+    };
+    prediction::Entity::insert(row).exec(&app.state.db).await.unwrap();
+}
+
+#[tokio::test]
+async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_etag() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let now = chrono::Utc::now().timestamp() / 60 * 60;
+    // UP right, UP wrong, DOWN right, UP right: 3 of 4; two went up, two down.
+    insert(&app, now - 7200, 0.7, 1.0, 1.1).await;
+    insert(&app, now - 7140, 0.6, 1.0, 0.9).await;
+    insert(&app, now - 7080, 0.4, 1.0, 0.95).await;
+    insert(&app, now - 7020, 0.8, 1.0, 1.2).await;
+    // Older than 24 h: only in the 7-day window.
+    insert(&app, now - 2 * 86_400, 0.9, 1.0, 0.8).await;
+
+    let acc: AccuracyResponse = app
+        .get("/api/accuracy?horizon=1h&coin=xrp")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let day = &acc.rows[0].live[0];
+    assert_eq!((day.window.as_str(), day.n, day.hits), ("24h", 4, 3));
+    assert_eq!(day.accuracy, Some(0.75));
+    assert_eq!(day.baseline_accuracy, Some(0.5));
+    assert!((day.brier.unwrap() - 0.1625).abs() < 1e-12);
+    // Wilson 95%: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n).
+    let (p, n, z) = (0.75f64, 4.0f64, 1.959_963_984_540_054f64);
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
+    assert!(
+        (day.wilson_low.unwrap() - (centre - half)).abs() < 1e-4,
+        "{day:?}"
+    );
+    assert!(
+        (day.wilson_high.unwrap() - (centre + half)).abs() < 1e-4,
+        "{day:?}"
+    );
+    let week = &acc.rows[0].live[1];
+    assert_eq!((week.n, week.hits), (5, 3));
+
+    let first = app.get("/api/predictions").await;
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    assert!(
+        first.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public, max-age=")
+    );
+    let body: PredictionsResponse = first.json().await.unwrap();
+    let xrp = body
+        .predictions
+        .iter()
+        .find(|p| p.coin == Coin::Xrp && p.horizon == Horizon::H1)
+        .unwrap();
+    assert_eq!(xrp.accuracy_7d.n, 5);
+    assert_eq!(xrp.prediction.as_ref().unwrap().made_at.timestamp(), now - 7020);
+    let again = app
+        .client
+        .get(format!("{}/api/predictions", app.address))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert!(again.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn no_data_means_no_prediction_and_a_recorded_reason() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let model = app.state.registry.get(Coin::Btc, Horizon::H2).unwrap();
+    let t = engine::current_minute();
+    let Attempt::Skipped(reason) = engine::predict(&app.state.db, model, t, false).await.unwrap() else {
+        panic!("predicted from nothing")
+    };
+    assert!(reason.contains("no BTC minute candles"), "{reason}");
+    let body: PredictionsResponse = app
+        .get("/api/predictions?coin=BTC&horizon=2h")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body.predictions[0].prediction, None);
+    assert_eq!(
+        body.predictions[0].not_made_reason.as_deref(),
+        Some(reason.as_str())
+    );
+}
+
+#[tokio::test]
+async fn bad_prediction_parameters_get_400s_naming_them() {
+    let app = spawn_app(Frontend::Fixture).await;
+    for (url, parameter) in [
+        ("/api/predictions?coin=DOGE", "coin"),
+        ("/api/predictions?horizon=3h", "horizon"),
+        ("/api/accuracy?horizon=week", "horizon"),
+        ("/api/accuracy?coin=", "coin"),
+    ] {
+        let r = app.get(url).await;
+        assert_eq!(r.status(), 400, "{url}");
+        let body: ApiErrorBody = r.json().await.unwrap();
+        assert_eq!(body.code, ErrorCode::InvalidParameter, "{url}");
+        assert_eq!(body.parameter.as_deref(), Some(parameter), "{url}");
+    }
+}

@@ -1,0 +1,134 @@
+//! Predictions and their measured accuracy: `GET /api/predictions`, `GET /api/accuracy`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{Coin, DataMode, Horizon};
+
+/// The predicted direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Direction {
+    /// The close at the target time is predicted above the reference price (P(up) >= 0.5).
+    Up,
+    /// At or below it.
+    Down,
+}
+
+impl Direction {
+    /// The direction a probability of UP stands for.
+    pub fn from_p_up(p_up: f64) -> Self {
+        if p_up >= 0.5 {
+            Direction::Up
+        } else {
+            Direction::Down
+        }
+    }
+}
+
+/// Where a prediction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its target time has not passed (or its price has not arrived yet).
+    Pending,
+    /// Compared with the real close at the target time.
+    Scored,
+    /// No price arrived within an hour of the target time: not counted as right or wrong.
+    Unscorable,
+}
+
+/// One prediction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Prediction {
+    pub coin: Coin,
+    pub horizon: Horizon,
+    /// UP or DOWN.
+    pub direction: Direction,
+    /// The model's probability that the price goes up.
+    pub p_up: f64,
+    /// The prediction time (a minute boundary): it uses only data that had closed by then.
+    pub made_at: DateTime<Utc>,
+    /// `made_at` + horizon.
+    pub target_at: DateTime<Utc>,
+    /// The close of the minute just before `made_at`, USD.
+    pub reference_price: f64,
+    /// The model that made it (`BTC-1h-<sha256 prefix>`, see `GET /api/models`).
+    pub model_id: String,
+    /// Made after the fact from stored history (at start-up), not live; counted apart.
+    pub backfilled: bool,
+    pub outcome: Outcome,
+    /// The close of the minute just before `target_at`, once scored.
+    pub realized_price: Option<f64>,
+    /// Whether the direction was right, once scored.
+    pub correct: Option<bool>,
+}
+
+/// Accuracy of scored predictions over a trailing window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccuracyStats {
+    /// `24h`, `7d` or `30d` (by prediction time).
+    pub window: String,
+    /// Scored predictions in the window.
+    pub n: u32,
+    /// Of which the direction was right.
+    pub hits: u32,
+    /// hits / n (absent when n = 0).
+    pub accuracy: Option<f64>,
+    /// 95% Wilson interval of the accuracy.
+    pub wilson_low: Option<f64>,
+    pub wilson_high: Option<f64>,
+    /// Mean squared error of P(up) against the outcome.
+    pub brier: Option<f64>,
+    /// The accuracy of always predicting the more frequent direction of these same predictions.
+    pub baseline_accuracy: Option<f64>,
+}
+
+/// The newest prediction of a coin and horizon, with its live accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LatestPrediction {
+    pub coin: Coin,
+    pub horizon: Horizon,
+    /// How often a new prediction is made, minutes.
+    pub cadence_minutes: u32,
+    /// The newest prediction, if any.
+    pub prediction: Option<Prediction>,
+    /// Why the last attempt made no prediction (stale data, a gap, a missing series), if it did not.
+    pub not_made_reason: Option<String>,
+    /// Live (not backfilled) accuracy over the trailing 7 days.
+    pub accuracy_7d: AccuracyStats,
+}
+
+/// The answer of `GET /api/predictions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictionsResponse {
+    /// Live or replay: replayed predictions are about recorded history, not today's market.
+    pub mode: DataMode,
+    pub predictions: Vec<LatestPrediction>,
+}
+
+/// Accuracy of one coin and horizon.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccuracyRow {
+    pub coin: Coin,
+    pub horizon: Horizon,
+    /// Live predictions over 24 h, 7 d and 30 d.
+    pub live: Vec<AccuracyStats>,
+    /// Backfilled predictions (made from stored history after the fact) over the same windows.
+    pub backfilled: Vec<AccuracyStats>,
+}
+
+/// The answer of `GET /api/accuracy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccuracyResponse {
+    pub mode: DataMode,
+    pub rows: Vec<AccuracyRow>,
+}
