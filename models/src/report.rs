@@ -33,9 +33,9 @@ fn pct(x: f64) -> String {
 /// How training's figures are made (the methodology paragraph of the training report).
 pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each test block was predicted by a \
 model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
-embargo of one horizon. The model kind and the feature set (price and volume alone, or with the daily \
-market series, or with markets and on-chain series, from 4 h on) were chosen on earlier folds than the ones \
-reported; candidates with series are compared on the rows where every series is known. **Baseline** is always \
+embargo of one horizon. The model kind and the feature set (price and volume alone, or, from 4 h on, with \
+the daily market series) were chosen on earlier folds than the ones reported; candidates with series are \
+compared on the rows where every series is known. **Baseline** is always \
 predicting the majority class of the same test rows; **p** is the one-sided binomial probability of doing at \
 least this well at the baseline's rate. Short-horizon direction is hard: credible results are 51-58%.";
 
@@ -128,8 +128,9 @@ user of the live service can expect; the shuffled figure is what leaky evaluatio
         "External series are aligned without look-ahead: a value counts from one day after its stamp (a daily close \
 from the next day on), held constant until the next one, and missing when older than five days. Features per \
 series: its one-day and seven-day log change. S&P 500 history is SPY (the ETF tracking it); the live collector \
-stores ^GSPC. Training's mempool and TPS history are blockchain.com chart exports; the live collectors read \
-mempool.space and blockchain.info.\n"
+stores ^GSPC. On-chain series (mempool count, transactions per second) are collected live but not offered to \
+these models: their history in our data ends in March 2021, so no model using them could be evaluated out of \
+sample or run on the bundled replay.\n"
     )?;
     writeln!(md, "## Plots\n")?;
     for coin in Coin::ALL {

@@ -234,6 +234,12 @@ impl Collectors {
                     let source = sources::candle_source(coin, true);
                     out.push(self.track(&source, self.replay_candles(replay, coin)).await);
                 }
+                if replay.has_series() {
+                    out.push(
+                        self.track(sources::REPLAY_MARKETS, self.replay_series(replay))
+                            .await,
+                    );
+                }
             }
             None => {
                 for coin in Coin::ALL {
@@ -278,6 +284,16 @@ impl Collectors {
         let bars = replay.due(coin, shift, now, after);
         let source = replay.source();
         self.store_candles(coin, &bars, &source).await
+    }
+
+    async fn replay_series(&self, replay: &Replay) -> anyhow::Result<Option<i64>> {
+        let now = Utc::now().timestamp();
+        let shift = replay.shift(&self.db, now).await?;
+        let mut latest = None;
+        for (series, points) in replay.due_series(shift, now) {
+            latest = latest.max(self.store_points(&series, &replay.source(), &points).await?);
+        }
+        Ok(latest)
     }
 
     async fn store_candles(&self, coin: Coin, bars: &[Bar], source: &str) -> anyhow::Result<Option<i64>> {

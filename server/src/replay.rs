@@ -20,11 +20,16 @@ use models::history::{self, Bar};
 use sea_orm::ConnectionTrait;
 use shared::{Coin, ReplayInfo};
 
+use crate::collectors::Point;
 use crate::store;
 
 /// The bundled sample: 8 days of Binance BTC/USDT, LTC/USDT, XRP/USDT minute candles, 2021-05-12 20:41 to
 /// 2021-05-20 20:40 UTC (cut from ../shared/data/binance-1m-2021-04_2021-05b; see replay/README.md).
 const BUNDLED: &[u8] = include_bytes!("../replay/binance-1m-2021-05.csv.gz");
+/// The daily market closes over the same weeks (gold GC=F, S&P 500 as SPY, oil CL=F, MSCI World as
+/// URTH; cut from ../shared/data/macro-daily-yahoo), replayed with the same shift so the models
+/// that use market series can predict too.
+const BUNDLED_MARKETS: &[u8] = include_bytes!("../replay/markets-2021-05.csv.gz");
 const BUNDLED_ID: &str = "binance-1m-2021-05";
 const BUNDLED_NAME: &str = "binance-1m-2021-05 (bundled sample: Binance BTC/USDT, LTC/USDT, XRP/USDT)";
 
@@ -38,6 +43,8 @@ pub struct Replay {
     id: String,
     dataset: String,
     bars: BTreeMap<Coin, Vec<Bar>>,
+    /// Daily series replayed beside the candles (series id → points, oldest first).
+    series: BTreeMap<String, Vec<Point>>,
     first: i64,
     last: i64,
 }
@@ -49,7 +56,27 @@ impl Replay {
         flate2::read::GzDecoder::new(BUNDLED)
             .read_to_string(&mut text)
             .context("decompressing the bundled replay sample")?;
-        Self::from_sample_csv(BUNDLED_ID, BUNDLED_NAME, &text)
+        let mut replay = Self::from_sample_csv(BUNDLED_ID, BUNDLED_NAME, &text)?;
+        let mut markets = String::new();
+        flate2::read::GzDecoder::new(BUNDLED_MARKETS)
+            .read_to_string(&mut markets)
+            .context("decompressing the bundled market series")?;
+        for (i, line) in markets.lines().enumerate().skip(1) {
+            let mut f = line.split(',');
+            let (Some(name), Some(ts), Some(value)) = (f.next(), f.next(), f.next()) else {
+                anyhow::bail!("bundled market series line {}: too few fields", i + 1);
+            };
+            let point = Point {
+                ts: ts
+                    .parse()
+                    .with_context(|| format!("bundled market series line {}", i + 1))?,
+                value: value
+                    .parse()
+                    .with_context(|| format!("bundled market series line {}", i + 1))?,
+            };
+            replay.series.entry(name.to_owned()).or_default().push(point);
+        }
+        Ok(replay)
     }
 
     /// Minute-candle files in `dir`, in any format `coincast import` reads, one coin per file
@@ -127,6 +154,7 @@ impl Replay {
             id,
             dataset,
             bars,
+            series: BTreeMap::new(),
             first,
             last,
         })
@@ -200,6 +228,29 @@ impl Replay {
         format!("replay.shift.{}", self.id)
     }
 
+    /// Whether daily series are replayed too.
+    pub fn has_series(&self) -> bool {
+        !self.series.is_empty()
+    }
+
+    /// The series points due by `now` (shifted like the candles), per series id.
+    pub fn due_series(&self, shift: i64, now: i64) -> Vec<(String, Vec<Point>)> {
+        self.series
+            .iter()
+            .map(|(name, points)| {
+                let due = points
+                    .iter()
+                    .filter(|p| p.ts + shift <= now)
+                    .map(|p| Point {
+                        ts: p.ts + shift,
+                        value: p.value,
+                    })
+                    .collect();
+                (name.clone(), due)
+            })
+            .collect()
+    }
+
     /// The completed minutes of `coin` due by `now` (shifted to show as now), newer than `after`
     /// (shifted time; `None` for everything due). The minute in progress is never included.
     pub fn due(&self, coin: Coin, shift: i64, now: i64, after: Option<i64>) -> Vec<Bar> {
@@ -259,6 +310,27 @@ mod tests {
             r.due(Coin::Btc, shift, now + 20, Some(last)).is_empty(),
             "the minute in progress is not due"
         );
+    }
+
+    #[test]
+    fn market_series_are_replayed_with_the_candles_shift() {
+        let r = Replay::bundled().unwrap();
+        assert!(r.has_series());
+        let now = 1_800_000_030;
+        let shift = r.initial_shift(now);
+        let due = r.due_series(shift, now);
+        assert_eq!(
+            due.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+            ["gold", "msci_world", "oil", "sp500"]
+        );
+        for (name, points) in &due {
+            assert!(
+                points.len() >= 20,
+                "{name}: {} daily closes before now",
+                points.len()
+            );
+            assert!(points.iter().all(|p| p.ts <= now), "{name}");
+        }
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub const TPS: &str = "tps";
 pub const MEMPOOL_SPACE_COUNT: &str = "mempool_space_count";
 pub const MEMPOOL_SPACE_VSIZE: &str = "mempool_space_vsize";
 
+/// The source id of the market series replayed beside replayed candles.
+pub const REPLAY_MARKETS: &str = "replay/markets";
+
 /// The series id of a coin's daily tweet count.
 pub fn tweets_series(coin: Coin) -> String {
     format!("tweets_{}", coin.ticker().to_ascii_lowercase())
@@ -55,6 +58,15 @@ pub fn catalogue(replay: Option<&str>) -> Vec<SourceSpec> {
             },
             cadence_s: 60,
             stale_after_s: 5 * 60,
+            enabled: true,
+        });
+    }
+    if let Some(dataset) = replay {
+        out.push(SourceSpec {
+            id: REPLAY_MARKETS.into(),
+            description: format!("daily gold, S&P 500, oil and MSCI World closes replayed with {dataset}"),
+            cadence_s: 60,
+            stale_after_s: 5 * 86_400,
             enabled: true,
         });
     }

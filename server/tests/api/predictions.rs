@@ -33,34 +33,25 @@ async fn replaying() -> TestApp {
 }
 
 #[tokio::test]
-async fn the_shipped_models_predict_on_replayed_data_and_say_why_not_when_they_cannot() {
+async fn all_18_shipped_models_predict_on_replayed_data() {
     let app = replaying().await;
     let t = engine::current_minute();
-    let (mut made, mut skipped) = (Vec::new(), Vec::new());
+    let mut made = Vec::new();
     for model in app.state.registry.all() {
         let id = model.card.id.clone();
-        let needs_series = !model.spec.series.is_empty();
         match engine::predict(&app.state.db, model, t, false).await.unwrap() {
             Attempt::Made {
                 p_up,
                 reference_price,
             } => {
                 assert!((0.0..=1.0).contains(&p_up) && reference_price > 0.0, "{id}");
-                assert!(!needs_series, "{id} predicted without its series");
                 made.push(id);
             }
-            Attempt::Skipped(reason) => {
-                // Replay collects no on-chain or market series: those models say so.
-                assert!(
-                    needs_series && reason.contains("missing series"),
-                    "{id}: {reason}"
-                );
-                skipped.push(id);
-            }
+            // The replay carries the market series too: every model can predict.
+            Attempt::Skipped(reason) => panic!("{id}: {reason}"),
         }
     }
-    assert_eq!(made.len() + skipped.len(), 18);
-    assert!(made.len() >= 14, "{made:?}");
+    assert_eq!(made.len(), 18);
 
     let body: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
     assert_eq!(body.predictions.len(), 18);
