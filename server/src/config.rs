@@ -30,6 +30,9 @@ pub struct Settings {
 pub struct ModelsSettings {
     /// The folder with the ONNX files and model cards (`coincast train --out`).
     pub dir: PathBuf,
+    /// At start, backfill predictions (marked as such) over this many past hours of stored data,
+    /// every 15 minutes, so a fresh install shows history at once (0: off).
+    pub backfill_hours: i64,
 }
 
 /// Base URLs of the live sources (tests point them at a local fake) and the request timeout.
@@ -200,6 +203,7 @@ impl Settings {
             .set_default("jobs.run_at_start", true)?
             .set_default("jobs.predict_cron", "20 * * * * *")?
             .set_default("models.dir", "models/artifacts")?
+            .set_default("models.backfill_hours", 24)?
             .set_default("replay.enabled", false)?)
     }
 }

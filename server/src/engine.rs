@@ -86,41 +86,65 @@ async fn series_set(db: &DatabaseConnection, names: &[String], t: i64) -> Result
     Ok(set)
 }
 
+/// How far back a model's window reaches from the prediction time, seconds (plus an hour, so a
+/// gap at the window's start can be carried forward).
+pub fn reach_s(model: &LoadedModel) -> i64 {
+    model.spec.lookback_bars() as i64 * model.card.features.bar_seconds + 3_600
+}
+
 /// Builds the model's features at minute `t` from stored data, or says why it cannot.
 pub async fn features_at(
     db: &DatabaseConnection,
     model: &LoadedModel,
     t: i64,
 ) -> Result<Result<(Vec<f32>, f64), String>, DbErr> {
+    let minutes = minute_bars(db, model.card.coin, t - reach_s(model), t).await?;
+    let set = if model.spec.series.is_empty() {
+        SeriesSet::default()
+    } else {
+        series_set(db, &model.spec.series, t).await?
+    };
+    Ok(features_from(model, &minutes, &set, t))
+}
+
+/// The features and reference price at minute `t` from minute candles (oldest first; only those
+/// before `t` are read), or why there are none. Pure: training-time semantics, no database.
+pub fn features_from(
+    model: &LoadedModel,
+    minutes: &[Bar],
+    set: &SeriesSet,
+    t: i64,
+) -> Result<(Vec<f32>, f64), String> {
     let coin = model.card.coin;
     let bar_s = model.card.features.bar_seconds;
     let need = model.spec.lookback_bars() as i64;
     let from = t - need * bar_s;
-    // An hour before the window lets a gap at its start be carried forward.
-    let minutes = minute_bars(db, coin, from - 3_600, t).await?;
+    let lo = minutes.partition_point(|b| b.ts < t - reach_s(model));
+    let hi = minutes.partition_point(|b| b.ts < t);
+    let minutes = &minutes[lo..hi];
     let Some(last) = minutes.last() else {
-        return Ok(Err(format!("no {coin} minute candles stored before {t}")));
+        return Err(format!("no {coin} minute candles stored before {t}"));
     };
     if last.ts != t - 60 {
-        return Ok(Err(format!(
+        return Err(format!(
             "stale data: the newest {coin} minute is {} min old (the minute before the prediction time is missing)",
             (t - last.ts) / 60
-        )));
+        ));
     }
     let reference = last.close;
-    let window = fill_gaps(&minutes, 60, from, t);
+    let window = fill_gaps(minutes, 60, from, t);
     let expected = (t - from) / 60;
     if (window.len() as i64) < expected {
-        return Ok(Err(format!(
+        return Err(format!(
             "too little history: {} of the {expected} minutes the model needs",
             window.len()
-        )));
+        ));
     }
     let filled = window.iter().filter(|r| r.filled).count();
     if filled as f64 > MAX_FILLED_SHARE * expected as f64 {
-        return Ok(Err(format!(
+        return Err(format!(
             "gaps: {filled} of the {expected} minutes in the model's window are missing"
-        )));
+        ));
     }
     // Bars of the model's size ending at t.
     let per_bar = (bar_s / 60) as usize;
@@ -136,21 +160,120 @@ pub async fn features_at(
             volume: chunk.iter().map(|r| r.bar.volume).sum(),
         })
         .collect();
-    let set = if model.spec.series.is_empty() {
-        SeriesSet::default()
-    } else {
-        series_set(db, &model.spec.series, t).await?
-    };
-    match features_with(&model.spec, &bars, bar_s, &set) {
-        Some(x) => Ok(Ok((x, reference))),
-        None if !model.spec.series.is_empty() => Ok(Err(format!(
+    match features_with(&model.spec, &bars, bar_s, set) {
+        Some(x) => Ok((x, reference)),
+        None if !model.spec.series.is_empty() => Err(format!(
             "missing series: the model needs {} known over the last week",
             model.spec.series.join(", ")
-        ))),
-        None => Ok(Err(
-            "the features could not be computed (non-finite values)".into()
         )),
+        None => Err("the features could not be computed (non-finite values)".into()),
     }
+}
+
+async fn insert_predictions(
+    db: &DatabaseConnection,
+    rows: Vec<prediction::ActiveModel>,
+) -> Result<(), DbErr> {
+    for chunk in rows.chunks(500) {
+        prediction::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    prediction::Column::Coin,
+                    prediction::Column::Horizon,
+                    prediction::Column::MadeAt,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool) -> prediction::ActiveModel {
+    let horizon = model.card.horizon;
+    prediction::ActiveModel {
+        coin: Set(model.card.coin.ticker().to_owned()),
+        horizon: Set(horizon.as_str().to_owned()),
+        made_at: Set(t),
+        target_at: Set(t + i64::from(horizon.minutes()) * 60),
+        p_up: Set(p_up),
+        reference_price: Set(reference),
+        model_id: Set(model.card.id.clone()),
+        backfilled: Set(backfilled),
+        outcome: Set("pending".into()),
+        ..Default::default()
+    }
+}
+
+/// Backfills predictions every `step_s` over `[now - hours, now)` from stored history (replayed
+/// or imported), marked `backfilled` (never counted as live), where none exists yet; then scores
+/// what has come due. One read of candles per coin; inference batched per model, off the async
+/// threads. Returns how many were made.
+pub async fn backfill(
+    db: &DatabaseConnection,
+    registry: &Registry,
+    now: i64,
+    hours: i64,
+    step_s: i64,
+) -> anyhow::Result<usize> {
+    let end = now.div_euclid(step_s) * step_s;
+    let start = end - hours * 3600;
+    let mut made = 0;
+    let models = registry.all();
+    for coin in Coin::ALL {
+        let mine: Vec<_> = models.iter().filter(|m| m.card.coin == coin).cloned().collect();
+        let Some(reach) = mine.iter().map(|m| reach_s(m)).max() else {
+            continue;
+        };
+        let minutes = minute_bars(db, coin, start - reach, end).await?;
+        if minutes.is_empty() {
+            continue;
+        }
+        for model in mine {
+            let existing: std::collections::HashSet<i64> = prediction::Entity::find()
+                .filter(prediction::Column::Coin.eq(coin.ticker()))
+                .filter(prediction::Column::Horizon.eq(model.card.horizon.as_str()))
+                .filter(prediction::Column::MadeAt.gte(start))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| p.made_at)
+                .collect();
+            let set = if model.spec.series.is_empty() {
+                SeriesSet::default()
+            } else {
+                series_set(db, &model.spec.series, end).await?
+            };
+            let (mut xs, mut at) = (Vec::new(), Vec::new());
+            let mut t = start;
+            while t < end {
+                if due(model.card.horizon, t)
+                    && !existing.contains(&t)
+                    && let Ok((x, reference)) = features_from(&model, &minutes, &set, t)
+                {
+                    xs.push(x);
+                    at.push((t, reference));
+                }
+                t += step_s;
+            }
+            if xs.is_empty() {
+                continue;
+            }
+            let runner = model.clone();
+            let ps = tokio::task::spawn_blocking(move || runner.predict_many(&xs)).await??;
+            let rows = at
+                .iter()
+                .zip(ps)
+                .map(|(&(t, reference), p)| row(&model, t, p, reference, true))
+                .collect::<Vec<_>>();
+            made += rows.len();
+            insert_predictions(db, rows).await?;
+        }
+    }
+    score_due(db, now).await?;
+    Ok(made)
 }
 
 /// Makes (and stores) one prediction at minute `t`, or records why not.
@@ -174,30 +297,7 @@ pub async fn predict(
     };
     let runner = model.clone();
     let p_up = tokio::task::spawn_blocking(move || runner.predict(&x)).await??;
-    let row = prediction::ActiveModel {
-        coin: Set(coin.ticker().to_owned()),
-        horizon: Set(horizon.as_str().to_owned()),
-        made_at: Set(t),
-        target_at: Set(t + i64::from(horizon.minutes()) * 60),
-        p_up: Set(p_up),
-        reference_price: Set(reference),
-        model_id: Set(model.card.id.clone()),
-        backfilled: Set(backfilled),
-        outcome: Set("pending".into()),
-        ..Default::default()
-    };
-    prediction::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                prediction::Column::Coin,
-                prediction::Column::Horizon,
-                prediction::Column::MadeAt,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
+    insert_predictions(db, vec![row(&model, t, p_up, reference, backfilled)]).await?;
     if !backfilled {
         store::record_success(db, &source, Some(t)).await?;
     }

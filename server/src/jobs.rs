@@ -23,6 +23,7 @@ use chrono::Utc;
 use models::history::Bar;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use shared::Coin;
 use tokio::task::JoinHandle;
@@ -300,9 +301,12 @@ impl Collectors {
         if bars.is_empty() {
             return Ok(None);
         }
-        upsert_candles(&self.db, coin, 60, bars, source, &mut |_| {})
+        // One transaction: readers see a run's candles all at once, never half of a long catch-up.
+        let txn = self.db.begin().await?;
+        upsert_candles(&txn, coin, 60, bars, source, &mut |_| {})
             .await
             .context("storing candles")?;
+        txn.commit().await?;
         Ok(bars.last().map(|b| b.ts))
     }
 
@@ -433,8 +437,13 @@ async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynError> {
 }
 
 /// Creates the job tables (apalis's own migrations) and starts one worker per job. The first run
-/// of every job also starts at once, so a fresh server has data before the first tick.
-pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyhow::Result<Workers> {
+/// of every job also starts at once, so a fresh server has data before the first tick; then
+/// predictions are backfilled over `backfill_hours` of stored history.
+pub async fn start(
+    collectors: Arc<Collectors>,
+    settings: &JobsSettings,
+    backfill_hours: i64,
+) -> anyhow::Result<Workers> {
     let db = collectors.db.clone();
     let mut handles = Vec::new();
     // While replaying, only candles are collected (the other sources would mix today's series
@@ -509,6 +518,29 @@ pub async fn start(collectors: Arc<Collectors>, settings: &JobsSettings) -> anyh
                 }
             }));
         }
+    }
+    if let (Some(registry), true) = (
+        collectors.registry.clone(),
+        backfill_hours > 0 && settings.run_at_start,
+    ) {
+        let db = collectors.db.clone();
+        let first = collectors.clone();
+        handles.push(tokio::spawn(async move {
+            // After the first candles are in (replay stores its warm-up then).
+            if let Err(e) = first.run(Job::Candles).await {
+                tracing::warn!(error = %e, "candles before the prediction backfill failed");
+            }
+            let started = std::time::Instant::now();
+            match engine::backfill(&db, &registry, Utc::now().timestamp(), backfill_hours, 900).await {
+                Ok(made) => tracing::info!(
+                    made,
+                    hours = backfill_hours,
+                    ms = started.elapsed().as_millis() as u64,
+                    "predictions backfilled"
+                ),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "prediction backfill failed"),
+            }
+        }));
     }
     tracing::info!(jobs = jobs.len(), "collectors scheduled");
     Ok(Workers { handles })

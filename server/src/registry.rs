@@ -25,6 +25,11 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
+    /// P(up) for many feature rows at once (CPU work: call it off the async threads).
+    pub fn predict_many(&self, xs: &[Vec<f32>]) -> anyhow::Result<Vec<f64>> {
+        Ok(self.onnx.predict(xs)?.into_iter().map(f64::from).collect())
+    }
+
     /// P(up) for one feature row (CPU work: call it off the async threads).
     pub fn predict(&self, x: &[f32]) -> anyhow::Result<f64> {
         let p = self.onnx.predict(&[x.to_vec()])?;

@@ -67,7 +67,7 @@ impl Application {
         let workers = if settings.jobs.enabled {
             let collectors =
                 Arc::new(Collectors::new(conn, settings.upstream.clone(), replay)?.with_registry(registry));
-            Some(jobs::start(collectors, &settings.jobs).await?)
+            Some(jobs::start(collectors, &settings.jobs, settings.models.backfill_hours).await?)
         } else {
             tracing::info!("scheduled collectors are off in this process (jobs.enabled = false)");
             None

@@ -1,41 +1,45 @@
 //! The prediction engine on the replayed real data, scoring, live accuracy and the predictions API.
 
-use std::time::Duration;
-
 use coincast::engine::{self, Attempt};
-use coincast::entities::prediction;
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use coincast::entities::{candle, prediction};
+use coincast::jobs::{Collectors, Job};
+use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use shared::{
     AccuracyResponse, ApiErrorBody, Coin, Direction, ErrorCode, Horizon, Outcome, PredictionsResponse,
-    PricesResponse,
 };
 
 use crate::helpers::{Frontend, TestApp, spawn_app, spawn_app_with};
 
-/// A server replaying the bundled sample, its five days of warm-up stored.
-async fn replaying() -> TestApp {
+/// A server replaying the bundled sample with its five days of warm-up stored (by one run of the
+/// candles job, so nothing moves while a test runs), and the minute after the newest candle.
+async fn replaying() -> (TestApp, i64) {
     let app = spawn_app_with(Frontend::Fixture, |s| {
         s.replay.enabled = true;
-        s.jobs.enabled = true;
-        s.jobs.run_at_start = true;
-        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
-        s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
+        s.jobs.enabled = false;
     })
     .await;
-    for _ in 0..240 {
-        let p: PricesResponse = app.get("/api/prices/latest").await.json().await.unwrap();
-        if p.prices.len() == 3 {
-            return app;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("no replayed prices");
+    let upstream = coincast::config::Settings::defaults()
+        .unwrap()
+        .build()
+        .unwrap()
+        .try_deserialize::<coincast::config::Settings>()
+        .unwrap()
+        .upstream;
+    let collectors = Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap();
+    collectors.run(Job::Candles).await.unwrap();
+    let newest = candle::Entity::find()
+        .order_by_desc(candle::Column::Ts)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .ts;
+    (app, newest + 60)
 }
 
 #[tokio::test]
 async fn all_18_shipped_models_predict_on_replayed_data() {
-    let app = replaying().await;
-    let t = engine::current_minute();
+    let (app, t) = replaying().await;
     let mut made = Vec::new();
     for model in app.state.registry.all() {
         let id = model.card.id.clone();
@@ -99,8 +103,8 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
 
 #[tokio::test]
 async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_when_backfilled() {
-    let app = replaying().await;
-    let t = engine::current_minute() - 3 * 3600;
+    let (app, now) = replaying().await;
+    let t = now - 3 * 3600;
     let model = app.state.registry.get(Coin::Ltc, Horizon::M30).unwrap();
     let Attempt::Made {
         p_up,
@@ -268,4 +272,52 @@ async fn bad_prediction_parameters_get_400s_naming_them() {
         assert_eq!(body.code, ErrorCode::InvalidParameter, "{url}");
         assert_eq!(body.parameter.as_deref(), Some(parameter), "{url}");
     }
+}
+
+#[tokio::test]
+async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
+    let (app, now) = replaying().await;
+    let made = engine::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+        .await
+        .unwrap();
+    assert_eq!(made, 6 * 4 * 18, "every 15 minutes over 6 hours, every model");
+    let rows = prediction::Entity::find().all(&app.state.db).await.unwrap();
+    assert!(rows.iter().all(|r| r.backfilled && r.made_at % 900 == 0));
+    assert!(
+        rows.iter().any(|r| r.outcome == "scored"),
+        "past targets are scored at once"
+    );
+    // Running it again adds nothing.
+    assert_eq!(
+        engine::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // The batched path gives what a single live prediction at that minute gives.
+    let sample = rows
+        .iter()
+        .find(|r| r.coin == "XRP" && r.horizon == "4h")
+        .unwrap();
+    let model = app.state.registry.get(Coin::Xrp, Horizon::H4).unwrap();
+    let (x, reference) = engine::features_at(&app.state.db, &model, sample.made_at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reference, sample.reference_price);
+    assert!((model.predict(&x).unwrap() - sample.p_up).abs() < 1e-9);
+
+    let acc: AccuracyResponse = app
+        .get("/api/accuracy?coin=XRP&horizon=30m")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(acc.rows[0].live[0].n, 0);
+    assert!(
+        acc.rows[0].backfilled[0].n >= 20,
+        "{:?}",
+        acc.rows[0].backfilled[0]
+    );
 }
