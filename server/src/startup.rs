@@ -72,6 +72,25 @@ impl Application {
             tracing::info!("scheduled collectors are off in this process (jobs.enabled = false)");
             None
         };
+        #[cfg(unix)]
+        {
+            // `kill -HUP <pid>` reloads the models (e.g. after `coincast train`) without a restart.
+            let registry = state.registry.clone();
+            let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+                .context("listening for SIGHUP")?;
+            tokio::spawn(async move {
+                while hangups.recv().await.is_some() {
+                    let r = registry.clone();
+                    match tokio::task::spawn_blocking(move || r.reload()).await {
+                        Ok(Ok(n)) => tracing::info!(models = n, "models reloaded (SIGHUP)"),
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay")
+                        }
+                        Err(e) => tracing::error!(error = %e, "model reload panicked"),
+                    }
+                }
+            });
+        }
         let server = run(listener, state.clone(), &settings)?;
         Ok(Application {
             port,

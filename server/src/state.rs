@@ -28,6 +28,8 @@ pub struct Inner {
     pub jobs_enabled: bool,
     /// The models being served.
     pub registry: Arc<Registry>,
+    /// `GET /api/predictions`'s full answer for a few seconds (what bots poll hardest).
+    pub predictions_cache: std::sync::Mutex<Option<(Instant, Arc<shared::PredictionsResponse>)>>,
 }
 
 impl AppState {
@@ -47,6 +49,7 @@ impl AppState {
             sources,
             jobs_enabled,
             registry,
+            predictions_cache: std::sync::Mutex::new(None),
         }))
     }
 

@@ -17,6 +17,6 @@ pub use error::{ApiErrorBody, ErrorCode};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
 pub use predictions::{
-    AccuracyResponse, AccuracyRow, AccuracyStats, Direction, LatestPrediction, Outcome, Prediction,
-    PredictionsResponse,
+    AccuracyResponse, AccuracyRow, AccuracyStats, Direction, LatestPrediction, ModelInfo, ModelsResponse,
+    Outcome, Prediction, PredictionHistory, PredictionsResponse, WalkForwardSummary,
 };

@@ -132,3 +132,67 @@ pub struct AccuracyResponse {
     pub mode: DataMode,
     pub rows: Vec<AccuracyRow>,
 }
+
+/// The answer of `GET /api/predictions/history`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PredictionHistory {
+    pub mode: DataMode,
+    /// Newest first.
+    pub predictions: Vec<Prediction>,
+    /// Pass as `cursor` to get the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A served model: its card's essentials and its live accuracy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelInfo {
+    /// `BTC-1h-<sha256 prefix>`: what predictions record as `model_id`.
+    pub id: String,
+    pub coin: Coin,
+    pub horizon: Horizon,
+    /// `logistic` or `mlp-32-16` (a feed-forward net).
+    pub kind: String,
+    /// Weight layers.
+    pub depth: u32,
+    /// Feature version and the series used besides price and volume.
+    pub feature_version: u32,
+    pub features: u32,
+    pub series: Vec<String>,
+    /// Bar size the features are computed on, seconds.
+    pub bar_seconds: i64,
+    /// Training data span (UTC dates) and rows of the final fit.
+    pub trained_from: String,
+    pub trained_to: String,
+    pub training_rows: u32,
+    /// Walk-forward test (out of sample) over `test_from`..`test_to`.
+    pub walk_forward: WalkForwardSummary,
+    /// The same model kind on a shuffled 80/20 split, shown only to explain why such figures mislead.
+    pub shuffled_split_accuracy: f64,
+    /// Live accuracy over 24 h, 7 d, 30 d.
+    pub live: Vec<AccuracyStats>,
+}
+
+/// A model's walk-forward evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WalkForwardSummary {
+    pub test_from: String,
+    pub test_to: String,
+    pub n: u32,
+    pub accuracy: f64,
+    pub wilson_low: f64,
+    pub wilson_high: f64,
+    pub baseline_accuracy: f64,
+    pub p_value: f64,
+    pub brier: f64,
+    pub log_loss: f64,
+}
+
+/// The answer of `GET /api/models`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ModelsResponse {
+    pub models: Vec<ModelInfo>,
+}

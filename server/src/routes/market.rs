@@ -149,7 +149,7 @@ pub async fn get_prices(
 }
 
 /// An RFC 3339 time or Unix seconds.
-fn parse_time(parameter: &str, value: &str) -> Result<i64, ApiError> {
+pub fn parse_time(parameter: &str, value: &str) -> Result<i64, ApiError> {
     let value = value.trim();
     if let Ok(secs) = value.parse::<i64>() {
         return Ok(secs);

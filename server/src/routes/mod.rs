@@ -12,6 +12,7 @@ pub mod health;
 pub mod market;
 pub mod predictions;
 pub mod sources;
+pub mod stream;
 
 /// Registers every API route (full paths, under `/api`).
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -20,7 +21,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(market::get_latest_prices)
         .service(market::get_prices)
         .service(predictions::get_predictions)
-        .service(predictions::get_accuracy);
+        .service(predictions::get_history)
+        .service(predictions::get_models)
+        .service(predictions::get_accuracy)
+        .service(stream::get_stream);
 }
 
 /// The API's path templates with their methods, read from the OpenAPI document once at start, so

@@ -5,7 +5,8 @@ use coincast::entities::{candle, prediction};
 use coincast::jobs::{Collectors, Job};
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use shared::{
-    AccuracyResponse, ApiErrorBody, Coin, Direction, ErrorCode, Horizon, Outcome, PredictionsResponse,
+    AccuracyResponse, ApiErrorBody, Coin, Direction, ErrorCode, Horizon, ModelsResponse, Outcome,
+    PredictionHistory, PredictionsResponse,
 };
 
 use crate::helpers::{Frontend, TestApp, spawn_app, spawn_app_with};
@@ -320,4 +321,142 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
         "{:?}",
         acc.rows[0].backfilled[0]
     );
+}
+
+#[tokio::test]
+async fn history_pages_newest_first_and_models_describe_themselves() {
+    let (app, now) = replaying().await;
+    engine::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+        .await
+        .unwrap();
+    let to = now / 900 * 900;
+    let url = |extra: &str| format!("/api/predictions/history?to={to}{extra}");
+    // The default: 3 hours at 15-minute steps, every coin and horizon: 12 x 18 rows, 200 a page.
+    let first: PredictionHistory = app.get(&url("")).await.json().await.unwrap();
+    assert_eq!(first.predictions.len(), 200);
+    let times: Vec<i64> = first.predictions.iter().map(|p| p.made_at.timestamp()).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert_eq!(times[0], to - 900);
+    let cursor = first.next_cursor.clone().expect("a second page");
+    let second: PredictionHistory = app
+        .get(&url(&format!("&cursor={cursor}")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second.predictions.len(), 12 * 18 - 200);
+    assert_eq!(second.next_cursor, None);
+    assert!(second.predictions[0].made_at <= first.predictions[199].made_at);
+    let btc: PredictionHistory = app
+        .get(&url("&coin=BTC&horizon=12h&limit=5"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(btc.predictions.len(), 5);
+    assert!(
+        btc.predictions
+            .iter()
+            .all(|p| p.coin == Coin::Btc && p.horizon == Horizon::H12 && p.backfilled)
+    );
+
+    for (extra, parameter) in [
+        ("&limit=0", "limit"),
+        ("&limit=5000", "limit"),
+        ("&step_minutes=0", "step_minutes"),
+        ("&cursor=abc", "cursor"),
+        ("&from=2999-01-01T00:00:00Z", "from"),
+        ("&horizon=13h", "horizon"),
+    ] {
+        let r = app.get(&url(extra)).await;
+        assert_eq!(r.status(), 400, "{extra}");
+        let body: ApiErrorBody = r.json().await.unwrap();
+        assert_eq!(
+            body.parameter.as_deref(),
+            Some(parameter),
+            "{extra}: {}",
+            body.message
+        );
+    }
+
+    let models: ModelsResponse = app.get("/api/models").await.json().await.unwrap();
+    assert_eq!(models.models.len(), 18);
+    for m in &models.models {
+        let card = &app.state.registry.get(m.coin, m.horizon).unwrap().card;
+        assert_eq!(m.id, card.id);
+        assert_eq!(m.walk_forward.n as usize, card.walk_forward.metrics.n);
+        assert_eq!(m.live.len(), 3);
+    }
+}
+
+/// Reads server-sent events until one of `kind` arrives (or 15 s pass).
+async fn next_event(resp: &mut reqwest::Response, buf: &mut String, kind: &str) -> (Option<String>, String) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_owned))
+            };
+            if field("event").as_deref() == Some(kind) {
+                return (field("id"), field("data").unwrap_or_default());
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("no {kind} event within 15 s"))
+            .unwrap()
+            .expect("the stream ended");
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn the_event_stream_sends_new_predictions_and_resumes_from_last_event_id() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let now = chrono::Utc::now().timestamp() / 60 * 60;
+    insert(&app, now - 7200, 0.7, 1.0, 1.1).await;
+    let mut resp = app.get("/api/stream").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut buf = String::new();
+    // Connected after the first insert: only what comes next.
+    insert(&app, now - 3600, 0.3, 1.0, 0.9).await;
+    let (id, data) = next_event(&mut resp, &mut buf, "prediction").await;
+    let p: shared::Prediction = serde_json::from_str(&data).unwrap();
+    assert_eq!(
+        (p.made_at.timestamp(), p.direction),
+        (now - 3600, Direction::Down)
+    );
+    let id = id.expect("an event id");
+
+    // Reconnecting from before everything replays both predictions, then continues after them.
+    let mut again = app
+        .client
+        .get(format!("{}/api/stream", app.address))
+        .header("Last-Event-ID", "0-0-0")
+        .send()
+        .await
+        .unwrap();
+    let mut buf2 = String::new();
+    let (first_id, _) = next_event(&mut again, &mut buf2, "prediction").await;
+    let (second_id, _) = next_event(&mut again, &mut buf2, "prediction").await;
+    assert_eq!(
+        second_id
+            .as_deref()
+            .map(|s| s.split('-').next().unwrap().to_owned()),
+        Some(id.split('-').next().unwrap().to_owned())
+    );
+    assert_ne!(first_id, second_id);
+
+    let bad = app
+        .client
+        .get(format!("{}/api/stream", app.address))
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
 }
