@@ -1,7 +1,7 @@
 //! Every request the app makes goes through here, typed with the `shared` crate's wire types.
 
 use serde::de::DeserializeOwned;
-use shared::{ApiErrorBody, HealthResponse};
+use shared::{ApiErrorBody, Coin, HealthResponse, ModelsResponse, PredictionsResponse};
 
 /// Why a request failed, in words fit for the page.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,4 +47,14 @@ async fn get_json<T: DeserializeOwned>(path: &str, also_ok: &[u16]) -> Result<T,
 /// `GET /api/health`.
 pub async fn health() -> Result<HealthResponse, ApiClientError> {
     get_json("/api/health", &[503]).await
+}
+
+/// `GET /api/predictions?coin=`.
+pub async fn predictions(coin: Coin) -> Result<PredictionsResponse, ApiClientError> {
+    get_json(&format!("/api/predictions?coin={}", coin.ticker()), &[]).await
+}
+
+/// `GET /api/models`.
+pub async fn models() -> Result<ModelsResponse, ApiClientError> {
+    get_json("/api/models", &[]).await
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_params_map};
 use leptos_router::path;
-use shared::{Coin, DataMode, HealthStatus, Horizon};
+use shared::{Coin, DataMode, HealthStatus};
 
 use crate::{api, format};
 
@@ -69,22 +69,119 @@ fn CoinPage() -> impl IntoView {
                     "Will " {coin.name()} " go UP or DOWN? One prediction per horizon, each with its accuracy \
                      measured out of sample next to a majority-class baseline."
                 </p>
-                <ul class="horizons" aria-label="Horizons">
-                    {Horizon::ALL
-                        .into_iter()
-                        .map(|h| view! {
-                            <li class="horizon-card empty">
-                                <span class="horizon">{h.label()}</span>
-                                <span class="why">"No prediction yet: models are not loaded."</span>
-                            </li>
-                        })
-                        .collect_view()}
-                </ul>
+                <PredictionCards coin=coin/>
             </section>
         }
         .into_any(),
         None => view! { <NotFound/> }.into_any(),
     }
+    }
+}
+
+/// One card per horizon: the newest prediction (UP/DOWN in words and color, P(up), made and
+/// target times with a countdown, cadence) and its accuracy: live over 7 days beside the
+/// walk-forward figure and its baseline. Refreshed every 20 seconds.
+#[component]
+fn PredictionCards(coin: Coin) -> impl IntoView {
+    let predictions = LocalResource::new(move || api::predictions(coin));
+    let models = LocalResource::new(api::models);
+    let now = RwSignal::new(chrono::Utc::now());
+    let handle = set_interval_with_handle(
+        move || {
+            now.set(chrono::Utc::now());
+            predictions.refetch();
+        },
+        std::time::Duration::from_secs(20),
+    );
+    on_cleanup(move || {
+        if let Ok(h) = handle {
+            h.clear();
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="muted" data-testid="cards-loading">"Loading predictions…"</p> }>
+            {move || {
+                let preds = predictions.get()?;
+                let models = models.get();
+                Some(match preds {
+                    Err(e) => view! {
+                        <p class="error-banner" role="alert">"Predictions unavailable: " {e.to_string()}</p>
+                    }
+                        .into_any(),
+                    Ok(body) => {
+                        let now = now.get();
+                        view! {
+                            <ul class="horizons" aria-label="Predictions by horizon">
+                                {body
+                                    .predictions
+                                    .into_iter()
+                                    .map(|p| {
+                                        let card = models
+                                            .as_ref()
+                                            .and_then(|m| m.as_ref().ok())
+                                            .and_then(|m| {
+                                                m.models.iter().find(|x| x.coin == p.coin && x.horizon == p.horizon).cloned()
+                                            });
+                                        card_view(p, card, now)
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+fn card_view(
+    p: shared::LatestPrediction,
+    model: Option<shared::ModelInfo>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AnyView {
+    let horizon = p.horizon;
+    let walk_forward = model.map(|m| {
+        format!(
+            "walk-forward {} vs {} baseline (n={})",
+            format::accuracy(m.walk_forward.accuracy),
+            format::accuracy(m.walk_forward.baseline_accuracy),
+            m.walk_forward.n
+        )
+    });
+    let live = format!("live 7 d: {}", format::live_accuracy(&p.accuracy_7d));
+    let cadence = format::cadence(p.cadence_minutes);
+    match p.prediction {
+        Some(pred) => {
+            let (word, class) = format::direction(pred.direction);
+            view! {
+                <li class=format!("horizon-card {class}") data-horizon=horizon.as_str()>
+                    <span class="horizon">{horizon.label()}</span>
+                    <span class="direction" data-testid="direction">{word}</span>
+                    <span class="p-up">"P(up) " {format::percent(pred.p_up)}</span>
+                    <span class="times">
+                        "made " {format::clock(pred.made_at)} " · target " {format::clock(pred.target_at)} " ("
+                        {format::countdown(pred.target_at, now)} ")"
+                    </span>
+                    {pred.backfilled.then(|| view! { <span class="muted">"backfilled from stored history"</span> })}
+                    <span class="cadence muted">{cadence}</span>
+                    <span class="accuracy live">{live}</span>
+                    <span class="accuracy wf muted">{walk_forward}</span>
+                </li>
+            }
+                .into_any()
+        }
+        None => view! {
+            <li class="horizon-card empty" data-horizon=horizon.as_str()>
+                <span class="horizon">{horizon.label()}</span>
+                <span class="why">
+                    {p.not_made_reason.unwrap_or_else(|| "Warming up: no prediction yet.".into())}
+                </span>
+                <span class="cadence muted">{cadence}</span>
+                <span class="accuracy wf muted">{walk_forward}</span>
+            </li>
+        }
+        .into_any(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Pure formatting and routing helpers, kept out of components so they are unit-tested natively.
 
-use shared::Coin;
+use chrono::{DateTime, Utc};
+use shared::{AccuracyStats, Coin, Direction};
 
 /// The coin a client path names (`/Litecoin`, `/litecoin`, `/LTC/...`), if any.
 pub fn coin_from_path(path: &str) -> Option<Coin> {
@@ -25,9 +26,106 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
+/// A probability as a whole percentage: `57%`.
+pub fn percent(p: f64) -> String {
+    format!("{:.0}%", 100.0 * p)
+}
+
+/// An accuracy with one decimal: `54.2%`.
+pub fn accuracy(p: f64) -> String {
+    format!("{:.1}%", 100.0 * p)
+}
+
+/// The words and CSS class of a direction: never color alone.
+pub fn direction(d: Direction) -> (&'static str, &'static str) {
+    match d {
+        Direction::Up => ("▲ UP", "up"),
+        Direction::Down => ("▼ DOWN", "down"),
+    }
+}
+
+/// How often a horizon's prediction is renewed.
+pub fn cadence(minutes: u32) -> String {
+    match minutes {
+        1 => "updated every minute".into(),
+        m => format!("updated every {m} minutes"),
+    }
+}
+
+/// A time of day in UTC: `14:05 UTC`.
+pub fn clock(t: DateTime<Utc>) -> String {
+    t.format("%H:%M UTC").to_string()
+}
+
+/// Time left until `target`: `in 42 min`, `in 3 h 5 min`, or `due` once passed.
+pub fn countdown(target: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let left = (target - now).num_seconds();
+    if left <= 0 {
+        "due".into()
+    } else {
+        format!("in {}", duration(((left + 59) / 60 * 60) as u64))
+    }
+}
+
+/// Live accuracy as a card shows it: `54.2% [50.1-58.3%] vs 51.0% baseline, n=412`.
+pub fn live_accuracy(a: &AccuracyStats) -> String {
+    match (a.accuracy, a.wilson_low, a.wilson_high, a.baseline_accuracy) {
+        (Some(acc), Some(lo), Some(hi), Some(base)) if a.n > 0 => format!(
+            "{} [{:.1}-{:.1}%] vs {} baseline, n={}",
+            accuracy(acc),
+            100.0 * lo,
+            100.0 * hi,
+            accuracy(base),
+            a.n
+        ),
+        _ => "no scored live predictions yet".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn cards_say_direction_in_words_and_percentages_plainly() {
+        assert_eq!(direction(Direction::Up), ("▲ UP", "up"));
+        assert_eq!(direction(Direction::Down), ("▼ DOWN", "down"));
+        assert_eq!(percent(0.5649), "56%");
+        assert_eq!(accuracy(0.55178), "55.2%");
+        assert_eq!(cadence(1), "updated every minute");
+        assert_eq!(cadence(15), "updated every 15 minutes");
+        assert_eq!(clock(at("2026-11-24T09:05:59Z")), "09:05 UTC");
+    }
+
+    #[test]
+    fn countdowns_round_up_to_the_minute_and_end_at_due() {
+        let now = at("2026-11-24T09:00:30Z");
+        assert_eq!(countdown(at("2026-11-24T09:30:00Z"), now), "in 30 min");
+        assert_eq!(countdown(at("2026-11-24T12:05:00Z"), now), "in 3 h 5 min");
+        assert_eq!(countdown(at("2026-11-24T09:00:00Z"), now), "due");
+    }
+
+    #[test]
+    fn live_accuracy_shows_interval_baseline_and_n_or_says_there_is_none() {
+        let mut a = AccuracyStats {
+            window: "7d".into(),
+            n: 412,
+            hits: 223,
+            accuracy: Some(223.0 / 412.0),
+            wilson_low: Some(0.493),
+            wilson_high: Some(0.589),
+            brier: Some(0.249),
+            baseline_accuracy: Some(0.51),
+        };
+        assert_eq!(live_accuracy(&a), "54.1% [49.3-58.9%] vs 51.0% baseline, n=412");
+        a.n = 0;
+        a.accuracy = None;
+        assert_eq!(live_accuracy(&a), "no scored live predictions yet");
+    }
 
     #[test]
     fn coin_paths_parse_names_and_tickers_in_any_case() {

@@ -239,3 +239,49 @@ async fn root_goes_to_bitcoin_and_lowercase_paths_work() {
         )
         .await;
 }
+
+#[tokio::test]
+async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
+    let app = crate::helpers::spawn_app_with(Frontend::Built, |s| {
+        s.replay.enabled = true;
+        s.jobs.enabled = true;
+        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
+    })
+    .await;
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("{}/Bitcoin", app.address)).await;
+    // The start-up backfill gives every horizon a prediction within seconds.
+    browser
+        .wait_text(
+            "return String(document.querySelectorAll('.horizon-card.up, .horizon-card.down').length)",
+            "6",
+        )
+        .await;
+    let cards = browser
+        .js("return [...document.querySelectorAll('.horizon-card')].map(c => c.dataset.horizon + ' ' + c.querySelector('[data-testid=direction]').textContent + ' ' + c.querySelector('.p-up').textContent).join('|')")
+        .await;
+    let cards = cards.as_str().unwrap().to_owned();
+    assert_eq!(cards.split('|').count(), 6, "{cards}");
+    for card in cards.split('|') {
+        assert!(card.contains("UP") || card.contains("DOWN"), "{card}");
+        assert!(card.contains("P(up) ") && card.ends_with('%'), "{card}");
+    }
+    let first = browser
+        .js("return document.querySelector('.horizon-card[data-horizon=\"30m\"]').textContent")
+        .await;
+    let first = first.as_str().unwrap();
+    assert!(
+        first.contains("updated every minute") && first.contains("walk-forward"),
+        "{first}"
+    );
+    let mode = browser
+        .wait_text(
+            "return document.querySelector('[data-testid=data-mode]')?.textContent ?? ''",
+            "replaying",
+        )
+        .await;
+    assert!(mode.contains("binance-1m-2021-05"), "{mode}");
+    browser.screenshot("bitcoin-cards-desktop.png").await;
+    browser.phone_viewport(375, 812).await;
+    browser.screenshot("bitcoin-cards-phone.png").await;
+}
