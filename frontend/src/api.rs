@@ -1,7 +1,7 @@
 //! Every request the app makes goes through here, typed with the `shared` crate's wire types.
 
 use serde::de::DeserializeOwned;
-use shared::{ApiErrorBody, Coin, HealthResponse, ModelsResponse, PredictionsResponse};
+use shared::{ApiErrorBody, Coin, HealthResponse, ModelsResponse, PredictionsResponse, PricesResponse};
 
 /// Why a request failed, in words fit for the page.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,4 +57,9 @@ pub async fn predictions(coin: Coin) -> Result<PredictionsResponse, ApiClientErr
 /// `GET /api/models`.
 pub async fn models() -> Result<ModelsResponse, ApiClientError> {
     get_json("/api/models", &[]).await
+}
+
+/// `GET /api/prices/latest`.
+pub async fn latest_prices() -> Result<PricesResponse, ApiClientError> {
+    get_json("/api/prices/latest", &[]).await
 }

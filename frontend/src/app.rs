@@ -70,6 +70,7 @@ fn CoinPage() -> impl IntoView {
                      measured out of sample next to a majority-class baseline."
                 </p>
                 <PredictionCards coin=coin/>
+                <OtherCoins coin=coin/>
             </section>
         }
         .into_any(),
@@ -105,7 +106,10 @@ fn PredictionCards(coin: Coin) -> impl IntoView {
                 let models = models.get();
                 Some(match preds {
                     Err(e) => view! {
-                        <p class="error-banner" role="alert">"Predictions unavailable: " {e.to_string()}</p>
+                        <p class="error-banner" role="alert">
+                            "Predictions unavailable: " {e.to_string()} " "
+                            <button type="button" on:click=move |_| predictions.refetch()>"Retry"</button>
+                        </p>
                     }
                         .into_any(),
                     Ok(body) => {
@@ -132,6 +136,51 @@ fn PredictionCards(coin: Coin) -> impl IntoView {
                 })
             }}
         </Suspense>
+    }
+}
+
+/// The other coins' latest prices and 24 h change, linking to their pages.
+#[component]
+fn OtherCoins(coin: Coin) -> impl IntoView {
+    let prices = LocalResource::new(api::latest_prices);
+    view! {
+        <section class="other-coins" aria-label="Other coins">
+            <h2>"Other coins"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading prices…"</p> }>
+                {move || {
+                    prices.get().map(|r| match r {
+                        Ok(body) => view! {
+                            <ul>
+                                {body
+                                    .prices
+                                    .into_iter()
+                                    .filter(|p| p.coin != coin)
+                                    .map(|p| {
+                                        let change = p.change_24h_pct;
+                                        let class = match change {
+                                            Some(c) if c > 0.0 => "change up",
+                                            Some(c) if c < 0.0 => "change down",
+                                            _ => "change",
+                                        };
+                                        view! {
+                                            <li data-coin=p.coin.ticker()>
+                                                <a href=format::coin_path(p.coin)>{p.coin.name()}</a>
+                                                " " <span class="price">{format::usd(p.price)}</span> " "
+                                                <span class=class>
+                                                    {change.map_or_else(|| "24 h change unknown".to_owned(), |c| format!("{} in 24 h", format::change(c)))}
+                                                </span>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any(),
+                        Err(e) => view! { <p class="error-banner" role="alert">"Prices unavailable: " {e.to_string()}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+        </section>
     }
 }
 

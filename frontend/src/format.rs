@@ -26,6 +26,26 @@ pub fn duration(seconds: u64) -> String {
     }
 }
 
+/// A USD price with precision that suits its size: `$44,640.87`, `$292.43`, `$1.5436`.
+pub fn usd(price: f64) -> String {
+    let decimals = if price >= 100.0 { 2 } else { 4 };
+    let text = format!("{price:.decimals$}");
+    let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, ch) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(ch);
+    }
+    format!("${grouped}.{frac}")
+}
+
+/// A signed percentage change: `+2.19%`, `-0.51%`.
+pub fn change(pct: f64) -> String {
+    format!("{pct:+.2}%")
+}
+
 /// A probability as a whole percentage: `57%`.
 pub fn percent(p: f64) -> String {
     format!("{:.0}%", 100.0 * p)
@@ -99,6 +119,16 @@ mod tests {
         assert_eq!(cadence(1), "updated every minute");
         assert_eq!(cadence(15), "updated every 15 minutes");
         assert_eq!(clock(at("2026-11-24T09:05:59Z")), "09:05 UTC");
+    }
+
+    #[test]
+    fn prices_group_thousands_and_changes_carry_a_sign() {
+        assert_eq!(usd(44640.87), "$44,640.87");
+        assert_eq!(usd(292.432), "$292.43");
+        assert_eq!(usd(1.54361), "$1.5436");
+        assert_eq!(usd(1_234_567.0), "$1,234,567.00");
+        assert_eq!(change(2.191), "+2.19%");
+        assert_eq!(change(-0.511), "-0.51%");
     }
 
     #[test]

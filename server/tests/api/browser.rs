@@ -281,6 +281,17 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         )
         .await;
     assert!(mode.contains("binance-1m-2021-05"), "{mode}");
+    let others = browser
+        .wait_text(
+            "return document.querySelector('.other-coins ul')?.textContent ?? ''",
+            "Ripple",
+        )
+        .await;
+    assert!(
+        others.contains("Litecoin") && others.contains('$') && others.contains("in 24 h"),
+        "{others}"
+    );
+    assert!(!others.contains("Bitcoin"), "{others}");
     browser.screenshot("bitcoin-cards-desktop.png").await;
     browser.phone_viewport(375, 812).await;
     browser.screenshot("bitcoin-cards-phone.png").await;
