@@ -1,7 +1,10 @@
 //! Every request the app makes goes through here, typed with the `shared` crate's wire types.
 
 use serde::de::DeserializeOwned;
-use shared::{ApiErrorBody, Coin, HealthResponse, ModelsResponse, PredictionsResponse, PricesResponse};
+use shared::{
+    ApiErrorBody, Coin, HealthResponse, ModelsResponse, PredictionHistory, PredictionsResponse,
+    PricesResponse,
+};
 
 /// Why a request failed, in words fit for the page.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,4 +65,9 @@ pub async fn models() -> Result<ModelsResponse, ApiClientError> {
 /// `GET /api/prices/latest`.
 pub async fn latest_prices() -> Result<PricesResponse, ApiClientError> {
     get_json("/api/prices/latest", &[]).await
+}
+
+/// `GET /api/predictions/history?coin=` (the last 3 hours at 15-minute steps).
+pub async fn history(coin: Coin) -> Result<PredictionHistory, ApiClientError> {
+    get_json(&format!("/api/predictions/history?coin={}", coin.ticker()), &[]).await
 }

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_params_map};
 use leptos_router::path;
-use shared::{Coin, DataMode, HealthStatus};
+use shared::{Coin, DataMode, HealthStatus, Horizon};
 
 use crate::{api, format};
 
@@ -70,6 +70,7 @@ fn CoinPage() -> impl IntoView {
                      measured out of sample next to a majority-class baseline."
                 </p>
                 <PredictionCards coin=coin/>
+                <History coin=coin/>
                 <OtherCoins coin=coin/>
             </section>
         }
@@ -136,6 +137,73 @@ fn PredictionCards(coin: Coin) -> impl IntoView {
                 })
             }}
         </Suspense>
+    }
+}
+
+/// The last 3 hours of predictions at 15-minute rows by the six horizons, with right/wrong marks
+/// once scored.
+#[component]
+fn History(coin: Coin) -> impl IntoView {
+    let history = LocalResource::new(move || api::history(coin));
+    view! {
+        <section class="history" aria-label="Prediction history">
+            <h2>"Prediction history"</h2>
+            <Suspense fallback=|| view! { <p class="muted">"Loading history…"</p> }>
+                {move || {
+                    history.get().map(|r| match r {
+                        Ok(body) if body.predictions.is_empty() => view! {
+                            <p class="muted">"No predictions in the last 3 hours yet: they appear as the models run."</p>
+                        }
+                            .into_any(),
+                        Ok(body) => {
+                            let rows = format::history_table(&body.predictions);
+                            view! {
+                                <div class="table-wrap">
+                                    <table data-testid="history">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Made (UTC)"</th>
+                                                {Horizon::ALL.into_iter().map(|h| view! { <th scope="col">{h.label()}</th> }).collect_view()}
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {rows
+                                                .into_iter()
+                                                .map(|(t, cells)| {
+                                                    view! {
+                                                        <tr>
+                                                            <th scope="row">{t.format("%H:%M").to_string()}</th>
+                                                            {cells
+                                                                .into_iter()
+                                                                .map(|c| match c {
+                                                                    Some(c) => {
+                                                                        let (word, class) = format::direction(c.direction);
+                                                                        let mark = format::outcome_mark(&c);
+                                                                        view! {
+                                                                            <td class=class title=format!("P(up) {}", format::percent(c.p_up))>
+                                                                                {word} " " <span class="mark">{mark}</span>
+                                                                            </td>
+                                                                        }
+                                                                            .into_any()
+                                                                    }
+                                                                    None => view! { <td class="muted">"·"</td> }.into_any(),
+                                                                })
+                                                                .collect_view()}
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="error-banner" role="alert">"History unavailable: " {e.to_string()}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+        </section>
     }
 }
 

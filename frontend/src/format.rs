@@ -1,7 +1,7 @@
 //! Pure formatting and routing helpers, kept out of components so they are unit-tested natively.
 
 use chrono::{DateTime, Utc};
-use shared::{AccuracyStats, Coin, Direction};
+use shared::{AccuracyStats, Coin, Direction, Horizon, Outcome, Prediction};
 
 /// The coin a client path names (`/Litecoin`, `/litecoin`, `/LTC/...`), if any.
 pub fn coin_from_path(path: &str) -> Option<Coin> {
@@ -102,6 +102,52 @@ pub fn live_accuracy(a: &AccuracyStats) -> String {
     }
 }
 
+/// One cell of the history table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryCell {
+    pub direction: Direction,
+    pub p_up: f64,
+    /// `Some(true)` right, `Some(false)` wrong, `None` not scored (yet, or unscorable).
+    pub correct: Option<bool>,
+    pub unscorable: bool,
+}
+
+/// The history table: one row per prediction time (newest first), one column per horizon in
+/// `Horizon::ALL` order.
+pub fn history_table(predictions: &[Prediction]) -> Vec<(DateTime<Utc>, [Option<HistoryCell>; 6])> {
+    let mut rows: Vec<(DateTime<Utc>, [Option<HistoryCell>; 6])> = Vec::new();
+    for p in predictions {
+        let Some(col) = Horizon::ALL.iter().position(|h| *h == p.horizon) else {
+            continue;
+        };
+        let row = match rows.iter().position(|(t, _)| *t == p.made_at) {
+            Some(i) => i,
+            None => {
+                rows.push((p.made_at, Default::default()));
+                rows.len() - 1
+            }
+        };
+        rows[row].1[col] = Some(HistoryCell {
+            direction: p.direction,
+            p_up: p.p_up,
+            correct: p.correct,
+            unscorable: p.outcome == Outcome::Unscorable,
+        });
+    }
+    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows
+}
+
+/// The mark of a scored cell: `✓` right, `✗` wrong, `–` unscorable, nothing while pending.
+pub fn outcome_mark(cell: &HistoryCell) -> &'static str {
+    match (cell.correct, cell.unscorable) {
+        (Some(true), _) => "✓",
+        (Some(false), _) => "✗",
+        (None, true) => "–",
+        (None, false) => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +175,43 @@ mod tests {
         assert_eq!(usd(1_234_567.0), "$1,234,567.00");
         assert_eq!(change(2.191), "+2.19%");
         assert_eq!(change(-0.511), "-0.51%");
+    }
+
+    fn pred(horizon: Horizon, made_at: &str, p_up: f64, correct: Option<bool>) -> Prediction {
+        Prediction {
+            coin: Coin::Btc,
+            horizon,
+            direction: Direction::from_p_up(p_up),
+            p_up,
+            made_at: at(made_at),
+            target_at: at(made_at) + chrono::Duration::minutes(i64::from(horizon.minutes())),
+            reference_price: 1.0,
+            model_id: "m".into(),
+            backfilled: false,
+            outcome: if correct.is_some() {
+                Outcome::Scored
+            } else {
+                Outcome::Pending
+            },
+            realized_price: None,
+            correct,
+        }
+    }
+
+    #[test]
+    fn the_history_table_has_a_row_per_time_and_a_column_per_horizon() {
+        let rows = history_table(&[
+            pred(Horizon::H1, "2026-11-24T09:00:00Z", 0.6, Some(true)),
+            pred(Horizon::M30, "2026-11-24T09:15:00Z", 0.4, None),
+            pred(Horizon::H12, "2026-11-24T09:00:00Z", 0.3, Some(false)),
+        ]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].0, at("2026-11-24T09:15:00Z"), "newest first");
+        let cell = rows[0].1[0].as_ref().unwrap();
+        assert_eq!((cell.direction, outcome_mark(cell)), (Direction::Down, ""));
+        assert!(rows[0].1[1..].iter().all(Option::is_none));
+        assert_eq!(outcome_mark(rows[1].1[1].as_ref().unwrap()), "✓");
+        assert_eq!(outcome_mark(rows[1].1[5].as_ref().unwrap()), "✗");
     }
 
     #[test]

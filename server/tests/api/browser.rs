@@ -248,9 +248,27 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
     })
     .await;
+    // The start-up backfill gives every horizon a prediction, and scores the past ones, in seconds.
+    let mut scored = false;
+    for _ in 0..100 {
+        let h: shared::PredictionHistory = app
+            .get("/api/predictions/history?coin=BTC")
+            .await
+            .json()
+            .await
+            .unwrap();
+        if h.predictions.iter().any(|p| p.correct.is_some()) {
+            scored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        scored,
+        "no scored prediction in the last 3 hours after the backfill"
+    );
     let browser = Browser::start(1280, 900).await;
     browser.goto(&format!("{}/Bitcoin", app.address)).await;
-    // The start-up backfill gives every horizon a prediction within seconds.
     browser
         .wait_text(
             "return String(document.querySelectorAll('.horizon-card.up, .horizon-card.down').length)",
@@ -281,6 +299,29 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         )
         .await;
     assert!(mode.contains("binance-1m-2021-05"), "{mode}");
+    // The history table: rows of 15-minute times by six horizons, from the backfilled predictions.
+    browser
+        .wait_text(
+            "return document.querySelector('[data-testid=history]')?.textContent ?? ''",
+            "UTC",
+        )
+        .await;
+    let rows = browser
+        .js("return String(document.querySelectorAll('[data-testid=history] tbody tr').length)")
+        .await;
+    let rows = rows.as_str().unwrap().to_owned();
+    assert!(rows.parse::<usize>().unwrap() >= 10, "{rows} history rows");
+    let header = browser
+        .js("return document.querySelector('[data-testid=history] thead').textContent")
+        .await;
+    assert_eq!(header, "Made (UTC)30 min1 h2 h4 h6 h12 h");
+    let marks = browser
+        .js("return [...document.querySelectorAll('[data-testid=history] .mark')].map(m => m.textContent).join('')")
+        .await;
+    assert!(
+        marks.as_str().unwrap().contains('✓') || marks.as_str().unwrap().contains('✗'),
+        "scored cells are marked: {marks}"
+    );
     let others = browser
         .wait_text(
             "return document.querySelector('.other-coins ul')?.textContent ?? ''",
