@@ -134,7 +134,7 @@ pub fn history_table(predictions: &[Prediction]) -> Vec<(DateTime<Utc>, [Option<
             unscorable: p.outcome == Outcome::Unscorable,
         });
     }
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     rows
 }
 
