@@ -30,7 +30,10 @@ impl std::fmt::Display for ApiClientError {
 /// GETs `path` and reads a JSON `T`. `also_ok` lists non-2xx statuses whose body is still a `T`
 /// (health answers 503 with a full health body when the database is down).
 async fn get_json<T: DeserializeOwned>(path: &str, also_ok: &[u16]) -> Result<T, ApiClientError> {
+    // Revalidate every time (ETag → 304 is cheap): the browser must not answer from its cache
+    // while the API's max-age runs, or a pushed update would show stale data.
     let response = gloo_net::http::Request::get(path)
+        .cache(web_sys::RequestCache::NoCache)
         .send()
         .await
         .map_err(|e| ApiClientError::Unreachable(e.to_string()))?;
@@ -70,4 +73,50 @@ pub async fn latest_prices() -> Result<PricesResponse, ApiClientError> {
 /// `GET /api/predictions/history?coin=` (the last 3 hours at 15-minute steps).
 pub async fn history(coin: Coin) -> Result<PredictionHistory, ApiClientError> {
     get_json(&format!("/api/predictions/history?coin={}", coin.ticker()), &[]).await
+}
+
+/// A live subscription to `/api/stream`; dropping it closes the connection.
+pub struct Stream {
+    #[cfg(target_arch = "wasm32")]
+    source: web_sys::EventSource,
+    #[cfg(target_arch = "wasm32")]
+    _listeners: Vec<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>>,
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        #[cfg(target_arch = "wasm32")]
+        self.source.close();
+    }
+}
+
+/// Subscribes to the server-sent events: `on_event` gets each `prediction`, `score` and `price`
+/// event's name. The browser reconnects by itself (after a server restart too), resuming with
+/// `Last-Event-ID`. `None` where there is no browser (native builds).
+pub fn subscribe(on_event: impl Fn(&'static str) + Clone + 'static) -> Option<Stream> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        use wasm_bindgen::closure::Closure;
+        let source = web_sys::EventSource::new("/api/stream").ok()?;
+        let mut listeners = Vec::new();
+        for kind in ["prediction", "score", "price"] {
+            let f = on_event.clone();
+            let listener =
+                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| f(kind));
+            source
+                .add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref())
+                .ok()?;
+            listeners.push(listener);
+        }
+        Some(Stream {
+            source,
+            _listeners: listeners,
+        })
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = on_event;
+        None
+    }
 }

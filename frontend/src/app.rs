@@ -95,10 +95,17 @@ fn PredictionCards(coin: Coin) -> impl IntoView {
         },
         std::time::Duration::from_secs(20),
     );
+    // New predictions and scores arrive through the event stream: refresh at once.
+    let stream = StoredValue::new_local(api::subscribe(move |kind| {
+        if kind != "price" {
+            predictions.refetch();
+        }
+    }));
     on_cleanup(move || {
         if let Ok(h) = handle {
             h.clear();
         }
+        stream.update_value(|s| *s = None);
     });
     view! {
         <Suspense fallback=|| view! { <p class="muted" data-testid="cards-loading">"Loading predictions…"</p> }>

@@ -29,7 +29,7 @@ pub struct Inner {
     /// The models being served.
     pub registry: Arc<Registry>,
     /// `GET /api/predictions`'s full answer for a few seconds (what bots poll hardest).
-    pub predictions_cache: std::sync::Mutex<Option<(Instant, Arc<shared::PredictionsResponse>)>>,
+    pub predictions_cache: std::sync::Mutex<Option<(Instant, Option<i64>, Arc<shared::PredictionsResponse>)>>,
 }
 
 impl AppState {

@@ -119,14 +119,24 @@ pub async fn accuracy(
 pub const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Every coin and horizon's newest prediction: from memory when computed less than `CACHE_TTL`
-/// ago (bots poll this hard; a few seconds of staleness is within the next tick anyway).
+/// ago and no prediction has been stored since (bots poll this hard).
 async fn latest_predictions(
     state: &AppState,
     now: i64,
 ) -> Result<std::sync::Arc<PredictionsResponse>, ApiError> {
+    // The newest prediction's id (primary key: cheap) tells whether the cached answer is out of
+    // date: a new prediction shows at once, accuracy figures within the TTL.
+    let newest_id: Option<i64> = prediction::Entity::find()
+        .select_only()
+        .column_as(prediction::Column::Id.max(), "newest")
+        .into_tuple()
+        .one(&state.db)
+        .await?
+        .flatten();
     if let Ok(cache) = state.predictions_cache.lock()
-        && let Some((at, body)) = cache.as_ref()
+        && let Some((at, id, body)) = cache.as_ref()
         && at.elapsed() < CACHE_TTL
+        && *id == newest_id
     {
         return Ok(body.clone());
     }
@@ -158,7 +168,7 @@ async fn latest_predictions(
         predictions: out,
     });
     if let Ok(mut cache) = state.predictions_cache.lock() {
-        *cache = Some((std::time::Instant::now(), body.clone()));
+        *cache = Some((std::time::Instant::now(), newest_id, body.clone()));
     }
     Ok(body)
 }
@@ -167,7 +177,8 @@ async fn latest_predictions(
 ///
 /// What trading bots poll. Answers carry an `ETag` (send it back in `If-None-Match` to get a 304
 /// while nothing changed) and a `Cache-Control: max-age` that ends at the next prediction tick
-/// (second 20 of each minute). Answers may be up to 5 seconds old (served from memory).
+/// (second 20 of each minute). New predictions show at once; accuracy figures may be up to 5
+/// seconds old (served from memory).
 #[utoipa::path(
     tag = "predictions",
     params(PredictionsQuery),

@@ -337,3 +337,39 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
     browser.phone_viewport(375, 812).await;
     browser.screenshot("bitcoin-cards-phone.png").await;
 }
+
+#[tokio::test]
+async fn a_new_prediction_event_updates_a_card_without_reload() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let app = spawn_app(Frontend::Built).await;
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("{}/Litecoin", app.address)).await;
+    let card = "return document.querySelector('.horizon-card[data-horizon=\"2h\"]')?.textContent ?? ''";
+    browser.wait_text(card, "no prediction").await;
+    browser.js("window.__coincastMarker = 7; return null").await;
+    // A prediction lands in the database (as the engine stores them): the stream announces it.
+    let now = chrono::Utc::now().timestamp() / 60 * 60;
+    let row = coincast::entities::prediction::ActiveModel {
+        coin: Set("LTC".into()),
+        horizon: Set("2h".into()),
+        made_at: Set(now),
+        target_at: Set(now + 7200),
+        p_up: Set(0.61),
+        reference_price: Set(292.43),
+        model_id: Set("LTC-2h-test".into()),
+        backfilled: Set(false),
+        outcome: Set("pending".into()),
+        ..Default::default()
+    };
+    coincast::entities::prediction::Entity::insert(row)
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let text = browser.wait_text(card, "P(up) 61%").await;
+    assert!(text.contains("UP"), "{text}");
+    assert_eq!(
+        browser.js("return window.__coincastMarker ?? null").await,
+        7,
+        "the page reloaded"
+    );
+}
