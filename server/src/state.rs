@@ -11,6 +11,9 @@ use crate::registry::Registry;
 use crate::replay::Replay;
 use crate::sources::{self, SourceSpec};
 
+/// `/api/predictions`'s answer: when it was computed, the newest prediction id it saw, the body.
+pub type CachedPredictions = (Instant, Option<i64>, Arc<shared::PredictionsResponse>);
+
 /// Shared state of the running server.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -29,7 +32,7 @@ pub struct Inner {
     /// The models being served.
     pub registry: Arc<Registry>,
     /// `GET /api/predictions`'s full answer for a few seconds (what bots poll hardest).
-    pub predictions_cache: std::sync::Mutex<Option<(Instant, Option<i64>, Arc<shared::PredictionsResponse>)>>,
+    pub predictions_cache: std::sync::Mutex<Option<CachedPredictions>>,
 }
 
 impl AppState {
