@@ -12,14 +12,14 @@ use std::sync::Arc;
 use chrono::Utc;
 use models::features::features_with;
 use models::history::Bar;
-use models::series::{Observation, SeriesSet};
+use models::series::SeriesSet;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 use shared::{Coin, Horizon};
 
-use crate::entities::{candle, prediction, series_point};
+use crate::entities::{candle, prediction};
 use crate::market::fill_gaps;
 use crate::registry::{LoadedModel, Registry};
 use crate::store;
@@ -53,34 +53,14 @@ async fn minute_bars(db: &DatabaseConnection, coin: Coin, from: i64, to: i64) ->
         .all(db)
         .await?
         .into_iter()
-        .map(|r| Bar {
-            ts: r.ts,
-            open: r.open,
-            high: r.high,
-            low: r.low,
-            close: r.close,
-            volume: r.volume,
-        })
+        .map(|r| r.bar())
         .collect())
 }
 
 async fn series_set(db: &DatabaseConnection, names: &[String], t: i64) -> Result<SeriesSet, DbErr> {
     let mut set = SeriesSet::default();
     for name in names {
-        let rows = series_point::Entity::find()
-            .filter(series_point::Column::Series.eq(name.as_str()))
-            .filter(series_point::Column::Ts.gte(t - 30 * 86_400))
-            .filter(series_point::Column::Ts.lte(t))
-            .order_by_asc(series_point::Column::Ts)
-            .all(db)
-            .await?;
-        let obs: Vec<Observation> = rows
-            .iter()
-            .map(|r| Observation {
-                ts: r.ts,
-                value: r.value,
-            })
-            .collect();
+        let obs = store::read_series(db, name, t - 30 * 86_400, t).await?;
         set.insert(name, &obs);
     }
     Ok(set)

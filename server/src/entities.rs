@@ -29,6 +29,20 @@ pub mod candle {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    impl Model {
+        /// The bar this row stores.
+        pub fn bar(&self) -> models::history::Bar {
+            models::history::Bar {
+                ts: self.ts,
+                open: self.open,
+                high: self.high,
+                low: self.low,
+                close: self.close,
+                volume: self.volume,
+            }
+        }
+    }
 }
 
 /// `series_points`: any other time series (mempool, TPS, tweets, markets), one value per

@@ -472,40 +472,40 @@ pub async fn start(
         };
         let name = format!("coincast-{}", job.name());
         let queue = format!("coincast::{}", job.name());
+        // The two storages are different types with the same API: one macro, no generic bounds.
+        macro_rules! spawn_worker {
+            ($storage:expr) => {{
+                let worker = WorkerBuilder::new(name)
+                    .backend(CronScheduler::new(schedule).pipe_to($storage))
+                    .data(ctx)
+                    .build(handle_tick);
+                tokio::spawn(async move {
+                    if let Err(e) = worker.run().await {
+                        tracing::error!(error = %e, "job worker stopped");
+                    }
+                })
+            }};
+        }
         let handle = match db.get_database_backend() {
             DbBackend::Sqlite => {
                 let pool = db.get_sqlite_connection_pool().clone();
                 apalis_sqlite::SqliteStorage::setup(&pool)
                     .await
                     .context("creating the job tables (SQLite)")?;
-                let storage = apalis_sqlite::SqliteStorage::<Tick>::new(&pool)
-                    .with_config(apalis_sqlite::Config::default().queue(&queue));
-                let worker = WorkerBuilder::new(name)
-                    .backend(CronScheduler::new(schedule).pipe_to(storage))
-                    .data(ctx)
-                    .build(handle_tick);
-                tokio::spawn(async move {
-                    if let Err(e) = worker.run().await {
-                        tracing::error!(error = %e, "job worker stopped");
-                    }
-                })
+                spawn_worker!(
+                    apalis_sqlite::SqliteStorage::<Tick>::new(&pool)
+                        .with_config(apalis_sqlite::Config::default().queue(&queue))
+                )
             }
             DbBackend::Postgres => {
                 let pool = db.get_postgres_connection_pool().clone();
                 apalis_postgres::PostgresStorage::setup(&pool)
                     .await
                     .context("creating the job tables (PostgreSQL)")?;
-                let storage = apalis_postgres::PostgresStorage::<Tick>::new(&pool)
-                    .with_config(apalis_postgres::Config::default().queue(&queue));
-                let worker = WorkerBuilder::new(name)
-                    .backend(CronScheduler::new(schedule).pipe_to(storage))
-                    .data(ctx)
-                    .build(handle_tick);
-                tokio::spawn(async move {
-                    if let Err(e) = worker.run().await {
-                        tracing::error!(error = %e, "job worker stopped");
-                    }
-                })
+                spawn_worker!(
+                    apalis_postgres::PostgresStorage::<Tick>::new(&pool)
+                        .with_config(apalis_postgres::Config::default().queue(&queue))
+                )
             }
             other => anyhow::bail!("jobs: unsupported database backend {other:?}"),
         };

@@ -100,17 +100,7 @@ pub async fn read_candles(
         .order_by_asc(candle::Column::Ts)
         .all(db)
         .await?;
-    let bars: Vec<Bar> = rows
-        .iter()
-        .map(|r| Bar {
-            ts: r.ts,
-            open: r.open,
-            high: r.high,
-            low: r.low,
-            close: r.close,
-            volume: r.volume,
-        })
-        .collect();
+    let bars: Vec<Bar> = rows.iter().map(|r| r.bar()).collect();
     // Gaps are filled between stored minutes only: never past the newest one (that would invent
     // minutes that have not happened or not arrived; staleness shows in `/api/sources`).
     let end = bars.last().map_or(from, |b| to.min(b.ts + 60));

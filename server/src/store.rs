@@ -40,6 +40,29 @@ pub async fn upsert_series(
     Ok(())
 }
 
+/// The stored points of a series within `[from, to]`, oldest first, as the feature pipeline takes them.
+pub async fn read_series(
+    db: &impl ConnectionTrait,
+    series: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<models::series::Observation>, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    Ok(series_point::Entity::find()
+        .filter(series_point::Column::Series.eq(series))
+        .filter(series_point::Column::Ts.gte(from))
+        .filter(series_point::Column::Ts.lte(to))
+        .order_by_asc(series_point::Column::Ts)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| models::series::Observation {
+            ts: r.ts,
+            value: r.value,
+        })
+        .collect())
+}
+
 /// Records a successful collection; `latest_data_at` is the newest data point it stored (kept
 /// when the run brought nothing newer).
 pub async fn record_success(

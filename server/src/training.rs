@@ -12,12 +12,12 @@ use models::features::{Dataset, FEATURE_VERSION, FeatureSpec};
 use models::history::{self, Bar};
 use models::metrics::{Metrics, accuracy_at_coverage};
 use models::onnx::OnnxModel;
-use models::series::{self, Observation, SeriesSet};
+use models::series::{self, SeriesSet};
 use models::train::{CoinHistory, Plan, Trained, default_plan, reliability, train_one, write};
 use sea_orm::DatabaseConnection;
 use shared::{Coin, Horizon};
 
-use crate::entities::{candle, series_point};
+use crate::entities::candle;
 
 use crate::cli::{EvaluateArgs, TrainArgs};
 
@@ -142,23 +142,12 @@ pub async fn jobs_from_db(
     let mut set = SeriesSet::default();
     let mut series_sources = Vec::new();
     for (name, _) in SERIES_FILES {
-        let rows = series_point::Entity::find()
-            .filter(series_point::Column::Series.eq(name))
-            .order_by_asc(series_point::Column::Ts)
-            .all(db)
-            .await?;
-        if rows.is_empty() {
+        let obs = crate::store::read_series(db, name, i64::MIN, i64::MAX).await?;
+        if obs.is_empty() {
             continue;
         }
-        let obs: Vec<Observation> = rows
-            .iter()
-            .map(|r| Observation {
-                ts: r.ts,
-                value: r.value,
-            })
-            .collect();
         set.insert(name, &obs);
-        series_sources.push(format!("{name}: database ({} points)", rows.len()));
+        series_sources.push(format!("{name}: database ({} points)", obs.len()));
     }
     let mut jobs = Vec::new();
     for &coin in &coins {
@@ -171,16 +160,8 @@ pub async fn jobs_from_db(
                     .order_by_asc(candle::Column::Ts)
                     .all(db)
             };
-            let to_bar = |r: &candle::Model| Bar {
-                ts: r.ts,
-                open: r.open,
-                high: r.high,
-                low: r.low,
-                close: r.close,
-                volume: r.volume,
-            };
-            let stored: Vec<Bar> = read(bar_s).await?.iter().map(to_bar).collect();
-            let minutes: Vec<Bar> = read(60).await?.iter().map(to_bar).collect();
+            let stored: Vec<Bar> = read(bar_s).await?.iter().map(candle::Model::bar).collect();
+            let minutes: Vec<Bar> = read(60).await?.iter().map(candle::Model::bar).collect();
             let mut merged: std::collections::BTreeMap<i64, Bar> = history::resample(&minutes, 60, bar_s)
                 .into_iter()
                 .map(|b| (b.ts, b))

@@ -16,6 +16,16 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The built-in default settings (no file, no environment).
+pub fn default_settings() -> Settings {
+    Settings::defaults()
+        .unwrap()
+        .build()
+        .unwrap()
+        .try_deserialize()
+        .unwrap()
+}
+
 /// Which web app the test server serves.
 pub enum Frontend {
     /// A tiny stand-in app (an index.html and one asset per type) written for the test, so that

@@ -19,13 +19,7 @@ async fn replaying() -> (TestApp, i64) {
         s.jobs.enabled = false;
     })
     .await;
-    let upstream = coincast::config::Settings::defaults()
-        .unwrap()
-        .build()
-        .unwrap()
-        .try_deserialize::<coincast::config::Settings>()
-        .unwrap()
-        .upstream;
+    let upstream = crate::helpers::default_settings().upstream;
     let collectors = Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap();
     collectors.run(Job::Candles).await.unwrap();
     let newest = candle::Entity::find()

@@ -86,13 +86,7 @@ async fn replay_fills_the_database_advances_and_says_so() {
     let replay = Arc::new(Replay::bundled().unwrap());
     let shift = replay.stored_shift(&app.state.db).await.unwrap().unwrap();
     assert_eq!(shift, info.shift_seconds);
-    let upstream = coincast::config::Settings::defaults()
-        .unwrap()
-        .build()
-        .unwrap()
-        .try_deserialize::<coincast::config::Settings>()
-        .unwrap()
-        .upstream;
+    let upstream = crate::helpers::default_settings().upstream;
     let again = Collectors::new(app.state.db.clone(), upstream, Some(replay.clone())).unwrap();
     again.run(Job::Candles).await.unwrap();
     assert_eq!(replay.stored_shift(&app.state.db).await.unwrap(), Some(shift));
