@@ -17,6 +17,7 @@ pub fn App() -> impl IntoView {
             <main id="main">
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=|| view! { <Redirect path="/Bitcoin"/> }/>
+                    <Route path=path!("/about") view=About/>
                     <Route path=path!("/:coin") view=CoinPage/>
                 </Routes>
             </main>
@@ -51,6 +52,7 @@ fn Header() -> impl IntoView {
                     })
                     .collect_view()}
             </nav>
+            <a class="about-link" href="/about">"About"</a>
         </header>
     }
 }
@@ -71,6 +73,7 @@ fn CoinPage() -> impl IntoView {
                 </p>
                 <PredictionCards coin=coin/>
                 <History coin=coin/>
+                <ModelsCard coin=coin/>
                 <OtherCoins coin=coin/>
             </section>
         }
@@ -210,6 +213,151 @@ fn History(coin: Coin) -> impl IntoView {
                     })
                 }}
             </Suspense>
+        </section>
+    }
+}
+
+/// "6 models for Bitcoin currently running": a row per horizon with the model's type, depth,
+/// walk-forward accuracy next to its baseline, live accuracy and cadence.
+#[component]
+fn ModelsCard(coin: Coin) -> impl IntoView {
+    let models = LocalResource::new(api::models);
+    view! {
+        <section class="models-card" aria-label="Models">
+            <Suspense fallback=|| view! { <p class="muted">"Loading models…"</p> }>
+                {move || {
+                    models.get().map(|r| match r {
+                        Ok(body) => {
+                            let mine: Vec<_> = body.models.into_iter().filter(|m| m.coin == coin).collect();
+                            view! {
+                                <h2>{format!("{} models for {} currently running", mine.len(), coin.name())}</h2>
+                                <div class="table-wrap">
+                                    <table data-testid="models">
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">"Horizon"</th>
+                                                <th scope="col">"Model"</th>
+                                                <th scope="col">"Depth"</th>
+                                                <th scope="col">"Walk-forward (out of sample)"</th>
+                                                <th scope="col">"Live, 7 d"</th>
+                                                <th scope="col">"Updated"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {mine
+                                                .into_iter()
+                                                .map(|m| {
+                                                    let wf = format!(
+                                                        "{} vs {} baseline (n={})",
+                                                        format::accuracy(m.walk_forward.accuracy),
+                                                        format::accuracy(m.walk_forward.baseline_accuracy),
+                                                        m.walk_forward.n
+                                                    );
+                                                    let live = m
+                                                        .live
+                                                        .iter()
+                                                        .find(|a| a.window == "7d")
+                                                        .map(format::live_accuracy)
+                                                        .unwrap_or_default();
+                                                    view! {
+                                                        <tr>
+                                                            <th scope="row">{m.horizon.label()}</th>
+                                                            <td>{format::model_kind(&m.kind)}</td>
+                                                            <td>{m.depth}</td>
+                                                            <td>{wf}</td>
+                                                            <td>{live}</td>
+                                                            <td>{format::cadence(m.horizon.cadence_minutes())}</td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <p><a href="/about">"How the models work and how their accuracy is measured"</a></p>
+                            }
+                                .into_any()
+                        }
+                        Err(e) => view! { <p class="error-banner" role="alert">"Models unavailable: " {e.to_string()}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+        </section>
+    }
+}
+
+/// How coincast works, its data, every model's card figures, and why shuffled splits mislead.
+#[component]
+fn About() -> impl IntoView {
+    let models = LocalResource::new(api::models);
+    view! {
+        <section class="about">
+            <h1>"About coincast"</h1>
+            <p>
+                "coincast predicts whether Bitcoin, Litecoin and Ripple will be higher or lower after 30 minutes, 1, 2,                  4, 6 and 12 hours. Every minute it collects prices; a model per coin and horizon reads only what was                  known at that moment and says UP or DOWN with a probability. When the horizon has passed, the                  prediction is scored against the real price, and the page shows how often the models were right."
+            </p>
+            <h2>"Data"</h2>
+            <ul>
+                <li>"Minute candles (price and volume) from Bitstamp, every minute."</li>
+                <li>"Bitcoin mempool size and transactions per second (mempool.space, blockchain.info), every 15 minutes."</li>
+                <li>"Tweets per day per coin (bitinfocharts), every 15 minutes, while the source exists."</li>
+                <li>"Daily closes of gold, the S&P 500, oil and MSCI World (Yahoo Finance), every 15 minutes."</li>
+                <li>"Without internet, the server replays recorded real history and says so at the bottom of every page."</li>
+            </ul>
+            <h2>"How accuracy is measured"</h2>
+            <p>
+                "Short-horizon direction is hard: honest results are 51-58%. Each model was evaluated walk-forward:                  trained only on the past, tested on the next block, rolled forward, with the overlapping rows purged.                  Every accuracy stands next to the baseline (always guessing the more frequent direction of the same                  rows) and its sample size. The last column shows what the same model scores on a shuffled random                  split: near-copies of every test row sit in the training data, so the figure flatters; tools that                  publish 80% are usually measuring that."
+            </p>
+            <Suspense fallback=|| view! { <p class="muted">"Loading models…"</p> }>
+                {move || {
+                    models.get().map(|r| match r {
+                        Ok(body) => view! {
+                            <div class="table-wrap">
+                                <table data-testid="all-models">
+                                    <thead>
+                                        <tr>
+                                            <th scope="col">"Model"</th>
+                                            <th scope="col">"Type"</th>
+                                            <th scope="col">"Trained on"</th>
+                                            <th scope="col">"Walk-forward [95% CI]"</th>
+                                            <th scope="col">"Baseline"</th>
+                                            <th scope="col">"n"</th>
+                                            <th scope="col">"Shuffled split"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {body
+                                            .models
+                                            .into_iter()
+                                            .map(|m| view! {
+                                                <tr>
+                                                    <th scope="row">{m.id.clone()}</th>
+                                                    <td>{format::model_kind(&m.kind)}</td>
+                                                    <td>{format!("{} to {}", m.trained_from, m.trained_to)}</td>
+                                                    <td>
+                                                        {format!(
+                                                            "{} [{:.1}-{:.1}%]",
+                                                            format::accuracy(m.walk_forward.accuracy),
+                                                            100.0 * m.walk_forward.wilson_low,
+                                                            100.0 * m.walk_forward.wilson_high
+                                                        )}
+                                                    </td>
+                                                    <td>{format::accuracy(m.walk_forward.baseline_accuracy)}</td>
+                                                    <td>{m.walk_forward.n}</td>
+                                                    <td class="muted">{format::accuracy(m.shuffled_split_accuracy)}</td>
+                                                </tr>
+                                            })
+                                            .collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }
+                            .into_any(),
+                        Err(e) => view! { <p class="error-banner" role="alert">"Models unavailable: " {e.to_string()}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+            <p>"For programs: the " <a href="/docs/" rel="external">"API documentation"</a> "."</p>
         </section>
     }
 }

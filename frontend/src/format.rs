@@ -46,6 +46,15 @@ pub fn change(pct: f64) -> String {
     format!("{pct:+.2}%")
 }
 
+/// A model kind in words: `logistic` → `logistic regression`, `mlp-32-16` → `feed-forward net (32, 16)`.
+pub fn model_kind(kind: &str) -> String {
+    match kind.strip_prefix("mlp-") {
+        Some(layers) => format!("feed-forward net ({})", layers.replace('-', ", ")),
+        None if kind == "logistic" => "logistic regression".into(),
+        None => kind.into(),
+    }
+}
+
 /// A probability as a whole percentage: `57%`.
 pub fn percent(p: f64) -> String {
     format!("{:.0}%", 100.0 * p)
@@ -212,6 +221,13 @@ mod tests {
         assert!(rows[0].1[1..].iter().all(Option::is_none));
         assert_eq!(outcome_mark(rows[1].1[1].as_ref().unwrap()), "✓");
         assert_eq!(outcome_mark(rows[1].1[5].as_ref().unwrap()), "✗");
+    }
+
+    #[test]
+    fn model_kinds_read_as_words() {
+        assert_eq!(model_kind("logistic"), "logistic regression");
+        assert_eq!(model_kind("mlp-32-16"), "feed-forward net (32, 16)");
+        assert_eq!(model_kind("gbt"), "gbt");
     }
 
     #[test]

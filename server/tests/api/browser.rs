@@ -333,9 +333,40 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         "{others}"
     );
     assert!(!others.contains("Bitcoin"), "{others}");
+    let models = browser
+        .wait_text(
+            "return document.querySelector('.models-card h2')?.textContent ?? ''",
+            "6 models",
+        )
+        .await;
+    assert_eq!(models, "6 models for Bitcoin currently running");
+    let kinds = browser
+        .js("return [...document.querySelectorAll('[data-testid=models] tbody tr')].map(r => r.textContent).join('|')")
+        .await;
+    let kinds = kinds.as_str().unwrap();
+    assert_eq!(kinds.split('|').count(), 6, "{kinds}");
+    assert!(
+        kinds.contains("logistic regression") && kinds.contains("baseline"),
+        "{kinds}"
+    );
     browser.screenshot("bitcoin-cards-desktop.png").await;
     browser.phone_viewport(375, 812).await;
     browser.screenshot("bitcoin-cards-phone.png").await;
+
+    browser.click("a.about-link").await;
+    browser
+        .wait_text(
+            "return document.querySelector('.about h1')?.textContent ?? ''",
+            "About coincast",
+        )
+        .await;
+    browser
+        .wait_text(
+            "return String(document.querySelectorAll('[data-testid=all-models] tbody tr').length)",
+            "18",
+        )
+        .await;
+    browser.screenshot("about-phone.png").await;
 }
 
 #[tokio::test]
