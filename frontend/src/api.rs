@@ -2,8 +2,8 @@
 
 use serde::de::DeserializeOwned;
 use shared::{
-    ApiErrorBody, Coin, HealthResponse, ModelsResponse, PredictionHistory, PredictionsResponse,
-    PricesResponse,
+    ApiErrorBody, CandlesResponse, Coin, HealthResponse, ModelsResponse, PredictionHistory,
+    PredictionsResponse, PricesResponse,
 };
 
 /// Why a request failed, in words fit for the page.
@@ -119,4 +119,28 @@ pub fn subscribe(on_event: impl Fn(&'static str) + Clone + 'static) -> Option<St
         let _ = on_event;
         None
     }
+}
+
+/// `GET /api/prices?coin=&resolution=&from=` (`from` in Unix seconds).
+pub async fn candles(coin: Coin, resolution: &str, from: i64) -> Result<CandlesResponse, ApiClientError> {
+    get_json(
+        &format!(
+            "/api/prices?coin={}&resolution={resolution}&from={from}",
+            coin.ticker()
+        ),
+        &[],
+    )
+    .await
+}
+
+/// `GET /api/predictions/history` over `[from, now)` for one coin and horizon (all steps).
+pub async fn markers(coin: Coin, horizon: &str, from: i64) -> Result<PredictionHistory, ApiClientError> {
+    get_json(
+        &format!(
+            "/api/predictions/history?coin={}&horizon={horizon}&from={from}&step_minutes=15&limit=1000",
+            coin.ticker()
+        ),
+        &[],
+    )
+    .await
 }

@@ -55,6 +55,66 @@ pub fn model_kind(kind: &str) -> String {
     }
 }
 
+/// A chart range: its label, span in seconds and the resolution the API is asked for.
+pub const CHART_RANGES: [(&str, i64, &str); 4] = [
+    ("6 h", 6 * 3600, "1m"),
+    ("24 h", 86_400, "5m"),
+    ("7 d", 7 * 86_400, "1h"),
+    ("30 d", 30 * 86_400, "1h"),
+];
+
+/// A price line laid out in a `width` x `height` box: the SVG path, each point's (x, y), and the
+/// price range shown (padded 5%).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineChart {
+    pub path: String,
+    pub points: Vec<(f64, f64)>,
+    pub low: f64,
+    pub high: f64,
+    pub t0: i64,
+    pub t1: i64,
+}
+
+/// Lays out closes `(unix seconds, price)` (oldest first) in the box; `None` with fewer than two.
+pub fn line_chart(series: &[(i64, f64)], width: f64, height: f64) -> Option<LineChart> {
+    let (first, last) = (series.first()?, series.last()?);
+    if series.len() < 2 || last.0 <= first.0 {
+        return None;
+    }
+    let lo = series.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+    let hi = series.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-6);
+    let (low, high) = (lo - pad, hi + pad);
+    let x = |t: i64| (t - first.0) as f64 / (last.0 - first.0) as f64 * width;
+    let y = |v: f64| height - (v - low) / (high - low) * height;
+    let points: Vec<(f64, f64)> = series.iter().map(|&(t, v)| (x(t), y(v))).collect();
+    let path = points
+        .iter()
+        .enumerate()
+        .map(|(i, (px, py))| format!("{}{px:.1},{py:.1}", if i == 0 { "M" } else { "L" }))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Some(LineChart {
+        path,
+        points,
+        low,
+        high,
+        t0: first.0,
+        t1: last.0,
+    })
+}
+
+/// The index of the point nearest to `x` (points sorted by x).
+pub fn nearest(points: &[(f64, f64)], x: f64) -> Option<usize> {
+    let i = points.partition_point(|p| p.0 < x);
+    match (i.checked_sub(1), points.get(i)) {
+        (Some(a), Some(b)) => Some(if x - points[a].0 <= b.0 - x { a } else { i }),
+        (Some(a), None) => Some(a),
+        (None, Some(_)) => Some(i),
+        (None, None) => None,
+    }
+}
+
 /// A probability as a whole percentage: `57%`.
 pub fn percent(p: f64) -> String {
     format!("{:.0}%", 100.0 * p)
@@ -228,6 +288,21 @@ mod tests {
         assert_eq!(model_kind("logistic"), "logistic regression");
         assert_eq!(model_kind("mlp-32-16"), "feed-forward net (32, 16)");
         assert_eq!(model_kind("gbt"), "gbt");
+    }
+
+    #[test]
+    fn a_line_chart_spans_its_box_and_finds_the_nearest_point() {
+        let c = line_chart(&[(0, 10.0), (50, 20.0), (100, 15.0)], 200.0, 100.0).unwrap();
+        assert_eq!(c.points.len(), 3);
+        assert_eq!(c.points[0].0, 0.0);
+        assert_eq!(c.points[2].0, 200.0);
+        assert!(c.points[1].1 < c.points[0].1, "higher prices are higher up");
+        assert!((c.low - 9.5).abs() < 1e-9 && (c.high - 20.5).abs() < 1e-9);
+        assert!(c.path.starts_with("M0.0,") && c.path.contains(" L100.0,"));
+        assert_eq!(nearest(&c.points, 40.0), Some(0));
+        assert_eq!(nearest(&c.points, 60.0), Some(1));
+        assert_eq!(nearest(&c.points, 500.0), Some(2));
+        assert_eq!(line_chart(&[(0, 1.0)], 10.0, 10.0), None);
     }
 
     #[test]
