@@ -11,6 +11,8 @@ use crate::{api, format};
 /// The whole app: header with the coin buttons, the routed page, and the status footer.
 #[component]
 pub fn App() -> impl IntoView {
+    // UI choices that outlive any page rebuild (the chart's range, index into CHART_RANGES).
+    provide_context(ChartRange(RwSignal::new(1)));
     view! {
         <Router>
             <Header/>
@@ -57,27 +59,30 @@ fn Header() -> impl IntoView {
     }
 }
 
-/// A coin's page.
+/// A coin's page. It is rebuilt only when the coin changes: the sections are built untracked, so
+/// a signal their constructors read (a chart's range, say) cannot rebuild the whole page.
 #[component]
 fn CoinPage() -> impl IntoView {
     let params = use_params_map();
-    let coin = move || params.read().get("coin").and_then(|c| c.parse::<Coin>().ok());
+    let coin = Memo::new(move |_| params.read().get("coin").and_then(|c| c.parse::<Coin>().ok()));
     move || {
-        match coin() {
-        Some(coin) => view! {
-            <section class="coin-page" data-coin=coin.ticker()>
-                <h1>{coin.name()} " " <span class="ticker">"(" {coin.ticker()} ")"</span></h1>
-                <p class="lede">
-                    "Will " {coin.name()} " go UP or DOWN? One prediction per horizon, each with its accuracy \
-                     measured out of sample next to a majority-class baseline."
-                </p>
-                <PredictionCards coin=coin/>
-                <PriceChart coin=coin/>
-                <History coin=coin/>
-                <ModelsCard coin=coin/>
-                <OtherCoins coin=coin/>
-            </section>
-        }
+        match coin.get() {
+        Some(coin) => untrack(move || {
+            view! {
+                <section class="coin-page" data-coin=coin.ticker()>
+                    <h1>{coin.name()} " " <span class="ticker">"(" {coin.ticker()} ")"</span></h1>
+                    <p class="lede">
+                        "Will " {coin.name()} " go UP or DOWN? One prediction per horizon, each with its accuracy \
+                         measured out of sample next to a majority-class baseline."
+                    </p>
+                    <PredictionCards coin=coin/>
+                    <PriceChart coin=coin/>
+                    <History coin=coin/>
+                    <ModelsCard coin=coin/>
+                    <OtherCoins coin=coin/>
+                </section>
+            }
+        })
         .into_any(),
         None => view! { <NotFound/> }.into_any(),
     }
@@ -151,6 +156,10 @@ fn PredictionCards(coin: Coin) -> impl IntoView {
     }
 }
 
+/// The chart range chosen, kept app-wide so it survives the page being rebuilt.
+#[derive(Clone, Copy)]
+struct ChartRange(RwSignal<usize>);
+
 const CHART_W: f64 = 800.0;
 const CHART_H: f64 = 260.0;
 
@@ -159,7 +168,7 @@ const CHART_H: f64 = 260.0;
 /// minutes), colored by outcome once scored.
 #[component]
 fn PriceChart(coin: Coin) -> impl IntoView {
-    let range = RwSignal::new(1usize);
+    let range = use_context::<ChartRange>().map_or_else(|| RwSignal::new(1usize), |r| r.0);
     let hover = RwSignal::new(None::<usize>);
     let data = LocalResource::new(move || {
         let (_, span, resolution) = format::CHART_RANGES[range.get()];
