@@ -333,6 +333,64 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         "{others}"
     );
     assert!(!others.contains("Bitcoin"), "{others}");
+    // The price chart: a line over the replayed minutes, prediction markers, a hover readout.
+    browser
+        .wait_text(
+            "return String((document.querySelector('[data-testid=chart] path.line')?.getAttribute('d') ?? '').length > 200)",
+            "true",
+        )
+        .await;
+    let markers = browser
+        .js("return String(document.querySelectorAll('[data-testid=chart] circle.marker').length)")
+        .await;
+    assert!(
+        markers.as_str().unwrap().parse::<usize>().unwrap() >= 20,
+        "{markers} markers"
+    );
+    browser
+        .js("const c = document.querySelector('[data-testid=chart]'); const r = c.getBoundingClientRect(); \
+             c.dispatchEvent(new PointerEvent('pointermove', {clientX: r.left + r.width / 2, clientY: r.top + 10, bubbles: true})); return null")
+        .await;
+    let readout = browser
+        .wait_text(
+            "return document.querySelector('[data-testid=chart-readout]').textContent",
+            "UTC · $",
+        )
+        .await;
+    assert!(readout.starts_with("20"), "{readout}");
+    let d24 = browser
+        .js("return document.querySelector('[data-testid=chart] path.line').getAttribute('d')")
+        .await;
+    browser.click(".ranges button:nth-child(3)").await;
+    browser
+        .wait_text(
+            "return document.querySelector('.ranges button[aria-pressed=true]')?.textContent ?? ''",
+            "7 d",
+        )
+        .await;
+    // The 7-day line replaces the 24-hour one, and the choice stays.
+    for _ in 0..50 {
+        let d = browser
+            .js("return document.querySelector('[data-testid=chart] path.line')?.getAttribute('d') ?? ''")
+            .await;
+        if d != d24 && d.as_str().is_some_and(|d| d.len() > 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector('.ranges button[aria-pressed=true]')?.textContent ?? ''")
+            .await,
+        "7 d"
+    );
+    assert_ne!(
+        browser
+            .js("return document.querySelector('[data-testid=chart] path.line')?.getAttribute('d') ?? ''")
+            .await,
+        d24
+    );
     let models = browser
         .wait_text(
             "return document.querySelector('.models-card h2')?.textContent ?? ''",
