@@ -59,7 +59,7 @@ async fn a_job_that_fails_twice_then_succeeds_is_retried_with_backoff() {
         point_at(s, &server, 2_000);
         s.jobs.enabled = true;
         s.jobs.run_at_start = false;
-        s.jobs.candles_cron = once_in(2);
+        s.jobs.candles_cron = once_in(4);
         s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
         s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
         s.jobs.retries = 3;
@@ -114,7 +114,7 @@ async fn a_job_that_keeps_failing_stops_after_its_retries_and_leaves_the_api_up(
         point_at(s, &server, 2_000);
         s.jobs.enabled = true;
         s.jobs.run_at_start = false;
-        s.jobs.candles_cron = once_in(2);
+        s.jobs.candles_cron = once_in(4);
         s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
         s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
         s.jobs.retries = 1;
