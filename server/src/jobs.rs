@@ -510,7 +510,9 @@ pub async fn start(
             other => anyhow::bail!("jobs: unsupported database backend {other:?}"),
         };
         handles.push(handle);
-        if settings.run_at_start {
+        // With a prediction backfill, its task runs the first candles itself (it needs them first).
+        let backfill_runs_it = job == Job::Candles && collectors.registry.is_some() && backfill_hours > 0;
+        if settings.run_at_start && !backfill_runs_it {
             let first = collectors.clone();
             handles.push(tokio::spawn(async move {
                 if let Err(e) = first.run(job).await {
