@@ -4,7 +4,8 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::{Server, Service};
+use actix_web::dev::{Server, ServerHandle, Service};
+use actix_web::http::Method;
 use actix_web::middleware::Compress;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
@@ -105,6 +106,11 @@ impl Application {
         self.port
     }
 
+    /// A handle that stops the server (tests stop and restart it).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
     /// The shared state (tests reach the database through it).
     pub fn state(&self) -> &AppState {
         &self.state
@@ -132,8 +138,13 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
         app.service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
             .service(web::scope("/api").default_service(web::to(routes::api_not_found)))
             .configure(spa::service(&dist))
-            .wrap_fn(|req, srv| {
+            .wrap_fn(|mut req, srv| {
                 let path = req.path().to_owned();
+                // HEAD on an API route is its GET without the body (the HTTP layer leaves the body
+                // out and keeps the headers: length, ETag, cache). Not for the endless event stream.
+                if req.method() == Method::HEAD && path.starts_with("/api/") && path != "/api/stream" {
+                    req.head_mut().method = Method::GET;
+                }
                 let fut = srv.call(req);
                 async move {
                     let mut res = fut.await?;

@@ -17,6 +17,7 @@ pub use error::{ApiErrorBody, ErrorCode};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
 pub use predictions::{
-    AccuracyResponse, AccuracyRow, AccuracyStats, Direction, LatestPrediction, ModelInfo, ModelsResponse,
-    Outcome, Prediction, PredictionHistory, PredictionsResponse, WalkForwardSummary,
+    AccuracyResponse, AccuracyRow, AccuracyStats, CoveragePoint, Direction, LatestPrediction, ModelInfo,
+    ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin,
+    WalkForwardSummary,
 };

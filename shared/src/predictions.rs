@@ -188,6 +188,35 @@ pub struct WalkForwardSummary {
     pub p_value: f64,
     pub brier: f64,
     pub log_loss: f64,
+    /// Accuracy when only the most confident predictions count (|p - 0.5| largest first):
+    /// coverage 0.1 = the top 10%. A model whose confidence means something gains as coverage falls.
+    pub accuracy_vs_coverage: Vec<CoveragePoint>,
+    /// The reliability diagram: test rows binned by predicted P(up), with how often UP happened.
+    pub reliability: Vec<ReliabilityBin>,
+}
+
+/// One point of a model's accuracy-vs-coverage curve (walk-forward test rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CoveragePoint {
+    /// Share of the test rows kept, most confident first (0-1].
+    pub coverage: f64,
+    /// Accuracy on those rows.
+    pub accuracy: f64,
+    /// How many rows that is.
+    pub n: u32,
+}
+
+/// One bin of a reliability diagram (walk-forward test rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReliabilityBin {
+    /// Mean predicted P(up) of the bin's rows.
+    pub mean_predicted: f64,
+    /// Share of the bin's rows that went UP.
+    pub observed_up: f64,
+    /// Rows in the bin.
+    pub n: u32,
 }
 
 /// The answer of `GET /api/models`.

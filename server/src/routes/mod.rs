@@ -86,6 +86,15 @@ pub async fn api_not_found(
             req.path()
         )))
     } else {
+        // Every GET route answers HEAD too (see `startup::run`).
+        let mut allowed = allowed;
+        if req.path() != "/api/stream"
+            && allowed.iter().any(|m| m == "GET")
+            && !allowed.iter().any(|m| m == "HEAD")
+        {
+            let at = allowed.iter().position(|m| m == "GET").unwrap_or(0) + 1;
+            allowed.insert(at, "HEAD".to_owned());
+        }
         Err(ApiError::MethodNotAllowed(allowed.join(", ")))
     }
 }

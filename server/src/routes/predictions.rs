@@ -10,9 +10,9 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::{
-    AccuracyResponse, AccuracyRow, AccuracyStats, ApiErrorBody, Coin, Direction, Horizon, LatestPrediction,
-    ModelInfo, ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse,
-    WalkForwardSummary,
+    AccuracyResponse, AccuracyRow, AccuracyStats, ApiErrorBody, Coin, CoveragePoint, Direction, Horizon,
+    LatestPrediction, ModelInfo, ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse,
+    ReliabilityBin, WalkForwardSummary,
 };
 use utoipa::IntoParams;
 
@@ -458,6 +458,26 @@ pub async fn get_models(state: web::Data<AppState>) -> Result<web::Json<ModelsRe
                 p_value: wf.p_value,
                 brier: wf.brier,
                 log_loss: wf.log_loss,
+                accuracy_vs_coverage: c
+                    .walk_forward
+                    .accuracy_vs_coverage
+                    .iter()
+                    .map(|p| CoveragePoint {
+                        coverage: p.coverage,
+                        accuracy: p.accuracy,
+                        n: p.n as u32,
+                    })
+                    .collect(),
+                reliability: c
+                    .walk_forward
+                    .reliability
+                    .iter()
+                    .map(|b| ReliabilityBin {
+                        mean_predicted: b.mean_predicted,
+                        observed_up: b.observed_up,
+                        n: b.n as u32,
+                    })
+                    .collect(),
             },
             shuffled_split_accuracy: c.shuffled_split.accuracy,
             live,

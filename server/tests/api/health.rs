@@ -52,7 +52,36 @@ async fn a_wrong_method_on_an_api_route_gets_a_json_405() {
         .await
         .unwrap();
     assert_eq!(res.status(), 405);
-    assert_eq!(res.headers()["allow"], "GET");
+    assert_eq!(res.headers()["allow"], "GET, HEAD");
     let body: ApiErrorBody = res.json().await.unwrap();
     assert_eq!(body.code, ErrorCode::MethodNotAllowed);
+}
+
+#[tokio::test]
+async fn head_on_an_api_route_is_its_get_without_the_body() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let get = app.get("/api/predictions").await;
+    assert_eq!(get.status(), 200);
+    let etag = get.headers()["etag"].clone();
+    let length = get.bytes().await.unwrap().len();
+    let head = app
+        .client
+        .head(format!("{}/api/predictions", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-type"], "application/json");
+    assert_eq!(head.headers()["etag"], etag);
+    assert_eq!(head.headers()["content-length"], length.to_string().as_str());
+    assert!(head.bytes().await.unwrap().is_empty());
+    // The endless event stream has no HEAD.
+    let stream = app
+        .client
+        .head(format!("{}/api/stream", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 405);
+    assert_eq!(stream.headers()["allow"], "GET");
 }

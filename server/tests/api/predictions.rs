@@ -380,6 +380,19 @@ async fn history_pages_newest_first_and_models_describe_themselves() {
         assert_eq!(m.id, card.id);
         assert_eq!(m.walk_forward.n as usize, card.walk_forward.metrics.n);
         assert_eq!(m.live.len(), 3);
+        // The evaluation report's curves, as the models crate measured them.
+        assert_eq!(
+            m.walk_forward.accuracy_vs_coverage.len(),
+            card.walk_forward.accuracy_vs_coverage.len()
+        );
+        let full = m.walk_forward.accuracy_vs_coverage.last().unwrap();
+        assert_eq!((full.coverage, full.accuracy), (1.0, m.walk_forward.accuracy));
+        assert_eq!(full.n, m.walk_forward.n);
+        let binned: u32 = m.walk_forward.reliability.iter().map(|b| b.n).sum();
+        assert_eq!(
+            binned, m.walk_forward.n,
+            "every test row is in one reliability bin"
+        );
     }
 }
 
