@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 use shared::{
     ApiErrorBody, CandlesResponse, Coin, HealthResponse, ModelsResponse, PredictionHistory,
-    PredictionsResponse, PricesResponse,
+    PredictionsResponse, PricesResponse, SourcesResponse,
 };
 
 /// Why a request failed, in words fit for the page.
@@ -55,6 +55,11 @@ pub async fn health() -> Result<HealthResponse, ApiClientError> {
     get_json("/api/health", &[503]).await
 }
 
+/// `GET /api/sources`.
+pub async fn sources() -> Result<SourcesResponse, ApiClientError> {
+    get_json("/api/sources", &[]).await
+}
+
 /// `GET /api/predictions?coin=`.
 pub async fn predictions(coin: Coin) -> Result<PredictionsResponse, ApiClientError> {
     get_json(&format!("/api/predictions?coin={}", coin.ticker()), &[]).await
@@ -80,7 +85,7 @@ pub struct Stream {
     #[cfg(target_arch = "wasm32")]
     source: web_sys::EventSource,
     #[cfg(target_arch = "wasm32")]
-    _listeners: Vec<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>>,
+    _listeners: Vec<wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>>,
 }
 
 impl Drop for Stream {
@@ -91,8 +96,9 @@ impl Drop for Stream {
 }
 
 /// Subscribes to the server-sent events: `on_event` gets each `prediction`, `score` and `price`
-/// event's name. The browser reconnects by itself (after a server restart too), resuming with
-/// `Last-Event-ID`. `None` where there is no browser (native builds).
+/// event's name, and `open` / `error` when the connection opens or drops. The browser reconnects
+/// by itself (after a server restart too), resuming with `Last-Event-ID`. `None` where there is
+/// no browser (native builds).
 pub fn subscribe(on_event: impl Fn(&'static str) + Clone + 'static) -> Option<Stream> {
     #[cfg(target_arch = "wasm32")]
     {
@@ -100,10 +106,9 @@ pub fn subscribe(on_event: impl Fn(&'static str) + Clone + 'static) -> Option<St
         use wasm_bindgen::closure::Closure;
         let source = web_sys::EventSource::new("/api/stream").ok()?;
         let mut listeners = Vec::new();
-        for kind in ["prediction", "score", "price"] {
+        for kind in ["prediction", "score", "price", "open", "error"] {
             let f = on_event.clone();
-            let listener =
-                Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_: web_sys::MessageEvent| f(kind));
+            let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| f(kind));
             source
                 .add_event_listener_with_callback(kind, listener.as_ref().unchecked_ref())
                 .ok()?;

@@ -55,13 +55,100 @@ pub fn model_kind(kind: &str) -> String {
     }
 }
 
-/// A chart range: its label, span in seconds and the resolution the API is asked for.
-pub const CHART_RANGES: [(&str, i64, &str); 4] = [
-    ("6 h", 6 * 3600, "1m"),
-    ("24 h", 86_400, "5m"),
-    ("7 d", 7 * 86_400, "1h"),
-    ("30 d", 30 * 86_400, "1h"),
+/// A chart range: its label, span in seconds, the resolution shown first, and the resolutions
+/// offered (each gives between 24 and 2,880 bars: readable, and under the API's 5,000-bar cap).
+pub const CHART_RANGES: [(&str, i64, &str, &[&str]); 4] = [
+    ("6 h", 6 * 3600, "1m", &["1m", "5m", "15m"]),
+    ("24 h", 86_400, "5m", &["1m", "5m", "15m", "1h"]),
+    ("7 d", 7 * 86_400, "1h", &["5m", "15m", "1h"]),
+    ("30 d", 30 * 86_400, "1h", &["15m", "1h", "1d"]),
 ];
+
+/// The resolution to ask for: the one chosen when the range offers it, else the range's default.
+pub fn chart_resolution(range: usize, chosen: Option<&'static str>) -> &'static str {
+    let (_, _, default, offered) = CHART_RANGES[range.min(CHART_RANGES.len() - 1)];
+    chosen.filter(|c| offered.contains(c)).unwrap_or(default)
+}
+
+/// Where the hovered point moves on a key press in the chart (arrows, Home/End, Escape).
+/// `None` for keys the chart leaves alone.
+pub fn chart_key(key: &str, current: Option<usize>, len: usize) -> Option<Option<usize>> {
+    if len == 0 {
+        return None;
+    }
+    let last = len - 1;
+    let at = current.unwrap_or(last).min(last);
+    Some(match key {
+        "ArrowLeft" => Some(if current.is_none() {
+            last
+        } else {
+            at.saturating_sub(1)
+        }),
+        "ArrowRight" => Some((at + 1).min(last)),
+        "PageUp" => Some(at.saturating_sub(len.div_ceil(10))),
+        "PageDown" => Some((at + len.div_ceil(10)).min(last)),
+        "Home" => Some(0),
+        "End" => Some(last),
+        "Escape" => None,
+        _ => return None,
+    })
+}
+
+/// Maps points from data space (`x` and `y` ranges) into a `width` x `height` SVG box (y up).
+pub fn plot(points: &[(f64, f64)], x: (f64, f64), y: (f64, f64), width: f64, height: f64) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .map(|&(px, py)| {
+            (
+                (px - x.0) / (x.1 - x.0) * width,
+                height - (py.clamp(y.0, y.1) - y.0) / (y.1 - y.0) * height,
+            )
+        })
+        .collect()
+}
+
+/// An SVG path through points: `M x,y L x,y ...`.
+pub fn svg_path(points: &[(f64, f64)]) -> String {
+    points
+        .iter()
+        .enumerate()
+        .map(|(i, (px, py))| format!("{}{px:.1},{py:.1}", if i == 0 { "M" } else { "L" }))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The CSS class and the words for a data source's state.
+pub fn source_state(state: shared::SourceState) -> (&'static str, &'static str) {
+    use shared::SourceState;
+    match state {
+        SourceState::Ok => ("ok", "ok"),
+        SourceState::Failing => ("failing", "failing"),
+        SourceState::Stale => ("stale", "stale: no new data for too long"),
+        SourceState::Pending => ("pending", "not collected yet"),
+        SourceState::Disabled => ("disabled", "not collected in this mode"),
+    }
+}
+
+/// WCAG 2 contrast ratio of two `#rrggbb` colors (1 to 21).
+pub fn contrast(a: &str, b: &str) -> Option<f64> {
+    fn luminance(hex: &str) -> Option<f64> {
+        let hex = hex.strip_prefix('#')?;
+        if hex.len() != 6 {
+            return None;
+        }
+        let channel = |i: usize| -> Option<f64> {
+            let c = f64::from(u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()?) / 255.0;
+            Some(if c <= 0.04045 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            })
+        };
+        Some(0.2126 * channel(0)? + 0.7152 * channel(2)? + 0.0722 * channel(4)?)
+    }
+    let (la, lb) = (luminance(a)?, luminance(b)?);
+    Some((la.max(lb) + 0.05) / (la.min(lb) + 0.05))
+}
 
 /// A price line laid out in a `width` x `height` box: the SVG path, each point's (x, y), and the
 /// price range shown (padded 5%).
@@ -88,12 +175,7 @@ pub fn line_chart(series: &[(i64, f64)], width: f64, height: f64) -> Option<Line
     let x = |t: i64| (t - first.0) as f64 / (last.0 - first.0) as f64 * width;
     let y = |v: f64| height - (v - low) / (high - low) * height;
     let points: Vec<(f64, f64)> = series.iter().map(|&(t, v)| (x(t), y(v))).collect();
-    let path = points
-        .iter()
-        .enumerate()
-        .map(|(i, (px, py))| format!("{}{px:.1},{py:.1}", if i == 0 { "M" } else { "L" }))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let path = svg_path(&points);
     Some(LineChart {
         path,
         points,
@@ -350,5 +432,143 @@ mod tests {
         assert_eq!(duration(3 * 3600 + 12 * 60 + 5), "3 h 12 min");
         assert_eq!(duration(2 * 86_400 + 4 * 3600), "2 d 4 h");
         assert_eq!(duration(86_400 + 59), "1 d");
+    }
+
+    #[test]
+    fn chart_resolutions_fall_back_to_the_range_default_when_not_offered() {
+        assert_eq!(chart_resolution(0, None), "1m");
+        assert_eq!(chart_resolution(0, Some("15m")), "15m");
+        assert_eq!(
+            chart_resolution(0, Some("1d")),
+            "1m",
+            "a day bar in a 6 h chart is not offered"
+        );
+        assert_eq!(
+            chart_resolution(3, Some("1m")),
+            "1h",
+            "30 d of minutes would pass the 5,000-bar cap"
+        );
+        for (label, span, default, offered) in CHART_RANGES {
+            assert!(offered.contains(&default), "{label}");
+            for r in offered {
+                let seconds = match *r {
+                    "1m" => 60,
+                    "5m" => 300,
+                    "15m" => 900,
+                    "1h" => 3600,
+                    "1d" => 86_400,
+                    other => panic!("{other}"),
+                };
+                let bars = span / seconds;
+                assert!((24..=2880).contains(&bars), "{label} at {r}: {bars} bars");
+            }
+        }
+    }
+
+    #[test]
+    fn chart_keys_move_the_readout_point_within_the_line() {
+        assert_eq!(
+            chart_key("ArrowLeft", None, 10),
+            Some(Some(9)),
+            "the first press starts at the newest"
+        );
+        assert_eq!(chart_key("ArrowLeft", Some(4), 10), Some(Some(3)));
+        assert_eq!(chart_key("ArrowLeft", Some(0), 10), Some(Some(0)));
+        assert_eq!(chart_key("ArrowRight", Some(9), 10), Some(Some(9)));
+        assert_eq!(chart_key("ArrowRight", Some(3), 10), Some(Some(4)));
+        assert_eq!(chart_key("PageUp", Some(50), 100), Some(Some(40)));
+        assert_eq!(chart_key("PageDown", Some(95), 100), Some(Some(99)));
+        assert_eq!(chart_key("Home", Some(5), 10), Some(Some(0)));
+        assert_eq!(chart_key("End", None, 10), Some(Some(9)));
+        assert_eq!(chart_key("Escape", Some(5), 10), Some(None));
+        assert_eq!(
+            chart_key("a", Some(5), 10),
+            None,
+            "other keys are left to the browser"
+        );
+        assert_eq!(chart_key("ArrowLeft", None, 0), None);
+    }
+
+    #[test]
+    fn plots_map_data_into_the_box_with_y_up_and_clamp_outliers() {
+        let p = plot(
+            &[(0.0, 0.0), (0.5, 0.5), (1.0, 2.0)],
+            (0.0, 1.0),
+            (0.0, 1.0),
+            200.0,
+            100.0,
+        );
+        assert_eq!(p, vec![(0.0, 100.0), (100.0, 50.0), (200.0, 0.0)]);
+        assert_eq!(svg_path(&p), "M0.0,100.0 L100.0,50.0 L200.0,0.0");
+        assert_eq!(svg_path(&[]), "");
+    }
+
+    #[test]
+    fn source_states_have_words_not_only_colors() {
+        use shared::SourceState;
+        assert_eq!(source_state(SourceState::Failing), ("failing", "failing"));
+        assert_eq!(
+            source_state(SourceState::Disabled).1,
+            "not collected in this mode"
+        );
+    }
+
+    /// The custom properties of the light theme (`:root`) and the dark one (the media query).
+    fn theme_colors(dark: bool) -> std::collections::HashMap<String, String> {
+        let css = include_str!("../style.css");
+        let block = if dark {
+            let start = css.find("prefers-color-scheme: dark").expect("a dark theme");
+            let root = css[start..].find(":root").expect(":root in the dark theme");
+            &css[start + root..]
+        } else {
+            &css[css.find(":root").unwrap()..]
+        };
+        let block = &block[block.find('{').unwrap() + 1..];
+        let block = &block[..block.find('}').unwrap()];
+        block
+            .split(';')
+            .map(|d| match d.rfind("*/") {
+                Some(end) => &d[end + 2..],
+                None => d,
+            })
+            .filter_map(|d| d.trim().split_once(':'))
+            .filter(|(k, _)| k.trim().starts_with("--"))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn both_themes_meet_wcag_aa_contrast() {
+        assert!((contrast("#000000", "#ffffff").unwrap() - 21.0).abs() < 1e-9);
+        assert_eq!(contrast("#777", "#fff"), None);
+        for dark in [false, true] {
+            let c = theme_colors(dark);
+            let get = |k: &str| {
+                c.get(k)
+                    .unwrap_or_else(|| panic!("{k} in the {} theme", if dark { "dark" } else { "light" }))
+            };
+            // Text: 4.5:1 (WCAG 2 AA, normal size).
+            for (fg, bg) in [
+                ("--fg", "--bg"),
+                ("--fg", "--card"),
+                ("--muted", "--bg"),
+                ("--muted", "--card"),
+                ("--up", "--card"),
+                ("--down", "--card"),
+                ("--up", "--bg"),
+                ("--down", "--bg"),
+                ("--accent", "--card"),
+                ("--accent", "--bg"),
+                ("--on-accent", "--accent"),
+            ] {
+                let ratio = contrast(get(fg), get(bg)).unwrap();
+                assert!(ratio >= 4.5, "{fg} on {bg} (dark: {dark}): {ratio:.2}");
+            }
+            // Lines and marks in charts: 3:1 (non-text contrast).
+            for series in ["--h1", "--h2", "--h3", "--h4", "--h5", "--h6"] {
+                let ratio = contrast(get(series), get("--card")).unwrap();
+                assert!(ratio >= 3.0, "{series} on --card (dark: {dark}): {ratio:.2}");
+            }
+        }
     }
 }

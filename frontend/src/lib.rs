@@ -1,11 +1,21 @@
 //! The coincast web app.
 //!
 //! - `api`: the only module that talks to the server; it speaks `shared` types.
-//! - `app`: routes and pages (Leptos components).
-//! - `format`: pure view logic (numbers, durations, route names), unit-tested natively.
+//! - `live`: the app's link to the server: one event stream, the API's health and sources
+//!   polled, the API-down banner and the status strip; sections refetch through it.
+//! - `app`: routes, header, the coin page's frame, skeletons.
+//! - `coin`: the coin page's sections (cards, history, models card, other coins).
+//! - `chart`: the price chart (SVG drawn by the app).
+//! - `about`: the About page with the evaluation report.
+//! - `format`: pure view logic (numbers, durations, route names, chart geometry, contrast),
+//!   unit-tested natively.
 
+mod about;
 pub mod api;
 mod app;
+mod chart;
+mod coin;
 pub mod format;
+mod live;
 
 pub use app::App;

@@ -117,7 +117,12 @@ impl Browser {
 
     /// Polls `script` until it returns a string containing `wanted` (10 s at most).
     async fn wait_text(&self, script: &str, wanted: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        self.wait_text_for(script, wanted, Duration::from_secs(10)).await
+    }
+
+    /// Polls `script` until it returns a string containing `wanted`, `limit` at most.
+    async fn wait_text_for(&self, script: &str, wanted: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             let value = self.js(script).await;
             let text = value.as_str().unwrap_or_default().to_owned();
@@ -275,6 +280,41 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
             "6",
         )
         .await;
+    // Time to first render: the app marks when the cards first show predictions (a fresh browser
+    // profile: nothing cached). Recorded, not asserted: speed belongs in measurements.
+    let timing = browser
+        .wait_text(
+            "const m = performance.getEntriesByName('coincast:first-render')[0]; const n = performance.getEntriesByType('navigation')[0]; return m ? `first render (six cards with predictions) ${m.startTime.toFixed(0)} ms after navigation start; DOMContentLoaded ${n.domContentLoadedEventEnd.toFixed(0)} ms; load ${n.loadEventEnd.toFixed(0)} ms; wasm ${performance.getEntriesByType('resource').filter(r => r.name.endsWith('.wasm')).map(r => `${(r.encodedBodySize / 1024).toFixed(0)} KiB on the wire, ${(r.decodedBodySize / 1024).toFixed(0)} KiB decoded, fetched in ${r.duration.toFixed(0)} ms`).join()}` : ''",
+ "first render",
+        )
+        .await;
+    eprintln!("{timing}");
+    let out = repo_root().join("test-output");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("first-render.txt"), format!("{timing}\n")).unwrap();
+    // The status strip: every source with its state in words, the replay notice, the last update.
+    let sources = browser
+        .wait_text(
+            "return [...document.querySelectorAll('[data-testid=sources] li')].map(l => l.className + ': ' + l.textContent).join('|')",
+            "source ok",
+        )
+        .await;
+    assert!(
+        sources.contains("replay/BTC") && sources.contains("replayed from binance-1m-2021-05"),
+        "{sources}"
+    );
+    assert!(sources.contains("not collected in this mode"), "{sources}");
+    browser
+        .wait_text(
+            "return document.querySelector('[data-testid=last-update]')?.textContent ?? ''",
+            "updated ",
+        )
+        .await;
+    browser
+        .js("document.querySelector('[data-testid=status]').scrollIntoView(); return null")
+        .await;
+    browser.screenshot("status-strip-desktop.png").await;
+    browser.js("window.scrollTo(0, 0); return null").await;
     let cards = browser
         .js("return [...document.querySelectorAll('.horizon-card')].map(c => c.dataset.horizon + ' ' + c.querySelector('[data-testid=direction]').textContent + ' ' + c.querySelector('.p-up').textContent).join('|')")
         .await;
@@ -358,6 +398,28 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         )
         .await;
     assert!(readout.starts_with("20"), "{readout}");
+    // Keyboard: focus the chart and step through the points with the arrow keys.
+    browser
+        .js("const c = document.querySelector('[data-testid=chart]'); c.dispatchEvent(new PointerEvent('pointerleave')); \
+             c.focus(); for (const key of ['End', 'ArrowLeft', 'ArrowLeft']) \
+             c.dispatchEvent(new KeyboardEvent('keydown', {key, bubbles: true, cancelable: true})); return null")
+        .await;
+    let by_key = browser
+        .wait_text(
+            "return document.querySelector('[data-testid=chart-readout]').textContent",
+            "UTC · $",
+        )
+        .await;
+    assert_ne!(
+        by_key, readout,
+        "the arrow keys moved the readout to the newest points"
+    );
+    assert_eq!(
+        browser
+            .js("return document.activeElement?.dataset?.testid ?? ''")
+            .await,
+        "chart"
+    );
     let d24 = browser
         .js("return document.querySelector('[data-testid=chart] path.line').getAttribute('d')")
         .await;
@@ -391,6 +453,27 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
             .await,
         d24
     );
+    // A finer resolution for the same range: more points.
+    const POINTS: &str = "return String((document.querySelector('[data-testid=chart] path.line')?.getAttribute('d') ?? '').split('L').length)";
+    let hourly: usize = browser.js(POINTS).await.as_str().unwrap().parse().unwrap();
+    browser
+        .click(".ranges[aria-label=Resolution] button:nth-child(2)")
+        .await;
+    browser
+        .wait_text(
+            "return document.querySelector('.ranges[aria-label=Resolution] button[aria-pressed=true]')?.textContent ?? ''",
+            "15m",
+        )
+        .await;
+    let mut finer = hourly;
+    for _ in 0..50 {
+        finer = browser.js(POINTS).await.as_str().unwrap().parse().unwrap();
+        if finer > hourly {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(finer >= 3 * hourly, "15-minute points {finer} vs hourly {hourly}");
     let models = browser
         .wait_text(
             "return document.querySelector('.models-card h2')?.textContent ?? ''",
@@ -424,7 +507,35 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
             "18",
         )
         .await;
+    // The evaluation report: a reliability diagram and an accuracy-vs-coverage plot per coin, six
+    // horizons each, and the numbers behind the curves.
+    assert_eq!(
+        browser
+            .js("return [...document.querySelectorAll('[data-testid=reliability]')].map(s => s.querySelectorAll('g.series').length).join()")
+            .await,
+        "6,6,6"
+    );
+    assert_eq!(
+        browser
+            .js("return String(document.querySelectorAll('[data-testid=coverage] g.series circle').length)")
+            .await,
+        "72",
+        "3 coins x 6 horizons x 4 coverage levels"
+    );
+    let coverage = browser
+        .js("return document.querySelector('[data-testid=coverage-table]').textContent")
+        .await;
+    assert!(
+        coverage.as_str().unwrap().contains("top 10%") && coverage.as_str().unwrap().contains("(n="),
+        "{coverage}"
+    );
     browser.screenshot("about-phone.png").await;
+    browser.phone_viewport(1280, 900).await;
+    browser.screenshot("about-desktop.png").await;
+    browser
+        .js("document.querySelector('.evaluation').scrollIntoView(); return null")
+        .await;
+    browser.screenshot("about-plots-desktop.png").await;
 }
 
 #[tokio::test]
@@ -459,6 +570,67 @@ async fn a_new_prediction_event_updates_a_card_without_reload() {
     assert_eq!(
         browser.js("return window.__coincastMarker ?? null").await,
         7,
+        "the page reloaded"
+    );
+}
+
+#[tokio::test]
+async fn the_api_down_banner_appears_when_the_server_stops_and_goes_when_it_returns() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let mut app = spawn_app(Frontend::Built).await;
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("{}/Litecoin", app.address)).await;
+    browser.wait_text(HEALTH, "sqlite database reachable").await;
+    let card = "return document.querySelector('.horizon-card[data-horizon=\"1h\"]')?.textContent ?? ''";
+    browser.wait_text(card, "no prediction").await;
+    browser.js("window.__coincastMarker = 9; return null").await;
+    const BANNER: &str = "return document.querySelector('[data-testid=api-down]')?.textContent ?? ''";
+    assert_eq!(browser.js(BANNER).await, "", "no banner while the API answers");
+
+    app.stop().await;
+    // The event stream drops at once; the app checks the API and says it is unreachable.
+    let banner = browser.wait_text(BANNER, "The coincast API is unreachable").await;
+    assert!(banner.contains("Retry now"), "{banner}");
+    browser.wait_text(HEALTH, "API unreachable").await;
+    // What was loaded stays on the page.
+    assert!(browser.js(card).await.as_str().unwrap().contains("1 h"));
+    browser.screenshot("api-down-desktop.png").await;
+
+    app.restart().await;
+    // Polled every 3 s while down (and the stream reconnects by itself): the banner goes.
+    browser
+        .wait_text_for(
+            "return document.querySelector('[data-testid=api-down]') ? 'still down' : 'gone'",
+            "gone",
+            Duration::from_secs(20),
+        )
+        .await;
+    browser.wait_text(HEALTH, "sqlite database reachable").await;
+    // The event stream is back: a new prediction reaches the card without a reload.
+    let now = chrono::Utc::now().timestamp() / 60 * 60;
+    let row = coincast::entities::prediction::ActiveModel {
+        coin: Set("LTC".into()),
+        horizon: Set("1h".into()),
+        made_at: Set(now),
+        target_at: Set(now + 3600),
+        p_up: Set(0.42),
+        reference_price: Set(292.43),
+        model_id: Set("LTC-1h-test".into()),
+        backfilled: Set(false),
+        outcome: Set("pending".into()),
+        ..Default::default()
+    };
+    coincast::entities::prediction::Entity::insert(row)
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let text = browser
+        .wait_text_for(card, "P(up) 42%", Duration::from_secs(20))
+        .await;
+    assert!(text.contains("DOWN"), "{text}");
+    assert_eq!(
+        browser.js("return window.__coincastMarker ?? null").await,
+        9,
         "the page reloaded"
     );
 }

@@ -41,10 +41,27 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub state: AppState,
     pub data_dir: tempfile::TempDir,
+    settings: Settings,
+    handle: actix_web::dev::ServerHandle,
     _dist: Option<tempfile::TempDir>,
 }
 
 impl TestApp {
+    /// Stops the server at once (open connections are dropped), as a crash or a deploy would.
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+
+    /// Starts the server again on the same port and database, as after a restart.
+    pub async fn restart(&mut self) {
+        let mut settings = self.settings.clone();
+        settings.server.port = self.address.rsplit(':').next().unwrap().parse().unwrap();
+        let app = Application::build(settings).await.expect("the server restarts");
+        self.state = app.state().clone();
+        self.handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+    }
+
     /// `GET address + path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
@@ -101,9 +118,11 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
     settings.server.workers = 2;
     settings.models.dir = repo_root().join("models/artifacts");
     tweak(&mut settings);
+    let settings_used = settings.clone();
     let app = Application::build(settings).await.expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
+    let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
@@ -113,6 +132,8 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
             .unwrap(),
         state,
         data_dir,
+        settings: settings_used,
+        handle,
         _dist: dist_guard,
     }
 }
