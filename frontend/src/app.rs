@@ -20,7 +20,7 @@ pub fn App() -> impl IntoView {
     provide_context(ChartChoice::default());
     view! {
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            <a class="skip-link" href="#main" on:click=skip_to_content>"Skip to content"</a>
             <Header/>
             <main id="main" tabindex="-1">
                 <ApiDownBanner/>
@@ -102,6 +102,19 @@ fn CoinPage() -> impl IntoView {
         })
         .into_any(),
         None => view! { <NotFound/> }.into_any(),
+    }
+}
+
+/// The skip link moves the keyboard focus to the page's content (the router would otherwise take
+/// the `#main` link as a navigation).
+fn skip_to_content(ev: web_sys::MouseEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    ev.prevent_default();
+    if let Some(main) = document()
+        .get_element_by_id("main")
+        .and_then(|m| m.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = main.focus();
     }
 }
 

@@ -275,6 +275,10 @@ pub fn OtherCoins(coin: Coin) -> impl IntoView {
             <Transition fallback=|| view! { <Skeleton label="Loading prices…" lines=1/> }>
                 {move || {
                     shown().map(|r| match r {
+                        Ok(body) if body.prices.iter().all(|p| p.coin == coin) => view! {
+                            <p class="muted">"No prices of the other coins stored yet: they appear with the first collected minute."</p>
+                        }
+                            .into_any(),
                         Ok(body) => view! {
                             <ul>
                                 {body

@@ -145,6 +145,22 @@ impl Browser {
             .await;
     }
 
+    /// Emulates the system's dark color scheme (`prefers-color-scheme: dark`).
+    async fn dark_scheme(&self) {
+        let params = json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]});
+        let body = json!({"cmd": "Emulation.setEmulatedMedia", "params": params});
+        self.command(reqwest::Method::POST, "/goog/cdp/execute", body)
+            .await;
+    }
+
+    /// Presses a key on whatever has the focus (WebDriver key codes: "\u{E004}" is Tab).
+    async fn press(&self, key: &str) {
+        let actions = json!({"actions": [{"type": "key", "id": "keyboard", "actions": [
+            {"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}
+        ]}]});
+        self.command(reqwest::Method::POST, "/actions", actions).await;
+    }
+
     async fn click(&self, css: &str) {
         let el = self
             .command(
@@ -203,6 +219,42 @@ async fn coin_pages_render_health_from_the_api_and_switch_without_reload() {
         .await;
     assert_eq!(current, "LTC");
     browser.screenshot("litecoin-desktop.png").await;
+
+    // Keyboard: the first Tab reaches the skip link, Enter on it moves the focus to the content;
+    // the coin buttons follow the brand in the tab order.
+    const FOCUSED: &str = "const e = document.activeElement; return (e?.className || e?.tagName || '') + ' ' + (e?.textContent ?? '').slice(0, 20)";
+    browser.press("\u{E004}").await;
+    browser.wait_text(FOCUSED, "skip-link Skip to content").await;
+    browser.press("\u{E004}").await;
+    browser.wait_text(FOCUSED, "brand coincast").await;
+    browser.press("\u{E004}").await;
+    browser.wait_text(FOCUSED, "coin-button Bitcoin").await;
+    assert_eq!(
+        browser
+            .js("return getComputedStyle(document.activeElement).outlineStyle")
+            .await,
+        "solid",
+        "a visible focus ring"
+    );
+    browser
+        .js("document.querySelector('.skip-link').focus(); return null")
+        .await;
+    browser.press("\u{E007}").await;
+    browser.wait_text(FOCUSED, "MAIN").await;
+
+    // The dark theme follows the system setting.
+    let light_bg = browser
+        .js("return getComputedStyle(document.body).backgroundColor")
+        .await;
+    assert_eq!(light_bg, "rgb(247, 247, 248)");
+    browser.dark_scheme().await;
+    browser
+        .wait_text(
+            "return getComputedStyle(document.body).backgroundColor",
+            "rgb(17, 19, 22)",
+        )
+        .await;
+    browser.screenshot("litecoin-dark-desktop.png").await;
 
     // A marker on window survives client-side navigation but not a reload.
     browser.js("window.__coincastMarker = 42; return null").await;
