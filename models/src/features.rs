@@ -3,19 +3,25 @@
 //! A sample at bar `i` is `[current values], [period 1 values], [period 2 values], ...`: the
 //! current bar, then consecutive periods reaching back in time, each `growth` times longer than
 //! the one after it. For every period: the return R = (F - S) / S (S its first open, F its last
-//! close), its high and low relative to S, and its mean volume (log). Features at `i` are computed
-//! from `bars[..=i]` only (the function never sees later bars), so they cannot look ahead.
+//! close), its high and low relative to S, and its relative volume: the log of its mean volume
+//! over the mean volume of the whole window. Features at `i` are computed from `bars[..=i]` only
+//! (the function never sees later bars), so they cannot look ahead.
 //!
-//! Version 2 adds optional external series after the price block (on-chain and market series,
+//! Version 2 added optional external series after the price block (on-chain and market series,
 //! see `series`): a spec names the series it uses, each contributing its one-day and seven-day log
 //! change as known at the prediction time.
+//!
+//! Version 3 made the volume feature relative (version 2 used the log of the mean volume itself).
+//! Absolute volume depends on the exchange and drifts over the years: a model that learned one
+//! exchange's (or one year's) level read another's as extreme. A ratio to the window's own mean
+//! is the same whatever the scale: multiplying every volume by k changes no feature.
 
 use crate::history::Bar;
 use crate::series::{self, SeriesSet};
 
 /// The version of the feature definitions. A model records the version it was trained with; the
 /// server refuses a model whose version it cannot build. Bump on any change below.
-pub const FEATURE_VERSION: u32 = 2;
+pub const FEATURE_VERSION: u32 = 3;
 
 /// How many periods, and how they grow.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,11 +57,11 @@ impl FeatureSpec {
 
     /// The ordered feature names, as a model card records them.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["cur_ret", "cur_high", "cur_low", "cur_logvol"]
+        let mut names: Vec<String> = ["cur_ret", "cur_high", "cur_low", "cur_relvol"]
             .map(String::from)
             .to_vec();
         for k in 1..=self.periods {
-            for what in ["ret", "high", "low", "logvol"] {
+            for what in ["ret", "high", "low", "relvol"] {
                 names.push(format!("p{k}_{what}"));
             }
         }
@@ -89,11 +95,12 @@ pub fn features_with(
         return None;
     }
     let cur = bars.last()?;
+    let window_volume = mean_volume(bars);
     let mut out = Vec::with_capacity(4 * (1 + spec.periods));
-    push_block(&mut out, std::slice::from_ref(cur));
+    push_block(&mut out, std::slice::from_ref(cur), window_volume);
     let mut end = bars.len() - 1;
     for len in spec.period_lengths() {
-        push_block(&mut out, &bars[end - len..end]);
+        push_block(&mut out, &bars[end - len..end], window_volume);
         end -= len;
     }
     if !spec.series.is_empty() {
@@ -102,21 +109,35 @@ pub fn features_with(
     out.iter().all(|v| v.is_finite()).then_some(out)
 }
 
-/// Return, high, low (relative to the first open) and log mean volume of consecutive bars.
-fn push_block(out: &mut Vec<f32>, bars: &[Bar]) {
+/// Return, high, low (relative to the first open) and relative volume of consecutive bars.
+fn push_block(out: &mut Vec<f32>, bars: &[Bar], window_volume: f64) {
     let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
         return;
     };
     let s = first.open;
     let high = bars.iter().map(|b| b.high).fold(f64::MIN, f64::max);
     let low = bars.iter().map(|b| b.low).fold(f64::MAX, f64::min);
-    let mean_volume = bars.iter().map(|b| b.volume).sum::<f64>() / bars.len() as f64;
     out.extend([
         ((last.close - s) / s) as f32,
         ((high - s) / s) as f32,
         ((low - s) / s) as f32,
-        mean_volume.ln_1p() as f32,
+        relative_volume(mean_volume(bars), window_volume) as f32,
     ]);
+}
+
+fn mean_volume(bars: &[Bar]) -> f64 {
+    bars.iter().map(|b| b.volume).sum::<f64>() / bars.len().max(1) as f64
+}
+
+/// `ln((v + 0.01 w) / (1.01 w))`: 0 when a block trades at the window's mean `w`, about -4.6
+/// when it does not trade at all, and the same for any unit or exchange (scale-free). 0 for a
+/// window without any volume.
+fn relative_volume(v: f64, w: f64) -> f64 {
+    if w > 0.0 {
+        ((v + 0.01 * w) / (1.01 * w)).ln()
+    } else {
+        0.0
+    }
 }
 
 /// The label of bar `i`: UP when the close `horizon_bars` later is above bar `i`'s close. `None`
@@ -236,22 +257,25 @@ mod tests {
     fn features_match_a_hand_computed_example() {
         let b = bars();
         let f = features(&spec(), &b, 3600).unwrap();
+        // The window's mean volume: (10 + 20 + 30 + 40 + 10 + 0 + 5) / 7.
+        let w = 115.0 / 7.0;
+        let rel = |v: f64| ((v + 0.01 * w) / (1.01 * w)).ln();
         let expected = [
             // current bar 6: open 104, high 104, low 95, close 96, volume 5
             -8.0 / 104.0,
             0.0,
             -9.0 / 104.0,
-            6.0f64.ln(),
+            rel(5.0),
             // period 1 = bars 4..6: S = 108, F = 104, high 109, low 103, mean volume 5
             -4.0 / 108.0,
             1.0 / 108.0,
             -5.0 / 108.0,
-            6.0f64.ln(),
+            rel(5.0),
             // period 2 = bars 0..4: S = 100, F = 108, high 110, low 97, mean volume 25
             0.08,
             0.10,
             -0.03,
-            26.0f64.ln(),
+            rel(25.0),
         ];
         assert_eq!(f.len(), expected.len());
         for (i, (got, want)) in f.iter().zip(expected).enumerate() {
@@ -264,6 +288,23 @@ mod tests {
         }
         assert_eq!(spec().names().len(), f.len());
         assert_eq!(spec().names()[4], "p1_ret");
+    }
+
+    #[test]
+    fn volume_features_do_not_depend_on_the_volume_scale() {
+        let b = bars();
+        let f = features(&spec(), &b, 3600).unwrap();
+        // Another exchange (or year) trading ten times as much, in other units: the same features.
+        let scaled: Vec<Bar> = b.iter().map(|x| Bar { volume: x.volume * 10.0, ..*x }).collect();
+        let g = features(&spec(), &scaled, 3600).unwrap();
+        for (i, (a, c)) in f.iter().zip(&g).enumerate() {
+            assert!((a - c).abs() < 1e-6, "feature {i}: {a} vs {c}");
+        }
+        // A window without any trade gives zeros, not NaN (the row is kept).
+        let silent: Vec<Bar> = b.iter().map(|x| Bar { volume: 0.0, ..*x }).collect();
+        let z = features(&spec(), &silent, 3600).unwrap();
+        assert_eq!([z[3], z[7], z[11]], [0.0, 0.0, 0.0]);
+        assert_eq!(spec().names()[3], "cur_relvol");
     }
 
     #[test]
