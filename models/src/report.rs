@@ -125,6 +125,13 @@ user of the live service can expect; the shuffled figure is what leaky evaluatio
     }
     writeln!(
         md,
+        "Price features (version {}): for the current bar and each past period, the return, the high and the low \
+relative to the period's first open, and the volume relative to the whole window's mean volume (a ratio: the \
+same on any exchange and in any year, where absolute volume is not).\n",
+        crate::features::FEATURE_VERSION
+    )?;
+    writeln!(
+        md,
         "External series are aligned without look-ahead: a value counts from one day after its stamp (a daily close \
 from the next day on), held constant until the next one, and missing when older than five days. Features per \
 series: its one-day and seven-day log change. S&P 500 history is SPY (the ETF tracking it); the live collector \
