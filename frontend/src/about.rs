@@ -247,38 +247,30 @@ fn CoinEvaluation(coin: Coin, models: Vec<ModelInfo>) -> impl IntoView {
         <section class="evaluation" data-coin=coin.ticker() aria-label=format!("{} evaluation", coin.name())>
             <h3>{coin.name()}</h3>
             <div class="plots">
-                <figure>
-                    <svg
-                        class="eval-plot"
-                        data-testid="reliability"
-                        viewBox=format!("0 0 {} {}", PW + ML + 24.0, PH + MB + 10.0)
-                        role="img"
-                        aria-label=format!("Reliability diagram of the {} models", coin.name())
-                    >
-                        <g transform=format!("translate({ML},5)")>
-                            {axes(&x_ticks, &x_ticks, (0.0, 1.0), (0.0, 1.0))}
-                            <line class="reference" x1="0" y1=format!("{PH}") x2=format!("{PW}") y2="0"></line>
-                            {reliability}
-                        </g>
-                    </svg>
-                    <figcaption>"Predicted P(up) (across) vs how often UP happened (up)"</figcaption>
-                </figure>
-                <figure>
-                    <svg
-                        class="eval-plot"
-                        data-testid="coverage"
-                        viewBox=format!("0 0 {} {}", PW + ML + 24.0, PH + MB + 10.0)
-                        role="img"
-                        aria-label=format!("Accuracy vs coverage of the {} models", coin.name())
-                    >
-                        <g transform=format!("translate({ML},5)")>
-                            {axes(&x_ticks, &[0.4, 0.5, 0.6, 0.7], (0.0, 1.0), (0.4, 0.7))}
-                            <line class="reference" x1="0" y1=format!("{:.1}", PH * 2.0 / 3.0) x2=format!("{PW}") y2=format!("{:.1}", PH * 2.0 / 3.0)></line>
-                            {coverage}
-                        </g>
-                    </svg>
-                    <figcaption>"Share of predictions kept, most confident first (across) vs accuracy (up); dashed: 50%"</figcaption>
-                </figure>
+                <Plot
+                    testid="reliability"
+                    label=format!("Reliability diagram of the {} models", coin.name())
+                    caption="Predicted P(up) (across) vs how often UP happened (up)"
+                >
+                    {axes(&x_ticks, &x_ticks, (0.0, 1.0), (0.0, 1.0))}
+                    <line class="reference" x1="0" y1=format!("{PH}") x2=format!("{PW}") y2="0"></line>
+                    {reliability}
+                </Plot>
+                <Plot
+                    testid="coverage"
+                    label=format!("Accuracy vs coverage of the {} models", coin.name())
+                    caption="Share of predictions kept, most confident first (across) vs accuracy (up); dashed: 50%"
+                >
+                    {axes(&x_ticks, &[0.4, 0.5, 0.6, 0.7], (0.0, 1.0), (0.4, 0.7))}
+                    <line
+                        class="reference"
+                        x1="0"
+                        y1=format!("{:.1}", PH * 2.0 / 3.0)
+                        x2=format!("{PW}")
+                        y2=format!("{:.1}", PH * 2.0 / 3.0)
+                    ></line>
+                    {coverage}
+                </Plot>
             </div>
             <ul class="legend" aria-label="Horizons">{legend}</ul>
             <details>
@@ -296,6 +288,25 @@ fn CoinEvaluation(coin: Coin, models: Vec<ModelInfo>) -> impl IntoView {
                 </div>
             </details>
         </section>
+    }
+}
+
+/// A plot of `PW` x `PH` with room for tick labels, and its caption.
+#[component]
+fn Plot(testid: &'static str, label: String, caption: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <figure>
+            <svg
+                class="eval-plot"
+                data-testid=testid
+                viewBox=format!("0 0 {} {}", PW + ML + 24.0, PH + MB + 10.0)
+                role="img"
+                aria-label=label
+            >
+                <g transform=format!("translate({ML},5)")>{children()}</g>
+            </svg>
+            <figcaption>{caption}</figcaption>
+        </figure>
     }
 }
 

@@ -295,7 +295,13 @@ mod tests {
         let b = bars();
         let f = features(&spec(), &b, 3600).unwrap();
         // Another exchange (or year) trading ten times as much, in other units: the same features.
-        let scaled: Vec<Bar> = b.iter().map(|x| Bar { volume: x.volume * 10.0, ..*x }).collect();
+        let scaled: Vec<Bar> = b
+            .iter()
+            .map(|x| Bar {
+                volume: x.volume * 10.0,
+                ..*x
+            })
+            .collect();
         let g = features(&spec(), &scaled, 3600).unwrap();
         for (i, (a, c)) in f.iter().zip(&g).enumerate() {
             assert!((a - c).abs() < 1e-6, "feature {i}: {a} vs {c}");

@@ -592,7 +592,6 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
 
 #[tokio::test]
 async fn a_new_prediction_event_updates_a_card_without_reload() {
-    use sea_orm::{ActiveValue::Set, EntityTrait};
     let app = spawn_app(Frontend::Built).await;
     let browser = Browser::start(1280, 900).await;
     browser.goto(&format!("{}/Litecoin", app.address)).await;
@@ -600,23 +599,7 @@ async fn a_new_prediction_event_updates_a_card_without_reload() {
     browser.wait_text(card, "no prediction").await;
     browser.js("window.__coincastMarker = 7; return null").await;
     // A prediction lands in the database (as the engine stores them): the stream announces it.
-    let now = chrono::Utc::now().timestamp() / 60 * 60;
-    let row = coincast::entities::prediction::ActiveModel {
-        coin: Set("LTC".into()),
-        horizon: Set("2h".into()),
-        made_at: Set(now),
-        target_at: Set(now + 7200),
-        p_up: Set(0.61),
-        reference_price: Set(292.43),
-        model_id: Set("LTC-2h-test".into()),
-        backfilled: Set(false),
-        outcome: Set("pending".into()),
-        ..Default::default()
-    };
-    coincast::entities::prediction::Entity::insert(row)
-        .exec(&app.state.db)
-        .await
-        .unwrap();
+    insert_prediction(&app, "2h", 0.61).await;
     let text = browser.wait_text(card, "P(up) 61%").await;
     assert!(text.contains("UP"), "{text}");
     assert_eq!(
@@ -628,7 +611,6 @@ async fn a_new_prediction_event_updates_a_card_without_reload() {
 
 #[tokio::test]
 async fn the_api_down_banner_appears_when_the_server_stops_and_goes_when_it_returns() {
-    use sea_orm::{ActiveValue::Set, EntityTrait};
     let mut app = spawn_app(Frontend::Built).await;
     let browser = Browser::start(1280, 900).await;
     browser.goto(&format!("{}/Litecoin", app.address)).await;
@@ -659,23 +641,7 @@ async fn the_api_down_banner_appears_when_the_server_stops_and_goes_when_it_retu
         .await;
     browser.wait_text(HEALTH, "sqlite database reachable").await;
     // The event stream is back: a new prediction reaches the card without a reload.
-    let now = chrono::Utc::now().timestamp() / 60 * 60;
-    let row = coincast::entities::prediction::ActiveModel {
-        coin: Set("LTC".into()),
-        horizon: Set("1h".into()),
-        made_at: Set(now),
-        target_at: Set(now + 3600),
-        p_up: Set(0.42),
-        reference_price: Set(292.43),
-        model_id: Set("LTC-1h-test".into()),
-        backfilled: Set(false),
-        outcome: Set("pending".into()),
-        ..Default::default()
-    };
-    coincast::entities::prediction::Entity::insert(row)
-        .exec(&app.state.db)
-        .await
-        .unwrap();
+    insert_prediction(&app, "1h", 0.42).await;
     let text = browser
         .wait_text_for(card, "P(up) 42%", Duration::from_secs(20))
         .await;
@@ -685,4 +651,28 @@ async fn the_api_down_banner_appears_when_the_server_stops_and_goes_when_it_retu
         9,
         "the page reloaded"
     );
+}
+
+/// Stores a pending LTC prediction made this minute, as the engine would: the event stream
+/// announces it to open pages.
+async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f64) {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let now = chrono::Utc::now().timestamp() / 60 * 60;
+    let h: shared::Horizon = horizon.parse().unwrap();
+    let row = coincast::entities::prediction::ActiveModel {
+        coin: Set("LTC".into()),
+        horizon: Set(horizon.into()),
+        made_at: Set(now),
+        target_at: Set(now + i64::from(h.minutes()) * 60),
+        p_up: Set(p_up),
+        reference_price: Set(292.43),
+        model_id: Set(format!("LTC-{horizon}-test")),
+        backfilled: Set(false),
+        outcome: Set("pending".into()),
+        ..Default::default()
+    };
+    coincast::entities::prediction::Entity::insert(row)
+        .exec(&app.state.db)
+        .await
+        .unwrap();
 }
