@@ -160,9 +160,15 @@ mod tests {
         let registry = Registry::load(dir.path()).unwrap();
         let card = dir.path().join("XRP-2h.json");
         let text = std::fs::read_to_string(&card).unwrap();
-        std::fs::write(&card, text.replace("\"version\": 2", "\"version\": 1")).unwrap();
+        let older = FEATURE_VERSION - 1;
+        let tampered = text.replace(
+            &format!("\"version\": {FEATURE_VERSION}"),
+            &format!("\"version\": {older}"),
+        );
+        assert_ne!(tampered, text, "the card names its feature version");
+        std::fs::write(&card, tampered).unwrap();
         let err = registry.reload().unwrap_err().to_string();
-        assert!(err.contains("feature version 1"), "{err}");
+        assert!(err.contains(&format!("feature version {older}")), "{err}");
         assert_eq!(
             registry.all().len(),
             18,
