@@ -543,6 +543,51 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         "{kinds}"
     );
     browser.screenshot("bitcoin-cards-desktop.png").await;
+
+    // The other coins' pages, reached through the header: the same sections with their own data.
+    browser.js("window.__coincastMarker = 3; return null").await;
+    for (ticker, name) in [("LTC", "Litecoin"), ("XRP", "Ripple")] {
+        browser.click(&format!("a.coin-button[data-coin={ticker}]")).await;
+        browser.wait_text(H1, name).await;
+        browser
+            .wait_text(
+                "return String(document.querySelectorAll('.horizon-card.up, .horizon-card.down').length)",
+                "6",
+            )
+            .await;
+        browser
+            .wait_text(
+                "return String((document.querySelector('[data-testid=chart] path.line')?.getAttribute('d') ?? '').length > 200)",
+                "true",
+            )
+            .await;
+        browser
+            .wait_text(
+                "return String(document.querySelectorAll('[data-testid=history] tbody tr').length >= 10)",
+                "true",
+            )
+            .await;
+        browser
+            .wait_text(
+                "return document.querySelector('.models-card h2')?.textContent ?? ''",
+                &format!("6 models for {name} currently running"),
+            )
+            .await;
+        let others = browser
+            .wait_text(
+                "return document.querySelector('.other-coins ul')?.textContent ?? ''",
+                "Bitcoin",
+            )
+            .await;
+        assert!(!others.contains(name), "{others}");
+    }
+    assert_eq!(
+        browser.js("return window.__coincastMarker ?? null").await,
+        3,
+        "the page reloaded"
+    );
+    browser.click("a.coin-button[data-coin=BTC]").await;
+    browser.wait_text(H1, "Bitcoin").await;
     browser.phone_viewport(375, 812).await;
     browser.screenshot("bitcoin-cards-phone.png").await;
 
