@@ -1,0 +1,71 @@
+//! `cargo bench -p server`: what a prediction tick costs on this machine, from the database to
+//! the stored prediction (features read from SQLite, tract inference, insert), on the bundled
+//! replay with its five days of warm-up. Speed is measured here, never asserted in tests.
+//!
+//! - `tick/9 models`: a minute tick (30 min, 1 h and 2 h for three coins);
+//! - `tick/18 models`: a quarter-hour tick (all six horizons);
+//! - `score_due`: scoring the predictions whose target has passed (none pending: the query cost).
+
+// A benchmark, like a test, stops at the first thing that is not as set up.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use coincast::config::Settings;
+use coincast::jobs::{Collectors, Job};
+use coincast::registry::Registry;
+use coincast::replay::Replay;
+use coincast::{db, engine};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn bench_tick(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let data_dir = tempfile::tempdir().unwrap();
+    let (conn, registry, quarter) = rt.block_on(async {
+        let mut settings: Settings = Settings::defaults()
+            .unwrap()
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        settings.data_dir = data_dir.path().to_path_buf();
+        let conn = db::connect(&settings).await.unwrap();
+        db::migrate(&conn).await.unwrap();
+        let replay = Arc::new(Replay::bundled().unwrap());
+        Collectors::new(conn.clone(), settings.upstream.clone(), Some(replay))
+            .unwrap()
+            .run(Job::Candles)
+            .await
+            .unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
+        let registry = Registry::load(&root).unwrap();
+        // The newest quarter hour with stored minutes before it: every model is due there.
+        let newest = engine::current_minute();
+        (conn, registry, newest / 900 * 900)
+    });
+    let mut group = c.benchmark_group("tick");
+    group.sample_size(20);
+    for (name, t) in [("9 models", quarter - 60), ("18 models", quarter)] {
+        let due = registry
+            .all()
+            .iter()
+            .filter(|m| engine::due(m.card.horizon, t))
+            .count();
+        assert_eq!(name, format!("{due} models"));
+        group.bench_function(name, |b| {
+            b.to_async(&rt).iter(|| async {
+                let (made, skipped) = engine::tick(&conn, &registry, t).await.unwrap();
+                assert_eq!((made, skipped), (due, 0));
+            })
+        });
+    }
+    group.finish();
+    c.bench_function("score_due", |b| {
+        b.to_async(&rt)
+            .iter(|| async { engine::score_due(&conn, engine::current_minute()).await.unwrap() })
+    });
+}
+
+criterion_group!(benches, bench_tick);
+criterion_main!(benches);
