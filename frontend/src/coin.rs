@@ -220,12 +220,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                             {mine
                                                 .into_iter()
                                                 .map(|m| {
-                                                    let wf = format!(
-                                                        "{} vs {} baseline (n={})",
-                                                        format::accuracy(m.walk_forward.accuracy),
-                                                        format::accuracy(m.walk_forward.baseline_accuracy),
-                                                        m.walk_forward.n
-                                                    );
+                                                    let wf = format::walk_forward(&m.walk_forward);
                                                     let live = m
                                                         .live
                                                         .iter()
@@ -320,14 +315,7 @@ fn card_view(
     now: chrono::DateTime<chrono::Utc>,
 ) -> AnyView {
     let horizon = p.horizon;
-    let walk_forward = model.map(|m| {
-        format!(
-            "walk-forward {} vs {} baseline (n={})",
-            format::accuracy(m.walk_forward.accuracy),
-            format::accuracy(m.walk_forward.baseline_accuracy),
-            m.walk_forward.n
-        )
-    });
+    let walk_forward = model.map(|m| format!("walk-forward {}", format::walk_forward(&m.walk_forward)));
     let live = format!("live 7 d: {}", format::live_accuracy(&p.accuracy_7d));
     let cadence = format::cadence(p.cadence_minutes);
     match p.prediction {
