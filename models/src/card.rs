@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use shared::{Coin, Horizon};
 
+use crate::features::FeatureSpec;
 use crate::metrics::Metrics;
 use crate::nn::ModelKind;
 
@@ -113,6 +114,16 @@ pub struct ModelCard {
 }
 
 impl ModelCard {
+    /// The feature spec the model was trained with.
+    pub fn spec(&self) -> FeatureSpec {
+        FeatureSpec {
+            periods: self.features.periods,
+            first_period_bars: self.features.first_period_bars,
+            growth: self.features.growth,
+            series: self.features.series.clone(),
+        }
+    }
+
     /// The file stem for a coin and horizon: `BTC-1h`.
     pub fn stem(coin: Coin, horizon: Horizon) -> String {
         format!("{}-{}", coin.ticker(), horizon.as_str())

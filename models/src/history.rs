@@ -9,6 +9,7 @@
 //! the whole file with its line (or element) number: a file is read completely or not at all.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use shared::Coin;
 
 /// One OHLCV bar. `ts` is the bar's open time in Unix seconds (UTC); volume is in the base coin.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -301,6 +302,21 @@ pub fn resample(bars: &[Bar], from_s: i64, to_s: i64) -> Vec<Bar> {
         i = j;
     }
     out
+}
+
+/// The coin a history file is about: from its file name, else from the CSV's symbol.
+pub fn coin_for(path: &std::path::Path, parsed: &History) -> Option<Coin> {
+    coin_in_name(path).or_else(|| parsed.symbol.as_deref().and_then(coin_in))
+}
+
+/// The coin a file name mentions (`Bitstamp_BTCUSD_1h.csv`, `XRP_USDT-1m.json`).
+pub fn coin_in_name(path: &std::path::Path) -> Option<Coin> {
+    coin_in(&path.file_name()?.to_string_lossy())
+}
+
+fn coin_in(s: &str) -> Option<Coin> {
+    let upper = s.to_ascii_uppercase();
+    Coin::ALL.into_iter().find(|c| upper.contains(c.ticker()))
 }
 
 #[cfg(test)]

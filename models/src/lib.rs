@@ -29,11 +29,17 @@ pub fn label_up(close_now: f64, close_later: f64) -> Option<bool> {
     (valid(close_now) && valid(close_later)).then_some(close_later > close_now)
 }
 
-/// The number of bars of `bar_minutes` that a horizon spans, or `None` when the horizon is not a
+/// The number of bars of `bar_seconds` that a horizon spans, or `None` when the horizon is not a
 /// whole number of bars (a 30-minute horizon cannot be labelled from hourly bars).
-pub fn horizon_bars(horizon: Horizon, bar_minutes: u32) -> Option<u32> {
-    (bar_minutes > 0 && horizon.minutes().is_multiple_of(bar_minutes))
-        .then(|| horizon.minutes() / bar_minutes)
+pub fn horizon_bars(horizon: Horizon, bar_seconds: i64) -> Option<usize> {
+    let horizon_s = i64::from(horizon.minutes()) * 60;
+    (bar_seconds > 0 && horizon_s % bar_seconds == 0).then(|| (horizon_s / bar_seconds) as usize)
+}
+
+/// Whether a probability of UP calls the direction UP: the one rule for the shown direction, the
+/// stored `correct` and the metrics (a tie, 0.5, counts as UP).
+pub fn predicts_up(p_up: f64) -> bool {
+    p_up >= 0.5
 }
 
 #[cfg(test)]
@@ -60,9 +66,9 @@ mod tests {
 
     #[test]
     fn horizon_bars_needs_whole_bars() {
-        assert_eq!(horizon_bars(Horizon::M30, 5), Some(6));
-        assert_eq!(horizon_bars(Horizon::H12, 60), Some(12));
-        assert_eq!(horizon_bars(Horizon::M30, 60), None);
+        assert_eq!(horizon_bars(Horizon::M30, 300), Some(6));
+        assert_eq!(horizon_bars(Horizon::H12, 3600), Some(12));
+        assert_eq!(horizon_bars(Horizon::M30, 3600), None);
         assert_eq!(horizon_bars(Horizon::H1, 0), None);
     }
 }

@@ -126,6 +126,23 @@ fn fit_predict(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> 
     Ok(net.predict(&data.x[split.test.clone()]))
 }
 
+/// The shares of most confident predictions the accuracy-vs-coverage curve is measured at.
+pub const COVERAGES: [f64; 4] = [0.1, 0.25, 0.5, 1.0];
+
+/// Accuracy on the most confident share of predictions, at each of [`COVERAGES`].
+pub fn coverage_curve(up: &[bool], p: &[f64]) -> Vec<CoveragePoint> {
+    COVERAGES
+        .into_iter()
+        .filter_map(|c| {
+            accuracy_at_coverage(up, p, c).map(|(accuracy, n)| CoveragePoint {
+                coverage: c,
+                accuracy,
+                n,
+            })
+        })
+        .collect()
+}
+
 /// Reliability bins over [0, 1] (empty bins left out).
 pub fn reliability(up: &[bool], p: &[f64], bins: usize) -> Vec<ReliabilityBin> {
     let mut sums = vec![(0.0, 0usize, 0usize); bins];
@@ -154,11 +171,8 @@ pub fn train_one(
 ) -> anyhow::Result<Trained> {
     let (coin, horizon) = (history.coin, plan.horizon);
     let horizon_s = i64::from(horizon.minutes()) * 60;
-    anyhow::ensure!(
-        horizon_s % history.interval_s == 0,
-        "{horizon} is not a whole number of bars"
-    );
-    let horizon_bars = (horizon_s / history.interval_s) as usize;
+    let horizon_bars = crate::horizon_bars(horizon, history.interval_s)
+        .with_context(|| format!("{horizon} is not a whole number of bars"))?;
     // One data set per feature set; the sets the history cannot feed are dropped (with a note).
     let mut sets: Vec<(FeatureSpec, Dataset)> = Vec::new();
     let mut not_used =
@@ -263,16 +277,7 @@ pub fn train_one(
         y.extend_from_slice(&data.y[split.test.clone()]);
     }
     let wf_metrics = Metrics::compute(&y, &p).context("no report rows")?;
-    let coverage = [0.1, 0.25, 0.5, 1.0]
-        .into_iter()
-        .filter_map(|c| {
-            accuracy_at_coverage(&y, &p, c).map(|(accuracy, n)| CoveragePoint {
-                coverage: c,
-                accuracy,
-                n,
-            })
-        })
-        .collect();
+    let coverage = coverage_curve(&y, &p);
     let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
     let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
 

@@ -12,11 +12,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use coincast::collect::replay::Replay;
+use coincast::collect::run::Collectors;
 use coincast::config::Settings;
-use coincast::jobs::{Collectors, Job};
-use coincast::registry::Registry;
-use coincast::replay::Replay;
-use coincast::{db, engine};
+use coincast::db;
+use coincast::jobs::{Job, Runner};
+use coincast::predict::registry::Registry;
+use coincast::predict::{score, tick};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn bench_tick(c: &mut Criterion) {
@@ -33,15 +35,14 @@ fn bench_tick(c: &mut Criterion) {
         let conn = db::connect(&settings).await.unwrap();
         db::migrate(&conn).await.unwrap();
         let replay = Arc::new(Replay::bundled().unwrap());
-        Collectors::new(conn.clone(), settings.upstream.clone(), Some(replay))
-            .unwrap()
+        Runner::collecting(Collectors::new(conn.clone(), settings.upstream.clone(), Some(replay)).unwrap())
             .run(Job::Candles)
             .await
             .unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
         let registry = Registry::load(&root).unwrap();
         // The newest quarter hour with stored minutes before it: every model is due there.
-        let newest = engine::current_minute();
+        let newest = coincast::clock::current_minute();
         (conn, registry, newest / 900 * 900)
     });
     let mut group = c.benchmark_group("tick");
@@ -50,20 +51,23 @@ fn bench_tick(c: &mut Criterion) {
         let due = registry
             .all()
             .iter()
-            .filter(|m| engine::due(m.card.horizon, t))
+            .filter(|m| tick::due(m.card.horizon, t))
             .count();
         assert_eq!(name, format!("{due} models"));
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
-                let (made, skipped) = engine::tick(&conn, &registry, t).await.unwrap();
+                let (made, skipped) = tick::tick(&conn, &registry, t).await.unwrap();
                 assert_eq!((made, skipped), (due, 0));
             })
         });
     }
     group.finish();
     c.bench_function("score_due", |b| {
-        b.to_async(&rt)
-            .iter(|| async { engine::score_due(&conn, engine::current_minute()).await.unwrap() })
+        b.to_async(&rt).iter(|| async {
+            score::score_due(&conn, coincast::clock::current_minute())
+                .await
+                .unwrap()
+        })
     });
 }
 

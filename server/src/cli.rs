@@ -65,7 +65,7 @@ pub struct ImportArgs {
     /// `mempool_count`, `tps`, ...) instead of candles: Yahoo CSV exports or blockchain.com chart
     /// CSVs.
     #[arg(long)]
-    pub series: Option<String>,
+    pub series: Option<crate::collect::sources::SeriesId>,
 }
 
 /// `coincast evaluate`.

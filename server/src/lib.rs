@@ -1,27 +1,22 @@
-//! The coincast server: HTTP API, the single-page app's files, and the command-line tools.
+//! The coincast server: folders follow the data path.
 //!
-//! `main.rs` parses the command line and calls into here; `startup::Application` wires everything
-//! for `serve` and for the integration tests.
+//! - `collect/`: one module per upstream, the replay, the source catalogue, one collection run;
+//! - `db/`: connecting and migrating, the entities, and every query;
+//! - `predict/`: the model registry, features from stored data, the tick, scoring, live accuracy;
+//! - `http/`: the API and the web app's files (`http::Application` wires everything for `serve`
+//!   and for the integration tests);
+//! - `jobs/`: scheduling, retries and pruning (jobs call `collect` and `predict`);
+//! - `commands/`: one-shot command-line tools (import, backfill, train, evaluate).
+//!
+//! `main.rs` only parses the command line and dispatches here.
 
-pub mod backfill;
 pub mod cli;
-pub mod collectors;
+pub mod clock;
+pub mod collect;
+pub mod commands;
 pub mod config;
 pub mod db;
-pub mod engine;
-pub mod entities;
-pub mod error;
-pub mod import;
+pub mod http;
 pub mod jobs;
-pub mod market;
-pub mod openapi;
-pub mod registry;
-pub mod replay;
-pub mod routes;
-pub mod sources;
-pub mod spa;
-pub mod startup;
-pub mod state;
-pub mod store;
+pub mod predict;
 pub mod telemetry;
-pub mod training;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use coincast::backfill::Backfill;
-use coincast::entities::candle;
+use coincast::commands::backfill::Backfill;
+use coincast::db::entities::candle;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use shared::Coin;
 use wiremock::matchers::{method, path, query_param};
@@ -32,7 +32,7 @@ async fn backfill_pages_through_history_and_resumes_after_a_failure() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let client = coincast::collectors::http_client(Duration::from_secs(2)).unwrap();
+    let client = coincast::collect::http_client(Duration::from_secs(2)).unwrap();
     let uri = server.uri();
     let job = Backfill {
         db: &app.state.db,

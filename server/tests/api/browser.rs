@@ -492,7 +492,6 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    tokio::time::sleep(Duration::from_millis(1000)).await;
     assert_eq!(
         browser
             .js("return document.querySelector('.ranges button[aria-pressed=true]')?.textContent ?? ''")
@@ -704,7 +703,7 @@ async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f
     use sea_orm::{ActiveValue::Set, EntityTrait};
     let now = chrono::Utc::now().timestamp() / 60 * 60;
     let h: shared::Horizon = horizon.parse().unwrap();
-    let row = coincast::entities::prediction::ActiveModel {
+    let row = coincast::db::entities::prediction::ActiveModel {
         coin: Set("LTC".into()),
         horizon: Set(horizon.into()),
         made_at: Set(now),
@@ -713,10 +712,10 @@ async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f
         reference_price: Set(292.43),
         model_id: Set(format!("LTC-{horizon}-test")),
         backfilled: Set(false),
-        outcome: Set("pending".into()),
+        outcome: Set(coincast::db::entities::prediction::Outcome::Pending),
         ..Default::default()
     };
-    coincast::entities::prediction::Entity::insert(row)
+    coincast::db::entities::prediction::Entity::insert(row)
         .exec(&app.state.db)
         .await
         .unwrap();

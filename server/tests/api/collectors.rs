@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use coincast::entities::{candle, series_point};
-use coincast::jobs::{Collectors, Job};
+use coincast::collect::run::Collectors;
+use coincast::db::entities::{candle, series_point};
+use coincast::jobs::{Job, Runner};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use shared::{HealthResponse, SourceHealth, SourceState, SourcesResponse};
 use wiremock::matchers::{method, path, path_regex};
@@ -13,14 +14,16 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::helpers::{Frontend, TestApp, spawn_app_with};
 use crate::upstream::{payload, point_at, upstream_settings};
 
-async fn setup() -> (TestApp, MockServer, Collectors) {
+async fn setup() -> (TestApp, MockServer, Runner) {
     let server = MockServer::start().await;
     let app = spawn_app_with(Frontend::Fixture, |s| {
         s.jobs.enabled = false;
         point_at(s, &server, 500);
     })
     .await;
-    let collectors = Collectors::new(app.state.db.clone(), upstream_settings(&server, 500), None).unwrap();
+    let collectors = Runner::collecting(
+        Collectors::new(app.state.db.clone(), upstream_settings(&server, 500), None).unwrap(),
+    );
     (app, server, collectors)
 }
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use coincast::cli::Cli;
 use coincast::config::Settings;
-use coincast::startup::Application;
-use coincast::state::AppState;
+use coincast::http::Application;
+use coincast::http::state::AppState;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
@@ -94,7 +94,7 @@ pub async fn spawn_app(frontend: Frontend) -> TestApp {
 
 /// Like [`spawn_app`], with settings changed by `tweak` first (upstream URLs, jobs, replay).
 pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-    coincast::collectors::install_tls_provider();
+    coincast::collect::install_tls_provider();
     let data_dir = tempfile::tempdir().unwrap();
     let (dist_path, dist_guard) = match frontend {
         Frontend::Fixture => {

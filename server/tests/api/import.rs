@@ -1,7 +1,8 @@
 use std::path::PathBuf;
 
-use coincast::entities::candle;
-use coincast::import::import_file;
+use coincast::collect::sources::SeriesId;
+use coincast::commands::import::import_file;
+use coincast::db::entities::candle;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use shared::Coin;
 
@@ -87,7 +88,7 @@ async fn series_files_import_whole_and_training_reads_the_database() {
          2017-09-09,,,,,,\n",
     )
     .unwrap();
-    let report = coincast::import::import_series(&app.state.db, "gold", &gold)
+    let report = coincast::commands::import::import_series(&app.state.db, SeriesId::Gold, &gold)
         .await
         .unwrap();
     assert_eq!(report.rows, 2, "the empty (closed) day is skipped");
@@ -95,15 +96,15 @@ async fn series_files_import_whole_and_training_reads_the_database() {
     std::fs::write(&bad, "Date,Close\n2017-09-08,1346.0\n2017-09-11,abc\n").unwrap();
     let err = format!(
         "{:#}",
-        coincast::import::import_series(&app.state.db, "oil", &bad)
+        coincast::commands::import::import_series(&app.state.db, SeriesId::Oil, &bad)
             .await
             .unwrap_err()
     );
     assert!(err.contains("bad.csv") && err.contains("line 3"), "{err}");
+    let unknown = "no spaces".parse::<SeriesId>().unwrap_err();
     assert!(
-        coincast::import::import_series(&app.state.db, "no spaces", &gold)
-            .await
-            .is_err()
+        unknown.contains("unknown series") && unknown.contains("msci_world"),
+        "{unknown}"
     );
 
     // Minute candles and hourly bars in the database become the hourly history of a plan.
@@ -122,7 +123,7 @@ async fn series_files_import_whole_and_training_reads_the_database() {
         epochs: 1,
         from_db: true,
     };
-    let jobs = coincast::training::jobs_from_db(&app.state.db, &args)
+    let jobs = coincast::commands::train::jobs_from_db(&app.state.db, &args)
         .await
         .unwrap();
     assert_eq!(jobs.len(), 2);

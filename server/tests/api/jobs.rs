@@ -1,38 +1,37 @@
-//! The scheduled collectors as real apalis workers on the app's database.
+//! The jobs: the handler a cron tick runs (called directly, never by waiting for a clock), and
+//! the real apalis workers on the app's database.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{Datelike, Timelike, Utc};
+use apalis::prelude::Data;
+use apalis_cron::Tick;
+use coincast::collect::run::Collectors;
+use coincast::jobs::{Job, JobCtx, Runner, handle_tick};
+use sea_orm::ConnectionTrait;
 use shared::{SourceState, SourcesResponse};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{Frontend, TestApp, spawn_app_with};
-use crate::upstream::{payload, point_at};
+use crate::helpers::{Frontend, TestApp, spawn_app, spawn_app_with};
+use crate::upstream::{payload, point_at, upstream_settings};
 
-/// A cron expression (with seconds and year) that fires once, `secs` from now.
-fn once_in(secs: i64) -> String {
-    let t = Utc::now() + chrono::Duration::seconds(secs);
-    format!(
-        "{} {} {} {} {} * {}",
-        t.second(),
-        t.minute(),
-        t.hour(),
-        t.day(),
-        t.month(),
-        t.year()
-    )
+/// The context a worker gives its handler, for `job` against `server`.
+fn ctx(app: &TestApp, server: &MockServer, job: Job, retries: usize) -> Data<JobCtx> {
+    let collectors = Collectors::new(app.state.db.clone(), upstream_settings(server, 2_000), None).unwrap();
+    Data::new(JobCtx {
+        runner: Arc::new(Runner {
+            collectors,
+            registry: None,
+        }),
+        job,
+        retries,
+        backoff: Duration::from_millis(20),
+    })
 }
 
-async fn wait_for(app: &TestApp, what: &str, pred: impl Fn(&SourcesResponse) -> bool) -> SourcesResponse {
-    for _ in 0..120 {
-        let s: SourcesResponse = app.get("/api/sources").await.json().await.unwrap();
-        if pred(&s) {
-            return s;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("timed out waiting for {what}");
+async fn sources(app: &TestApp) -> SourcesResponse {
+    app.get("/api/sources").await.json().await.unwrap()
 }
 
 #[tokio::test]
@@ -55,30 +54,17 @@ async fn a_job_that_fails_twice_then_succeeds_is_retried_with_backoff() {
             .mount(&server)
             .await;
     }
-    let app = spawn_app_with(Frontend::Fixture, |s| {
-        point_at(s, &server, 2_000);
-        s.jobs.enabled = true;
-        s.jobs.run_at_start = false;
-        s.jobs.candles_cron = once_in(4);
-        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
-        s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
-        s.jobs.retries = 3;
-        s.jobs.backoff_ms = 100;
-    })
-    .await;
-    let sources = wait_for(&app, "the candles job to succeed", |s| {
-        s.sources
-            .iter()
-            .filter(|x| x.source.starts_with("bitstamp/"))
-            .all(|x| x.last_success_at.is_some())
-    })
-    .await;
-    assert!(sources.jobs_enabled);
+    let app = spawn_app(Frontend::Fixture).await;
+    handle_tick(Tick::new(0), ctx(&app, &server, Job::Candles, 3))
+        .await
+        .unwrap();
+    let sources = sources(&app).await;
     for s in sources
         .sources
         .iter()
         .filter(|x| x.source.starts_with("bitstamp/"))
     {
+        assert!(s.last_success_at.is_some(), "{s:?}");
         assert_eq!(s.consecutive_failures, 0, "{s:?}");
         assert!(
             s.last_error.as_deref().unwrap_or_default().contains("HTTP 503"),
@@ -86,8 +72,8 @@ async fn a_job_that_fails_twice_then_succeeds_is_retried_with_backoff() {
         );
         assert!(s.last_error_at.is_some());
     }
-    // Two failed attempts and one that worked, per pair: the retries, not new ticks (the schedule
-    // fires once).
+    // Each pair answers 503 twice, then 200: two failed attempts and one that worked, three
+    // requests each.
     let requests = server.received_requests().await.unwrap();
     assert_eq!(
         requests.len(),
@@ -110,30 +96,66 @@ async fn a_job_that_keeps_failing_stops_after_its_retries_and_leaves_the_api_up(
         .respond_with(ResponseTemplate::new(500))
         .mount(&server)
         .await;
-    let app = spawn_app_with(Frontend::Fixture, |s| {
-        point_at(s, &server, 2_000);
-        s.jobs.enabled = true;
-        s.jobs.run_at_start = false;
-        s.jobs.candles_cron = once_in(4);
-        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
-        s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
-        s.jobs.retries = 1;
-        s.jobs.backoff_ms = 100;
-    })
-    .await;
-    wait_for(&app, "two failed attempts", |s| {
-        s.sources
-            .iter()
-            .filter(|x| x.source.starts_with("bitstamp/"))
-            .all(|x| x.consecutive_failures == 2)
-    })
-    .await;
-    // Give apalis time to run it again, if it (wrongly) would.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let app = spawn_app(Frontend::Fixture).await;
+    let err = handle_tick(Tick::new(0), ctx(&app, &server, Job::Candles, 1))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("3 of 3 sources failed"), "{err}");
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 6, "one try and one retry per pair, then no more");
+    for s in sources(&app)
+        .await
+        .sources
+        .iter()
+        .filter(|x| x.source.starts_with("bitstamp/"))
+    {
+        assert_eq!(s.consecutive_failures, 2, "{s:?}");
+    }
     let health = app.get("/api/health").await;
     assert_eq!(health.status(), 200);
     let body: shared::HealthResponse = health.json().await.unwrap();
     assert_eq!(body.failing_sources.len(), 3, "{body:?}");
+}
+
+#[tokio::test]
+async fn the_apalis_workers_run_the_scheduled_jobs_through_the_job_table() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v2/ohlc/btcusd/"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(payload("bitstamp_ohlc_btcusdt.json")))
+        .mount(&server)
+        .await;
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        point_at(s, &server, 2_000);
+        s.jobs.enabled = true;
+        s.jobs.run_at_start = false;
+        // Every second: the test waits for the first run, whenever it comes.
+        s.jobs.candles_cron = "* * * * * *".into();
+        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
+        s.jobs.predict_cron = "0 0 0 1 1 * 2099".into();
+    })
+    .await;
+    let mut ran = false;
+    for _ in 0..240 {
+        let s = sources(&app).await;
+        let btc = s.sources.iter().find(|x| x.source == "bitstamp/BTC").unwrap();
+        if btc.last_success_at.is_some() {
+            ran = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(ran, "the candles job never ran");
+    let rows = app
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT COUNT(*) FROM Jobs WHERE job_type LIKE '%candles%'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = rows.try_get_by_index(0).unwrap();
+    assert!(n >= 1, "the ticks went through apalis's job table");
 }

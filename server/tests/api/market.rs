@@ -1,6 +1,6 @@
 //! `GET /api/prices/latest` and `GET /api/prices` on stored candles.
 
-use coincast::import::upsert_candles;
+use coincast::db::candles::upsert_candles;
 use models::history::Bar;
 use shared::{ApiErrorBody, CandlesResponse, Coin, ErrorCode, PricesResponse};
 
@@ -80,7 +80,7 @@ async fn candles_fill_gaps_at_read_time_and_flag_them() {
     // Storage holds no filled rows: only what the source said.
     use sea_orm::{EntityTrait, PaginatorTrait};
     assert_eq!(
-        coincast::entities::candle::Entity::find()
+        coincast::db::entities::candle::Entity::find()
             .count(&app.state.db)
             .await
             .unwrap(),

@@ -1,8 +1,10 @@
 //! The prediction engine on the replayed real data, scoring, live accuracy and the predictions API.
 
-use coincast::engine::{self, Attempt};
-use coincast::entities::{candle, prediction};
-use coincast::jobs::{Collectors, Job};
+use coincast::collect::run::Collectors;
+use coincast::db::entities::{candle, prediction};
+use coincast::jobs::{Job, Runner};
+use coincast::predict::tick::{self, Attempt};
+use coincast::predict::{features, score};
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use shared::{
     AccuracyResponse, ApiErrorBody, Coin, Direction, ErrorCode, Horizon, ModelsResponse, Outcome,
@@ -20,7 +22,9 @@ async fn replaying() -> (TestApp, i64) {
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;
-    let collectors = Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap();
+    let collectors = Runner::collecting(
+        Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap(),
+    );
     collectors.run(Job::Candles).await.unwrap();
     let newest = candle::Entity::find()
         .order_by_desc(candle::Column::Ts)
@@ -38,7 +42,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
     let mut made = Vec::new();
     for model in app.state.registry.all() {
         let id = model.card.id.clone();
-        match engine::predict(&app.state.db, model, t, false).await.unwrap() {
+        match tick::predict(&app.state.db, model, t, false).await.unwrap() {
             Attempt::Made {
                 p_up,
                 reference_price,
@@ -89,7 +93,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
 
     // Predicting the same minute again stores nothing new (the job is idempotent).
     let model = app.state.registry.get(Coin::Btc, Horizon::H1).unwrap();
-    engine::predict(&app.state.db, model, t, false).await.unwrap();
+    tick::predict(&app.state.db, model, t, false).await.unwrap();
     assert_eq!(
         prediction::Entity::find().all(&app.state.db).await.unwrap().len(),
         made.len()
@@ -104,11 +108,11 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
     let Attempt::Made {
         p_up,
         reference_price,
-    } = engine::predict(&app.state.db, model, t, true).await.unwrap()
+    } = tick::predict(&app.state.db, model, t, true).await.unwrap()
     else {
         panic!("no prediction")
     };
-    let (scored, gave_up) = engine::score_due(&app.state.db, chrono::Utc::now().timestamp())
+    let (scored, gave_up) = score::score_due(&app.state.db, chrono::Utc::now().timestamp())
         .await
         .unwrap();
     assert_eq!((scored, gave_up), (1, 0));
@@ -117,18 +121,19 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
         .await
         .unwrap()
         .unwrap();
-    let target_close = coincast::entities::candle::Entity::find_by_id(("LTC".to_owned(), 60, t + 1800 - 60))
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .close;
+    let target_close =
+        coincast::db::entities::candle::Entity::find_by_id(("LTC".to_owned(), 60, t + 1800 - 60))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .close;
     assert_eq!(row.realized_price, Some(target_close));
     assert_eq!(
         row.correct,
         Some((target_close > reference_price) == (p_up >= 0.5))
     );
-    assert_eq!(row.outcome, "scored");
+    assert_eq!(row.outcome, coincast::db::entities::prediction::Outcome::Scored);
 
     let acc: AccuracyResponse = app
         .get("/api/accuracy?coin=LTC&horizon=30m")
@@ -154,7 +159,7 @@ async fn insert(app: &TestApp, made_at: i64, p_up: f64, reference: f64, realized
         reference_price: Set(reference),
         model_id: Set("XRP-1h-test".into()),
         backfilled: Set(false),
-        outcome: Set("scored".into()),
+        outcome: Set(coincast::db::entities::prediction::Outcome::Scored),
         realized_price: Set(Some(realized)),
         realized_return: Set(Some((realized - reference) / reference)),
         correct: Set(Some((realized > reference) == (p_up >= 0.5))),
@@ -234,8 +239,8 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
 async fn no_data_means_no_prediction_and_a_recorded_reason() {
     let app = spawn_app(Frontend::Fixture).await;
     let model = app.state.registry.get(Coin::Btc, Horizon::H2).unwrap();
-    let t = engine::current_minute();
-    let Attempt::Skipped(reason) = engine::predict(&app.state.db, model, t, false).await.unwrap() else {
+    let t = coincast::clock::current_minute();
+    let Attempt::Skipped(reason) = tick::predict(&app.state.db, model, t, false).await.unwrap() else {
         panic!("predicted from nothing")
     };
     assert!(reason.contains("no BTC minute candles"), "{reason}");
@@ -272,19 +277,20 @@ async fn bad_prediction_parameters_get_400s_naming_them() {
 #[tokio::test]
 async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
     let (app, now) = replaying().await;
-    let made = engine::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+    let made = tick::backfill(&app.state.db, &app.state.registry, now, 6, 900)
         .await
         .unwrap();
     assert_eq!(made, 6 * 4 * 18, "every 15 minutes over 6 hours, every model");
     let rows = prediction::Entity::find().all(&app.state.db).await.unwrap();
     assert!(rows.iter().all(|r| r.backfilled && r.made_at % 900 == 0));
     assert!(
-        rows.iter().any(|r| r.outcome == "scored"),
+        rows.iter()
+            .any(|r| r.outcome == coincast::db::entities::prediction::Outcome::Scored),
         "past targets are scored at once"
     );
     // Running it again adds nothing.
     assert_eq!(
-        engine::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+        tick::backfill(&app.state.db, &app.state.registry, now, 6, 900)
             .await
             .unwrap(),
         0
@@ -296,7 +302,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
         .find(|r| r.coin == "XRP" && r.horizon == "4h")
         .unwrap();
     let model = app.state.registry.get(Coin::Xrp, Horizon::H4).unwrap();
-    let (x, reference) = engine::features_at(&app.state.db, &model, sample.made_at)
+    let (x, reference) = features::features_at(&app.state.db, &model, sample.made_at)
         .await
         .unwrap()
         .unwrap();
@@ -320,7 +326,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
 #[tokio::test]
 async fn history_pages_newest_first_and_models_describe_themselves() {
     let (app, now) = replaying().await;
-    engine::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+    tick::backfill(&app.state.db, &app.state.registry, now, 6, 900)
         .await
         .unwrap();
     let to = now / 900 * 900;

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use coincast::entities::candle;
-use coincast::jobs::{Collectors, Job};
-use coincast::replay::Replay;
+use coincast::collect::replay::Replay;
+use coincast::collect::run::Collectors;
+use coincast::db::entities::candle;
+use coincast::jobs::{Job, Runner};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use shared::{CandlesResponse, DataMode, HealthResponse, PricesResponse, SourceState, SourcesResponse};
 
@@ -87,7 +88,8 @@ async fn replay_fills_the_database_advances_and_says_so() {
     let shift = replay.stored_shift(&app.state.db).await.unwrap().unwrap();
     assert_eq!(shift, info.shift_seconds);
     let upstream = crate::helpers::default_settings().upstream;
-    let again = Collectors::new(app.state.db.clone(), upstream, Some(replay.clone())).unwrap();
+    let again =
+        Runner::collecting(Collectors::new(app.state.db.clone(), upstream, Some(replay.clone())).unwrap());
     again.run(Job::Candles).await.unwrap();
     assert_eq!(replay.stored_shift(&app.state.db).await.unwrap(), Some(shift));
     let m = btc_minutes(&app).await;

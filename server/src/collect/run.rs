@@ -1,0 +1,274 @@
+//! One collection run: fetch from an upstream (or the replay), store what it said, and record
+//! how it went in the source's health row. Scheduling and retries are `jobs`' business.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use models::history::Bar;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use shared::Coin;
+
+use crate::clock::{self, MINUTE_S};
+use crate::collect::replay::Replay;
+use crate::collect::sources::{SeriesId, SourceId};
+use crate::collect::{self as collectors, Point, bitinfocharts, bitstamp, blockchain, mempool, yahoo};
+use crate::config::UpstreamSettings;
+use crate::db;
+
+/// A source whose collection failed (already recorded in its health row).
+#[derive(Debug, thiserror::Error)]
+#[error("{id}: {message}")]
+pub struct SourceError {
+    pub id: SourceId,
+    pub message: String,
+}
+
+/// Everything a collection run needs.
+pub struct Collectors {
+    pub db: DatabaseConnection,
+    client: reqwest::Client,
+    upstream: UpstreamSettings,
+    replay: Option<Arc<Replay>>,
+}
+
+/// Most minutes one candle run asks for: a run after a long outage heals up to this much; older
+/// holes are for `coincast backfill`.
+const MAX_HEAL_MINUTES: i64 = 1000;
+/// Minutes re-requested on every run, so a missed run or a late correction heals itself.
+const OVERLAP_MINUTES: i64 = 5;
+/// Minutes asked for when nothing is stored yet: the two hours the 30 min to 2 h models need.
+const FIRST_RUN_MINUTES: i64 = 120;
+
+impl Collectors {
+    pub fn new(
+        db: DatabaseConnection,
+        upstream: UpstreamSettings,
+        replay: Option<Arc<Replay>>,
+    ) -> anyhow::Result<Self> {
+        let client = collectors::http_client(Duration::from_millis(upstream.timeout_ms))?;
+        Ok(Collectors {
+            db,
+            client,
+            upstream,
+            replay,
+        })
+    }
+
+    /// The recording replayed instead of live candles, if any.
+    pub fn replay(&self) -> Option<&Arc<Replay>> {
+        self.replay.as_ref()
+    }
+
+    /// The chain sources: mempool.space's mempool and two blockchain.info charts.
+    pub async fn chain(&self) -> Vec<Result<(), SourceError>> {
+        vec![
+            self.mempool().await,
+            self.chart(SeriesId::Tps, "transactions-per-second").await,
+            self.chart(SeriesId::MempoolCount, "mempool-count").await,
+        ]
+    }
+
+    /// Tweets per day of every coin.
+    pub async fn all_tweets(&self) -> Vec<Result<(), SourceError>> {
+        let mut out = Vec::new();
+        for coin in Coin::ALL {
+            out.push(self.tweets(coin).await);
+        }
+        out
+    }
+
+    /// The Yahoo market series.
+    pub async fn markets(&self) -> Vec<Result<(), SourceError>> {
+        let mut out = Vec::new();
+        for series in SeriesId::MARKETS {
+            out.push(self.market(series).await);
+        }
+        out
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.upstream.timeout_ms)
+    }
+
+    /// Runs `fetch` for `source`, records the outcome in its health row and logs it. `fetch`
+    /// returns the newest data time it stored.
+    async fn track<F>(&self, source: SourceId, fetch: F) -> Result<(), SourceError>
+    where
+        F: Future<Output = anyhow::Result<Option<i64>>>,
+    {
+        let fail = |message: String| SourceError { id: source, message };
+        match fetch.await {
+            Ok(latest) => {
+                tracing::info!(source = %source, latest_data_at = latest, "collected");
+                db::status::record_success(&self.db, source, latest)
+                    .await
+                    .map_err(|e| fail(format!("recording success: {e}")))
+            }
+            Err(e) => {
+                let message = format!("{e:#}");
+                tracing::warn!(source = %source, error = %message, "collection failed");
+                if let Err(db) = db::status::record_failure(&self.db, source, &message).await {
+                    tracing::error!(source = %source, error = %db, "could not record the failure");
+                }
+                Err(fail(message))
+            }
+        }
+    }
+
+    /// Minute candles of every coin: Bitstamp's, or the replay's due minutes (and its series).
+    pub async fn candles(&self) -> Vec<Result<(), SourceError>> {
+        let mut out = Vec::new();
+        match &self.replay {
+            Some(replay) => {
+                for coin in replay.coins() {
+                    let source = SourceId::Replay(coin);
+                    out.push(self.track(source, self.replay_candles(replay, coin)).await);
+                }
+                if replay.has_series() {
+                    out.push(
+                        self.track(SourceId::ReplayMarkets, self.replay_series(replay))
+                            .await,
+                    );
+                }
+            }
+            None => {
+                for coin in Coin::ALL {
+                    out.push(
+                        self.track(SourceId::Bitstamp(coin), self.bitstamp_candles(coin))
+                            .await,
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    async fn latest_candle(&self, coin: Coin) -> anyhow::Result<Option<i64>> {
+        Ok(db::candles::latest_minute(&self.db, coin).await?.map(|c| c.ts))
+    }
+
+    async fn bitstamp_candles(&self, coin: Coin) -> anyhow::Result<Option<i64>> {
+        let now_minute = clock::current_minute();
+        let missing = match self.latest_candle(coin).await? {
+            Some(ts) => (now_minute - ts) / MINUTE_S,
+            None => FIRST_RUN_MINUTES,
+        };
+        let limit = (missing + OVERLAP_MINUTES).clamp(OVERLAP_MINUTES, MAX_HEAL_MINUTES);
+        let bars = bitstamp::fetch_minutes(
+            &self.client,
+            &self.upstream.bitstamp,
+            coin,
+            limit,
+            None,
+            self.timeout(),
+        )
+        .await?;
+        self.store_candles(coin, &bars, "bitstamp").await
+    }
+
+    async fn replay_candles(&self, replay: &Replay, coin: Coin) -> anyhow::Result<Option<i64>> {
+        let now = clock::now();
+        let shift = replay.shift(&self.db, now).await?;
+        let after = self.latest_candle(coin).await?;
+        let bars = replay.due(coin, shift, now, after);
+        let source = replay.source();
+        self.store_candles(coin, &bars, &source).await
+    }
+
+    async fn replay_series(&self, replay: &Replay) -> anyhow::Result<Option<i64>> {
+        let now = clock::now();
+        let shift = replay.shift(&self.db, now).await?;
+        let mut latest = None;
+        for (series, points) in replay.due_series(shift, now) {
+            latest = latest.max(self.store_points(series, &replay.source(), &points).await?);
+        }
+        Ok(latest)
+    }
+
+    async fn store_candles(&self, coin: Coin, bars: &[Bar], source: &str) -> anyhow::Result<Option<i64>> {
+        if bars.is_empty() {
+            return Ok(None);
+        }
+        // One transaction: readers see a run's candles all at once, never half of a long catch-up.
+        let txn = self.db.begin().await?;
+        db::candles::upsert_candles(&txn, coin, MINUTE_S, bars, source, &mut |_| {})
+            .await
+            .context("storing candles")?;
+        txn.commit().await?;
+        Ok(bars.last().map(|b| b.ts))
+    }
+
+    async fn store_points(
+        &self,
+        series: SeriesId,
+        source: &str,
+        points: &[Point],
+    ) -> anyhow::Result<Option<i64>> {
+        db::series::upsert_series(&self.db, series, source, points)
+            .await
+            .with_context(|| format!("storing {series}"))?;
+        Ok(points.iter().map(|p| p.ts).max())
+    }
+
+    /// GETs a path of an upstream and returns the body.
+    async fn get(&self, base: &str, path: &str) -> Result<String, collectors::FetchError> {
+        collectors::get_text(&self.client, &collectors::join(base, path), self.timeout()).await
+    }
+
+    async fn mempool(&self) -> Result<(), SourceError> {
+        self.track(SourceId::Mempool, async {
+            let body = self.get(&self.upstream.mempool, "api/mempool").await?;
+            let m = mempool::parse(&body)?;
+            let ts = clock::current_minute();
+            let point = |value| [Point { ts, value }];
+            self.store_points(SeriesId::MempoolSpaceCount, "mempool.space", &point(m.count))
+                .await?;
+            self.store_points(SeriesId::MempoolSpaceVsize, "mempool.space", &point(m.vsize))
+                .await
+        })
+        .await
+    }
+
+    /// A blockchain.info chart, ten days of it (idempotent upserts make the overlap harmless).
+    async fn chart(&self, series: SeriesId, chart: &str) -> Result<(), SourceError> {
+        self.track(SourceId::Blockchain(series), async {
+            let path = format!("charts/{chart}?timespan=10days&format=json");
+            let body = self.get(&self.upstream.blockchain, &path).await?;
+            let points = blockchain::parse(&body)?;
+            self.store_points(series, "blockchain.info", &points).await
+        })
+        .await
+    }
+
+    async fn tweets(&self, coin: Coin) -> Result<(), SourceError> {
+        self.track(SourceId::Bitinfocharts(coin), async {
+            let body = self
+                .get(&self.upstream.bitinfocharts, &bitinfocharts::page(coin))
+                .await?;
+            let points = bitinfocharts::parse(&body)?;
+            self.store_points(SeriesId::Tweets(coin), "bitinfocharts", &points)
+                .await
+        })
+        .await
+    }
+
+    async fn market(&self, series: SeriesId) -> Result<(), SourceError> {
+        self.track(SourceId::Yahoo(series), async {
+            let symbol = series.yahoo_symbol().context("not a Yahoo series")?;
+            let path = format!(
+                "v8/finance/chart/{}?interval=1d&range=1mo",
+                symbol.replace('^', "%5E")
+            );
+            let body = self.get(&self.upstream.yahoo, &path).await?;
+            let (answered, points) = yahoo::parse(&body)?;
+            anyhow::ensure!(
+                answered == symbol,
+                "asked for {symbol}, Yahoo answered {answered}"
+            );
+            self.store_points(series, "yahoo", &points).await
+        })
+        .await
+    }
+}

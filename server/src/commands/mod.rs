@@ -1,0 +1,58 @@
+//! One-shot command-line tools: `import` history files, `backfill` Bitstamp history, `train` the
+//! models and `evaluate` them on other files. Each is a `run` that `main` dispatches to.
+
+pub mod backfill;
+pub mod evaluate;
+pub mod import;
+pub mod train;
+
+use std::path::Path;
+
+use anyhow::Context;
+use models::history::{self, Bar};
+use models::series::{self, SeriesSet};
+
+use crate::collect::sources::SeriesId;
+
+/// A history file's bars and bar size.
+pub fn load(path: &Path) -> anyhow::Result<(Vec<Bar>, i64)> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let h = history::parse(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+    Ok((h.bars, h.interval_s))
+}
+
+/// The daily series files in the `../shared/data` layout, by the series id the collectors store.
+/// S&P 500 history is SPY (the ETF tracking it; its daily changes match the index's closely); the
+/// live collector reads ^GSPC itself.
+pub const SERIES_FILES: [(SeriesId, &str); 6] = [
+    (SeriesId::Gold, "macro-daily-yahoo/GC=F.csv"),
+    (SeriesId::Sp500, "macro-daily-yahoo/SPY.csv"),
+    (SeriesId::Oil, "macro-daily-yahoo/CL=F.csv"),
+    (SeriesId::MsciWorld, "macro-daily-yahoo/URTH.csv"),
+    (
+        SeriesId::MempoolCount,
+        "onchain-macro-daily/upd20210320_22_mempool-count.csv",
+    ),
+    (
+        SeriesId::Tps,
+        "onchain-macro-daily/upd20210320_20_transactions-per-second.csv",
+    ),
+];
+
+/// The external series found under `root` (missing files are left out: plans then skip the
+/// feature sets that need them, and the cards say so).
+pub fn load_series(root: &Path) -> anyhow::Result<(SeriesSet, Vec<String>)> {
+    let mut set = SeriesSet::default();
+    let mut sources = Vec::new();
+    for (name, file) in SERIES_FILES {
+        let path = root.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let obs = series::parse_csv(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+        set.insert(name.as_str(), &obs);
+        sources.push(format!("{name}: {file}"));
+    }
+    Ok((set, sources))
+}

@@ -1,0 +1,276 @@
+//! Candles: idempotent upserts, and reading them back, over a range at a resolution, with gaps
+//! filled at read time (and flagged), never in storage. This is the one place gaps are filled.
+
+use models::history::Bar;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
+use shared::Coin;
+
+use crate::clock::{HOUR_S, MINUTE_S};
+use crate::db::entities::candle;
+
+/// Rows per INSERT statement (11 columns: well under SQLite's and PostgreSQL's bind limits).
+const BATCH: usize = 1000;
+
+/// The stored bars of a coin at one bar size (60: the minute candles every reader uses).
+pub fn of(coin: Coin, interval_s: i64) -> Select<candle::Entity> {
+    candle::Entity::find()
+        .filter(candle::Column::Coin.eq(coin.ticker()))
+        .filter(candle::Column::IntervalS.eq(i32::try_from(interval_s).unwrap_or(i32::MAX)))
+}
+
+/// The minute candles of a coin in `[from, to)`, oldest first.
+pub async fn minutes(db: &impl ConnectionTrait, coin: Coin, from: i64, to: i64) -> Result<Vec<Bar>, DbErr> {
+    Ok(of(coin, MINUTE_S)
+        .filter(candle::Column::Ts.gte(from))
+        .filter(candle::Column::Ts.lt(to))
+        .order_by_asc(candle::Column::Ts)
+        .all(db)
+        .await?
+        .iter()
+        .map(candle::Model::bar)
+        .collect())
+}
+
+/// The newest stored minute candle of a coin.
+pub async fn latest_minute(db: &impl ConnectionTrait, coin: Coin) -> Result<Option<candle::Model>, DbErr> {
+    of(coin, MINUTE_S).order_by_desc(candle::Column::Ts).one(db).await
+}
+
+/// The newest minute candle of a coin in `(after, at]`.
+pub async fn minute_in(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    after: i64,
+    at: i64,
+) -> Result<Option<candle::Model>, DbErr> {
+    of(coin, MINUTE_S)
+        .filter(candle::Column::Ts.lte(at))
+        .filter(candle::Column::Ts.gt(after))
+        .order_by_desc(candle::Column::Ts)
+        .one(db)
+        .await
+}
+
+/// Every stored bar of a coin at one bar size, oldest first.
+pub async fn all_of(db: &impl ConnectionTrait, coin: Coin, interval_s: i64) -> Result<Vec<Bar>, DbErr> {
+    Ok(of(coin, interval_s)
+        .order_by_asc(candle::Column::Ts)
+        .all(db)
+        .await?
+        .iter()
+        .map(candle::Model::bar)
+        .collect())
+}
+
+/// Upserts bars of one coin and bar size inside an open transaction or connection.
+pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    coin: Coin,
+    interval_s: i64,
+    bars: &[Bar],
+    source: &str,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<(), sea_orm::DbErr> {
+    let fetched_at = chrono::Utc::now().timestamp();
+    let interval = i32::try_from(interval_s).unwrap_or(i32::MAX);
+    for chunk in bars.chunks(BATCH) {
+        let models = chunk.iter().map(|b| candle::ActiveModel {
+            coin: sea_orm::Set(coin.ticker().to_owned()),
+            interval_s: sea_orm::Set(interval),
+            ts: sea_orm::Set(b.ts),
+            open: sea_orm::Set(b.open),
+            high: sea_orm::Set(b.high),
+            low: sea_orm::Set(b.low),
+            close: sea_orm::Set(b.close),
+            volume: sea_orm::Set(b.volume),
+            source: sea_orm::Set(source.to_owned()),
+            fetched_at: sea_orm::Set(fetched_at),
+        });
+        candle::Entity::insert_many(models)
+            .on_conflict(
+                OnConflict::columns([
+                    candle::Column::Coin,
+                    candle::Column::IntervalS,
+                    candle::Column::Ts,
+                ])
+                .update_columns([
+                    candle::Column::Open,
+                    candle::Column::High,
+                    candle::Column::Low,
+                    candle::Column::Close,
+                    candle::Column::Volume,
+                    candle::Column::Source,
+                    candle::Column::FetchedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(conn)
+            .await?;
+        progress(chunk.len());
+    }
+    Ok(())
+}
+
+/// A bar as read back: `filled` is true when any minute in it was missing at the source and was
+/// carried forward from the previous close (open = high = low = close = previous close, volume 0).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReadBar {
+    pub bar: Bar,
+    pub filled: bool,
+}
+
+/// Bars of `interval_s` from `from` (inclusive) to `to` (exclusive), aligned to the interval, one
+/// per slot: a missing slot after the first real bar repeats the previous close, flagged. Slots
+/// before the first real bar are left out (nothing to carry forward).
+pub fn fill_gaps(bars: &[Bar], interval_s: i64, from: i64, to: i64) -> Vec<ReadBar> {
+    let mut out = Vec::new();
+    let mut it = bars.iter().peekable();
+    let mut last_close: Option<f64> = None;
+    let mut slot = from.div_euclid(interval_s) * interval_s;
+    if slot < from {
+        slot += interval_s;
+    }
+    while slot < to {
+        while it.peek().is_some_and(|b| b.ts < slot) {
+            last_close = it.next().map(|b| b.close);
+        }
+        match it.peek() {
+            Some(b) if b.ts == slot => {
+                out.push(ReadBar {
+                    bar: **b,
+                    filled: false,
+                });
+                last_close = Some(b.close);
+                it.next();
+            }
+            _ => {
+                if let Some(c) = last_close {
+                    out.push(ReadBar {
+                        bar: Bar {
+                            ts: slot,
+                            open: c,
+                            high: c,
+                            low: c,
+                            close: c,
+                            volume: 0.0,
+                        },
+                        filled: true,
+                    });
+                }
+            }
+        }
+        slot += interval_s;
+    }
+    out
+}
+
+/// Aggregates consecutive read bars into buckets of `resolution_s` (a multiple of their interval).
+/// A bucket is flagged filled when any of its bars was.
+pub fn resample_read(bars: &[ReadBar], resolution_s: i64) -> Vec<ReadBar> {
+    let mut out: Vec<ReadBar> = Vec::new();
+    for rb in bars {
+        let bucket = rb.bar.ts.div_euclid(resolution_s) * resolution_s;
+        match out.last_mut() {
+            Some(last) if last.bar.ts == bucket => {
+                last.bar.high = last.bar.high.max(rb.bar.high);
+                last.bar.low = last.bar.low.min(rb.bar.low);
+                last.bar.close = rb.bar.close;
+                last.bar.volume += rb.bar.volume;
+                last.filled |= rb.filled;
+            }
+            _ => out.push(ReadBar {
+                bar: Bar { ts: bucket, ..rb.bar },
+                filled: rb.filled,
+            }),
+        }
+    }
+    out
+}
+
+/// Minute candles of a coin in `[from, to)`, gap-filled and resampled to `resolution_s`.
+pub async fn read_candles(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    from: i64,
+    to: i64,
+    resolution_s: i64,
+) -> Result<Vec<ReadBar>, DbErr> {
+    // One bar before `from` lets a gap at the start be carried forward.
+    let bars = minutes(db, coin, from - HOUR_S, to).await?;
+    // Gaps are filled between stored minutes only: never past the newest one (that would invent
+    // minutes that have not happened or not arrived; staleness shows in `/api/sources`).
+    let end = bars.last().map_or(from, |b| to.min(b.ts + MINUTE_S));
+    let filled = fill_gaps(&bars, MINUTE_S, from, end);
+    Ok(if resolution_s == MINUTE_S {
+        filled
+    } else {
+        resample_read(&filled, resolution_s)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bar(ts: i64, close: f64) -> Bar {
+        Bar {
+            ts,
+            open: close - 1.0,
+            high: close + 1.0,
+            low: close - 2.0,
+            close,
+            volume: 2.0,
+        }
+    }
+
+    #[test]
+    fn a_gap_in_minutes_is_filled_at_read_time_and_flagged() {
+        // Minutes 0, 1, then 4: minutes 2 and 3 are missing.
+        let bars = [bar(0, 10.0), bar(60, 11.0), bar(240, 14.0)];
+        let out = fill_gaps(&bars, 60, 0, 300);
+        let ts: Vec<i64> = out.iter().map(|r| r.bar.ts).collect();
+        assert_eq!(ts, [0, 60, 120, 180, 240]);
+        let filled: Vec<bool> = out.iter().map(|r| r.filled).collect();
+        assert_eq!(filled, [false, false, true, true, false]);
+        assert_eq!(
+            out[2].bar,
+            Bar {
+                ts: 120,
+                open: 11.0,
+                high: 11.0,
+                low: 11.0,
+                close: 11.0,
+                volume: 0.0
+            }
+        );
+    }
+
+    #[test]
+    fn a_gap_at_the_start_carries_the_bar_before_the_range() {
+        let bars = [bar(0, 10.0), bar(180, 13.0)];
+        let out = fill_gaps(&bars, 60, 60, 240);
+        assert_eq!(
+            out.iter().map(|r| (r.bar.ts, r.filled)).collect::<Vec<_>>(),
+            [(60, true), (120, true), (180, false)]
+        );
+        assert_eq!(out[0].bar.close, 10.0);
+        assert!(fill_gaps(&[], 60, 0, 600).is_empty(), "nothing to carry forward");
+    }
+
+    #[test]
+    fn resampling_flags_buckets_with_filled_minutes() {
+        let bars = [bar(0, 10.0), bar(60, 11.0), bar(240, 14.0), bar(300, 15.0)];
+        let out = resample_read(&fill_gaps(&bars, 60, 0, 360), 180);
+        assert_eq!(out.len(), 2);
+        assert_eq!((out[0].bar.ts, out[0].filled), (0, true));
+        assert_eq!(
+            (out[0].bar.open, out[0].bar.high, out[0].bar.low, out[0].bar.close),
+            (9.0, 12.0, 8.0, 11.0)
+        );
+        assert_eq!(
+            (out[1].bar.ts, out[1].filled, out[1].bar.close, out[1].bar.volume),
+            (180, true, 15.0, 4.0)
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! sea-orm entities of the tables in `migrations/` (one module per table).
+
+/// `candles`: OHLCV bars as a source reported them, keyed by (coin, bar size, open time).
+pub mod candle {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "candles")]
+    pub struct Model {
+        /// Ticker: BTC, LTC, XRP.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub coin: String,
+        /// Bar size in seconds (60 for live minute candles).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub interval_s: i32,
+        /// Open time, Unix seconds UTC.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ts: i64,
+        pub open: f64,
+        pub high: f64,
+        pub low: f64,
+        pub close: f64,
+        pub volume: f64,
+        pub source: String,
+        pub fetched_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+
+    impl Model {
+        /// The bar this row stores.
+        pub fn bar(&self) -> models::history::Bar {
+            models::history::Bar {
+                ts: self.ts,
+                open: self.open,
+                high: self.high,
+                low: self.low,
+                close: self.close,
+                volume: self.volume,
+            }
+        }
+    }
+}
+
+/// `series_points`: any other time series (mempool, TPS, tweets, markets), one value per
+/// (series, timestamp), as the source reported it.
+pub mod series_point {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "series_points")]
+    pub struct Model {
+        /// The series id (`mempool_count`, `tps`, `gold`, ...: see `collect::sources::SeriesId`).
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub series: String,
+        /// Unix seconds UTC of the observation.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub ts: i64,
+        pub value: f64,
+        pub source: String,
+        pub fetched_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `source_status`: the health of each upstream source, updated by every collector run.
+pub mod source_status {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "source_status")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub source: String,
+        pub last_success_at: Option<i64>,
+        pub last_error_at: Option<i64>,
+        pub last_error: Option<String>,
+        pub consecutive_failures: i32,
+        pub latest_data_at: Option<i64>,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `app_meta`: named values kept across restarts.
+pub mod app_meta {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "app_meta")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: String,
+        pub updated_at: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `predictions`: every prediction made, and its outcome once its horizon has passed.
+pub mod prediction {
+    use sea_orm::entity::prelude::*;
+
+    /// Where a prediction stands, stored as `pending`, `scored` or `unscorable`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum Outcome {
+        /// Its horizon has not passed, or the price at the target is not stored yet.
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        /// Scored against the realized close.
+        #[sea_orm(string_value = "scored")]
+        Scored,
+        /// No price arrived near the target time.
+        #[sea_orm(string_value = "unscorable")]
+        Unscorable,
+    }
+
+    impl From<Outcome> for shared::Outcome {
+        fn from(o: Outcome) -> Self {
+            match o {
+                Outcome::Pending => shared::Outcome::Pending,
+                Outcome::Scored => shared::Outcome::Scored,
+                Outcome::Unscorable => shared::Outcome::Unscorable,
+            }
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "predictions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub coin: String,
+        /// `30m`, `1h`, ... (`Horizon::as_str`).
+        pub horizon: String,
+        /// The prediction time (a minute boundary): the reference price is the close just before it.
+        pub made_at: i64,
+        /// `made_at` + horizon: the direction is judged on the close just before it.
+        pub target_at: i64,
+        pub p_up: f64,
+        pub reference_price: f64,
+        pub model_id: String,
+        /// Made after the fact from stored history (never counted with live predictions).
+        pub backfilled: bool,
+        /// Pending until scored; unscorable when no price came near the target time.
+        pub outcome: Outcome,
+        pub realized_price: Option<f64>,
+        pub realized_return: Option<f64>,
+        pub correct: Option<bool>,
+        pub scored_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

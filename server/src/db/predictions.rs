@@ -1,0 +1,288 @@
+//! Every query of the `predictions` table: storing, scoring, the newest per coin and horizon,
+//! history pages, the rows behind live accuracy and the event stream.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use shared::{Coin, Direction, Horizon, Prediction};
+
+use crate::clock::to_utc;
+use crate::db::entities::prediction::{self, Outcome};
+
+/// Rows per INSERT statement.
+const BATCH: usize = 500;
+
+/// Stored rows that could not be turned into API values since the process started (each is
+/// logged); `/api/health` would show a corrupt table through this.
+static UNREADABLE_ROWS: AtomicU64 = AtomicU64::new(0);
+
+/// How many stored prediction rows could not be read since the process started.
+pub fn unreadable_rows() -> u64 {
+    UNREADABLE_ROWS.load(Ordering::Relaxed)
+}
+
+/// Why a stored row is not a valid prediction.
+#[derive(Debug, thiserror::Error)]
+#[error("prediction row {id}: {what}")]
+pub struct RowError {
+    id: i64,
+    what: String,
+}
+
+/// A stored prediction as the API shows it.
+pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
+    let bad = |what: String| RowError { id: p.id, what };
+    let time = |t: i64, name: &str| to_utc(t).ok_or_else(|| bad(format!("{name} {t} is not a time")));
+    Ok(Prediction {
+        coin: p.coin.parse().map_err(|e| bad(format!("coin: {e}")))?,
+        horizon: p.horizon.parse().map_err(|e| bad(format!("horizon: {e}")))?,
+        direction: Direction::from_p_up(p.p_up),
+        p_up: p.p_up,
+        made_at: time(p.made_at, "made_at")?,
+        target_at: time(p.target_at, "target_at")?,
+        reference_price: p.reference_price,
+        model_id: p.model_id.clone(),
+        backfilled: p.backfilled,
+        outcome: p.outcome.into(),
+        realized_price: p.realized_price,
+        correct: p.correct,
+    })
+}
+
+/// The rows that convert, in order; each one that does not is logged and counted (never
+/// silently dropped).
+pub fn to_dtos<'a>(rows: impl IntoIterator<Item = &'a prediction::Model>) -> Vec<Prediction> {
+    rows.into_iter().filter_map(|r| readable(to_dto(r))).collect()
+}
+
+/// A converted row, or `None` after logging and counting why it is unreadable.
+pub fn readable(row: Result<Prediction, RowError>) -> Option<Prediction> {
+    match row {
+        Ok(p) => Some(p),
+        Err(e) => {
+            UNREADABLE_ROWS.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(error = %e, "unreadable prediction row");
+            None
+        }
+    }
+}
+
+/// A new pending prediction's row.
+pub fn new_row(
+    coin: Coin,
+    horizon: Horizon,
+    made_at: i64,
+    p_up: f64,
+    reference_price: f64,
+    model_id: &str,
+    backfilled: bool,
+) -> prediction::ActiveModel {
+    prediction::ActiveModel {
+        coin: Set(coin.ticker().to_owned()),
+        horizon: Set(horizon.as_str().to_owned()),
+        made_at: Set(made_at),
+        target_at: Set(made_at + i64::from(horizon.minutes()) * 60),
+        p_up: Set(p_up),
+        reference_price: Set(reference_price),
+        model_id: Set(model_id.to_owned()),
+        backfilled: Set(backfilled),
+        outcome: Set(Outcome::Pending),
+        ..Default::default()
+    }
+}
+
+/// Stores predictions; one that exists already (same coin, horizon and minute) is left as it is.
+pub async fn insert(db: &impl ConnectionTrait, rows: Vec<prediction::ActiveModel>) -> Result<(), DbErr> {
+    for chunk in rows.chunks(BATCH) {
+        prediction::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    prediction::Column::Coin,
+                    prediction::Column::Horizon,
+                    prediction::Column::MadeAt,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn of(coin: Coin, horizon: Horizon) -> sea_orm::Select<prediction::Entity> {
+    prediction::Entity::find()
+        .filter(prediction::Column::Coin.eq(coin.ticker()))
+        .filter(prediction::Column::Horizon.eq(horizon.as_str()))
+}
+
+/// The minutes at or after `since` with a prediction of this coin and horizon.
+pub async fn made_since(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    horizon: Horizon,
+    since: i64,
+) -> Result<HashSet<i64>, DbErr> {
+    let minutes: Vec<i64> = of(coin, horizon)
+        .filter(prediction::Column::MadeAt.gte(since))
+        .select_only()
+        .column(prediction::Column::MadeAt)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(minutes.into_iter().collect())
+}
+
+/// The newest prediction of a coin and horizon.
+pub async fn newest(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    horizon: Horizon,
+) -> Result<Option<prediction::Model>, DbErr> {
+    of(coin, horizon)
+        .order_by_desc(prediction::Column::MadeAt)
+        .one(db)
+        .await
+}
+
+/// The largest prediction id (a cheap "has anything been stored since" check).
+pub async fn newest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    Ok(prediction::Entity::find()
+        .select_only()
+        .column_as(prediction::Column::Id.max(), "newest")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
+/// Pending predictions whose target minute has closed by `now`, oldest target first.
+pub async fn pending_due(db: &impl ConnectionTrait, now: i64) -> Result<Vec<prediction::Model>, DbErr> {
+    prediction::Entity::find()
+        .filter(prediction::Column::Outcome.eq(Outcome::Pending))
+        .filter(prediction::Column::TargetAt.lte(now - 60))
+        .order_by_asc(prediction::Column::TargetAt)
+        .all(db)
+        .await
+}
+
+/// Stores a prediction's outcome.
+pub async fn set_outcome(db: &impl ConnectionTrait, row: prediction::ActiveModel) -> Result<(), DbErr> {
+    prediction::Entity::update(row).exec(db).await.map(|_| ())
+}
+
+/// The scored predictions of a coin and horizon made at or after `since`, live or backfilled.
+pub async fn scored_since(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    horizon: Horizon,
+    backfilled: bool,
+    since: i64,
+) -> Result<Vec<prediction::Model>, DbErr> {
+    of(coin, horizon)
+        .filter(prediction::Column::Backfilled.eq(backfilled))
+        .filter(prediction::Column::Outcome.eq(Outcome::Scored))
+        .filter(prediction::Column::MadeAt.gte(since))
+        .all(db)
+        .await
+}
+
+/// What a history page asks for.
+#[derive(Debug, Clone, Copy)]
+pub struct HistoryFilter {
+    pub coin: Option<Coin>,
+    pub horizon: Option<Horizon>,
+    /// Made in `[from, to)`.
+    pub from: i64,
+    pub to: i64,
+    /// Only predictions made on multiples of this many minutes.
+    pub step_minutes: u32,
+    /// After the previous page's last row, `(made_at, id)`.
+    pub cursor: Option<(i64, i64)>,
+    pub limit: u64,
+}
+
+/// A page of predictions, newest first (`limit + 1` rows tell whether another page follows).
+pub async fn history(db: &impl ConnectionTrait, f: HistoryFilter) -> Result<Vec<prediction::Model>, DbErr> {
+    let mut q = prediction::Entity::find()
+        .filter(prediction::Column::MadeAt.gte(f.from))
+        .filter(prediction::Column::MadeAt.lt(f.to));
+    if let Some(c) = f.coin {
+        q = q.filter(prediction::Column::Coin.eq(c.ticker()));
+    }
+    if let Some(h) = f.horizon {
+        q = q.filter(prediction::Column::Horizon.eq(h.as_str()));
+    }
+    if let Some((t, id)) = f.cursor {
+        q = q.filter(
+            Condition::any().add(prediction::Column::MadeAt.lt(t)).add(
+                Condition::all()
+                    .add(prediction::Column::MadeAt.eq(t))
+                    .add(prediction::Column::Id.lt(id)),
+            ),
+        );
+    }
+    if f.step_minutes > 1 {
+        let step_s = i64::from(f.step_minutes) * 60;
+        q = q.filter(Expr::cust(format!("made_at % {step_s} = 0")));
+    }
+    q.order_by_desc(prediction::Column::MadeAt)
+        .order_by_desc(prediction::Column::Id)
+        .limit(f.limit + 1)
+        .all(db)
+        .await
+}
+
+/// Predictions stored after id `after`, in id order, at most `limit`.
+pub async fn after_id(
+    db: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<prediction::Model>, DbErr> {
+    prediction::Entity::find()
+        .filter(prediction::Column::Id.gt(after))
+        .order_by_asc(prediction::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Predictions scored after `(scored_at, id)`, in that order, at most `limit`.
+pub async fn scored_after(
+    db: &impl ConnectionTrait,
+    scored_at: i64,
+    id: i64,
+    limit: u64,
+) -> Result<Vec<prediction::Model>, DbErr> {
+    prediction::Entity::find()
+        .filter(prediction::Column::ScoredAt.is_not_null())
+        .filter(
+            Condition::any()
+                .add(prediction::Column::ScoredAt.gt(scored_at))
+                .add(
+                    Condition::all()
+                        .add(prediction::Column::ScoredAt.eq(scored_at))
+                        .add(prediction::Column::Id.gt(id)),
+                ),
+        )
+        .order_by_asc(prediction::Column::ScoredAt)
+        .order_by_asc(prediction::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The most recently scored prediction.
+pub async fn newest_scored(db: &impl ConnectionTrait) -> Result<Option<prediction::Model>, DbErr> {
+    prediction::Entity::find()
+        .filter(prediction::Column::ScoredAt.is_not_null())
+        .order_by_desc(prediction::Column::ScoredAt)
+        .order_by_desc(prediction::Column::Id)
+        .one(db)
+        .await
+}

@@ -1,0 +1,87 @@
+//! The per-source health rows behind `GET /api/sources` (and the prediction attempts' rows):
+//! how each source (`SourceId`) fared on its last runs.
+
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+
+use crate::collect::sources::SourceId;
+use crate::db::entities::source_status;
+
+/// Records a successful collection; `latest_data_at` is the newest data point it stored (kept
+/// when the run brought nothing newer).
+pub async fn record_success(
+    db: &impl ConnectionTrait,
+    source: SourceId,
+    latest_data_at: Option<i64>,
+) -> Result<(), DbErr> {
+    let now = crate::clock::now();
+    let previous = source_status::Entity::find_by_id(source.to_string())
+        .one(db)
+        .await?;
+    let latest = match (previous.as_ref().and_then(|p| p.latest_data_at), latest_data_at) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    let row = source_status::ActiveModel {
+        source: Set(source.to_string()),
+        last_success_at: Set(Some(now)),
+        last_error_at: Set(previous.as_ref().and_then(|p| p.last_error_at)),
+        last_error: Set(previous.and_then(|p| p.last_error)),
+        consecutive_failures: Set(0),
+        latest_data_at: Set(latest),
+        updated_at: Set(now),
+    };
+    upsert_status(db, row).await
+}
+
+/// Records a failed collection: the message, and one more consecutive failure.
+pub async fn record_failure(db: &impl ConnectionTrait, source: SourceId, error: &str) -> Result<(), DbErr> {
+    let now = crate::clock::now();
+    let previous = source_status::Entity::find_by_id(source.to_string())
+        .one(db)
+        .await?;
+    let row = source_status::ActiveModel {
+        source: Set(source.to_string()),
+        last_success_at: Set(previous.as_ref().and_then(|p| p.last_success_at)),
+        last_error_at: Set(Some(now)),
+        last_error: Set(Some(error.chars().take(500).collect())),
+        consecutive_failures: Set(previous
+            .as_ref()
+            .map_or(0, |p| p.consecutive_failures)
+            .saturating_add(1)),
+        latest_data_at: Set(previous.and_then(|p| p.latest_data_at)),
+        updated_at: Set(now),
+    };
+    upsert_status(db, row).await
+}
+
+async fn upsert_status(db: &impl ConnectionTrait, row: source_status::ActiveModel) -> Result<(), DbErr> {
+    source_status::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(source_status::Column::Source)
+                .update_columns([
+                    source_status::Column::LastSuccessAt,
+                    source_status::Column::LastErrorAt,
+                    source_status::Column::LastError,
+                    source_status::Column::ConsecutiveFailures,
+                    source_status::Column::LatestDataAt,
+                    source_status::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Every stored status row.
+pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<source_status::Model>, DbErr> {
+    source_status::Entity::find().all(db).await
+}
+
+/// The status row of one source, if it has one.
+pub async fn get(db: &impl ConnectionTrait, source: SourceId) -> Result<Option<source_status::Model>, DbErr> {
+    source_status::Entity::find_by_id(source.to_string())
+        .one(db)
+        .await
+}

@@ -1,0 +1,66 @@
+//! `GET /api/accuracy`: live accuracy per coin and horizon.
+
+use actix_web::{get, web};
+use serde::Deserialize;
+use shared::{AccuracyResponse, AccuracyRow, ApiErrorBody};
+use utoipa::IntoParams;
+
+use crate::clock;
+use crate::http::error::ApiError;
+use crate::http::routes::params::parse_filters;
+use crate::http::state::AppState;
+use crate::predict::accuracy::{WINDOWS, accuracy};
+
+/// Query of `GET /api/accuracy`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccuracyQuery {
+    /// Only this coin.
+    pub coin: Option<String>,
+    /// Only this horizon.
+    pub horizon: Option<String>,
+}
+
+/// Live accuracy per coin and horizon over the trailing 24 h, 7 d and 30 d, next to the
+/// majority-class baseline of the same predictions, with n and a 95% Wilson interval.
+/// Backfilled predictions are reported apart.
+#[utoipa::path(
+    tag = "predictions",
+    params(AccuracyQuery),
+    responses(
+        (status = 200, description = "One row per coin and horizon", body = AccuracyResponse),
+        (status = 400, description = "Unknown coin or horizon", body = ApiErrorBody),
+        (status = 503, description = "The database does not answer", body = ApiErrorBody),
+    )
+)]
+#[get("/api/accuracy")]
+pub async fn get_accuracy(
+    state: web::Data<AppState>,
+    query: web::Query<AccuracyQuery>,
+) -> Result<web::Json<AccuracyResponse>, ApiError> {
+    let (coin, horizon) = parse_filters(&query.coin, &query.horizon)?;
+    let now = clock::now();
+    let mut rows = Vec::new();
+    for model in state.registry.all() {
+        let (c, h) = (model.card.coin, model.card.horizon);
+        if coin.is_some_and(|x| x != c) || horizon.is_some_and(|x| x != h) {
+            continue;
+        }
+        let mut live = Vec::new();
+        let mut backfilled = Vec::new();
+        for w in WINDOWS {
+            live.push(accuracy(&state.db, c, h, w, false, now).await?);
+            backfilled.push(accuracy(&state.db, c, h, w, true, now).await?);
+        }
+        rows.push(AccuracyRow {
+            coin: c,
+            horizon: h,
+            live,
+            backfilled,
+        });
+    }
+    Ok(web::Json(AccuracyResponse {
+        mode: state.mode().await?,
+        rows,
+    }))
+}

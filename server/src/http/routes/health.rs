@@ -1,0 +1,98 @@
+//! `GET /api/health`: is the service up, and can it reach its database?
+
+use std::time::Instant;
+
+use actix_web::{HttpResponse, get, web};
+use sea_orm::ConnectionTrait;
+use shared::{ApiErrorBody, DatabaseHealth, HealthResponse, HealthStatus, SourceState};
+
+use crate::clock;
+use crate::collect::sources;
+use crate::db;
+use crate::http::state::AppState;
+
+/// Service health: version, database reachability, uptime, data mode and failing sources.
+///
+/// Returns 200 when everything answers and 503 (with the same body, `status: degraded`) when the
+/// database does not.
+#[utoipa::path(
+    tag = "health",
+    responses(
+        (status = 200, description = "The service and its database answer", body = HealthResponse),
+        (status = 503, description = "The database does not answer", body = HealthResponse),
+        (status = 500, description = "Unexpected failure", body = ApiErrorBody),
+    )
+)]
+#[get("/api/health")]
+pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
+    let started = Instant::now();
+    let ping = state.db.execute_unprepared("SELECT 1").await;
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Err(e) = &ping {
+        tracing::warn!(error = %e, "health: the database does not answer");
+    }
+    let mut reachable = ping.is_ok();
+    // Every figure below is read only when the database answers; a read that fails makes the
+    // answer `degraded` rather than a guess ("no failing sources", "live").
+    let mut known = reachable;
+    let migrations_applied = if reachable {
+        match db::applied_migrations(&state.db).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = format!("{e:#}"), "health: could not read the migrations");
+                known = false;
+                0
+            }
+        }
+    } else {
+        0
+    };
+    let failing_sources = if reachable {
+        match sources::health(&state.db, &state.sources, clock::now()).await {
+            Ok(all) => all
+                .into_iter()
+                .filter(|s| matches!(s.state, SourceState::Failing | SourceState::Stale))
+                .map(|s| s.source)
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "health: could not read the sources");
+                known = false;
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let mode = match state.mode().await {
+        Ok(mode) => mode,
+        Err(e) => {
+            tracing::warn!(error = %e, "health: could not read the data mode");
+            reachable &= !matches!(e, sea_orm::DbErr::Conn(_) | sea_orm::DbErr::ConnectionAcquire(_));
+            known = false;
+            state.mode_without_db()
+        }
+    };
+    let body = HealthResponse {
+        status: if known {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Degraded
+        },
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: DatabaseHealth {
+            reachable,
+            backend: db::backend_name(&state.db).to_owned(),
+            latency_ms,
+            migrations_applied: u32::try_from(migrations_applied).unwrap_or(u32::MAX),
+        },
+        started_at: state.started_at,
+        uptime_seconds: state.started.elapsed().as_secs(),
+        mode,
+        failing_sources,
+    };
+    if known {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

@@ -1,0 +1,99 @@
+//! `AppState`: what every handler can reach. Cheap to clone (one `Arc`).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+use shared::DataMode;
+
+use crate::clock;
+use crate::collect::replay::Replay;
+use crate::collect::sources::{self, SourceSpec};
+use crate::predict::registry::Registry;
+
+/// The prediction tick's second when its schedule cannot tell (the default cron's).
+pub const DEFAULT_TICK_SECOND: i64 = 20;
+
+/// `/api/predictions`'s answer: when it was computed, the newest prediction id it saw, the body.
+pub type CachedPredictions = (Instant, Option<i64>, Arc<shared::PredictionsResponse>);
+
+/// Shared state of the running server.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The fields behind [`AppState`].
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub started_at: DateTime<Utc>,
+    pub started: Instant,
+    /// The recording replayed instead of live candles, if any.
+    pub replay: Option<Arc<Replay>>,
+    /// The sources collected in this mode.
+    pub sources: Vec<SourceSpec>,
+    /// Whether this process runs the scheduled collectors.
+    pub jobs_enabled: bool,
+    /// The models being served.
+    pub registry: Arc<Registry>,
+    /// `GET /api/predictions`'s full answer for a few seconds (what bots poll hardest).
+    pub predictions_cache: std::sync::Mutex<Option<CachedPredictions>>,
+    /// When predictions are made (`jobs.predict_cron`), for how long an answer stays fresh.
+    pub predict_schedule: cron::Schedule,
+}
+
+impl AppState {
+    /// State around an open database connection.
+    pub fn new(
+        db: DatabaseConnection,
+        replay: Option<Arc<Replay>>,
+        jobs_enabled: bool,
+        registry: Arc<Registry>,
+        predict_schedule: cron::Schedule,
+    ) -> Self {
+        let sources = sources::catalogue(replay.as_deref().map(Replay::dataset));
+        AppState(Arc::new(Inner {
+            db,
+            started_at: Utc::now(),
+            started: Instant::now(),
+            replay,
+            sources,
+            jobs_enabled,
+            registry,
+            predictions_cache: std::sync::Mutex::new(None),
+            predict_schedule,
+        }))
+    }
+
+    /// Seconds from `now` to the next prediction tick (at least 1).
+    pub fn seconds_to_next_tick(&self, now: i64) -> i64 {
+        let next = clock::to_utc(now)
+            .and_then(|t| self.predict_schedule.after(&t).next())
+            .map(|t| t.timestamp());
+        let fallback = (DEFAULT_TICK_SECOND - now).rem_euclid(clock::MINUTE_S);
+        next.map_or(fallback, |next| next - now).max(1)
+    }
+
+    /// The mode as far as it is known without the database (the replay's shift unknown: 0).
+    pub fn mode_without_db(&self) -> DataMode {
+        match &self.replay {
+            None => DataMode::Live,
+            Some(r) => DataMode::Replay(r.info(0)),
+        }
+    }
+
+    /// Live, or which recording is replayed and with what shift.
+    pub async fn mode(&self) -> Result<DataMode, sea_orm::DbErr> {
+        Ok(match &self.replay {
+            None => DataMode::Live,
+            Some(r) => DataMode::Replay(r.info(r.stored_shift(&self.db).await?.unwrap_or(0))),
+        })
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

@@ -1,0 +1,300 @@
+//! The scheduled jobs (apalis): cron schedules piped into a job table in the same database
+//! (SQLite or PostgreSQL, sharing the app's pool), one worker per job, retries with exponential
+//! backoff (`retry`), and pruning of finished job rows (`prune`). The work itself is `collect`'s
+//! and `predict`'s: one job's failure never stops another or the API; every collection updates
+//! the per-source health rows and logs one structured line per source.
+//!
+//! | job | schedule (default) | what it runs |
+//! |---|---|---|
+//! | `candles` | second 5 of every minute | Bitstamp minute candles per coin (or the replay) |
+//! | `chain` | :00 :15 :30 :45 | mempool.space mempool; blockchain.info TPS and mempool count; pruning |
+//! | `tweets` | :00 :15 :30 :45 | bitinfocharts tweets per day per coin |
+//! | `markets` | :00 :15 :30 :45 | Yahoo daily closes of gold, S&P 500, oil, MSCI World |
+//! | `predict` | second 20 of every minute (after the candles) | the predictions due, then scoring |
+
+mod prune;
+pub mod retry;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_cron::{CronScheduler, Tick};
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::task::JoinHandle;
+
+use crate::clock;
+use crate::collect::run::{Collectors, SourceError};
+use crate::config::JobsSettings;
+use crate::predict::{self, registry::Registry};
+
+/// The step of the start-up prediction backfill, seconds (the web app's table shows 15 minutes).
+pub const BACKFILL_STEP_S: i64 = 900;
+
+/// The jobs, each with its own queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Job {
+    Candles,
+    Chain,
+    Tweets,
+    Markets,
+    /// Predictions due this minute, then scoring of predictions whose horizon has passed.
+    Predict,
+}
+
+impl Job {
+    pub const ALL: [Job; 5] = [Job::Candles, Job::Chain, Job::Tweets, Job::Markets, Job::Predict];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Predict => "predict",
+            Job::Candles => "candles",
+            Job::Chain => "chain",
+            Job::Tweets => "tweets",
+            Job::Markets => "markets",
+        }
+    }
+}
+
+/// Why a job run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Some sources failed (each is recorded in its health row already).
+    #[error("{job}: {failed} of {total} sources failed: {first}")]
+    Sources {
+        job: &'static str,
+        failed: usize,
+        total: usize,
+        first: SourceError,
+    },
+    /// The prediction tick or scoring failed.
+    #[error("predict: {0:#}")]
+    Predict(anyhow::Error),
+}
+
+/// What the jobs run: the collectors and, where this process predicts, the models.
+pub struct Runner {
+    pub collectors: Collectors,
+    pub registry: Option<Arc<Registry>>,
+}
+
+impl Runner {
+    /// A runner that only collects (no models: the `predict` job does nothing).
+    pub fn collecting(collectors: Collectors) -> Self {
+        Runner {
+            collectors,
+            registry: None,
+        }
+    }
+
+    /// The database the jobs write to.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.collectors.db
+    }
+
+    /// Runs one job once (what a cron tick runs, before retries).
+    pub async fn run(&self, job: Job) -> Result<(), JobError> {
+        let outcomes = match job {
+            Job::Predict => return self.predict().await,
+            Job::Candles => self.collectors.candles().await,
+            Job::Chain => {
+                prune::finished_jobs(self.db(), clock::now()).await;
+                self.collectors.chain().await
+            }
+            Job::Tweets => self.collectors.all_tweets().await,
+            Job::Markets => self.collectors.markets().await,
+        };
+        let total = outcomes.len();
+        let mut failures = outcomes.into_iter().filter_map(Result::err);
+        match failures.next() {
+            None => Ok(()),
+            Some(first) => Err(JobError::Sources {
+                job: job.name(),
+                failed: 1 + failures.count(),
+                total,
+                first,
+            }),
+        }
+    }
+
+    async fn predict(&self) -> Result<(), JobError> {
+        let Some(registry) = &self.registry else {
+            return Ok(());
+        };
+        let started = std::time::Instant::now();
+        let report = predict::run(self.db(), registry, clock::current_minute(), clock::now())
+            .await
+            .map_err(JobError::Predict)?;
+        tracing::info!(
+            made = report.made,
+            skipped = report.skipped,
+            scored = report.scored,
+            unscorable = report.unscorable,
+            ms = started.elapsed().as_millis() as u64,
+            "prediction tick"
+        );
+        Ok(())
+    }
+}
+
+/// The running workers; dropping it stops them.
+pub struct Workers {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+/// What a worker's handler gets with each tick.
+#[derive(Clone)]
+pub struct JobCtx {
+    pub runner: Arc<Runner>,
+    pub job: Job,
+    pub retries: usize,
+    pub backoff: Duration,
+}
+
+/// One cron tick of a job: runs it, retrying a failed run up to `retries` times after a backoff
+/// that doubles (with jitter, at most a minute). When every attempt failed the task ends as
+/// aborted (apalis does not run it again: the next tick will), and the failure is in the sources'
+/// health. Tests call this directly rather than waiting for a cron to fire.
+pub async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynError> {
+    let job = ctx.job.name();
+    tracing::debug!(job, tick = tick.get_timestamp(), "job run");
+    retry::with_backoff(job, ctx.retries, ctx.backoff, || ctx.runner.run(ctx.job))
+        .await
+        .map_err(|e| -> BoxDynError {
+            tracing::warn!(job, error = %e, "job run failed; giving up until the next tick");
+            Box::new(AbortError::new(e))
+        })
+}
+
+/// Creates the job tables (apalis's own migrations) and starts one worker per job. The first run
+/// of every job also starts at once, so a fresh server has data before the first tick; then
+/// predictions are backfilled over `backfill_hours` of stored history.
+pub async fn start(
+    runner: Arc<Runner>,
+    settings: &JobsSettings,
+    backfill_hours: i64,
+) -> anyhow::Result<Workers> {
+    let db = runner.db().clone();
+    let mut handles = Vec::new();
+    // While replaying, only candles are collected (the other sources would mix today's series
+    // with recorded prices): their sources show as `disabled`.
+    let replaying = runner.collectors.replay().is_some();
+    let jobs: Vec<Job> = Job::ALL
+        .into_iter()
+        .filter(|j| match j {
+            Job::Candles => true,
+            Job::Predict => runner.registry.is_some(),
+            _ => !replaying,
+        })
+        .collect();
+    for &job in &jobs {
+        let cron = match job {
+            Job::Candles => &settings.candles_cron,
+            Job::Predict => &settings.predict_cron,
+            _ => &settings.slow_cron,
+        };
+        let schedule = cron::Schedule::from_str(cron)
+            .with_context(|| format!("jobs: bad cron {cron:?} for {}", job.name()))?;
+        let ctx = JobCtx {
+            runner: runner.clone(),
+            job,
+            retries: settings.retries,
+            backoff: Duration::from_millis(settings.backoff_ms.max(1)),
+        };
+        handles.push(spawn_worker(&db, job, schedule, ctx).await?);
+        // With a prediction backfill, its task runs the first candles itself (it needs them first).
+        let backfill_runs_it = job == Job::Candles && runner.registry.is_some() && backfill_hours > 0;
+        if settings.run_at_start && !backfill_runs_it {
+            let first = runner.clone();
+            handles.push(tokio::spawn(async move {
+                if let Err(e) = first.run(job).await {
+                    tracing::warn!(job = job.name(), error = %e, "first run failed");
+                }
+            }));
+        }
+    }
+    if let (Some(registry), true) = (
+        runner.registry.clone(),
+        backfill_hours > 0 && settings.run_at_start,
+    ) {
+        let first = runner.clone();
+        handles.push(tokio::spawn(async move {
+            // After the first candles are in (replay stores its warm-up then).
+            if let Err(e) = first.run(Job::Candles).await {
+                tracing::warn!(error = %e, "candles before the prediction backfill failed");
+            }
+            let started = std::time::Instant::now();
+            let db = first.db();
+            match predict::tick::backfill(db, &registry, clock::now(), backfill_hours, BACKFILL_STEP_S).await
+            {
+                Ok(made) => tracing::info!(
+                    made,
+                    hours = backfill_hours,
+                    ms = started.elapsed().as_millis() as u64,
+                    "predictions backfilled"
+                ),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "prediction backfill failed"),
+            }
+        }));
+    }
+    tracing::info!(jobs = jobs.len(), "collectors scheduled");
+    Ok(Workers { handles })
+}
+
+/// Starts the apalis worker of one job on the database's own job storage.
+async fn spawn_worker(
+    db: &DatabaseConnection,
+    job: Job,
+    schedule: cron::Schedule,
+    ctx: JobCtx,
+) -> anyhow::Result<JoinHandle<()>> {
+    let name = format!("coincast-{}", job.name());
+    let queue = format!("coincast::{}", job.name());
+    // The two storages are different types with the same API: one macro, no generic bounds.
+    macro_rules! spawn_on {
+        ($storage:expr) => {{
+            let worker = WorkerBuilder::new(name)
+                .backend(CronScheduler::new(schedule).pipe_to($storage))
+                .data(ctx)
+                .build(handle_tick);
+            tokio::spawn(async move {
+                if let Err(e) = worker.run().await {
+                    tracing::error!(error = %e, "job worker stopped");
+                }
+            })
+        }};
+    }
+    Ok(match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool().clone();
+            apalis_sqlite::SqliteStorage::setup(&pool)
+                .await
+                .context("creating the job tables (SQLite)")?;
+            spawn_on!(
+                apalis_sqlite::SqliteStorage::<Tick>::new(&pool)
+                    .with_config(apalis_sqlite::Config::default().queue(&queue))
+            )
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool().clone();
+            apalis_postgres::PostgresStorage::setup(&pool)
+                .await
+                .context("creating the job tables (PostgreSQL)")?;
+            spawn_on!(
+                apalis_postgres::PostgresStorage::<Tick>::new(&pool)
+                    .with_config(apalis_postgres::Config::default().queue(&queue))
+            )
+        }
+        other => anyhow::bail!("jobs: unsupported database backend {other:?}"),
+    })
+}

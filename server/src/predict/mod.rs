@@ -1,0 +1,46 @@
+//! Prediction: the served models (`registry`), features from stored data (`features`), the tick
+//! and the start-up backfill (`tick`), scoring once a horizon has passed (`score`), and live
+//! accuracy (`accuracy`).
+//!
+//! Times: a prediction made at minute `t` (a minute boundary) uses every minute candle that closed
+//! by `t`; its reference price is the close of the minute `[t - 60, t)`. Its target is `t + h`,
+//! judged on the close of the minute `[t + h - 60, t + h)`: UP is right when that close is above
+//! the reference. This is exactly how the training labels were made.
+
+pub mod accuracy;
+pub mod features;
+pub mod registry;
+pub mod score;
+pub mod tick;
+
+use sea_orm::ConnectionTrait;
+
+use crate::predict::registry::Registry;
+
+/// What one scheduled prediction run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TickReport {
+    pub made: usize,
+    pub skipped: usize,
+    pub scored: usize,
+    pub unscorable: usize,
+}
+
+/// The scheduled run: predicts what is due at minute `t`, then scores what has come due by
+/// `now`. A skipped prediction (stale data, a gap, a missing series) is recorded with its reason
+/// and is not a failure.
+pub async fn run(
+    db: &impl ConnectionTrait,
+    registry: &Registry,
+    t: i64,
+    now: i64,
+) -> anyhow::Result<TickReport> {
+    let (made, skipped) = tick::tick(db, registry, t).await?;
+    let (scored, unscorable) = score::score_due(db, now).await?;
+    Ok(TickReport {
+        made,
+        skipped,
+        scored,
+        unscorable,
+    })
+}

@@ -1,0 +1,188 @@
+//! The model registry: the shipped ONNX models and their cards, loaded with tract at start,
+//! validated, and swappable at run time (`reload`) without a restart.
+//!
+//! A model is refused (and the server does not start) when its card's feature version is not the
+//! one this build computes, its feature names differ from what the spec produces, its ONNX file
+//! does not match the card's sha256, or tract's output on the card's golden input differs from
+//! the trainer's. A prediction records the id of the model that made it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use anyhow::Context;
+use models::card::ModelCard;
+use models::features::{FEATURE_VERSION, FeatureSpec};
+use models::onnx::OnnxModel;
+use sha2::{Digest, Sha256};
+use shared::{Coin, Horizon};
+
+use crate::collect::sources::SeriesId;
+
+/// A validated model ready to predict.
+pub struct LoadedModel {
+    pub card: ModelCard,
+    pub spec: FeatureSpec,
+    /// The stored series its features read (the card's names, parsed).
+    pub series: Vec<SeriesId>,
+    onnx: OnnxModel,
+}
+
+impl LoadedModel {
+    /// P(up) for many feature rows at once (CPU work: call it off the async threads).
+    pub fn predict_many(&self, xs: &[Vec<f32>]) -> anyhow::Result<Vec<f64>> {
+        Ok(self.onnx.predict(xs)?.into_iter().map(f64::from).collect())
+    }
+
+    /// P(up) for one feature row (CPU work: call it off the async threads).
+    pub fn predict(&self, x: &[f32]) -> anyhow::Result<f64> {
+        let p = self.onnx.predict(&[x.to_vec()])?;
+        p.first()
+            .map(|p| f64::from(*p))
+            .context("the model returned no output")
+    }
+}
+
+type Models = BTreeMap<(Coin, Horizon), Arc<LoadedModel>>;
+
+/// The running models.
+pub struct Registry {
+    dir: PathBuf,
+    models: RwLock<Arc<Models>>,
+}
+
+impl Registry {
+    /// Loads and validates every model card (and its ONNX file) in `dir`.
+    pub fn load(dir: &Path) -> anyhow::Result<Self> {
+        let models = load_dir(dir)?;
+        Ok(Registry {
+            dir: dir.to_path_buf(),
+            models: RwLock::new(Arc::new(models)),
+        })
+    }
+
+    /// Loads the folder again and swaps the models in at once; on any error the running models
+    /// stay. Returns how many are loaded.
+    pub fn reload(&self) -> anyhow::Result<usize> {
+        let models = load_dir(&self.dir)?;
+        let n = models.len();
+        match self.models.write() {
+            Ok(mut m) => *m = Arc::new(models),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(models),
+        }
+        Ok(n)
+    }
+
+    fn snapshot(&self) -> Arc<Models> {
+        match self.models.read() {
+            Ok(m) => m.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The model for a coin and horizon.
+    pub fn get(&self, coin: Coin, horizon: Horizon) -> Option<Arc<LoadedModel>> {
+        self.snapshot().get(&(coin, horizon)).cloned()
+    }
+
+    /// Every model, by coin and horizon.
+    pub fn all(&self) -> Vec<Arc<LoadedModel>> {
+        self.snapshot().values().cloned().collect()
+    }
+}
+
+fn load_dir(dir: &Path) -> anyhow::Result<Models> {
+    let cards = models::train::read_cards(dir)
+        .with_context(|| format!("reading model cards in {}", dir.display()))?;
+    anyhow::ensure!(!cards.is_empty(), "no model cards in {}", dir.display());
+    let mut out = Models::new();
+    for card in cards {
+        let model = validate(dir, card)?;
+        out.insert((model.card.coin, model.card.horizon), Arc::new(model));
+    }
+    Ok(out)
+}
+
+fn validate(dir: &Path, card: ModelCard) -> anyhow::Result<LoadedModel> {
+    let id = card.id.clone();
+    anyhow::ensure!(
+        card.features.version == FEATURE_VERSION,
+        "model {id}: feature version {} but this server computes version {FEATURE_VERSION}: retrain it",
+        card.features.version
+    );
+    let spec = card.spec();
+    let series = spec
+        .series
+        .iter()
+        .map(|name| name.parse::<SeriesId>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!("model {id}: {e}"))?;
+    anyhow::ensure!(
+        spec.names() == card.features.names,
+        "model {id}: its feature names are not the ones this server builds for its spec"
+    );
+    let path = dir.join(&card.onnx_file);
+    let bytes = std::fs::read(&path).with_context(|| format!("model {id}: reading {}", path.display()))?;
+    let sha = format!("{:x}", Sha256::digest(&bytes));
+    anyhow::ensure!(
+        sha == card.onnx_sha256,
+        "model {id}: {} does not match its card's sha256",
+        path.display()
+    );
+    let onnx = OnnxModel::from_bytes(&bytes, card.features.names.len())
+        .with_context(|| format!("model {id}: loading"))?;
+    let p = onnx.predict(std::slice::from_ref(&card.golden.input))?;
+    let p = p.first().copied().unwrap_or(f32::NAN);
+    anyhow::ensure!(
+        (p - card.golden.p_up).abs() < 1e-4,
+        "model {id}: gives {p} on its golden input, the trainer gave {}",
+        card.golden.p_up
+    );
+    Ok(LoadedModel {
+        card,
+        spec,
+        series,
+        onnx,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts")
+    }
+
+    #[test]
+    fn the_shipped_models_load_and_a_tampered_card_is_refused() {
+        let registry = Registry::load(&shipped()).unwrap();
+        assert_eq!(registry.all().len(), 18);
+        let m = registry.get(Coin::Btc, Horizon::H1).unwrap();
+        let p = m.predict(&m.card.golden.input).unwrap();
+        assert!((p - f64::from(m.card.golden.p_up)).abs() < 1e-5);
+
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(shipped()).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+        let registry = Registry::load(dir.path()).unwrap();
+        let card = dir.path().join("XRP-2h.json");
+        let text = std::fs::read_to_string(&card).unwrap();
+        let older = FEATURE_VERSION - 1;
+        let tampered = text.replace(
+            &format!("\"version\": {FEATURE_VERSION}"),
+            &format!("\"version\": {older}"),
+        );
+        assert_ne!(tampered, text, "the card names its feature version");
+        std::fs::write(&card, tampered).unwrap();
+        let err = registry.reload().unwrap_err().to_string();
+        assert!(err.contains(&format!("feature version {older}")), "{err}");
+        assert_eq!(
+            registry.all().len(),
+            18,
+            "a failed reload keeps the running models"
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! The prediction tick: every model due this minute predicts from stored data (features from
+//! `features`, inference off the async threads) and its prediction is stored; the start-up
+//! backfill does the same over past hours, in batches.
+//!
+//! Times: a prediction made at minute `t` (a minute boundary) uses every minute candle that closed
+//! by `t`; its reference price is the close of the minute `[t - 60, t)`. Its target is `t + h`,
+//! judged on the close of the minute `[t + h - 60, t + h)`: UP is right when that close is above
+//! the reference. This is exactly how the training labels were made.
+
+use std::sync::Arc;
+
+use sea_orm::ConnectionTrait;
+use shared::{Coin, Horizon};
+
+use crate::clock::{HOUR_S, MINUTE_S};
+use crate::collect::sources::SourceId;
+use crate::db;
+use crate::db::entities::prediction;
+use crate::predict::features::{features_at, features_from, reach_s, series_set};
+use crate::predict::registry::{LoadedModel, Registry};
+use crate::predict::score::score_due;
+
+/// What one attempt did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    /// Stored (or already there: the job is idempotent).
+    Made { p_up: f64, reference_price: f64 },
+    /// Not made, and why (recorded in the model's status row).
+    Skipped(String),
+}
+
+fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool) -> prediction::ActiveModel {
+    let card = &model.card;
+    db::predictions::new_row(card.coin, card.horizon, t, p_up, reference, &card.id, backfilled)
+}
+
+/// Backfills predictions every `step_s` over `[now - hours, now)` from stored history (replayed
+/// or imported), marked `backfilled` (never counted as live), where none exists yet; then scores
+/// what has come due. One read of candles per coin; inference batched per model, off the async
+/// threads. Returns how many were made.
+pub async fn backfill(
+    db: &impl ConnectionTrait,
+    registry: &Registry,
+    now: i64,
+    hours: i64,
+    step_s: i64,
+) -> anyhow::Result<usize> {
+    let end = now.div_euclid(step_s) * step_s;
+    let start = end - hours * HOUR_S;
+    let mut made = 0;
+    let models = registry.all();
+    for coin in Coin::ALL {
+        let mine: Vec<_> = models.iter().filter(|m| m.card.coin == coin).cloned().collect();
+        let Some(reach) = mine.iter().map(|m| reach_s(m)).max() else {
+            continue;
+        };
+        let minutes = db::candles::minutes(db, coin, start - reach, end).await?;
+        if minutes.is_empty() {
+            continue;
+        }
+        for model in mine {
+            let existing = db::predictions::made_since(db, coin, model.card.horizon, start).await?;
+            let set = series_set(db, &model, end).await?;
+            let (mut xs, mut at) = (Vec::new(), Vec::new());
+            let mut t = start;
+            while t < end {
+                if due(model.card.horizon, t)
+                    && !existing.contains(&t)
+                    && let Ok((x, reference)) = features_from(&model, &minutes, &set, t)
+                {
+                    xs.push(x);
+                    at.push((t, reference));
+                }
+                t += step_s;
+            }
+            if xs.is_empty() {
+                continue;
+            }
+            let runner = model.clone();
+            let ps = tokio::task::spawn_blocking(move || runner.predict_many(&xs)).await??;
+            let rows = at
+                .iter()
+                .zip(ps)
+                .map(|(&(t, reference), p)| row(&model, t, p, reference, true))
+                .collect::<Vec<_>>();
+            made += rows.len();
+            db::predictions::insert(db, rows).await?;
+        }
+    }
+    score_due(db, now).await?;
+    Ok(made)
+}
+
+/// Makes (and stores) one prediction at minute `t`, or records why not.
+pub async fn predict(
+    db: &impl ConnectionTrait,
+    model: Arc<LoadedModel>,
+    t: i64,
+    backfilled: bool,
+) -> anyhow::Result<Attempt> {
+    let (coin, horizon) = (model.card.coin, model.card.horizon);
+    let source = SourceId::Predictions(coin, horizon);
+    let (x, reference) = match features_at(db, &model, t).await? {
+        Ok(v) => v,
+        Err(reason) => {
+            if !backfilled {
+                tracing::info!(%coin, horizon = horizon.as_str(), reason, "no prediction");
+                db::status::record_failure(db, source, &reason).await?;
+            }
+            return Ok(Attempt::Skipped(reason));
+        }
+    };
+    let runner = model.clone();
+    let p_up = tokio::task::spawn_blocking(move || runner.predict(&x)).await??;
+    db::predictions::insert(db, vec![row(&model, t, p_up, reference, backfilled)]).await?;
+    if !backfilled {
+        db::status::record_success(db, source, Some(t)).await?;
+    }
+    Ok(Attempt::Made {
+        p_up,
+        reference_price: reference,
+    })
+}
+
+/// Whether a horizon is predicted at minute `t` (30 min to 2 h every minute, longer ones every
+/// 15 minutes).
+pub fn due(horizon: Horizon, t: i64) -> bool {
+    t.rem_euclid(i64::from(horizon.cadence_minutes()) * MINUTE_S) == 0
+}
+
+/// One tick: every model whose cadence falls on minute `t`. Returns (made, skipped).
+pub async fn tick(db: &impl ConnectionTrait, registry: &Registry, t: i64) -> anyhow::Result<(usize, usize)> {
+    let (mut made, mut skipped) = (0, 0);
+    for model in registry.all() {
+        if !due(model.card.horizon, t) {
+            continue;
+        }
+        match predict(db, model, t, false).await? {
+            Attempt::Made { .. } => made += 1,
+            Attempt::Skipped(_) => skipped += 1,
+        }
+    }
+    Ok((made, skipped))
+}
