@@ -245,7 +245,8 @@ mod tests {
 
     #[test]
     fn times_outside_2009_to_now_are_refused() {
-        let now = 1_700_000_030;
+        // The minute in progress opens at 1_699_999_980.
+        let now = 1_700_000_000;
         let bar = |ts| models::history::Bar {
             ts,
             open: 1.0,
@@ -254,9 +255,9 @@ mod tests {
             close: 1.0,
             volume: 0.0,
         };
-        assert!(check_candle_times(&[bar(EARLIEST_DATA_TS), bar(1_700_000_000)], now).is_ok());
+        assert!(check_candle_times(&[bar(EARLIEST_DATA_TS), bar(1_699_999_980)], now).is_ok());
         assert!(
-            check_candle_times(&[bar(1_700_000_060)], now).is_err(),
+            check_candle_times(&[bar(1_700_000_040)], now).is_err(),
             "the next minute"
         );
         assert!(check_candle_times(&[bar(0)], now).is_err());

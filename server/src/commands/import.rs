@@ -2,8 +2,8 @@
 //! `candles`. The format and bar size are detected (`models::history`); the coin comes from the
 //! file name or the CSV's symbol. A file is parsed whole before anything is written, so a bad row
 //! refuses the file with nothing written. The rows are then written in transactions of
-//! [`TXN_ROWS`], so a running server's writers (collections, predictions) wait for one of them at
-//! most, never for the whole file (SQLite has one writer). Rows are upserted: importing the same
+//! [`TXN_ROWS`], [`TXN_PAUSE`] apart, so a running server's writers (collections, predictions)
+//! wait for one of them at most, never for the whole file (SQLite has one writer). Rows are upserted: importing the same
 //! file twice changes nothing, and an interrupted import (killed mid-way) is completed by running it
 //! again.
 
@@ -22,6 +22,10 @@ use crate::db;
 
 /// Rows per write transaction: a few hundred milliseconds of holding SQLite's write lock.
 pub const TXN_ROWS: usize = 10_000;
+/// The pause between two transactions. A writer waiting for the lock (SQLite's busy handler)
+/// retries at most every 100 ms: without a pause it would almost never find the lock free
+/// between one commit and the next begin, and would wait for the whole file after all.
+pub const TXN_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// The `source` stored with imported rows: `import:<file name>`, cut to the column's 64 characters.
 fn import_source(path: &Path) -> String {
@@ -61,7 +65,10 @@ pub async fn import_file(
         )
     })?;
     let source = import_source(path);
-    for chunk in parsed.bars.chunks(TXN_ROWS) {
+    for (i, chunk) in parsed.bars.chunks(TXN_ROWS).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(TXN_PAUSE).await;
+        }
         let txn = db.begin().await?;
         db::candles::upsert_candles(&txn, coin, parsed.interval_s, chunk, &source, progress)
             .await
@@ -102,7 +109,10 @@ pub async fn import_series(
         })
         .collect();
     let source = import_source(path);
-    for chunk in points.chunks(TXN_ROWS) {
+    for (i, chunk) in points.chunks(TXN_ROWS).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(TXN_PAUSE).await;
+        }
         let txn = db.begin().await?;
         db::series::upsert_series(&txn, series, &source, chunk).await?;
         txn.commit().await?;

@@ -204,12 +204,37 @@ async fn kill_9_while_serving_keeps_what_was_committed_and_a_restart_completes()
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let started = Instant::now();
+    // Killed while collecting: the replay's warm-up (about 7,200 minutes a coin) is stored in
+    // one transaction per coin, so a coin has all of it or none.
     let (mut child, _logs) = serve(&data);
-    // The replay's warm-up candles are in; kill as soon as the prediction backfill has written.
+    wait_for(
+        &mut child,
+        &data,
+        "SELECT COUNT(*) FROM app_meta",
+        1,
+        Duration::from_secs(25),
+    )
+    .await;
+    kill_9(&mut child);
+    let db = sound(&data).await;
+    let mut per_coin = Vec::new();
+    for coin in ["BTC", "LTC", "XRP"] {
+        let sql = format!("SELECT COUNT(*) FROM candles WHERE coin = '{coin}'");
+        let n = scalar(&db, &sql).await.unwrap();
+        assert!(n == 0 || n >= 7_000, "{coin}: half a warm-up ({n} minutes)");
+        per_coin.push(n);
+    }
+    db.close().await.unwrap();
+    eprintln!(
+        "kill -9 | serve --replay killed while collecting: candles per coin {per_coin:?} (all or nothing), integrity ok"
+    );
+
+    // Killed while predicting: as soon as the prediction backfill has written a batch.
+    let (mut child, _logs) = serve(&data);
     let seen = wait_for(
         &mut child,
         &data,
-        "SELECT COUNT(*) FROM predictions",
+        "SELECT COUNT(*) FROM predictions WHERE backfilled",
         1,
         Duration::from_secs(25),
     )
