@@ -210,7 +210,7 @@ async fn kill_9_while_serving_keeps_what_was_committed_and_a_restart_completes()
     wait_for(
         &mut child,
         &data,
-        "SELECT COUNT(*) FROM app_meta",
+        "SELECT COUNT(*) FROM candles",
         1,
         Duration::from_secs(25),
     )
