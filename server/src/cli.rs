@@ -58,7 +58,7 @@ pub struct BackfillArgs {
 /// `coincast import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The files; each is imported whole or not at all.
+    /// The files; each is parsed whole first, and a file with a bad row is refused (nothing written).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Import the files as this daily or sampled series (`gold`, `sp500`, `oil`, `msci_world`,

@@ -1,8 +1,8 @@
 //! Bitstamp `GET /api/v2/ohlc/{pair}/?step=60&limit=N`: minute candles.
 //!
 //! Every value in the payload is a JSON string; `timestamp` is the candle's open time in Unix
-//! seconds. A candle that does not parse fails the whole payload: a half-read page is worse than a
-//! retried one.
+//! seconds. A candle that does not parse, or opens before 2009 or after the current minute, fails
+//! the whole payload: a half-read page is worse than a retried one.
 
 use models::history::Bar;
 use serde::Deserialize;
@@ -50,11 +50,15 @@ pub enum ParseError {
         low: f64,
         close: f64,
     },
+    #[error("Bitstamp candle {index}: opens at {ts}, before 2009 or after the current minute")]
+    BadTime { index: usize, ts: i64 },
 }
 
-/// The pair the payload names (`BTC/USD`) and its candles, oldest first. An empty list is valid
-/// (nothing new); the caller decides whether that is stale.
-pub fn parse_ohlc(body: &str) -> Result<(String, Vec<Bar>), ParseError> {
+/// The pair the payload names (`BTC/USD`) and its candles, oldest first, as of `now` (Unix
+/// seconds: no candle may open after its minute). An empty list is valid (nothing new); the
+/// caller decides whether that is stale.
+pub fn parse_ohlc(body: &str, now: i64) -> Result<(String, Vec<Bar>), ParseError> {
+    let latest = crate::clock::minute_of(now);
     let payload: Payload = serde_json::from_str(body).map_err(|e| ParseError::Malformed(e.to_string()))?;
     let mut bars = Vec::with_capacity(payload.data.ohlc.len());
     for (index, c) in payload.data.ohlc.iter().enumerate() {
@@ -79,6 +83,9 @@ pub fn parse_ohlc(body: &str) -> Result<(String, Vec<Bar>), ParseError> {
                 field: "timestamp",
                 value: c.timestamp.clone(),
             })?;
+        if !(super::EARLIEST_DATA_TS..=latest).contains(&ts) {
+            return Err(ParseError::BadTime { index, ts });
+        }
         let bar = Bar {
             ts,
             open: num("open", &c.open)?,
@@ -133,12 +140,15 @@ pub async fn fetch_minutes(
     let limit = u32::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
     let url = super::join(base_url, &ohlc_path(coin, limit, start));
     let body = super::get_text(client, &url, timeout).await?;
-    Ok(parse_ohlc(&body)?.1)
+    Ok(parse_ohlc(&body, crate::clock::now())?.1)
 }
 
 impl From<ParseError> for super::FetchError {
     fn from(e: ParseError) -> Self {
-        super::FetchError::Malformed(e.to_string())
+        match e {
+            ParseError::BadTime { .. } => super::FetchError::BadTime(e.to_string()),
+            _ => super::FetchError::Malformed(e.to_string()),
+        }
     }
 }
 
@@ -148,6 +158,12 @@ mod tests {
 
     /// A recorded real response (ccxt's test fixture of `GET /api/v2/ohlc/btcusdt/?step=3600&limit=1`).
     const REAL: &str = include_str!("../../tests/fixtures/upstream/bitstamp_ohlc_btcusdt.json");
+    /// A `now` after the recorded payload (2024-03-13 11:00 UTC).
+    const NOW: i64 = 1_710_331_200;
+
+    fn parse_ohlc(body: &str) -> Result<(String, Vec<Bar>), ParseError> {
+        super::parse_ohlc(body, NOW)
+    }
 
     #[test]
     fn parses_the_recorded_payload() {
@@ -196,5 +212,22 @@ mod tests {
             parse_ohlc(&inconsistent),
             Err(ParseError::Inconsistent { index: 0, .. })
         ));
+    }
+
+    #[test]
+    fn candles_from_the_future_or_before_2009_refuse_the_payload() {
+        // The recorded candle opens at 1_710_327_600: as of that very minute it is fine.
+        assert!(super::parse_ohlc(REAL, 1_710_327_600).is_ok());
+        assert_eq!(
+            super::parse_ohlc(REAL, 1_710_327_599),
+            Err(ParseError::BadTime {
+                index: 0,
+                ts: 1_710_327_600
+            })
+        );
+        let zero = REAL.replace("\"1710327600\"", "\"0\"");
+        assert_eq!(parse_ohlc(&zero), Err(ParseError::BadTime { index: 0, ts: 0 }));
+        let e: crate::collect::FetchError = ParseError::BadTime { index: 0, ts: 0 }.into();
+        assert_eq!(e.public(), "implausible timestamp");
     }
 }

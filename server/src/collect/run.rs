@@ -93,7 +93,8 @@ impl Collectors {
     }
 
     /// Runs `fetch` for `source`, records the outcome in its health row and logs it. `fetch`
-    /// returns the newest data time it stored.
+    /// returns the newest data time it stored. The health row gets the short public form of a
+    /// failure ([`public_message`]); the log line and the returned error keep the whole chain.
     async fn track<F>(&self, source: SourceId, fetch: F) -> Result<(), SourceError>
     where
         F: Future<Output = anyhow::Result<Option<i64>>>,
@@ -108,8 +109,9 @@ impl Collectors {
             }
             Err(e) => {
                 let message = format!("{e:#}");
-                tracing::warn!(source = %source, error = %message, "collection failed");
-                if let Err(db) = db::status::record_failure(&self.db, source, &message).await {
+                let public = public_message(&e);
+                tracing::warn!(source = %source, error = %message, public = %public, "collection failed");
+                if let Err(db) = db::status::record_failure(&self.db, source, &public).await {
                     tracing::error!(source = %source, error = %db, "could not record the failure");
                 }
                 Err(fail(message))
@@ -191,6 +193,9 @@ impl Collectors {
         if bars.is_empty() {
             return Ok(None);
         }
+        // Whatever the source (Bitstamp parses this too; the replay is shifted to now), nothing
+        // from the future or before 2009 is stored: the whole run is refused, as for a bad number.
+        collectors::check_candle_times(bars, clock::now())?;
         // One transaction: readers see a run's candles all at once, never half of a long catch-up.
         let txn = self.db.begin().await?;
         db::candles::upsert_candles(&txn, coin, MINUTE_S, bars, source, &mut |_| {})
@@ -206,6 +211,7 @@ impl Collectors {
         source: &str,
         points: &[Point],
     ) -> anyhow::Result<Option<i64>> {
+        collectors::check_point_times(points, clock::now())?;
         db::series::upsert_series(&self.db, series, source, points)
             .await
             .with_context(|| format!("storing {series}"))?;
@@ -263,12 +269,48 @@ impl Collectors {
             );
             let body = self.get(&self.upstream.yahoo, &path).await?;
             let (answered, points) = yahoo::parse(&body)?;
-            anyhow::ensure!(
-                answered == symbol,
-                "asked for {symbol}, Yahoo answered {answered}"
-            );
+            if answered != symbol {
+                return Err(anyhow::Error::from(collectors::FetchError::Malformed(format!(
+                    "asked for {symbol}, Yahoo answered {answered}"
+                ))));
+            }
             self.store_points(series, "yahoo", &points).await
         })
         .await
+    }
+}
+
+/// The short, stable description of a failed collection that `/api/sources` shows: the
+/// [`FetchError::public`](collectors::FetchError::public) form when fetching or parsing failed,
+/// "storage error" when the database did, "internal error" otherwise. Never a URL, a payload
+/// excerpt or a library's error chain.
+pub fn public_message(e: &anyhow::Error) -> String {
+    if let Some(fetch) = e.chain().find_map(|c| c.downcast_ref::<collectors::FetchError>()) {
+        fetch.public()
+    } else if e.chain().any(|c| c.downcast_ref::<sea_orm::DbErr>().is_some()) {
+        "storage error".to_owned()
+    } else {
+        "internal error".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_described_publicly_without_their_chain() {
+        let transport = anyhow::Error::from(collectors::FetchError::Transport(
+            "error sending request for url (http://10.0.0.1/api): tcp connect error: refused".into(),
+        ))
+        .context("fetching");
+        assert_eq!(public_message(&transport), "connection failed");
+        let db =
+            anyhow::Error::from(sea_orm::DbErr::Custom("disk I/O error".into())).context("storing candles");
+        assert_eq!(public_message(&db), "storage error");
+        assert_eq!(
+            public_message(&anyhow::anyhow!("something else")),
+            "internal error"
+        );
     }
 }

@@ -1,7 +1,11 @@
 //! `coincast import <path>...`: loads history files (CryptoDataDownload CSV, freqtrade JSON) into
 //! `candles`. The format and bar size are detected (`models::history`); the coin comes from the
-//! file name or the CSV's symbol. A file is imported whole or not at all (one transaction), and
-//! rows are upserted, so importing the same file twice changes nothing.
+//! file name or the CSV's symbol. A file is parsed whole before anything is written, so a bad row
+//! refuses the file with nothing written. The rows are then written in transactions of
+//! [`TXN_ROWS`], [`TXN_PAUSE`] apart, so a running server's writers (collections, predictions)
+//! wait for one of them at most, never for the whole file (SQLite has one writer). Rows are upserted: importing the same
+//! file twice changes nothing, and an interrupted import (killed mid-way) is completed by running it
+//! again.
 
 use std::path::Path;
 use std::time::Instant;
@@ -15,6 +19,13 @@ use crate::cli::ImportArgs;
 use crate::collect::Point;
 use crate::collect::sources::SeriesId;
 use crate::db;
+
+/// Rows per write transaction: a few hundred milliseconds of holding SQLite's write lock.
+pub const TXN_ROWS: usize = 10_000;
+/// The pause between two transactions. A writer waiting for the lock (SQLite's busy handler)
+/// retries at most every 100 ms: without a pause it would almost never find the lock free
+/// between one commit and the next begin, and would wait for the whole file after all.
+pub const TXN_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
 
 /// The `source` stored with imported rows: `import:<file name>`, cut to the column's 64 characters.
 fn import_source(path: &Path) -> String {
@@ -38,7 +49,7 @@ impl ImportReport {
     }
 }
 
-/// Imports one file: parse it completely, then write it in one transaction.
+/// Imports one file: parse it completely, then write it in transactions of [`TXN_ROWS`].
 pub async fn import_file(
     db: &DatabaseConnection,
     path: &Path,
@@ -54,11 +65,16 @@ pub async fn import_file(
         )
     })?;
     let source = import_source(path);
-    let txn = db.begin().await?;
-    db::candles::upsert_candles(&txn, coin, parsed.interval_s, &parsed.bars, &source, progress)
-        .await
-        .with_context(|| format!("{}: writing candles", path.display()))?;
-    txn.commit().await?;
+    for (i, chunk) in parsed.bars.chunks(TXN_ROWS).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(TXN_PAUSE).await;
+        }
+        let txn = db.begin().await?;
+        db::candles::upsert_candles(&txn, coin, parsed.interval_s, chunk, &source, progress)
+            .await
+            .with_context(|| format!("{}: writing candles", path.display()))?;
+        txn.commit().await?;
+    }
     Ok(ImportReport {
         coin,
         interval_s: parsed.interval_s,
@@ -74,8 +90,9 @@ pub struct SeriesImport {
     pub seconds: f64,
 }
 
-/// Imports a daily or sampled series file (Yahoo CSV, blockchain.com chart CSV) as `series`, in
-/// one transaction: a bad line rejects the whole file.
+/// Imports a daily or sampled series file (Yahoo CSV, blockchain.com chart CSV) as `series`,
+/// parsed whole first (a bad line rejects the whole file, nothing written), then written in
+/// transactions of [`TXN_ROWS`].
 pub async fn import_series(
     db: &DatabaseConnection,
     series: SeriesId,
@@ -92,9 +109,14 @@ pub async fn import_series(
         })
         .collect();
     let source = import_source(path);
-    let txn = db.begin().await?;
-    db::series::upsert_series(&txn, series, &source, &points).await?;
-    txn.commit().await?;
+    for (i, chunk) in points.chunks(TXN_ROWS).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(TXN_PAUSE).await;
+        }
+        let txn = db.begin().await?;
+        db::series::upsert_series(&txn, series, &source, chunk).await?;
+        txn.commit().await?;
+    }
     Ok(SeriesImport {
         rows: points.len(),
         seconds: started.elapsed().as_secs_f64(),

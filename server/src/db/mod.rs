@@ -20,6 +20,12 @@ use crate::config::Settings;
 /// The name of the embedded database file inside the data directory.
 pub const SQLITE_FILE: &str = "coincast.db";
 
+/// How long a SQLite writer waits for another writer's lock before failing, on every pooled
+/// connection. The longest write holds the lock well under a second (an import commits
+/// [`crate::commands::import::TXN_ROWS`] rows at a time; a collection a page of candles); this
+/// leaves room for a slow disk without letting a stuck writer hang a job for long.
+pub const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connects to the configured database, creating the data directory and SQLite file on first run.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = match &settings.database.url {
@@ -35,17 +41,18 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     options
         .max_connections(settings.database.max_connections)
         .min_connections(1)
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // A pragma run once would reach one pooled connection only: set it on each.
+        .map_sqlx_sqlite_opts(|o| o.busy_timeout(SQLITE_BUSY_TIMEOUT));
     let conn = Database::connect(options)
         .await
         .context("connecting to the database")?;
     if conn.get_database_backend() == DbBackend::Sqlite {
-        // WAL is a property of the file; busy_timeout lets a writer wait for another instead of failing.
-        for pragma in ["PRAGMA journal_mode = WAL", "PRAGMA busy_timeout = 5000"] {
-            conn.execute_unprepared(pragma)
-                .await
-                .with_context(|| format!("setting {pragma}"))?;
-        }
+        // WAL is a property of the file (readers never wait for the writer).
+        let pragma = "PRAGMA journal_mode = WAL";
+        conn.execute_unprepared(pragma)
+            .await
+            .with_context(|| format!("setting {pragma}"))?;
     }
     Ok(conn)
 }

@@ -1,4 +1,8 @@
-use std::path::PathBuf;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use coincast::collect::sources::SeriesId;
 use coincast::commands::import::import_file;
@@ -7,6 +11,94 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use shared::Coin;
 
 use crate::helpers::{Frontend, repo_root, spawn_app};
+
+/// A large valid history file for load and crash tests only: the bundled replay's real BTC
+/// minutes (11,520), repeated `copies` times, each copy shifted later by the sample's span, as
+/// freqtrade JSON named `BTC_USDT-1m.json`. Returns the path and its row count. Not market data
+/// for the product: real rows, shifted in time, inside a temporary directory.
+pub fn big_history(dir: &Path, copies: usize) -> (PathBuf, usize) {
+    let gz = std::fs::read(repo_root().join("server/replay/binance-1m-2021-05.csv.gz")).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let rows: Vec<(i64, &str)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("BTC,"))
+        .map(|rest| {
+            let (ts, values) = rest.split_once(',').unwrap();
+            (ts.parse().unwrap(), values)
+        })
+        .collect();
+    let span = rows.last().unwrap().0 - rows[0].0 + 60;
+    let mut out = String::from("[");
+    for copy in 0..copies {
+        for (ts, values) in &rows {
+            if out.len() > 1 {
+                out.push(',');
+            }
+            let ms = (ts + copy as i64 * span) * 1000;
+            out.push_str(&format!("[{ms},{values}]"));
+        }
+    }
+    out.push(']');
+    let path = dir.join("BTC_USDT-1m.json");
+    std::fs::write(&path, out).unwrap();
+    (path, rows.len() * copies)
+}
+
+/// While `work` runs, another writer does what the server's jobs do every minute (a candle
+/// upsert in a transaction, a health row) every 20 ms; returns each write's duration (or the
+/// error) and what `work` returned.
+async fn writes_during<T>(
+    db: &sea_orm::DatabaseConnection,
+    work: impl std::future::Future<Output = T>,
+) -> (Vec<Result<Duration, String>>, T) {
+    use sea_orm::TransactionTrait;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (db.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            let mut ts = 1_700_000_000;
+            while !stop.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let bar = models::history::Bar {
+                    ts,
+                    open: 1.0,
+                    high: 1.0,
+                    low: 1.0,
+                    close: 1.0,
+                    volume: 1.0,
+                };
+                let write = async {
+                    let txn = db.begin().await?;
+                    coincast::db::candles::upsert_candles(&txn, Coin::Ltc, 60, &[bar], "test", &mut |_| {})
+                        .await?;
+                    txn.commit().await?;
+                    coincast::db::status::record_success(
+                        &db,
+                        coincast::collect::sources::SourceId::Bitstamp(Coin::Ltc),
+                        Some(ts),
+                    )
+                    .await
+                };
+                out.push(write.await.map(|()| started.elapsed()).map_err(|e| e.to_string()));
+                ts += 60;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            out
+        })
+    };
+    let result = work.await;
+    stop.store(true, Ordering::Relaxed);
+    (writer.await.unwrap(), result)
+}
+
+fn longest(writes: &[Result<Duration, String>]) -> (Duration, usize) {
+    let longest = writes.iter().flatten().max().copied().unwrap_or_default();
+    (longest, writes.iter().filter(|w| w.is_err()).count())
+}
 
 fn fixture(name: &str) -> PathBuf {
     repo_root().join("server/tests/fixtures").join(name)
@@ -134,4 +226,61 @@ async fn series_files_import_whole_and_training_reads_the_database() {
     assert_eq!(history.bars.len(), 300 + 24);
     assert_eq!(history.series.names().collect::<Vec<_>>(), ["gold"]);
     assert!(plan.feature_sets.len() > 1, "4 h offers the series feature sets");
+}
+
+#[tokio::test]
+async fn a_large_import_lets_other_writers_in_between_its_transactions() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let db = app.state.db.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let (file, rows) = big_history(dir.path(), 8);
+
+    let started = Instant::now();
+    let (writes, report) = writes_during(&db, import_file(&db, &file, &mut |_| {})).await;
+    let import_s = started.elapsed().as_secs_f64();
+    let report = report.unwrap();
+    assert_eq!(report.rows, rows);
+    let (max, failed) = longest(&writes);
+    eprintln!(
+        "import-while-serving | {rows} rows in {import_s:.1} s, transactions of {} | {} writes by others meanwhile, {failed} failed, longest wait {max:?}",
+        coincast::commands::import::TXN_ROWS,
+        writes.len()
+    );
+    assert_eq!(failed, 0, "{writes:?}");
+    let btc = candle::Entity::find()
+        .filter(candle::Column::Coin.eq("BTC"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(btc as usize, rows);
+    let ltc = candle::Entity::find()
+        .filter(candle::Column::Coin.eq("LTC"))
+        .count(&db)
+        .await
+        .unwrap();
+    assert_eq!(ltc as usize, writes.len(), "every other write landed");
+    assert!(
+        max < Duration::from_secs(5),
+        "a writer waited {max:?}: as long as the old busy timeout"
+    );
+
+    // For comparison, what the import did before: the whole file in one transaction.
+    use sea_orm::TransactionTrait;
+    let text = std::fs::read_to_string(&file).unwrap();
+    let parsed = models::history::parse(&text).unwrap();
+    let started = Instant::now();
+    let (writes, _) = writes_during(&db, async {
+        let txn = db.begin().await.unwrap();
+        coincast::db::candles::upsert_candles(&txn, Coin::Btc, 60, &parsed.bars, "one-txn", &mut |_| {})
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    })
+    .await;
+    let (old_max, old_failed) = longest(&writes);
+    eprintln!(
+        "import-while-serving | the same {rows} rows in ONE transaction (before): {:.1} s | {} writes by others, {old_failed} failed, longest wait {old_max:?}",
+        started.elapsed().as_secs_f64(),
+        writes.len()
+    );
 }
