@@ -8,6 +8,7 @@ mod collectors;
 mod docs;
 mod health;
 mod helpers;
+mod hostile;
 mod import;
 mod jobs;
 mod market;
