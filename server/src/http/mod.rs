@@ -156,7 +156,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
         app.service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
             .service(web::scope("/api").default_service(web::to(routes::api_not_found)))
             .configure(spa::service(&dist))
-            .wrap_fn(|mut req, srv| {
+            .wrap_fn(move |mut req, srv| {
                 let path = req.path().to_owned();
                 // HEAD on an API route is its GET without the body (the HTTP layer leaves the body
                 // out and keeps the headers: length, ETag, cache). Not for the endless event stream.

@@ -76,10 +76,10 @@ mod tests {
         for (i, (&p, &realized)) in p_ups.iter().zip(&moves).enumerate() {
             let i = i as i64;
             for (made_at, backfilled, outcome, counts) in [
-                (now - 3_600 - i * 60, false, Outcome::Scored, true),
+                (now - 10_000 - i * 60, false, Outcome::Scored, true),
                 (now - 2 * DAY_S - i * 60, false, Outcome::Scored, false),
-                (now - 3_000 - i * 60, true, Outcome::Scored, false),
-                (now - 2_000 - i * 60, false, Outcome::Unscorable, false),
+                (now - 20_000 - i * 60, true, Outcome::Scored, false),
+                (now - 30_000 - i * 60, false, Outcome::Unscorable, false),
             ] {
                 rows.push(prediction::ActiveModel {
                     coin: Set("BTC".into()),
