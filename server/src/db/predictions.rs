@@ -190,6 +190,10 @@ pub struct ScoredSums {
     pub squared_error: f64,
 }
 
+/// COUNT, SUM(hits), SUM(ups), SUM(squared error) as the database returns them (SUM of no rows
+/// is NULL).
+type SumsRow = (i64, Option<i64>, Option<i64>, Option<f64>);
+
 /// The [`ScoredSums`] of the scored predictions of a coin and horizon made at or after `since`,
 /// live or backfilled, aggregated by the database (index
 /// `idx_predictions_accuracy`: coin, horizon, backfilled, outcome, made_at), so no row is
@@ -205,7 +209,7 @@ pub async fn scored_sums(
     const WENT_UP: &str = "realized_price > reference_price";
     let p = "(CASE WHEN p_up < 1e-7 THEN 1e-7 WHEN p_up > 1.0 - 1e-7 THEN 1.0 - 1e-7 ELSE p_up END)";
     let t = format!("(CASE WHEN {WENT_UP} THEN 1.0 ELSE 0.0 END)");
-    let row: Option<(i64, Option<i64>, Option<i64>, Option<f64>)> = of(coin, horizon)
+    let row: Option<SumsRow> = of(coin, horizon)
         .filter(prediction::Column::Backfilled.eq(backfilled))
         .filter(prediction::Column::Outcome.eq(Outcome::Scored))
         .filter(prediction::Column::MadeAt.gte(since))
