@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_initial;
 mod m20261124_000002_app_meta;
+mod m20261202_000003_prediction_indexes;
 
 /// Applies coincast's migrations.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_app_meta::Migration),
+            Box::new(m20261202_000003_prediction_indexes::Migration),
         ]
     }
 }
@@ -44,7 +46,10 @@ mod tests {
                 .await
                 .unwrap_or_else(|e| panic!("table {table} missing: {e}"));
         }
-        assert_eq!(Migrator::get_applied_migrations(&db).await.unwrap().len(), 2);
+        assert_eq!(
+            Migrator::get_applied_migrations(&db).await.unwrap().len(),
+            Migrator::migrations().len()
+        );
         Migrator::down(&db, None).await.unwrap();
         assert!(Migrator::get_applied_migrations(&db).await.unwrap().is_empty());
         Migrator::up(&db, None).await.unwrap();

@@ -127,9 +127,10 @@ pub fn fill_gaps(bars: &[Bar], interval_s: i64, from: i64, to: i64) -> Vec<ReadB
     let mut out = Vec::new();
     let mut it = bars.iter().peekable();
     let mut last_close: Option<f64> = None;
-    let mut slot = from.div_euclid(interval_s) * interval_s;
+    let interval_s = interval_s.max(1);
+    let mut slot = from.div_euclid(interval_s).saturating_mul(interval_s);
     if slot < from {
-        slot += interval_s;
+        slot = slot.saturating_add(interval_s);
     }
     while slot < to {
         while it.peek().is_some_and(|b| b.ts < slot) {
@@ -160,7 +161,10 @@ pub fn fill_gaps(bars: &[Bar], interval_s: i64, from: i64, to: i64) -> Vec<ReadB
                 }
             }
         }
-        slot += interval_s;
+        let Some(next) = slot.checked_add(interval_s) else {
+            break;
+        };
+        slot = next;
     }
     out
 }
@@ -196,11 +200,14 @@ pub async fn read_candles(
     to: i64,
     resolution_s: i64,
 ) -> Result<Vec<ReadBar>, DbErr> {
-    // One bar before `from` lets a gap at the start be carried forward.
-    let bars = minutes(db, coin, from - HOUR_S, to).await?;
+    // One bar before `from` lets a gap at the start be carried forward. The caller bounds the
+    // span (`/api/prices` reads at most 70 days of minutes), which bounds the rows and the slots.
+    let bars = minutes(db, coin, from.saturating_sub(HOUR_S), to).await?;
     // Gaps are filled between stored minutes only: never past the newest one (that would invent
     // minutes that have not happened or not arrived; staleness shows in `/api/sources`).
-    let end = bars.last().map_or(from, |b| to.min(b.ts + MINUTE_S));
+    let end = bars
+        .last()
+        .map_or(from, |b| to.min(b.ts.saturating_add(MINUTE_S)));
     let filled = fill_gaps(&bars, MINUTE_S, from, end);
     Ok(if resolution_s == MINUTE_S {
         filled

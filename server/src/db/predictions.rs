@@ -176,20 +176,65 @@ pub async fn set_outcome(db: &impl ConnectionTrait, row: prediction::ActiveModel
     prediction::Entity::update(row).exec(db).await.map(|_| ())
 }
 
-/// The scored predictions of a coin and horizon made at or after `since`, live or backfilled.
-pub async fn scored_since(
+/// Sums over the scored predictions of a coin and horizon, all a live accuracy figure needs.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ScoredSums {
+    /// Scored rows with a realized price.
+    pub n: i64,
+    /// Rows whose direction (`p_up > 0.5` is UP) matched what happened.
+    pub hits: i64,
+    /// Rows where the price went up (realized above the reference).
+    pub up: i64,
+    /// The sum of squared errors of `p_up` (clamped to `[1e-7, 1 - 1e-7]` as
+    /// `models::metrics::Metrics` does) against what happened: n times the Brier score.
+    pub squared_error: f64,
+}
+
+/// COUNT, SUM(hits), SUM(ups), SUM(squared error) as the database returns them (SUM of no rows
+/// is NULL).
+type SumsRow = (i64, Option<i64>, Option<i64>, Option<f64>);
+
+/// The [`ScoredSums`] of the scored predictions of a coin and horizon made at or after `since`,
+/// live or backfilled, aggregated by the database (index
+/// `idx_predictions_accuracy`: coin, horizon, backfilled, outcome, made_at), so no row is
+/// loaded whatever the window holds.
+pub async fn scored_sums(
     db: &impl ConnectionTrait,
     coin: Coin,
     horizon: Horizon,
     backfilled: bool,
     since: i64,
-) -> Result<Vec<prediction::Model>, DbErr> {
-    of(coin, horizon)
+) -> Result<ScoredSums, DbErr> {
+    // Portable SQL (SQLite and PostgreSQL): CASE, comparisons and arithmetic on DOUBLE columns.
+    const WENT_UP: &str = "realized_price > reference_price";
+    let p = "(CASE WHEN p_up < 1e-7 THEN 1e-7 WHEN p_up > 1.0 - 1e-7 THEN 1.0 - 1e-7 ELSE p_up END)";
+    let t = format!("(CASE WHEN {WENT_UP} THEN 1.0 ELSE 0.0 END)");
+    let row: Option<SumsRow> = of(coin, horizon)
         .filter(prediction::Column::Backfilled.eq(backfilled))
         .filter(prediction::Column::Outcome.eq(Outcome::Scored))
         .filter(prediction::Column::MadeAt.gte(since))
-        .all(db)
-        .await
+        .filter(prediction::Column::RealizedPrice.is_not_null())
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column_as(
+            Expr::cust(format!(
+                "SUM(CASE WHEN (p_up > 0.5 AND {WENT_UP}) OR (NOT (p_up > 0.5) AND NOT ({WENT_UP})) THEN 1 ELSE 0 END)"
+            )),
+            "hits",
+        )
+        .column_as(Expr::cust(format!("SUM(CASE WHEN {WENT_UP} THEN 1 ELSE 0 END)")), "up")
+        .column_as(Expr::cust(format!("SUM(({p} - {t}) * ({p} - {t}))")), "squared_error")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(
+        row.map_or_else(ScoredSums::default, |(n, hits, up, se)| ScoredSums {
+            n,
+            hits: hits.unwrap_or(0),
+            up: up.unwrap_or(0),
+            squared_error: se.unwrap_or(0.0),
+        }),
+    )
 }
 
 /// What a history page asks for.

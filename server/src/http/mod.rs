@@ -18,6 +18,7 @@ use actix_web::http::Method;
 use actix_web::middleware::Compress;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use futures_util::future::{Either, ready};
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -143,6 +144,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
     let known_routes = web::Data::new(routes::KnownRoutes::from_document(&openapi::document()));
     let dist = settings.frontend.dist_dir.clone();
     let mut server = HttpServer::new(move || {
+        let known = known_routes.clone();
         let (app, api) = App::new()
             .into_utoipa_app()
             .openapi(openapi::ApiDoc::openapi())
@@ -154,14 +156,24 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
         app.service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
             .service(web::scope("/api").default_service(web::to(routes::api_not_found)))
             .configure(spa::service(&dist))
-            .wrap_fn(|mut req, srv| {
+            .wrap_fn(move |mut req, srv| {
                 let path = req.path().to_owned();
                 // HEAD on an API route is its GET without the body (the HTTP layer leaves the body
                 // out and keeps the headers: length, ETag, cache). Not for the endless event stream.
                 if req.method() == Method::HEAD && path.starts_with("/api/") && path != "/api/stream" {
                     req.head_mut().method = Method::GET;
                 }
-                let fut = srv.call(req);
+                // Every GET of an API route first has its query string checked against the
+                // parameters the route documents: unknown, repeated or malformed ones are a 400
+                // naming the parameter, before any handler parses them.
+                let rejected = (req.method() == Method::GET && path.starts_with("/api/"))
+                    .then(|| known.query_for(&path))
+                    .flatten()
+                    .and_then(|allowed| routes::params::check_query(req.query_string(), allowed).err());
+                let fut = match rejected {
+                    Some(e) => Either::Left(ready(Ok(req.error_response(e)))),
+                    None => Either::Right(srv.call(req)),
+                };
                 async move {
                     let mut res = fut.await?;
                     spa::set_cache_headers(&path, res.headers_mut());

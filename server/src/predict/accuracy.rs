@@ -1,12 +1,17 @@
 //! Live accuracy: the scored live predictions of a coin and horizon over a trailing window, next
 //! to the majority-class baseline of the same rows, with n and a Wilson interval.
+//!
+//! The database sums the rows (`db::predictions::scored_sums`: count, hits, ups, squared error);
+//! the figures are computed here from those sums exactly as `models::metrics::Metrics` computes
+//! them from the rows, so a request never loads a window's rows.
 
-use models::metrics::Metrics;
+use models::metrics::{Z95, wilson};
 use sea_orm::{ConnectionTrait, DbErr};
 use shared::{AccuracyStats, Coin, Horizon};
 
 use crate::clock::DAY_S;
 use crate::db;
+use crate::db::predictions::ScoredSums;
 
 /// Trailing windows of the accuracy figures.
 pub const WINDOWS: [(&str, i64); 3] = [("24h", DAY_S), ("7d", 7 * DAY_S), ("30d", 30 * DAY_S)];
@@ -22,23 +27,96 @@ pub async fn accuracy(
     backfilled: bool,
     now: i64,
 ) -> Result<AccuracyStats, DbErr> {
-    let rows = db::predictions::scored_since(db, coin, horizon, backfilled, now - window.1).await?;
-    let (mut up, mut p) = (Vec::new(), Vec::new());
-    for r in &rows {
-        if let Some(realized) = r.realized_price {
-            up.push(realized > r.reference_price);
-            p.push(r.p_up);
-        }
+    let sums =
+        db::predictions::scored_sums(db, coin, horizon, backfilled, now.saturating_sub(window.1)).await?;
+    Ok(stats(window.0, &sums))
+}
+
+/// The figures of a window from its sums (`None` figures when nothing was scored).
+pub fn stats(window: &str, s: &ScoredSums) -> AccuracyStats {
+    let n = usize::try_from(s.n).unwrap_or(0);
+    let hits = usize::try_from(s.hits).unwrap_or(0).min(n);
+    let up = usize::try_from(s.up).unwrap_or(0).min(n);
+    let some = n > 0;
+    let n_f = n as f64;
+    let (low, high) = wilson(hits, n, Z95);
+    AccuracyStats {
+        window: window.to_owned(),
+        n: u32::try_from(n).unwrap_or(u32::MAX),
+        hits: u32::try_from(hits).unwrap_or(u32::MAX),
+        accuracy: some.then(|| hits as f64 / n_f),
+        wilson_low: some.then_some(low),
+        wilson_high: some.then_some(high),
+        brier: some.then(|| s.squared_error / n_f),
+        baseline_accuracy: some.then(|| up.max(n - up) as f64 / n_f),
     }
-    let m = Metrics::compute(&up, &p);
-    Ok(AccuracyStats {
-        window: window.0.to_owned(),
-        n: up.len() as u32,
-        hits: m.as_ref().map_or(0, |m| m.hits as u32),
-        accuracy: m.as_ref().map(|m| m.accuracy),
-        wilson_low: m.as_ref().map(|m| m.wilson_low),
-        wilson_high: m.as_ref().map(|m| m.wilson_high),
-        brier: m.as_ref().map(|m| m.brier),
-        baseline_accuracy: m.as_ref().map(|m| m.baseline_accuracy),
-    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::entities::prediction::{self, Outcome};
+    use migrations::MigratorTrait;
+    use models::metrics::Metrics;
+    use sea_orm::{ActiveValue::Set, Database, EntityTrait};
+
+    /// A hand-made set: every side of the 0.5 threshold (0.5 itself says DOWN), the clamped
+    /// extremes, a flat price (not UP), and rows the window must leave out.
+    #[tokio::test]
+    async fn sums_in_sql_give_the_same_figures_as_metrics_on_the_rows() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        migrations::Migrator::up(&db, None).await.unwrap();
+        let now = 1_764_633_600;
+        let p_ups = [
+            0.7, 0.6, 0.4, 0.8, 0.5, 0.0, 1.0, 0.51, 0.49, 0.93, 0.12, 0.5000001,
+        ];
+        let moves = [1.1, 0.9, 0.95, 1.2, 1.0, 0.7, 1.3, 1.0, 1.01, 0.99, 0.98, 1.05];
+        let mut rows = Vec::new();
+        let mut expected = (Vec::new(), Vec::new());
+        for (i, (&p, &realized)) in p_ups.iter().zip(&moves).enumerate() {
+            let i = i as i64;
+            for (made_at, backfilled, outcome, counts) in [
+                (now - 10_000 - i * 60, false, Outcome::Scored, true),
+                (now - 2 * DAY_S - i * 60, false, Outcome::Scored, false),
+                (now - 20_000 - i * 60, true, Outcome::Scored, false),
+                (now - 30_000 - i * 60, false, Outcome::Unscorable, false),
+            ] {
+                rows.push(prediction::ActiveModel {
+                    coin: Set("BTC".into()),
+                    horizon: Set("1h".into()),
+                    made_at: Set(made_at),
+                    target_at: Set(made_at + 3_600),
+                    p_up: Set(p),
+                    reference_price: Set(1.0),
+                    model_id: Set("test".into()),
+                    backfilled: Set(backfilled),
+                    outcome: Set(outcome),
+                    realized_price: Set(Some(realized)),
+                    scored_at: Set(Some(made_at + 3_660)),
+                    ..Default::default()
+                });
+                if counts {
+                    expected.0.push(realized > 1.0);
+                    expected.1.push(p);
+                }
+            }
+        }
+        prediction::Entity::insert_many(rows).exec(&db).await.unwrap();
+        let got = accuracy(&db, Coin::Btc, Horizon::H1, ("24h", DAY_S), false, now)
+            .await
+            .unwrap();
+        let m = Metrics::compute(&expected.0, &expected.1).unwrap();
+        assert_eq!((got.n as usize, got.hits as usize), (m.n, m.hits));
+        let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
+        assert!(close(got.accuracy, m.accuracy), "{got:?} {m:?}");
+        assert!(close(got.wilson_low, m.wilson_low), "{got:?} {m:?}");
+        assert!(close(got.wilson_high, m.wilson_high), "{got:?} {m:?}");
+        assert!(close(got.brier, m.brier), "{got:?} {m:?}");
+        assert!(close(got.baseline_accuracy, m.baseline_accuracy), "{got:?} {m:?}");
+
+        let none = accuracy(&db, Coin::Ltc, Horizon::H1, ("24h", DAY_S), false, now)
+            .await
+            .unwrap();
+        assert_eq!((none.n, none.hits, none.accuracy, none.brier), (0, 0, None, None));
+    }
 }

@@ -9,6 +9,7 @@ mod docs;
 mod faults;
 mod health;
 mod helpers;
+mod hostile;
 mod import;
 mod jobs;
 mod kill;

@@ -5,15 +5,37 @@ use serde::Deserialize;
 use shared::{ApiErrorBody, PredictionHistory};
 use utoipa::IntoParams;
 
-use crate::clock::{self, HOUR_S};
+use crate::clock::{self, DAY_S, HOUR_S};
 use crate::db;
 use crate::db::predictions::HistoryFilter;
 use crate::http::error::ApiError;
-use crate::http::routes::params::{parse_filters, parse_time};
+use crate::http::routes::params::{MAX_ID, in_time_window, parse_bounded, parse_filters, parse_time};
 use crate::http::state::AppState;
 
 /// Most predictions one history page returns.
 pub const MAX_LIMIT: u64 = 1_000;
+
+/// Widest range one history request spans (32 days: the web app asks 30 at most), so a page
+/// never scans more than that much of the table whatever the step filter drops.
+pub const MAX_SPAN_S: i64 = 32 * DAY_S;
+
+/// A cursor this API returned: `<made_at>.<id>`, the time in the accepted window and the id
+/// from 0 to 2^53 - 1.
+fn parse_cursor(c: &str) -> Result<(i64, i64), ApiError> {
+    let bad = || ApiError::invalid_parameter("cursor", "not a cursor this API returned");
+    let (t, id) = c.trim().split_once('.').ok_or_else(bad)?;
+    let t = t
+        .parse::<i64>()
+        .ok()
+        .filter(|t| in_time_window(*t, clock::now()))
+        .ok_or_else(bad)?;
+    let id = id
+        .parse::<i64>()
+        .ok()
+        .filter(|id| (0..=MAX_ID).contains(id))
+        .ok_or_else(bad)?;
+    Ok((t, id))
+}
 
 /// Query of `GET /api/predictions/history`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -25,16 +47,17 @@ pub struct HistoryQuery {
     /// Only this horizon.
     #[param(example = "1h")]
     pub horizon: Option<String>,
-    /// Made at or after (RFC 3339 or Unix seconds); default: 3 hours before `to`.
+    /// Made at or after (RFC 3339 or Unix seconds, from 2009 to a year from now); default: 3 hours
+    /// before `to`. A range spans at most 32 days.
     pub from: Option<String>,
-    /// Made before (RFC 3339 or Unix seconds); default: now.
+    /// Made before (RFC 3339 or Unix seconds, from 2009 to a year from now); default: now.
     pub to: Option<String>,
     /// Only predictions made on multiples of this many minutes (default 15, the page's table; 1 for all).
-    #[param(example = 15)]
-    pub step_minutes: Option<u32>,
+    #[param(value_type = Option<u32>, example = 15)]
+    pub step_minutes: Option<String>,
     /// Page size, 1 to 1000 (default 200).
-    #[param(example = 200)]
-    pub limit: Option<u64>,
+    #[param(value_type = Option<u64>, example = 200)]
+    pub limit: Option<String>,
     /// From a previous page's `next_cursor`.
     pub cursor: Option<String>,
 }
@@ -60,36 +83,36 @@ pub async fn get_history(
     let (coin, horizon) = parse_filters(&query.coin, &query.horizon)?;
     let to = match &query.to {
         Some(t) => parse_time("to", t)?,
-        None => clock::now() + 1,
+        None => clock::now().saturating_add(1),
     };
     let from = match &query.from {
         Some(f) => parse_time("from", f)?,
-        None => to - 3 * HOUR_S,
+        None => to.saturating_sub(3 * HOUR_S),
     };
     if from >= to {
         return Err(ApiError::invalid_parameter("from", "`from` must be before `to`"));
     }
-    let step = query.step_minutes.unwrap_or(15);
-    if !(1..=1440).contains(&step) {
+    if to.saturating_sub(from) > MAX_SPAN_S {
         return Err(ApiError::invalid_parameter(
-            "step_minutes",
-            "`step_minutes` must be 1 to 1440",
+            "from",
+            format!("the range spans more than {} days: narrow it", MAX_SPAN_S / DAY_S),
         ));
     }
-    let limit = query.limit.unwrap_or(200);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(ApiError::invalid_parameter(
-            "limit",
-            format!("`limit` must be 1 to {MAX_LIMIT}"),
-        ));
-    }
+    let step = match &query.step_minutes {
+        Some(s) => parse_bounded("step_minutes", s, 1, 1440)?,
+        None => 15,
+    };
+    let step = u32::try_from(step)
+        .map_err(|_| ApiError::invalid_parameter("step_minutes", "`step_minutes` must be 1 to 1440"))?;
+    let limit = match &query.limit {
+        Some(l) => parse_bounded("limit", l, 1, MAX_LIMIT as i64)?,
+        None => 200,
+    };
+    let limit = u64::try_from(limit)
+        .map_err(|_| ApiError::invalid_parameter("limit", format!("`limit` must be 1 to {MAX_LIMIT}")))?;
     // The cursor is the (made_at, id) of the last row of the previous page.
     let cursor = match &query.cursor {
-        Some(c) => Some(
-            c.split_once('.')
-                .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.parse::<i64>().ok()?)))
-                .ok_or_else(|| ApiError::invalid_parameter("cursor", "not a cursor this API returned"))?,
-        ),
+        Some(c) => Some(parse_cursor(c)?),
         None => None,
     };
     let filter = HistoryFilter {

@@ -31,10 +31,31 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(stream::get_stream);
 }
 
-/// The API's path templates with their methods, read from the OpenAPI document once at start, so
-/// the fallback can tell a wrong method (405) from a path that does not exist (404).
+/// One API path template with its methods and query parameter names.
 #[derive(Debug, Clone, Default)]
-pub struct KnownRoutes(Arc<Vec<(Vec<String>, Vec<String>)>>);
+struct KnownRoute {
+    segments: Vec<String>,
+    methods: Vec<String>,
+    query: Vec<String>,
+}
+
+impl KnownRoute {
+    fn matches(&self, wanted: &[&str]) -> bool {
+        self.segments.len() == wanted.len()
+            && self
+                .segments
+                .iter()
+                .zip(wanted)
+                .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty()))
+    }
+}
+
+/// The API's path templates with their methods and query parameters, read from the OpenAPI
+/// document once at start, so the fallback can tell a wrong method (405) from a path that does
+/// not exist (404), and every request's query string is checked against the parameters its route
+/// documents (`params::check_query`).
+#[derive(Debug, Clone, Default)]
+pub struct KnownRoutes(Arc<Vec<KnownRoute>>);
 
 impl KnownRoutes {
     /// The routes of an OpenAPI document.
@@ -46,12 +67,26 @@ impl KnownRoutes {
                 paths
                     .iter()
                     .map(|(path, item)| {
-                        let segments = path.split('/').map(str::to_owned).collect();
-                        let methods = item
-                            .as_object()
+                        let ops = item.as_object();
+                        let methods = ops
                             .map(|ops| ops.keys().map(|m| m.to_ascii_uppercase()).collect())
                             .unwrap_or_default();
-                        (segments, methods)
+                        let mut query: Vec<String> = Vec::new();
+                        for op in ops.into_iter().flat_map(|ops| ops.values()) {
+                            for p in op["parameters"].as_array().into_iter().flatten() {
+                                if p["in"] == "query"
+                                    && let Some(name) = p["name"].as_str()
+                                    && !query.iter().any(|q| q == name)
+                                {
+                                    query.push(name.to_owned());
+                                }
+                            }
+                        }
+                        KnownRoute {
+                            segments: path.split('/').map(str::to_owned).collect(),
+                            methods,
+                            query,
+                        }
                     })
                     .collect()
             })
@@ -64,15 +99,18 @@ impl KnownRoutes {
         let wanted: Vec<&str> = path.split('/').collect();
         self.0
             .iter()
-            .filter(|(template, _)| {
-                template.len() == wanted.len()
-                    && template
-                        .iter()
-                        .zip(&wanted)
-                        .all(|(t, w)| t == w || (t.starts_with('{') && t.ends_with('}') && !w.is_empty()))
-            })
-            .flat_map(|(_, methods)| methods.iter().cloned())
+            .filter(|r| r.matches(&wanted))
+            .flat_map(|r| r.methods.iter().cloned())
             .collect()
+    }
+
+    /// The query parameters a concrete path documents (`None` when no route has this path).
+    pub fn query_for(&self, path: &str) -> Option<&[String]> {
+        let wanted: Vec<&str> = path.split('/').collect();
+        self.0
+            .iter()
+            .find(|r| r.matches(&wanted))
+            .map(|r| r.query.as_slice())
     }
 }
 
@@ -103,7 +141,9 @@ pub async fn api_not_found(
     }
 }
 
-/// Query-string errors become `invalid_parameter` JSON bodies.
+/// Query-string errors become `invalid_parameter` JSON bodies with our own message. Unknown,
+/// repeated and malformed parameters never get here (`params::check_query` runs first, and every
+/// query field is a string parsed by its handler): what is left is a missing required one.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
         let message = err.to_string();
@@ -112,6 +152,11 @@ pub fn query_config() -> web::QueryConfig {
             .nth(1)
             .map(str::to_owned)
             .unwrap_or_else(|| "query".to_owned());
+        let message = if message.starts_with("missing field") {
+            format!("`{parameter}` is required")
+        } else {
+            format!("`{parameter}` is not valid here")
+        };
         ApiError::invalid_parameter(parameter, message).into()
     })
 }
@@ -122,15 +167,14 @@ mod tests {
 
     #[test]
     fn known_routes_match_templates_and_list_methods() {
+        let route = |path: &str, methods: &[&str]| KnownRoute {
+            segments: path.split('/').map(str::to_owned).collect(),
+            methods: methods.iter().map(|m| (*m).to_owned()).collect(),
+            query: Vec::new(),
+        };
         let known = KnownRoutes(Arc::new(vec![
-            (
-                "/api/health".split('/').map(str::to_owned).collect(),
-                vec!["GET".to_owned()],
-            ),
-            (
-                "/api/models/{id}".split('/').map(str::to_owned).collect(),
-                vec!["GET".to_owned(), "DELETE".to_owned()],
-            ),
+            route("/api/health", &["GET"]),
+            route("/api/models/{id}", &["GET", "DELETE"]),
         ]));
         assert_eq!(known.methods_for("/api/health"), ["GET"]);
         assert_eq!(known.methods_for("/api/models/BTC-1h"), ["GET", "DELETE"]);
@@ -142,5 +186,15 @@ mod tests {
     fn the_real_document_knows_health() {
         let known = KnownRoutes::from_document(&crate::http::openapi::document());
         assert_eq!(known.methods_for("/api/health"), ["GET"]);
+        assert_eq!(known.query_for("/api/health").map(<[String]>::len), Some(0));
+        assert_eq!(
+            known.query_for("/api/prices"),
+            Some(&["coin", "resolution", "from", "to"].map(str::to_owned)[..])
+        );
+        assert_eq!(
+            known.query_for("/api/predictions/history").map(<[String]>::len),
+            Some(7)
+        );
+        assert_eq!(known.query_for("/api/nope"), None);
     }
 }

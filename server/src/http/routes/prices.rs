@@ -6,7 +6,7 @@ use serde::Deserialize;
 use shared::{ApiErrorBody, CandleDto, CandlesResponse, Coin, LatestPrice, PricesResponse, Resolution};
 use utoipa::IntoParams;
 
-use crate::clock::{self, DAY_S, HOUR_S, to_utc};
+use crate::clock::{self, DAY_S, HOUR_S, MINUTE_S, to_utc};
 use crate::db;
 use crate::http::error::ApiError;
 use crate::http::routes::params::{parse_time, utc};
@@ -14,6 +14,34 @@ use crate::http::state::AppState;
 
 /// Most bars one candle request returns.
 pub const MAX_BARS: i64 = 5_000;
+
+/// Most minutes one candle request spans (70 days: 100,800 minute rows, plus the hour before
+/// `from` read to carry a gap forward).
+///
+/// Every resolution is resampled at read time from the stored minute candles (gaps filled and
+/// flagged in one place, `db::candles::fill_gaps`), so the rows a request reads, and the slots it
+/// walks, grow with the span, not with the bars it returns: `1d` over a year would read half a
+/// million rows. Bounding the span keeps every request under about 100k rows (a few MB, tens of
+/// milliseconds) while the web app's widest view (30 days, at 15 m or 1 d) reads 43,200 and fits
+/// with room to spare. Aggregating in SQL would lift the bound but needs the gap-filling rules
+/// twice (in SQL and in Rust); a longer history is better served by paging the range. Without
+/// `from`, `1d` returns the last 70 days instead of 200 bars.
+pub const MAX_READ_MINUTES: i64 = 70 * DAY_S / MINUTE_S;
+
+/// `t` rounded down to a multiple of `step` (`None` on overflow).
+fn floor_to(t: i64, step: i64) -> Option<i64> {
+    t.checked_div_euclid(step)?.checked_mul(step)
+}
+
+/// `t` rounded up to a multiple of `step` (`None` on overflow).
+fn ceil_to(t: i64, step: i64) -> Option<i64> {
+    let floor = floor_to(t, step)?;
+    if floor == t {
+        Some(t)
+    } else {
+        floor.checked_add(step)
+    }
+}
 
 /// The latest price of each coin with its change over 24 hours.
 #[utoipa::path(
@@ -65,11 +93,11 @@ pub struct CandlesQuery {
     /// Bar size: `1m`, `5m`, `15m`, `1h` or `1d` (default `1h`).
     #[param(value_type = Option<String>, example = "1h")]
     pub resolution: Option<String>,
-    /// Start (inclusive): RFC 3339 (`2026-11-24T00:00:00Z`) or Unix seconds; default: `to` minus
-    /// 200 bars.
+    /// Start (inclusive): RFC 3339 (`2026-11-24T00:00:00Z`) or Unix seconds, from 2009 to a year
+    /// from now; default: `to` minus 200 bars (at most 70 days). A range spans at most 70 days.
     #[param(example = "2026-11-24T00:00:00Z")]
     pub from: Option<String>,
-    /// End (exclusive): RFC 3339 or Unix seconds; default: now.
+    /// End (exclusive): RFC 3339 or Unix seconds, from 2009 to a year from now; default: now.
     pub to: Option<String>,
 }
 
@@ -100,24 +128,43 @@ pub async fn get_prices(
         None => Resolution::H1,
     };
     let step = resolution.seconds();
+    // Times are range-checked where parsed (2009 to a year from now), so the arithmetic below is
+    // far from overflow; it is checked all the same.
+    let overflow =
+        |parameter: &str| ApiError::invalid_parameter(parameter, format!("`{parameter}` is out of range"));
     let to = match &query.to {
         Some(t) => parse_time("to", t)?,
         None => clock::now(),
     };
-    let to = to.div_euclid(step) * step + if to.rem_euclid(step) == 0 { 0 } else { step };
+    let to = ceil_to(to, step).ok_or_else(|| overflow("to"))?;
     let from = match &query.from {
-        Some(f) => parse_time("from", f)?.div_euclid(step) * step,
-        None => to - 200 * step,
+        Some(f) => floor_to(parse_time("from", f)?, step).ok_or_else(|| overflow("from"))?,
+        // 200 bars, or as many as the read bound allows (70 at `1d`).
+        None => {
+            let bars = step.checked_mul(200).ok_or_else(|| overflow("to"))?;
+            let span = bars.min(MAX_READ_MINUTES * MINUTE_S);
+            to.checked_sub(span).ok_or_else(|| overflow("to"))?
+        }
     };
     if from >= to {
         return Err(ApiError::invalid_parameter("from", "`from` must be before `to`"));
     }
-    if (to - from) / step > MAX_BARS {
+    let span = to.checked_sub(from).ok_or_else(|| overflow("from"))?;
+    if span / step > MAX_BARS {
         return Err(ApiError::invalid_parameter(
             "from",
             format!(
                 "the range holds more than {MAX_BARS} bars of {}: narrow it or use a coarser resolution",
                 resolution.as_str()
+            ),
+        ));
+    }
+    if span / MINUTE_S > MAX_READ_MINUTES {
+        return Err(ApiError::invalid_parameter(
+            "from",
+            format!(
+                "the range spans more than {} days of minute candles (at most {MAX_READ_MINUTES} minutes are read per request): narrow it",
+                MAX_READ_MINUTES * MINUTE_S / DAY_S
             ),
         ));
     }

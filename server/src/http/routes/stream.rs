@@ -18,6 +18,7 @@ use shared::{ApiErrorBody, Coin};
 use crate::db;
 use crate::db::predictions::{readable, to_dto};
 use crate::http::error::ApiError;
+use crate::http::routes::params::{MAX_ID, MAX_VALUE_BYTES, in_time_window};
 use crate::http::state::AppState;
 
 /// How often a stream looks for new rows.
@@ -36,15 +37,21 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// Parses `Last-Event-ID`.
-    pub fn parse(s: &str) -> Option<Cursor> {
+    /// Parses `Last-Event-ID` at `now`: ids from 0 to 2^53 - 1, the score time 0 (nothing
+    /// scored yet) or in the window of times the API accepts; at most 256 bytes.
+    pub fn parse(s: &str, now: i64) -> Option<Cursor> {
+        if s.len() > MAX_VALUE_BYTES {
+            return None;
+        }
         let mut it = s.trim().split('-').map(|p| p.parse::<i64>().ok());
         let c = Cursor {
             prediction_id: it.next()??,
             scored_at: it.next()??,
             scored_id: it.next()??,
         };
-        it.next().is_none().then_some(c)
+        let id_ok = |id: i64| (0..=MAX_ID).contains(&id);
+        let time_ok = c.scored_at == 0 || in_time_window(c.scored_at, now);
+        (it.next().is_none() && id_ok(c.prediction_id) && id_ok(c.scored_id) && time_ok).then_some(c)
     }
 
     fn id(&self) -> String {
@@ -152,14 +159,25 @@ impl Stream {
 )]
 #[get("/api/stream")]
 pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let resume = req.headers().get("last-event-id").and_then(|v| v.to_str().ok());
+    let bad = || {
+        ApiError::invalid_parameter(
+            "Last-Event-ID",
+            "expected `<prediction id>-<scored at>-<scored id>` as this stream sent it",
+        )
+    };
+    let mut sent = req.headers().get_all("last-event-id");
+    let resume = sent.next();
+    if sent.next().is_some() {
+        return Err(ApiError::invalid_parameter(
+            "Last-Event-ID",
+            "`Last-Event-ID` is given more than once",
+        ));
+    }
     let cursor = match resume {
-        Some(id) => Cursor::parse(id).ok_or_else(|| {
-            ApiError::invalid_parameter(
-                "Last-Event-ID",
-                "expected `<prediction id>-<scored at>-<scored id>`",
-            )
-        })?,
+        Some(id) => {
+            let id = id.to_str().map_err(|_| bad())?;
+            Cursor::parse(id, crate::clock::now()).ok_or_else(bad)?
+        }
         None => {
             // A new client starts from now.
             let last = db::predictions::newest_id(&state.db).await?;
@@ -200,9 +218,21 @@ mod tests {
             scored_at: 1_700_000_000,
             scored_id: 7,
         };
-        assert_eq!(Cursor::parse(&c.id()), Some(c));
-        for bad in ["", "1-2", "1-2-3-4", "a-b-c"] {
-            assert_eq!(Cursor::parse(bad), None, "{bad}");
+        let now = 1_764_633_600;
+        assert_eq!(Cursor::parse(&c.id(), now), Some(c));
+        assert!(Cursor::parse("0-0-0", now).is_some(), "a fresh database");
+        for bad in [
+            "",
+            "1-2",
+            "1-2-3-4",
+            "a-b-c",
+            "9223372036854775807-0-0",
+            "0-9223372036854775807-0",
+            "0-0-9223372036854775807",
+            "-1-0-0",
+            "0-1-0",
+        ] {
+            assert_eq!(Cursor::parse(bad, now), None, "{bad}");
         }
     }
 }
