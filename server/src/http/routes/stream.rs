@@ -5,6 +5,9 @@
 //! (`<prediction id>-<scored at>-<scored id>`): a client that reconnects with `Last-Event-ID`
 //! (browsers' `EventSource` does so by itself) gets every prediction and score it missed. Price
 //! events are not replayed: the next one brings the current price.
+//!
+//! At most `server.max_streams` are open at once (each holds a slot, freed when the client goes
+//! away); streams end when the server begins to stop, so a restart is not held up by them.
 
 use std::time::Duration;
 
@@ -18,6 +21,7 @@ use shared::{ApiErrorBody, Coin};
 use crate::db;
 use crate::db::predictions::{readable, to_dto};
 use crate::http::error::ApiError;
+use crate::http::limits::StreamSlot;
 use crate::http::state::AppState;
 
 /// How often a stream looks for new rows.
@@ -26,6 +30,8 @@ const POLL: Duration = Duration::from_secs(2);
 const KEEPALIVE_POLLS: u32 = 7;
 /// Most rows of each kind one poll sends.
 const POLL_ROWS: u64 = 500;
+/// `Retry-After` when every stream slot is taken.
+const FULL_RETRY_AFTER_S: u64 = 10;
 
 /// Where a stream is: the last prediction id sent, and the last score (time, id) sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -66,6 +72,10 @@ struct Stream {
     pending: std::collections::VecDeque<Bytes>,
     polls: u32,
     first: bool,
+    /// `true` once the server is stopping.
+    shutdown: tokio::sync::watch::Receiver<bool>,
+    /// This stream's place under `server.max_streams`, freed with the stream.
+    _slot: StreamSlot,
 }
 
 fn event(kind: &str, id: Option<&str>, data: &impl Serialize) -> Bytes {
@@ -118,6 +128,9 @@ impl Stream {
     }
 
     async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
+        if *self.shutdown.borrow() {
+            return None;
+        }
         if self.first {
             self.first = false;
             return Some((Ok(Bytes::from_static(b"retry: 3000\n: connected\n\n")), self));
@@ -126,7 +139,11 @@ impl Stream {
             if let Some(b) = self.pending.pop_front() {
                 return Some((Ok(b), self));
             }
-            tokio::time::sleep(POLL).await;
+            tokio::select! {
+                () = tokio::time::sleep(POLL) => {}
+                // Stopping (or the sender is gone): end the stream; the client reconnects elsewhere.
+                _ = self.shutdown.wait_for(|stop| *stop) => return None,
+            }
             self.polls += 1;
             if let Err(e) = self.poll().await {
                 tracing::warn!(error = %e, "event stream poll failed; retrying");
@@ -147,11 +164,21 @@ impl Stream {
     responses(
         (status = 200, description = "An endless `text/event-stream`", content_type = "text/event-stream", body = String),
         (status = 400, description = "A malformed Last-Event-ID", body = ApiErrorBody),
-        (status = 503, description = "The database does not answer", body = ApiErrorBody),
+        (status = 503, description = "Every event-stream slot is taken (`unavailable`, with `Retry-After`), or the database does not answer (`database_unavailable`)", body = ApiErrorBody),
     )
 )]
 #[get("/api/stream")]
 pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let slot = state.streams.try_take().ok_or_else(|| {
+        tracing::warn!(
+            open = state.streams.open(),
+            "event stream refused: every slot is taken"
+        );
+        ApiError::Unavailable {
+            message: "too many event streams are open".into(),
+            retry_after_s: FULL_RETRY_AFTER_S,
+        }
+    })?;
     let resume = req.headers().get("last-event-id").and_then(|v| v.to_str().ok());
     let cursor = match resume {
         Some(id) => Cursor::parse(id).ok_or_else(|| {
@@ -178,6 +205,8 @@ pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<
         pending: Default::default(),
         polls: 0,
         first: true,
+        shutdown: state.shutdown_signal(),
+        _slot: slot,
     };
     let body = futures_util::stream::unfold(stream, Stream::next);
     Ok(HttpResponse::Ok()
