@@ -329,10 +329,13 @@ fn log_of(dir: &Path) -> String {
 
 #[tokio::test]
 async fn sigterm_stops_the_binary_promptly_with_streams_open() {
+    coincast::collect::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_coincast"))
+    // COINCAST_BIN: another build of the binary (several work trees may share one target dir).
+    let bin = std::env::var("COINCAST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_coincast").into());
+    let mut child = std::process::Command::new(bin)
         .current_dir(dir.path())
         .args(["--data-dir"])
         .arg(dir.path().join("data"))
