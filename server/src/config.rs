@@ -3,6 +3,7 @@
 //! Loaded once in `main` and passed down; there is no global settings object.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -81,6 +82,17 @@ pub struct ServerSettings {
     pub port: u16,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Requests per second each client address may make to `/api/*`, sustained (0: no limit).
+    pub rate_limit_per_second: u32,
+    /// Requests a client may make at once above the sustained rate (at least 1 when limiting).
+    pub rate_limit_burst: u32,
+    /// Proxies whose `X-Forwarded-For` is believed (exact addresses). Empty: the peer address is
+    /// the client, whatever the header says.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Most `/api/stream` connections open at once; more get 503 with `Retry-After`.
+    pub max_streams: usize,
+    /// Seconds the server waits for open requests after SIGTERM/SIGINT before dropping them.
+    pub shutdown_timeout_s: u64,
 }
 
 /// The database. With no `url`, an embedded SQLite file `<data_dir>/coincast.db` is used.
@@ -148,7 +160,9 @@ impl Settings {
             config::Environment::with_prefix("COINCAST")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.trusted_proxies"),
         );
         if let Some(dir) = &cli.data_dir {
             builder = builder.set_override("data_dir", path_str(dir)?)?;
@@ -185,6 +199,16 @@ impl Settings {
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
             .set_default("server.workers", 0)?
+            // See README "Limits": far above what the web app (a burst of ~10 reads per page,
+            // then a few every 15 s) or a bot polling every second needs, yet a loop hammering
+            // the API from one address is cut to 50 requests/s.
+            .set_default("server.rate_limit_per_second", 50)?
+            .set_default("server.rate_limit_burst", 100)?
+            .set_default("server.trusted_proxies", Vec::<String>::new())?
+            // Each stream is a socket and ~5 queries every 2 s; 500 stays well inside the usual
+            // 1024 open files and leaves the database room for the rest of the API.
+            .set_default("server.max_streams", 500)?
+            .set_default("server.shutdown_timeout_s", 5)?
             .set_default("database.max_connections", 8)?
             .set_default("frontend.dist_dir", "frontend/dist")?
             .set_default("log.filter", "info")?
@@ -250,6 +274,29 @@ mod tests {
         assert_eq!(s.server.port, 7000);
         assert_eq!(s.server.host, "::1");
         assert_eq!(s.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn limits_have_defaults_and_trusted_proxies_parse() {
+        let cli = Cli::parse_from(["coincast", "serve"]);
+        let s = Settings::load(&cli).unwrap();
+        assert_eq!(s.server.rate_limit_per_second, 50);
+        assert_eq!(s.server.rate_limit_burst, 100);
+        assert!(s.server.trusted_proxies.is_empty());
+        assert_eq!(s.server.max_streams, 500);
+        assert_eq!(s.server.shutdown_timeout_s, 5);
+        let s: Settings = Settings::defaults()
+            .unwrap()
+            .set_override("server.trusted_proxies", vec!["10.0.0.1", "::1"])
+            .unwrap()
+            .build()
+            .unwrap()
+            .try_deserialize()
+            .unwrap();
+        assert_eq!(
+            s.server.trusted_proxies,
+            vec!["10.0.0.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]
+        );
     }
 
     #[test]

@@ -1,12 +1,29 @@
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 use coincast::cli::{Cli, Command};
 use coincast::config::Settings;
 use coincast::{collect, commands, db, http, telemetry};
 
-#[tokio::main]
-async fn main() -> ExitCode {
+/// How long, once `main` is done, the runtime waits for blocking tasks (an inference, a training
+/// step) before the process exits anyway.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("coincast: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async_main());
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    code
+}
+
+async fn async_main() -> ExitCode {
     let cli = Cli::parse();
     collect::install_tls_provider();
     let settings = match Settings::load(&cli) {

@@ -20,6 +20,11 @@ pub enum ErrorCode {
     DatabaseUnavailable,
     /// Something unexpected failed on the server; details are in the server log.
     Internal,
+    /// Too many requests from this client; retry after the `Retry-After` header's seconds.
+    RateLimited,
+    /// The server cannot take this request now (e.g. every event-stream slot is taken); retry
+    /// after the `Retry-After` header's seconds.
+    Unavailable,
 }
 
 impl ErrorCode {
@@ -32,6 +37,8 @@ impl ErrorCode {
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::Internal => "internal",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
         }
     }
 }
@@ -81,6 +88,8 @@ mod tests {
             ErrorCode::InvalidBody,
             ErrorCode::DatabaseUnavailable,
             ErrorCode::Internal,
+            ErrorCode::RateLimited,
+            ErrorCode::Unavailable,
         ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),

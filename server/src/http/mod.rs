@@ -4,6 +4,8 @@
 //! (`openapi`) and the web app's files (`spa`), all reading one `AppState`.
 
 pub mod error;
+pub mod headers;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod spa;
@@ -15,7 +17,7 @@ use std::sync::Arc;
 
 use actix_web::dev::{Server, ServerHandle, Service};
 use actix_web::http::Method;
-use actix_web::middleware::Compress;
+use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::future::{Either, ready};
@@ -79,6 +81,7 @@ impl Application {
             settings.jobs.enabled,
             registry.clone(),
             predict_schedule,
+            settings.server.max_streams,
         );
         let workers = if settings.jobs.enabled {
             let runner = Arc::new(Runner {
@@ -133,30 +136,68 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the process gets SIGINT/SIGTERM, then drains connections.
+    /// Serves until the process gets SIGINT/SIGTERM, then ends the event streams and drains the
+    /// other connections for at most `server.shutdown_timeout_s`.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
 }
 
+/// Resolves on SIGINT or SIGTERM, after telling the event streams to end.
+async fn stop_signal(state: AppState) {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!("SIGINT: stopping"),
+        () = terminate => tracing::info!("SIGTERM: stopping"),
+    }
+    state.begin_shutdown();
+}
+
 fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
+    let stop = stop_signal(state.clone());
     let data = web::Data::new(state);
+    let rate_limit = web::Data::new(limits::RateLimit::new(&settings.server));
+    let security = Arc::new(headers::SecurityHeaders::new(&settings.frontend.dist_dir));
     let known_routes = web::Data::new(routes::KnownRoutes::from_document(&openapi::document()));
     let dist = settings.frontend.dist_dir.clone();
     let mut server = HttpServer::new(move || {
         let known = known_routes.clone();
+        let security = security.clone();
         let (app, api) = App::new()
             .into_utoipa_app()
             .openapi(openapi::ApiDoc::openapi())
             .app_data(data.clone())
             .app_data(known_routes.clone())
+            .app_data(rate_limit.clone())
             .app_data(routes::query_config())
             .configure(routes::configure)
             .split_for_parts();
+        let api = openapi::with_limits(api);
         app.service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
             .service(web::scope("/api").default_service(web::to(routes::api_not_found)))
             .configure(spa::service(&dist))
+            .wrap(from_fn(limits::rate_limit))
             .wrap_fn(move |mut req, srv| {
+                let security = security.clone();
                 let path = req.path().to_owned();
                 // HEAD on an API route is its GET without the body (the HTTP layer leaves the body
                 // out and keeps the headers: length, ETag, cache). Not for the endless event stream.
@@ -177,12 +218,15 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
                 async move {
                     let mut res = fut.await?;
                     spa::set_cache_headers(&path, res.headers_mut());
+                    security.apply(&path, res.headers_mut());
                     Ok(res)
                 }
             })
             .wrap(Compress::default())
             .wrap(TracingLogger::default())
     })
+    .shutdown_signal(stop)
+    .shutdown_timeout(settings.server.shutdown_timeout_s)
     .listen(listener)?;
     if settings.server.workers > 0 {
         server = server.workers(settings.server.workers);

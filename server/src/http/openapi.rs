@@ -34,6 +34,53 @@ pub fn document() -> OpenApiDoc {
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
+    with_limits(doc)
+}
+
+/// Adds to every API operation what the rate limit (`http::limits`) answers in front of it: 429
+/// `rate_limited` with `Retry-After`.
+pub fn with_limits(mut doc: OpenApiDoc) -> OpenApiDoc {
+    use utoipa::openapi::{ContentBuilder, HeaderBuilder, ObjectBuilder, Ref, ResponseBuilder, Type};
+    let too_many = ResponseBuilder::new()
+        .description(
+            "Too many requests from this address (`rate_limited`); retry after `Retry-After` seconds",
+        )
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(Some(
+                    ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)),
+                ))
+                .description(Some("Seconds to wait before the next request"))
+                .build(),
+        )
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ApiErrorBody")))
+                .build(),
+        )
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !path.starts_with("/api/") {
+            continue;
+        }
+        let ops = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+            &mut item.head,
+            &mut item.options,
+        ];
+        for op in ops.into_iter().flatten() {
+            op.responses
+                .responses
+                .entry("429".to_owned())
+                .or_insert_with(|| too_many.clone().into());
+        }
+    }
     doc
 }
 

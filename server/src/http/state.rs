@@ -10,6 +10,7 @@ use shared::DataMode;
 use crate::clock;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{self, SourceSpec};
+use crate::http::limits::StreamSlots;
 use crate::predict::registry::Registry;
 
 /// The prediction tick's second when its schedule cannot tell (the default cron's).
@@ -39,6 +40,10 @@ pub struct Inner {
     pub predictions_cache: std::sync::Mutex<Option<CachedPredictions>>,
     /// When predictions are made (`jobs.predict_cron`), for how long an answer stays fresh.
     pub predict_schedule: cron::Schedule,
+    /// The open event streams and their cap (`server.max_streams`).
+    pub streams: Arc<StreamSlots>,
+    /// Becomes `true` when the server begins to stop: event streams end so it can.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -49,6 +54,7 @@ impl AppState {
         jobs_enabled: bool,
         registry: Arc<Registry>,
         predict_schedule: cron::Schedule,
+        max_streams: usize,
     ) -> Self {
         let sources = sources::catalogue(replay.as_deref().map(Replay::dataset));
         AppState(Arc::new(Inner {
@@ -61,7 +67,19 @@ impl AppState {
             registry,
             predictions_cache: std::sync::Mutex::new(None),
             predict_schedule,
+            streams: Arc::new(StreamSlots::new(max_streams)),
+            shutdown: tokio::sync::watch::Sender::new(false),
         }))
+    }
+
+    /// Tells long-lived responses (event streams) that the server is stopping.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Follows [`AppState::begin_shutdown`].
+    pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.shutdown.subscribe()
     }
 
     /// Seconds from `now` to the next prediction tick (at least 1).

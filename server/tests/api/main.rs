@@ -6,6 +6,7 @@ mod backfill;
 mod browser;
 mod collectors;
 mod docs;
+mod exposure;
 mod faults;
 mod health;
 mod helpers;
