@@ -22,6 +22,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
+    /// The published answers are not built yet (the database has not answered since start).
+    #[error("the service is starting: its data is not readable yet")]
+    NotReady,
     #[error("unexpected error")]
     Unexpected(#[from] anyhow::Error),
 }
@@ -42,7 +45,7 @@ impl ApiError {
             ApiError::InvalidParameter { .. } => ErrorCode::InvalidParameter,
             ApiError::InvalidBody(_) => ErrorCode::InvalidBody,
             ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
-            ApiError::Database(_) => ErrorCode::DatabaseUnavailable,
+            ApiError::Database(_) | ApiError::NotReady => ErrorCode::DatabaseUnavailable,
             ApiError::Unexpected(_) => ErrorCode::Internal,
         }
     }
@@ -67,7 +70,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::InvalidParameter { .. } | ApiError::InvalidBody(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

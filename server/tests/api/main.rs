@@ -13,6 +13,7 @@ mod jobs;
 mod market;
 mod openapi;
 mod predictions;
+mod published;
 mod replay;
 mod spa;
 mod upstream;
