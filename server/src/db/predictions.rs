@@ -161,19 +161,51 @@ pub async fn newest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> 
         .flatten())
 }
 
-/// Pending predictions whose target minute has closed by `now`, oldest target first.
-pub async fn pending_due(db: &impl ConnectionTrait, now: i64) -> Result<Vec<prediction::Model>, DbErr> {
-    prediction::Entity::find()
-        .filter(prediction::Column::Outcome.eq(Outcome::Pending))
-        .filter(prediction::Column::TargetAt.lte(now - 60))
-        .order_by_asc(prediction::Column::TargetAt)
-        .all(db)
-        .await
+/// The pending predictions whose target minute has closed by `{now}` and whose realized minute is
+/// stored (as candles `c`): the predicate of both scoring statements.
+const DUE_WITH_PRICE: &str = "predictions.outcome = 'pending' AND predictions.target_at <= {now} - 60 \
+     AND c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60";
+
+/// Scores, in two statements, every due pending prediction whose realized minute is stored: with
+/// valid prices (both positive) it is `scored` with its realized close and return and whether the
+/// direction was right (UP when the close is strictly above the reference; the prediction said UP
+/// when `p_up >= 0.5`, as `models::predicts_up`); otherwise `unscorable`. Returns how many.
+pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64) -> Result<usize, DbErr> {
+    let due = DUE_WITH_PRICE.replace("{now}", &now.to_string());
+    let scored = format!(
+        "UPDATE predictions SET outcome = 'scored', scored_at = {now}, realized_price = c.close, \
+         realized_return = (c.close - predictions.reference_price) / predictions.reference_price, \
+         correct = ((c.close > predictions.reference_price) = (predictions.p_up >= 0.5)) \
+         FROM candles c WHERE {due} AND c.close > 0 AND predictions.reference_price > 0"
+    );
+    let invalid = format!(
+        "UPDATE predictions SET outcome = 'unscorable', scored_at = {now}, realized_price = c.close \
+         FROM candles c WHERE {due}"
+    );
+    let a = db.execute_unprepared(&scored).await?.rows_affected();
+    let b = db.execute_unprepared(&invalid).await?.rows_affected();
+    Ok(usize::try_from(a + b).unwrap_or(usize::MAX))
 }
 
-/// Stores a prediction's outcome.
-pub async fn set_outcome(db: &impl ConnectionTrait, row: prediction::ActiveModel) -> Result<(), DbErr> {
-    prediction::Entity::update(row).exec(db).await.map(|_| ())
+/// Marks `unscorable` the pending predictions whose target minute closed before `cutoff` with no
+/// price stored for it. Returns how many.
+pub async fn give_up(db: &impl ConnectionTrait, now: i64, cutoff: i64) -> Result<usize, DbErr> {
+    let sql = format!(
+        "UPDATE predictions SET outcome = 'unscorable', scored_at = {now} \
+         WHERE outcome = 'pending' AND target_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM candles c \
+         WHERE c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60)"
+    );
+    let n = db.execute_unprepared(&sql).await?.rows_affected();
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The predictions made at minute `t` (what one tick stored), by id.
+pub async fn made_at(db: &impl ConnectionTrait, t: i64) -> Result<Vec<prediction::Model>, DbErr> {
+    prediction::Entity::find()
+        .filter(prediction::Column::MadeAt.eq(t))
+        .order_by_asc(prediction::Column::Id)
+        .all(db)
+        .await
 }
 
 /// Sums over the scored predictions of a coin and horizon, all a live accuracy figure needs.

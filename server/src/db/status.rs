@@ -85,3 +85,89 @@ pub async fn get(db: &impl ConnectionTrait, source: SourceId) -> Result<Option<s
         .one(db)
         .await
 }
+
+/// Records, in one statement, a success of each source at `at` (its newest data time), keeping
+/// each row's last error: what a prediction tick writes for the models that predicted.
+pub async fn record_successes(db: &impl ConnectionTrait, sources: &[SourceId], at: i64) -> Result<(), DbErr> {
+    if sources.is_empty() {
+        return Ok(());
+    }
+    let now = crate::clock::now();
+    let rows = sources.iter().map(|s| source_status::ActiveModel {
+        source: Set(s.to_string()),
+        last_success_at: Set(Some(now)),
+        last_error_at: Set(None),
+        last_error: Set(None),
+        consecutive_failures: Set(0),
+        latest_data_at: Set(Some(at)),
+        updated_at: Set(now),
+    });
+    source_status::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(source_status::Column::Source)
+                .update_columns([
+                    source_status::Column::LastSuccessAt,
+                    source_status::Column::ConsecutiveFailures,
+                    source_status::Column::LatestDataAt,
+                    source_status::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// Records, in one statement, a failure of each source with its message (one more consecutive
+/// failure each, success times kept): what a prediction tick writes for the models that did not.
+pub async fn record_failures(
+    db: &impl ConnectionTrait,
+    failures: &[(SourceId, String)],
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    if failures.is_empty() {
+        return Ok(());
+    }
+    let now = crate::clock::now();
+    let rows = failures.iter().map(|(s, error)| source_status::ActiveModel {
+        source: Set(s.to_string()),
+        last_success_at: Set(None),
+        last_error_at: Set(Some(now)),
+        last_error: Set(Some(error.chars().take(500).collect())),
+        consecutive_failures: Set(1),
+        latest_data_at: Set(None),
+        updated_at: Set(now),
+    });
+    source_status::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(source_status::Column::Source)
+                .update_columns([
+                    source_status::Column::LastErrorAt,
+                    source_status::Column::LastError,
+                    source_status::Column::UpdatedAt,
+                ])
+                .value(
+                    source_status::Column::ConsecutiveFailures,
+                    Expr::col((source_status::Entity, source_status::Column::ConsecutiveFailures)).add(1),
+                )
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// When any status row last changed (a cheap "did a collector run" check).
+pub async fn last_update(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    use sea_orm::{
+        QuerySelect,
+        sea_query::{Expr, Func},
+    };
+    source_status::Entity::find()
+        .select_only()
+        .expr(Func::max(Expr::col(source_status::Column::UpdatedAt)))
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await
+        .map(Option::flatten)
+}

@@ -25,6 +25,9 @@ pub enum ApiError {
     MethodNotAllowed(String),
     #[error("{}", if is_unavailable(.0) { "the database is unavailable" } else { "unexpected error" })]
     Database(#[from] sea_orm::DbErr),
+    /// The published answers are not built yet (the database has not answered since start).
+    #[error("the service is starting: its data is not readable yet")]
+    NotReady,
     #[error("unexpected error")]
     Unexpected(#[from] anyhow::Error),
     /// Over this client's request rate; retry after this many seconds.
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::Database(_) | ApiError::Unexpected(_) => ErrorCode::Internal,
             ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Unavailable { .. } => ErrorCode::Unavailable,
+            ApiError::NotReady => ErrorCode::DatabaseUnavailable,
         }
     }
 
@@ -113,6 +117,7 @@ impl ResponseError for ApiError {
             ApiError::Database(_) | ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod headers;
 pub mod limits;
 pub mod openapi;
+pub mod published;
 pub mod routes;
 pub mod spa;
 pub mod state;
@@ -44,6 +45,17 @@ pub struct Application {
     state: AppState,
     /// The scheduled collectors (stopped when the application is dropped).
     _workers: Option<jobs::Workers>,
+    /// The published state's watcher, in a process without jobs.
+    _watcher: Option<AbortOnDrop>,
+}
+
+/// A task that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Application {
@@ -83,27 +95,45 @@ impl Application {
             predict_schedule,
             settings.server.max_streams,
         );
+        // The answers exist before the first request (a database that does not answer yet is
+        // retried by the watcher or the next job run).
+        if let Err(e) = state.published.refresh(&state).await {
+            tracing::warn!(error = %e, "could not build the published state at start");
+        }
         let workers = if settings.jobs.enabled {
             let runner = Arc::new(Runner {
                 collectors: Collectors::new(conn, settings.upstream.clone(), replay)?,
                 registry: Some(registry),
+                notify: Some(Arc::new(published::Refresher(state.clone()))),
             });
             Some(jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?)
         } else {
             tracing::info!("scheduled collectors are off in this process (jobs.enabled = false)");
             None
         };
+        // Another process's jobs write here: watch the database, once for the whole process.
+        let watcher = (!settings.jobs.enabled).then(|| {
+            tokio::spawn(published::Published::watch(
+                state.clone(),
+                published::FULL_REFRESH,
+            ))
+        });
         #[cfg(unix)]
         {
             // `kill -HUP <pid>` reloads the models (e.g. after `coincast train`) without a restart.
-            let registry = state.registry.clone();
+            let state = state.clone();
             let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
                 .context("listening for SIGHUP")?;
             tokio::spawn(async move {
                 while hangups.recv().await.is_some() {
-                    let r = registry.clone();
+                    let r = state.registry.clone();
                     match tokio::task::spawn_blocking(move || r.reload()).await {
-                        Ok(Ok(n)) => tracing::info!(models = n, "models reloaded (SIGHUP)"),
+                        Ok(Ok(n)) => {
+                            tracing::info!(models = n, "models reloaded (SIGHUP)");
+                            if let Err(e) = state.published.refresh(&state).await {
+                                tracing::warn!(error = %e, "could not refresh the published state");
+                            }
+                        }
                         Ok(Err(e)) => {
                             tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay")
                         }
@@ -118,6 +148,7 @@ impl Application {
             server,
             state,
             _workers: workers,
+            _watcher: watcher.map(AbortOnDrop),
         })
     }
 
@@ -213,7 +244,10 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
                     .and_then(|allowed| routes::params::check_query(req.query_string(), allowed).err());
                 let fut = match rejected {
                     Some(e) => Either::Left(ready(Ok(req.error_response(e)))),
-                    None => Either::Right(srv.call(req)),
+                    None => {
+                        let call = srv.call(req);
+                        Either::Right(async move { call.await.map(|r| r.map_into_boxed_body()) })
+                    }
                 };
                 async move {
                     let mut res = fut.await?;

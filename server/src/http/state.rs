@@ -10,14 +10,13 @@ use shared::DataMode;
 use crate::clock;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{self, SourceSpec};
+use crate::http::error::ApiError;
 use crate::http::limits::StreamSlots;
+use crate::http::published::{Published, Snapshot};
 use crate::predict::registry::Registry;
 
 /// The prediction tick's second when its schedule cannot tell (the default cron's).
 pub const DEFAULT_TICK_SECOND: i64 = 20;
-
-/// `/api/predictions`'s answer: when it was computed, the newest prediction id it saw, the body.
-pub type CachedPredictions = (Instant, Option<i64>, Arc<shared::PredictionsResponse>);
 
 /// Shared state of the running server.
 #[derive(Clone)]
@@ -36,8 +35,8 @@ pub struct Inner {
     pub jobs_enabled: bool,
     /// The models being served.
     pub registry: Arc<Registry>,
-    /// `GET /api/predictions`'s full answer for a few seconds (what bots poll hardest).
-    pub predictions_cache: std::sync::Mutex<Option<CachedPredictions>>,
+    /// What the read routes serve, and the event fan-out (`http::published`).
+    pub published: Published,
     /// When predictions are made (`jobs.predict_cron`), for how long an answer stays fresh.
     pub predict_schedule: cron::Schedule,
     /// The open event streams and their cap (`server.max_streams`).
@@ -65,7 +64,7 @@ impl AppState {
             sources,
             jobs_enabled,
             registry,
-            predictions_cache: std::sync::Mutex::new(None),
+            published: Published::default(),
             predict_schedule,
             streams: Arc::new(StreamSlots::new(max_streams)),
             shutdown: tokio::sync::watch::Sender::new(false),
@@ -80,6 +79,11 @@ impl AppState {
     /// Follows [`AppState::begin_shutdown`].
     pub fn shutdown_signal(&self) -> tokio::sync::watch::Receiver<bool> {
         self.shutdown.subscribe()
+    }
+
+    /// The published answers, or 503 until the first build worked.
+    pub fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
+        self.published.snapshot().ok_or(ApiError::NotReady)
     }
 
     /// Seconds from `now` to the next prediction tick (at least 1).

@@ -22,6 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
+use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::task::JoinHandle;
 
@@ -74,10 +75,19 @@ pub enum JobError {
     Predict(anyhow::Error),
 }
 
+/// Told when a job run has committed something, so readers see it at once (the HTTP layer's
+/// published state implements it; jobs know nothing about HTTP).
+pub trait Notify: Send + Sync {
+    /// Data changed; returns when the change is visible to readers.
+    fn changed(&self) -> BoxFuture<'_, ()>;
+}
+
 /// What the jobs run: the collectors and, where this process predicts, the models.
 pub struct Runner {
     pub collectors: Collectors,
     pub registry: Option<Arc<Registry>>,
+    /// Who is told after every run (whether it worked or not: health rows changed either way).
+    pub notify: Option<Arc<dyn Notify>>,
 }
 
 impl Runner {
@@ -86,6 +96,7 @@ impl Runner {
         Runner {
             collectors,
             registry: None,
+            notify: None,
         }
     }
 
@@ -94,8 +105,16 @@ impl Runner {
         &self.collectors.db
     }
 
-    /// Runs one job once (what a cron tick runs, before retries).
+    /// Runs one job once (what a cron tick runs, before retries), then tells `notify`.
     pub async fn run(&self, job: Job) -> Result<(), JobError> {
+        let result = self.run_only(job).await;
+        if let Some(notify) = &self.notify {
+            notify.changed().await;
+        }
+        result
+    }
+
+    async fn run_only(&self, job: Job) -> Result<(), JobError> {
         let outcomes = match job {
             Job::Predict => return self.predict().await,
             Job::Candles => self.collectors.candles().await,
@@ -237,12 +256,17 @@ pub async fn start(
             let db = first.db();
             match predict::tick::backfill(db, &registry, clock::now(), backfill_hours, BACKFILL_STEP_S).await
             {
-                Ok(made) => tracing::info!(
-                    made,
-                    hours = backfill_hours,
-                    ms = started.elapsed().as_millis() as u64,
-                    "predictions backfilled"
-                ),
+                Ok(made) => {
+                    tracing::info!(
+                        made,
+                        hours = backfill_hours,
+                        ms = started.elapsed().as_millis() as u64,
+                        "predictions backfilled"
+                    );
+                    if let Some(notify) = &first.notify {
+                        notify.changed().await;
+                    }
+                }
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "prediction backfill failed"),
             }
         }));

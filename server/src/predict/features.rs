@@ -7,6 +7,7 @@ use models::series::SeriesSet;
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::clock::{DAY_S, HOUR_S, MINUTE_S};
+use crate::collect::sources::SeriesId;
 use crate::db;
 use crate::db::candles::fill_gaps;
 use crate::predict::registry::LoadedModel;
@@ -16,10 +17,14 @@ pub const MAX_FILLED_SHARE: f64 = 0.05;
 /// How far back series points are read for a prediction (the features use at most a week).
 pub const SERIES_READ_S: i64 = 30 * DAY_S;
 
-/// The series a model reads, as stored up to `t`.
-pub async fn series_set(db: &impl ConnectionTrait, model: &LoadedModel, t: i64) -> Result<SeriesSet, DbErr> {
+/// The stored series in `names` (read once each), as of `t`.
+pub async fn series_set(
+    db: &impl ConnectionTrait,
+    names: impl IntoIterator<Item = SeriesId>,
+    t: i64,
+) -> Result<SeriesSet, DbErr> {
     let mut set = SeriesSet::default();
-    for &series in &model.series {
+    for series in names {
         let obs = db::series::read_series(db, series, t - SERIES_READ_S, t).await?;
         set.insert(series.as_str(), &obs);
     }
@@ -39,7 +44,7 @@ pub async fn features_at(
     t: i64,
 ) -> Result<Result<(Vec<f32>, f64), String>, DbErr> {
     let minutes = db::candles::minutes(db, model.card.coin, t - reach_s(model), t).await?;
-    let set = series_set(db, model, t).await?;
+    let set = series_set(db, model.series.iter().copied(), t).await?;
     Ok(features_from(model, &minutes, &set, t))
 }
 

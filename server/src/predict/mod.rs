@@ -35,11 +35,11 @@ pub async fn run(
     t: i64,
     now: i64,
 ) -> anyhow::Result<TickReport> {
-    let (made, skipped) = tick::tick(db, registry, t).await?;
+    let outcome = tick::tick(db, registry, t).await?;
     let (scored, unscorable) = score::score_due(db, now).await?;
     Ok(TickReport {
-        made,
-        skipped,
+        made: outcome.made,
+        skipped: outcome.skipped.len(),
         scored,
         unscorable,
     })

@@ -7,13 +7,14 @@
 //! judged on the close of the minute `[t + h - 60, t + h)`: UP is right when that close is above
 //! the reference. This is exactly how the training labels were made.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use sea_orm::ConnectionTrait;
 use shared::{Coin, Horizon};
 
 use crate::clock::{HOUR_S, MINUTE_S};
-use crate::collect::sources::SourceId;
+use crate::collect::sources::{SeriesId, SourceId};
 use crate::db;
 use crate::db::entities::prediction;
 use crate::predict::features::{features_at, features_from, reach_s, series_set};
@@ -60,7 +61,7 @@ pub async fn backfill(
         }
         for model in mine {
             let existing = db::predictions::made_since(db, coin, model.card.horizon, start).await?;
-            let set = series_set(db, &model, end).await?;
+            let set = series_set(db, model.series.iter().copied(), end).await?;
             let (mut xs, mut at) = (Vec::new(), Vec::new());
             let mut t = start;
             while t < end {
@@ -128,17 +129,80 @@ pub fn due(horizon: Horizon, t: i64) -> bool {
     t.rem_euclid(i64::from(horizon.cadence_minutes()) * MINUTE_S) == 0
 }
 
-/// One tick: every model whose cadence falls on minute `t`. Returns (made, skipped).
-pub async fn tick(db: &impl ConnectionTrait, registry: &Registry, t: i64) -> anyhow::Result<(usize, usize)> {
-    let (mut made, mut skipped) = (0, 0);
-    for model in registry.all() {
-        if !due(model.card.horizon, t) {
+/// What one tick did: the stored predictions' minute, how many were made, and each skipped model
+/// with its reason.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TickOutcome {
+    pub made: usize,
+    pub skipped: Vec<(Coin, Horizon, String)>,
+}
+
+/// A due model with its features, or why it has none.
+type Prepared = (Arc<LoadedModel>, Result<(Vec<f32>, f64), String>);
+
+/// One tick: every model whose cadence falls on minute `t`. Reads each coin's candles (and each
+/// series) once for all its models, builds the features and runs every model in one blocking task,
+/// stores the predictions in one statement and the models' status rows in one statement each.
+/// One model's failure (no features, an inference error) never stops the others.
+pub async fn tick(db: &impl ConnectionTrait, registry: &Registry, t: i64) -> anyhow::Result<TickOutcome> {
+    let due_models: Vec<Arc<LoadedModel>> = registry
+        .all()
+        .into_iter()
+        .filter(|m| due(m.card.horizon, t))
+        .collect();
+    let mut inputs = Vec::new();
+    for coin in Coin::ALL {
+        let mine: Vec<Arc<LoadedModel>> = due_models
+            .iter()
+            .filter(|m| m.card.coin == coin)
+            .cloned()
+            .collect();
+        let Some(reach) = mine.iter().map(|m| reach_s(m)).max() else {
             continue;
-        }
-        match predict(db, model, t, false).await? {
-            Attempt::Made { .. } => made += 1,
-            Attempt::Skipped(_) => skipped += 1,
-        }
+        };
+        let minutes = db::candles::minutes(db, coin, t - reach, t).await?;
+        let series: BTreeSet<SeriesId> = mine.iter().flat_map(|m| m.series.iter().copied()).collect();
+        let set = series_set(db, series, t).await?;
+        inputs.push((mine, minutes, set));
     }
-    Ok((made, skipped))
+    // Features and inference are CPU work: one blocking task for the whole tick.
+    let prepared: Vec<(Prepared, Option<anyhow::Result<f64>>)> = tokio::task::spawn_blocking(move || {
+        inputs
+            .iter()
+            .flat_map(|(mine, minutes, set)| {
+                mine.iter().map(move |m| {
+                    let features = features_from(m, minutes, set, t);
+                    let p = features.as_ref().ok().map(|(x, _)| m.predict(x));
+                    ((m.clone(), features), p)
+                })
+            })
+            .collect()
+    })
+    .await?;
+    let mut rows = Vec::new();
+    let mut made = Vec::new();
+    let mut failed = Vec::new();
+    let mut outcome = TickOutcome::default();
+    for ((model, features), p) in prepared {
+        let (coin, horizon) = (model.card.coin, model.card.horizon);
+        let source = SourceId::Predictions(coin, horizon);
+        let reason = match (features, p) {
+            (Ok((_, reference)), Some(Ok(p_up))) => {
+                rows.push(row(&model, t, p_up, reference, false));
+                made.push(source);
+                continue;
+            }
+            (Err(reason), _) => reason,
+            (Ok(_), Some(Err(e))) => format!("the model failed: {e:#}"),
+            (Ok(_), None) => "the model was not run".to_owned(),
+        };
+        tracing::info!(%coin, horizon = horizon.as_str(), reason, "no prediction");
+        outcome.skipped.push((coin, horizon, reason.clone()));
+        failed.push((source, reason));
+    }
+    outcome.made = rows.len();
+    db::predictions::insert(db, rows).await?;
+    db::status::record_successes(db, &made, t).await?;
+    db::status::record_failures(db, &failed).await?;
+    Ok(outcome)
 }

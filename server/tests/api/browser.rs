@@ -719,4 +719,5 @@ async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f
         .exec(&app.state.db)
         .await
         .unwrap();
+    app.refresh().await;
 }

@@ -21,9 +21,8 @@ async fn setup() -> (TestApp, MockServer, Runner) {
         point_at(s, &server, 500);
     })
     .await;
-    let collectors = Runner::collecting(
-        Collectors::new(app.state.db.clone(), upstream_settings(&server, 500), None).unwrap(),
-    );
+    let collectors =
+        app.runner(Collectors::new(app.state.db.clone(), upstream_settings(&server, 500), None).unwrap());
     (app, server, collectors)
 }
 

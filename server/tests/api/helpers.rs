@@ -62,6 +62,24 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
     }
 
+    /// Rebuilds the published answers after a test wrote to the database directly (the writers
+    /// of the running service do this themselves when they commit).
+    pub async fn refresh(&self) {
+        self.state.published.refresh(&self.state).await.unwrap();
+    }
+
+    /// A job runner on this app's database that tells this app's published state, as the
+    /// service's own runner does.
+    pub fn runner(&self, collectors: coincast::collect::run::Collectors) -> coincast::jobs::Runner {
+        coincast::jobs::Runner {
+            collectors,
+            registry: None,
+            notify: Some(std::sync::Arc::new(coincast::http::published::Refresher(
+                self.state.clone(),
+            ))),
+        }
+    }
+
     /// `GET address + path`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client

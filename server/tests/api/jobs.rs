@@ -7,7 +7,7 @@ use std::time::Duration;
 use apalis::prelude::Data;
 use apalis_cron::Tick;
 use coincast::collect::run::Collectors;
-use coincast::jobs::{Job, JobCtx, Runner, handle_tick};
+use coincast::jobs::{Job, JobCtx, handle_tick};
 use sea_orm::ConnectionTrait;
 use shared::{SourceState, SourcesResponse};
 use wiremock::matchers::{method, path};
@@ -20,10 +20,7 @@ use crate::upstream::{payload, point_at, upstream_settings};
 fn ctx(app: &TestApp, server: &MockServer, job: Job, retries: usize) -> Data<JobCtx> {
     let collectors = Collectors::new(app.state.db.clone(), upstream_settings(server, 2_000), None).unwrap();
     Data::new(JobCtx {
-        runner: Arc::new(Runner {
-            collectors,
-            registry: None,
-        }),
+        runner: Arc::new(app.runner(collectors)),
         job,
         retries,
         backoff: Duration::from_millis(20),

@@ -17,6 +17,7 @@ mod kill;
 mod market;
 mod openapi;
 mod predictions;
+mod published;
 mod replay;
 mod spa;
 mod upstream;

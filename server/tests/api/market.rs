@@ -91,6 +91,7 @@ async fn candles_fill_gaps_at_read_time_and_flag_them() {
 #[tokio::test]
 async fn prices_report_the_latest_close_and_the_24h_change() {
     let app = seeded().await;
+    app.refresh().await;
     let body: PricesResponse = app.get("/api/prices/latest").await.json().await.unwrap();
     assert_eq!(body.prices.len(), 1);
     let p = &body.prices[0];

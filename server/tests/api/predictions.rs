@@ -56,6 +56,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
     }
     assert_eq!(made.len(), 18);
 
+    app.refresh().await;
     let body: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
     assert_eq!(body.predictions.len(), 18);
     for p in &body.predictions {
@@ -135,6 +136,7 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
     );
     assert_eq!(row.outcome, coincast::db::entities::prediction::Outcome::Scored);
 
+    app.refresh().await;
     let acc: AccuracyResponse = app
         .get("/api/accuracy?coin=LTC&horizon=30m")
         .await
@@ -167,6 +169,7 @@ async fn insert(app: &TestApp, made_at: i64, p_up: f64, reference: f64, realized
         ..Default::default()
     };
     prediction::Entity::insert(row).exec(&app.state.db).await.unwrap();
+    app.refresh().await;
 }
 
 #[tokio::test]
@@ -181,6 +184,7 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
     // Older than 24 h: only in the 7-day window.
     insert(&app, now - 2 * 86_400, 0.9, 1.0, 0.8).await;
 
+    app.refresh().await;
     let acc: AccuracyResponse = app
         .get("/api/accuracy?horizon=1h&coin=xrp")
         .await
@@ -244,6 +248,7 @@ async fn no_data_means_no_prediction_and_a_recorded_reason() {
         panic!("predicted from nothing")
     };
     assert!(reason.contains("no BTC minute candles"), "{reason}");
+    app.refresh().await;
     let body: PredictionsResponse = app
         .get("/api/predictions?coin=BTC&horizon=2h")
         .await
@@ -309,6 +314,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
     assert_eq!(reference, sample.reference_price);
     assert!((model.predict(&x).unwrap() - sample.p_up).abs() < 1e-9);
 
+    app.refresh().await;
     let acc: AccuracyResponse = app
         .get("/api/accuracy?coin=XRP&horizon=30m")
         .await
@@ -379,6 +385,7 @@ async fn history_pages_newest_first_and_models_describe_themselves() {
         );
     }
 
+    app.refresh().await;
     let models: ModelsResponse = app.get("/api/models").await.json().await.unwrap();
     assert_eq!(models.models.len(), 18);
     for m in &models.models {

@@ -1,6 +1,7 @@
 //! `GET /api/accuracy`: live accuracy per coin and horizon.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use sea_orm::DbErr;
 use serde::Deserialize;
 use shared::{AccuracyResponse, AccuracyRow, ApiErrorBody};
 use utoipa::IntoParams;
@@ -35,17 +36,22 @@ pub struct AccuracyQuery {
 )]
 #[get("/api/accuracy")]
 pub async fn get_accuracy(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<AccuracyQuery>,
-) -> Result<web::Json<AccuracyResponse>, ApiError> {
-    let (coin, horizon) = parse_filters(&query.coin, &query.horizon)?;
-    let now = clock::now();
+) -> Result<HttpResponse, ApiError> {
+    let filter = parse_filters(&query.coin, &query.horizon)?;
+    let snapshot = state.snapshot()?;
+    let body = snapshot.accuracy.get(&filter).ok_or(ApiError::NotReady)?;
+    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    Ok(body.respond(&req, &cache))
+}
+
+/// Every coin and horizon's live and backfilled accuracy, from the database.
+pub async fn build(state: &AppState, now: i64) -> Result<AccuracyResponse, DbErr> {
     let mut rows = Vec::new();
     for model in state.registry.all() {
         let (c, h) = (model.card.coin, model.card.horizon);
-        if coin.is_some_and(|x| x != c) || horizon.is_some_and(|x| x != h) {
-            continue;
-        }
         let mut live = Vec::new();
         let mut backfilled = Vec::new();
         for w in WINDOWS {
@@ -59,8 +65,8 @@ pub async fn get_accuracy(
             backfilled,
         });
     }
-    Ok(web::Json(AccuracyResponse {
+    Ok(AccuracyResponse {
         mode: state.mode().await?,
         rows,
-    }))
+    })
 }

@@ -1,6 +1,7 @@
 //! `GET /api/models`: the served models, their walk-forward evaluation and live accuracy.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use sea_orm::DbErr;
 use shared::{ApiErrorBody, CoveragePoint, ModelInfo, ModelsResponse, ReliabilityBin, WalkForwardSummary};
 
 use crate::clock;
@@ -18,8 +19,14 @@ use crate::predict::accuracy::{WINDOWS, accuracy};
     )
 )]
 #[get("/api/models")]
-pub async fn get_models(state: web::Data<AppState>) -> Result<web::Json<ModelsResponse>, ApiError> {
-    let now = clock::now();
+pub async fn get_models(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let snapshot = state.snapshot()?;
+    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    Ok(snapshot.models.respond(&req, &cache))
+}
+
+/// Every served model with its evaluation and live accuracy, from its card and the database.
+pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> {
     let mut models = Vec::new();
     for m in state.registry.all() {
         let c = &m.card;
@@ -77,5 +84,5 @@ pub async fn get_models(state: web::Data<AppState>) -> Result<web::Json<ModelsRe
             live,
         });
     }
-    Ok(web::Json(ModelsResponse { models }))
+    Ok(ModelsResponse { models })
 }

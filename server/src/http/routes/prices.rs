@@ -1,7 +1,9 @@
 //! `GET /api/prices/latest` and `GET /api/prices`: stored market data, read back with gaps filled
 //! (and flagged) at read time.
 
+use actix_web::{HttpRequest, HttpResponse};
 use actix_web::{get, web};
+use sea_orm::DbErr;
 use serde::Deserialize;
 use shared::{ApiErrorBody, CandleDto, CandlesResponse, Coin, LatestPrice, PricesResponse, Resolution};
 use utoipa::IntoParams;
@@ -52,7 +54,15 @@ fn ceil_to(t: i64, step: i64) -> Option<i64> {
     )
 )]
 #[get("/api/prices/latest")]
-pub async fn get_latest_prices(state: web::Data<AppState>) -> Result<web::Json<PricesResponse>, ApiError> {
+pub async fn get_latest_prices(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(state.snapshot()?.prices_latest.respond(&req, "no-cache"))
+}
+
+/// Each coin's newest stored minute and its change over 24 hours, from the database.
+pub async fn build_latest(state: &AppState) -> Result<PricesResponse, DbErr> {
     let mut prices = Vec::new();
     for coin in Coin::ALL {
         let Some(latest) = db::candles::latest_minute(&state.db, coin).await? else {
@@ -77,10 +87,10 @@ pub async fn get_latest_prices(state: web::Data<AppState>) -> Result<web::Json<P
             source: latest.source,
         });
     }
-    Ok(web::Json(PricesResponse {
+    Ok(PricesResponse {
         mode: state.mode().await?,
         prices,
-    }))
+    })
 }
 
 /// Query of `GET /api/prices`.

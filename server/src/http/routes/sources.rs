@@ -1,9 +1,9 @@
 //! `GET /api/sources`: the health of every upstream source.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use sea_orm::DbErr;
 use shared::{ApiErrorBody, SourcesResponse};
 
-use crate::clock;
 use crate::collect::sources;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
@@ -18,11 +18,15 @@ use crate::http::state::AppState;
     )
 )]
 #[get("/api/sources")]
-pub async fn get_sources(state: web::Data<AppState>) -> Result<web::Json<SourcesResponse>, ApiError> {
-    let sources = sources::health(&state.db, &state.sources, clock::now()).await?;
-    Ok(web::Json(SourcesResponse {
+pub async fn get_sources(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(state.snapshot()?.sources.respond(&req, "no-cache"))
+}
+
+/// Every source's health, from the database.
+pub async fn build(state: &AppState, now: i64) -> Result<SourcesResponse, DbErr> {
+    Ok(SourcesResponse {
         mode: state.mode().await?,
         jobs_enabled: state.jobs_enabled,
-        sources,
-    }))
+        sources: sources::health(&state.db, &state.sources, now).await?,
+    })
 }

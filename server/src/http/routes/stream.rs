@@ -1,155 +1,81 @@
 //! `GET /api/stream`: server-sent events for new predictions, scores and prices.
 //!
-//! The stream polls the database (every 2 s), so it works the same in a process that runs no jobs
-//! (a scaled-out API process). Every event carries an id, the cursor after it
+//! Every client is fed by the process's one event fan-out (`http::published`): the writers
+//! publish each event once, framed once, through a `tokio::sync::broadcast` channel; no client
+//! polls the database. Every prediction and score event carries an id, the cursor after it
 //! (`<prediction id>-<scored at>-<scored id>`): a client that reconnects with `Last-Event-ID`
-//! (browsers' `EventSource` does so by itself) gets every prediction and score it missed. Price
-//! events are not replayed: the next one brings the current price.
+//! (browsers' `EventSource` does so by itself) gets what it missed, read once at connect time (at
+//! most `published::EVENT_ROWS` of each kind). Price events are not replayed: the next one brings
+//! the current price. A client too slow to keep up (more than `published::EVENT_BUFFER` events
+//! behind) is disconnected rather than buffered without bound; it resumes with its last id.
 //!
 //! At most `server.max_streams` are open at once (each holds a slot, freed when the client goes
 //! away); streams end when the server begins to stop, so a restart is not held up by them.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use chrono::DateTime;
-use sea_orm::{DatabaseConnection, DbErr};
-use serde::Serialize;
-use shared::{ApiErrorBody, Coin};
+use shared::ApiErrorBody;
+use tokio::sync::broadcast::{self, error::RecvError};
 
-use crate::db;
-use crate::db::predictions::{readable, to_dto};
 use crate::http::error::ApiError;
 use crate::http::limits::StreamSlot;
+use crate::http::published::{Cursor, EVENT_ROWS, Event, backlog};
 use crate::http::state::AppState;
 
-/// How often a stream looks for new rows.
-const POLL: Duration = Duration::from_secs(2);
-/// A comment line every this many empty polls keeps proxies from closing an idle stream.
-const KEEPALIVE_POLLS: u32 = 7;
-/// Most rows of each kind one poll sends.
-const POLL_ROWS: u64 = 500;
+/// A comment line after this long without events keeps proxies from closing an idle stream.
+const KEEPALIVE: Duration = Duration::from_secs(15);
 /// `Retry-After` when every stream slot is taken.
 const FULL_RETRY_AFTER_S: u64 = 10;
 
-/// Where a stream is: the last prediction id sent, and the last score (time, id) sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Cursor {
-    pub prediction_id: i64,
-    pub scored_at: i64,
-    pub scored_id: i64,
-}
-
-impl Cursor {
-    /// Parses `Last-Event-ID`.
-    pub fn parse(s: &str) -> Option<Cursor> {
-        let mut it = s.trim().split('-').map(|p| p.parse::<i64>().ok());
-        let c = Cursor {
-            prediction_id: it.next()??,
-            scored_at: it.next()??,
-            scored_id: it.next()??,
-        };
-        it.next().is_none().then_some(c)
-    }
-
-    fn id(&self) -> String {
-        format!("{}-{}-{}", self.prediction_id, self.scored_at, self.scored_id)
-    }
-}
-
-#[derive(Serialize)]
-struct PriceEvent {
-    coin: Coin,
-    price: f64,
-    at: DateTime<chrono::Utc>,
-}
-
 struct Stream {
-    db: DatabaseConnection,
-    cursor: Cursor,
-    prices: [i64; 3],
-    pending: std::collections::VecDeque<Bytes>,
-    polls: u32,
+    rx: broadcast::Receiver<Arc<Event>>,
+    /// What this client has had: later broadcast events only.
+    at: Cursor,
+    pending: VecDeque<Arc<Event>>,
     first: bool,
     /// `true` once the server is stopping.
     shutdown: tokio::sync::watch::Receiver<bool>,
-    /// This stream's place under `server.max_streams`, freed with the stream.
-    _slot: StreamSlot,
-}
-
-fn event(kind: &str, id: Option<&str>, data: &impl Serialize) -> Bytes {
-    let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
-    let mut out = format!("event: {kind}\n");
-    if let Some(id) = id {
-        out.push_str(&format!("id: {id}\n"));
-    }
-    out.push_str(&format!("data: {json}\n\n"));
-    Bytes::from(out)
+    /// Held while the stream is open.
+    _slot: Option<StreamSlot>,
 }
 
 impl Stream {
-    async fn poll(&mut self) -> Result<(), DbErr> {
-        let new = db::predictions::after_id(&self.db, self.cursor.prediction_id, POLL_ROWS).await?;
-        for p in new {
-            self.cursor.prediction_id = p.id;
-            if let Some(dto) = readable(to_dto(&p)) {
-                self.pending
-                    .push_back(event("prediction", Some(&self.cursor.id()), &dto));
-            }
-        }
-        let c = self.cursor;
-        let scored = db::predictions::scored_after(&self.db, c.scored_at, c.scored_id, POLL_ROWS).await?;
-        for p in scored {
-            self.cursor.scored_at = p.scored_at.unwrap_or(self.cursor.scored_at);
-            self.cursor.scored_id = p.id;
-            if let Some(dto) = readable(to_dto(&p)) {
-                self.pending
-                    .push_back(event("score", Some(&self.cursor.id()), &dto));
-            }
-        }
-        for (i, coin) in Coin::ALL.into_iter().enumerate() {
-            let latest = db::candles::latest_minute(&self.db, coin).await?;
-            if let Some(c) = latest.filter(|c| c.ts > self.prices[i]) {
-                self.prices[i] = c.ts;
-                let Some(at) = crate::clock::to_utc(c.ts) else {
-                    tracing::error!(%coin, ts = c.ts, "stored candle time out of range");
-                    continue;
-                };
-                let e = PriceEvent {
-                    coin,
-                    price: c.close,
-                    at,
-                };
-                self.pending.push_back(event("price", None, &e));
-            }
-        }
-        Ok(())
-    }
-
     async fn next(mut self) -> Option<(Result<Bytes, actix_web::Error>, Self)> {
-        if *self.shutdown.borrow() {
-            return None;
-        }
         if self.first {
             self.first = false;
             return Some((Ok(Bytes::from_static(b"retry: 3000\n: connected\n\n")), self));
         }
         loop {
-            if let Some(b) = self.pending.pop_front() {
-                return Some((Ok(b), self));
+            if *self.shutdown.borrow() {
+                return None;
             }
-            tokio::select! {
-                () = tokio::time::sleep(POLL) => {}
-                // Stopping (or the sender is gone): end the stream; the client reconnects elsewhere.
+            if let Some(e) = self.pending.pop_front() {
+                return Some((Ok(e.frame.clone()), self));
+            }
+            let received = tokio::select! {
+                r = tokio::time::timeout(KEEPALIVE, self.rx.recv()) => r,
                 _ = self.shutdown.wait_for(|stop| *stop) => return None,
-            }
-            self.polls += 1;
-            if let Err(e) = self.poll().await {
-                tracing::warn!(error = %e, "event stream poll failed; retrying");
-            }
-            if self.pending.is_empty() && self.polls.is_multiple_of(KEEPALIVE_POLLS) {
-                return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), self));
+            };
+            match received {
+                Err(_) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), self)),
+                Ok(Ok(e)) => {
+                    if e.is_after(&self.at) {
+                        self.at = e.cursor.max_with(&self.at);
+                        self.pending.push_back(e);
+                    }
+                }
+                Ok(Err(RecvError::Lagged(missed))) => {
+                    tracing::info!(
+                        missed,
+                        "a stream client fell behind: disconnected (it resumes with its last id)"
+                    );
+                    return None;
+                }
+                Ok(Err(RecvError::Closed)) => return None,
             }
         }
     }
@@ -169,6 +95,27 @@ impl Stream {
 )]
 #[get("/api/stream")]
 pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let bad = || {
+        ApiError::invalid_parameter(
+            "Last-Event-ID",
+            "expected `<prediction id>-<scored at>-<scored id>` as this stream sent it",
+        )
+    };
+    let mut sent = req.headers().get_all("last-event-id");
+    let resume = sent.next();
+    if sent.next().is_some() {
+        return Err(ApiError::invalid_parameter(
+            "Last-Event-ID",
+            "`Last-Event-ID` is given more than once",
+        ));
+    }
+    let resume = match resume {
+        Some(id) => {
+            let id = id.to_str().map_err(|_| bad())?;
+            Some(Cursor::parse(id, crate::clock::now()).ok_or_else(bad)?)
+        }
+        None => None,
+    };
     let slot = state.streams.try_take().ok_or_else(|| {
         tracing::warn!(
             open = state.streams.open(),
@@ -179,34 +126,26 @@ pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<
             retry_after_s: FULL_RETRY_AFTER_S,
         }
     })?;
-    let resume = req.headers().get("last-event-id").and_then(|v| v.to_str().ok());
-    let cursor = match resume {
-        Some(id) => Cursor::parse(id).ok_or_else(|| {
-            ApiError::invalid_parameter(
-                "Last-Event-ID",
-                "expected `<prediction id>-<scored at>-<scored id>`",
-            )
-        })?,
-        None => {
-            // A new client starts from now.
-            let last = db::predictions::newest_id(&state.db).await?;
-            let last_scored = db::predictions::newest_scored(&state.db).await?;
-            Cursor {
-                prediction_id: last.unwrap_or(0),
-                scored_at: last_scored.as_ref().and_then(|p| p.scored_at).unwrap_or(0),
-                scored_id: last_scored.map_or(0, |p| p.id),
+    // Subscribe first, then read what was missed: an event published in between arrives both
+    // ways and is sent once (the cursor filters it).
+    let (rx, now) = state.published.subscribe();
+    let mut pending = VecDeque::new();
+    let at = match resume {
+        None => now,
+        Some(mut cursor) => {
+            for e in backlog(&state.db, &mut cursor, EVENT_ROWS).await? {
+                pending.push_back(e);
             }
+            cursor
         }
     };
     let stream = Stream {
-        db: state.db.clone(),
-        cursor,
-        prices: [0; 3],
-        pending: Default::default(),
-        polls: 0,
+        rx,
+        at,
+        pending,
         first: true,
         shutdown: state.shutdown_signal(),
-        _slot: slot,
+        _slot: Some(slot),
     };
     let body = futures_util::stream::unfold(stream, Stream::next);
     Ok(HttpResponse::Ok()
@@ -221,17 +160,49 @@ pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::published::{EVENT_BUFFER, EventKind};
 
-    #[test]
-    fn cursors_round_trip_and_bad_ones_are_refused() {
-        let c = Cursor {
-            prediction_id: 12,
-            scored_at: 1_700_000_000,
-            scored_id: 7,
-        };
-        assert_eq!(Cursor::parse(&c.id()), Some(c));
-        for bad in ["", "1-2", "1-2-3-4", "a-b-c"] {
-            assert_eq!(Cursor::parse(bad), None, "{bad}");
+    fn event(n: i64) -> Arc<Event> {
+        Arc::new(Event {
+            kind: EventKind::Prediction,
+            cursor: Cursor {
+                prediction_id: n,
+                ..Cursor::default()
+            },
+            frame: Bytes::from(format!("event: prediction\nid: {n}-0-0\ndata: {{}}\n\n")),
+        })
+    }
+
+    fn stream(rx: broadcast::Receiver<Arc<Event>>) -> Stream {
+        Stream {
+            rx,
+            at: Cursor::default(),
+            pending: VecDeque::new(),
+            first: false,
+            shutdown: tokio::sync::watch::channel(false).1,
+            _slot: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_slow_client_is_dropped_and_a_prompt_one_gets_every_event_once() {
+        let (tx, slow) = broadcast::channel(EVENT_BUFFER);
+        let mut prompt = stream(tx.subscribe());
+        let mut got = Vec::new();
+        for n in 1..=(EVENT_BUFFER as i64 + 10) {
+            tx.send(event(n)).unwrap();
+            // The prompt client reads each event as it comes; the slow one never reads.
+            let (frame, next) = prompt.next().await.unwrap();
+            got.push(frame.unwrap());
+            prompt = next;
+        }
+        assert_eq!(got.len(), EVENT_BUFFER + 10);
+        // A repeated event (as a resume may deliver) is sent once.
+        tx.send(event(3)).unwrap();
+        tx.send(event(EVENT_BUFFER as i64 + 11)).unwrap();
+        let (frame, _) = prompt.next().await.unwrap();
+        assert!(String::from_utf8_lossy(&frame.unwrap()).contains(&format!("id: {}-0-0", EVENT_BUFFER + 11)));
+        // The slow client is past the buffer: its stream ends (it resumes with its last id).
+        assert!(stream(slow).next().await.is_none());
     }
 }

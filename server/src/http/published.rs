@@ -1,0 +1,494 @@
+//! Published state: the read routes' answers, built when the data changes and swapped in
+//! atomically (`arc-swap`), and the one event fan-out behind `/api/stream`.
+//!
+//! The writers (a prediction tick, scoring, a collection run, a model reload) call
+//! [`Published::refresh`] when they commit, through the jobs' [`crate::jobs::Notify`]; a process
+//! that runs no jobs watches the database instead (a few cheap queries a second, for the whole
+//! process, never per client). A refresh reads what changed once, serializes every answer once
+//! (each with its ETag), swaps the snapshot, then sends the new events to every stream client
+//! through one `tokio::sync::broadcast` channel. A request then does no database work and no
+//! serialization: it copies ready bytes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use arc_swap::ArcSwapOption;
+use futures_util::future::BoxFuture;
+use sea_orm::{DatabaseConnection, DbErr};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use shared::{Coin, Horizon};
+use tokio::sync::broadcast;
+
+use crate::clock;
+use crate::db;
+use crate::db::predictions::{readable, to_dto};
+use crate::http::routes::{accuracy, models, predictions, prices, sources};
+use crate::http::state::AppState;
+
+/// Stream events kept for clients that lag behind; a client further behind is dropped (it
+/// reconnects and resumes with `Last-Event-ID`).
+pub const EVENT_BUFFER: usize = 4_096;
+/// Most predictions (and, apart, scores) one refresh or one resume reads.
+pub const EVENT_ROWS: u64 = 1_000;
+/// How often a process without jobs looks for changes made by another process.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
+/// A process without jobs rebuilds its answers at least this often (sliding accuracy windows,
+/// source ages), changes or not.
+pub const FULL_REFRESH: Duration = Duration::from_secs(60);
+
+/// A coin and horizon filter, as the query parameters give it.
+pub type Filter = (Option<Coin>, Option<Horizon>);
+
+/// Every filter combination: none, each coin, each horizon, each pair.
+fn filters() -> Vec<Filter> {
+    let coins = std::iter::once(None).chain(Coin::ALL.map(Some));
+    coins
+        .flat_map(|c| {
+            std::iter::once(None)
+                .chain(Horizon::ALL.map(Some))
+                .map(move |h| (c, h))
+        })
+        .collect()
+}
+
+/// An answer ready to send: JSON bytes and their strong ETag.
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub bytes: Bytes,
+    pub etag: String,
+}
+
+impl Body {
+    /// Serializes `value` once.
+    pub fn json(value: &impl Serialize) -> Result<Body, serde_json::Error> {
+        let bytes = serde_json::to_vec(value)?;
+        let hex = format!("{:x}", Sha256::digest(&bytes));
+        Ok(Body {
+            etag: format!("\"{}\"", &hex[..16]),
+            bytes: Bytes::from(bytes),
+        })
+    }
+
+    /// Whether an `If-None-Match` header names this body (weak comparison, as RFC 9110 says
+    /// for `If-None-Match`: `W/"x"` matches `"x"`; `*` matches anything).
+    pub fn matches(&self, req: &HttpRequest) -> bool {
+        req.headers()
+            .get_all(header::IF_NONE_MATCH)
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == self.etag || t == "*")
+    }
+
+    /// 304 when the client has this body, else 200 with it; both with the ETag and `cache`.
+    pub fn respond(&self, req: &HttpRequest, cache: &str) -> HttpResponse {
+        let mut res = if self.matches(req) {
+            HttpResponse::NotModified()
+        } else {
+            HttpResponse::Ok()
+        };
+        res.insert_header((header::ETAG, self.etag.clone()))
+            .insert_header((header::CACHE_CONTROL, cache.to_owned()));
+        if self.matches(req) {
+            res.finish()
+        } else {
+            res.content_type("application/json").body(self.bytes.clone())
+        }
+    }
+}
+
+/// Every published answer at one moment.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub predictions: HashMap<Filter, Body>,
+    pub accuracy: HashMap<Filter, Body>,
+    pub models: Body,
+    pub prices_latest: Body,
+    pub sources: Body,
+    /// When it was built (Unix seconds).
+    pub built_at: i64,
+}
+
+/// Where the event stream is: the last prediction id sent, and the last score (time, id) sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cursor {
+    pub prediction_id: i64,
+    pub scored_at: i64,
+    pub scored_id: i64,
+}
+
+impl Cursor {
+    /// Parses `Last-Event-ID`: ids within 0..=2^53-1, a score time of 0 or within the API's
+    /// time window around `now`, at most `params::MAX_VALUE_BYTES` long.
+    pub fn parse(s: &str, now: i64) -> Option<Cursor> {
+        use crate::http::routes::params::{MAX_ID, MAX_VALUE_BYTES, in_time_window};
+        if s.len() > MAX_VALUE_BYTES {
+            return None;
+        }
+        let mut it = s.trim().split('-').map(|p| p.parse::<i64>().ok());
+        let c = Cursor {
+            prediction_id: it.next()??,
+            scored_at: it.next()??,
+            scored_id: it.next()??,
+        };
+        let id_ok = |id: i64| (0..=MAX_ID).contains(&id);
+        let time_ok = c.scored_at == 0 || in_time_window(c.scored_at, now);
+        (it.next().is_none() && id_ok(c.prediction_id) && id_ok(c.scored_id) && time_ok).then_some(c)
+    }
+
+    /// The further of two positions, kind by kind.
+    pub fn max_with(&self, other: &Cursor) -> Cursor {
+        let score = (self.scored_at, self.scored_id).max((other.scored_at, other.scored_id));
+        Cursor {
+            prediction_id: self.prediction_id.max(other.prediction_id),
+            scored_at: score.0,
+            scored_id: score.1,
+        }
+    }
+
+    /// The event id (`<prediction id>-<scored at>-<scored id>`).
+    pub fn id(&self) -> String {
+        format!("{}-{}-{}", self.prediction_id, self.scored_at, self.scored_id)
+    }
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Prediction,
+    Score,
+    Price,
+}
+
+/// One server-sent event, framed once for every client.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventKind,
+    /// The stream's position after this event (prices do not move it).
+    pub cursor: Cursor,
+    /// The whole frame: `event:`, `id:` (not for prices), `data:`.
+    pub frame: Bytes,
+}
+
+impl Event {
+    fn new(kind: EventKind, cursor: Cursor, data: &impl Serialize) -> Event {
+        let name = match kind {
+            EventKind::Prediction => "prediction",
+            EventKind::Score => "score",
+            EventKind::Price => "price",
+        };
+        let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
+        let id = match kind {
+            EventKind::Price => String::new(),
+            _ => format!("id: {}\n", cursor.id()),
+        };
+        Event {
+            kind,
+            cursor,
+            frame: Bytes::from(format!("event: {name}\n{id}data: {json}\n\n")),
+        }
+    }
+
+    /// Whether a client at `at` has not had this event yet.
+    pub fn is_after(&self, at: &Cursor) -> bool {
+        match self.kind {
+            EventKind::Prediction => self.cursor.prediction_id > at.prediction_id,
+            EventKind::Score => (self.cursor.scored_at, self.cursor.scored_id) > (at.scored_at, at.scored_id),
+            EventKind::Price => true,
+        }
+    }
+}
+
+/// A price event's data.
+#[derive(Serialize)]
+struct PriceEvent {
+    coin: Coin,
+    price: f64,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What the watcher compares to tell whether another process changed anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Signature {
+    newest_prediction: Option<i64>,
+    newest_score: Option<(i64, i64)>,
+    newest_minutes: Vec<Option<i64>>,
+    statuses_updated: Option<i64>,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    cursor: Cursor,
+    prices: HashMap<Coin, i64>,
+}
+
+/// The published state of one process.
+pub struct Published {
+    snapshot: ArcSwapOption<Snapshot>,
+    events: broadcast::Sender<Arc<Event>>,
+    progress: std::sync::Mutex<Progress>,
+    /// One refresh at a time: events go out in order, once each.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl Default for Published {
+    fn default() -> Self {
+        Published {
+            snapshot: ArcSwapOption::empty(),
+            events: broadcast::channel(EVENT_BUFFER).0,
+            progress: std::sync::Mutex::new(Progress::default()),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl Published {
+    /// The current answers (`None` until the first refresh worked).
+    pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
+        self.snapshot.load_full()
+    }
+
+    /// A new stream client's receiver and the position events after it start from.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<Event>>, Cursor) {
+        let rx = self.events.subscribe();
+        (rx, self.cursor())
+    }
+
+    /// How far the events sent so far go.
+    pub fn cursor(&self) -> Cursor {
+        self.progress.lock().map(|p| p.cursor).unwrap_or_default()
+    }
+
+    /// Starts the stream from the newest stored rows (the first refresh sends no backlog).
+    async fn start_cursor(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let newest = db::predictions::newest_id(db).await?.unwrap_or(0);
+        let scored = db::predictions::newest_scored(db).await?;
+        let mut prices = HashMap::new();
+        for coin in Coin::ALL {
+            if let Some(c) = db::candles::latest_minute(db, coin).await? {
+                prices.insert(coin, c.ts);
+            }
+        }
+        if let Ok(mut p) = self.progress.lock() {
+            p.cursor = Cursor {
+                prediction_id: newest,
+                scored_at: scored.as_ref().and_then(|s| s.scored_at).unwrap_or(0),
+                scored_id: scored.map_or(0, |s| s.id),
+            };
+            p.prices = prices;
+        }
+        Ok(())
+    }
+
+    /// Reads what changed since the last refresh, rebuilds every answer, swaps them in, then
+    /// sends the new events. Callers: the writers when they commit, the watcher, start-up.
+    pub async fn refresh(&self, state: &AppState) -> Result<(), DbErr> {
+        let _one = self.refreshing.lock().await;
+        let first = self.snapshot.load().is_none();
+        if first {
+            self.start_cursor(&state.db).await?;
+        }
+        let events = self.new_events(&state.db).await?;
+        let snapshot = build(state).await?;
+        self.snapshot.store(Some(Arc::new(snapshot)));
+        for e in events {
+            // No receivers is fine: nobody is listening.
+            let _ = self.events.send(e);
+        }
+        Ok(())
+    }
+
+    /// The predictions, scores and prices stored after the cursor, as events; moves the cursor.
+    async fn new_events(&self, db: &DatabaseConnection) -> Result<Vec<Arc<Event>>, DbErr> {
+        let mut progress = self
+            .progress
+            .lock()
+            .map(|p| (p.cursor, p.prices.clone()))
+            .unwrap_or_default();
+        let (cursor, prices) = (&mut progress.0, &mut progress.1);
+        let mut out = backlog(db, cursor, EVENT_ROWS).await?;
+        for coin in Coin::ALL {
+            let Some(c) = db::candles::latest_minute(db, coin).await? else {
+                continue;
+            };
+            if prices.get(&coin).is_some_and(|&ts| ts >= c.ts) {
+                continue;
+            }
+            prices.insert(coin, c.ts);
+            if let Some(at) = clock::to_utc(c.ts) {
+                let data = PriceEvent {
+                    coin,
+                    price: c.close,
+                    at,
+                };
+                out.push(Arc::new(Event::new(EventKind::Price, *cursor, &data)));
+            }
+        }
+        if let Ok(mut p) = self.progress.lock() {
+            p.cursor = progress.0;
+            p.prices = progress.1;
+        }
+        Ok(out)
+    }
+
+    /// A cheap look at whether anything changed (for the watcher).
+    async fn signature(db: &DatabaseConnection) -> Result<Signature, DbErr> {
+        let scored = db::predictions::newest_scored(db).await?;
+        let mut newest_minutes = Vec::new();
+        for coin in Coin::ALL {
+            newest_minutes.push(db::candles::latest_minute(db, coin).await?.map(|c| c.ts));
+        }
+        Ok(Signature {
+            newest_prediction: db::predictions::newest_id(db).await?,
+            newest_score: scored.map(|s| (s.scored_at.unwrap_or(0), s.id)),
+            newest_minutes,
+            statuses_updated: db::status::last_update(db).await?,
+        })
+    }
+
+    /// Watches the database for changes made elsewhere (another process's jobs) and refreshes
+    /// when it sees one, or every `every` anyway (sliding accuracy windows, source ages).
+    pub async fn watch(state: AppState, every: Duration) {
+        let mut seen = Signature::default();
+        let mut last_full = std::time::Instant::now();
+        loop {
+            tokio::time::sleep(WATCH_INTERVAL).await;
+            let now_sig = match Self::signature(&state.db).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!(error = %e, "published state: the database does not answer");
+                    continue;
+                }
+            };
+            if now_sig == seen && last_full.elapsed() < every && state.published.snapshot().is_some() {
+                continue;
+            }
+            match state.published.refresh(&state).await {
+                Ok(()) => {
+                    seen = now_sig;
+                    last_full = std::time::Instant::now();
+                }
+                Err(e) => tracing::warn!(error = %e, "could not refresh the published state"),
+            }
+        }
+    }
+}
+
+/// The prediction and score events after `cursor` (at most `limit` of each kind), in order;
+/// moves `cursor` past them. Also what a resuming stream client reads once.
+pub async fn backlog(
+    db: &DatabaseConnection,
+    cursor: &mut Cursor,
+    limit: u64,
+) -> Result<Vec<Arc<Event>>, DbErr> {
+    let mut out = Vec::new();
+    for p in db::predictions::after_id(db, cursor.prediction_id, limit).await? {
+        cursor.prediction_id = p.id;
+        if let Some(dto) = readable(to_dto(&p)) {
+            out.push(Arc::new(Event::new(EventKind::Prediction, *cursor, &dto)));
+        }
+    }
+    for p in db::predictions::scored_after(db, cursor.scored_at, cursor.scored_id, limit).await? {
+        cursor.scored_at = p.scored_at.unwrap_or(cursor.scored_at);
+        cursor.scored_id = p.id;
+        if let Some(dto) = readable(to_dto(&p)) {
+            out.push(Arc::new(Event::new(EventKind::Score, *cursor, &dto)));
+        }
+    }
+    Ok(out)
+}
+
+fn serialization(e: serde_json::Error) -> DbErr {
+    DbErr::Custom(format!("serializing a published answer: {e}"))
+}
+
+/// Every answer, from the database as it is now.
+async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
+    let now = clock::now();
+    let all_predictions = predictions::build(state, now).await?;
+    let all_accuracy = accuracy::build(state, now).await?;
+    let mut by_filter = HashMap::new();
+    let mut accuracy_by_filter = HashMap::new();
+    let keep = |f: &Filter, c: Coin, h: Horizon| f.0.is_none_or(|x| x == c) && f.1.is_none_or(|x| x == h);
+    for f in filters() {
+        let mut p = all_predictions.clone();
+        p.predictions.retain(|x| keep(&f, x.coin, x.horizon));
+        by_filter.insert(f, Body::json(&p).map_err(serialization)?);
+        let mut a = all_accuracy.clone();
+        a.rows.retain(|x| keep(&f, x.coin, x.horizon));
+        accuracy_by_filter.insert(f, Body::json(&a).map_err(serialization)?);
+    }
+    Ok(Snapshot {
+        predictions: by_filter,
+        accuracy: accuracy_by_filter,
+        models: Body::json(&models::build(state, now).await?).map_err(serialization)?,
+        prices_latest: Body::json(&prices::build_latest(state).await?).map_err(serialization)?,
+        sources: Body::json(&sources::build(state, now).await?).map_err(serialization)?,
+        built_at: now,
+    })
+}
+
+/// The jobs' hook into this process's published state.
+pub struct Refresher(pub AppState);
+
+impl crate::jobs::Notify for Refresher {
+    fn changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.0.published.refresh(&self.0).await {
+                tracing::warn!(error = %e, "could not refresh the published state");
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_bad_ones_are_refused() {
+        let c = Cursor {
+            prediction_id: 12,
+            scored_at: 1_700_000_000,
+            scored_id: 7,
+        };
+        let now = 1_700_000_100;
+        assert_eq!(Cursor::parse(&c.id(), now), Some(c));
+        for bad in [
+            "",
+            "1-2",
+            "1-2-3-4",
+            "a-b-c",
+            "-1-0-0",
+            "9007199254740993-0-0",
+            "1-99-1",
+        ] {
+            assert_eq!(Cursor::parse(bad, now), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_filter_combination_is_published() {
+        assert_eq!(filters().len(), 4 * 7);
+    }
+
+    #[test]
+    fn weak_and_strong_etags_match_if_none_match() {
+        let body = Body::json(&serde_json::json!({"a": 1})).unwrap();
+        let req = |v: &str| {
+            actix_web::test::TestRequest::default()
+                .insert_header((header::IF_NONE_MATCH, v))
+                .to_http_request()
+        };
+        assert!(body.matches(&req(&body.etag)));
+        assert!(body.matches(&req(&format!("W/{}", body.etag))));
+        assert!(body.matches(&req(&format!("\"x\", {}", body.etag))));
+        assert!(body.matches(&req("*")));
+        assert!(!body.matches(&req("\"other\"")));
+    }
+}

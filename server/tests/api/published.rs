@@ -1,0 +1,193 @@
+//! The published state and the event fan-out: what the writers commit is what the read routes
+//! serve, at once; stream clients get each event once, in order.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use coincast::collect::run::Collectors;
+use coincast::http::routes::{accuracy, models, predictions, prices, sources};
+use coincast::jobs::{Job, Runner};
+use shared::{PredictionsResponse, SourcesResponse};
+
+use crate::helpers::{Frontend, TestApp, spawn_app_with};
+
+/// Serializing any answer type to the bytes the server would send.
+mod erased {
+    pub trait Json {
+        fn to_vec(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_vec(&self) -> Vec<u8> {
+            serde_json::to_vec(self).unwrap()
+        }
+    }
+}
+
+/// A replaying server without scheduled jobs, and a runner with its models that tells the
+/// server's published state when it commits, as the service's own runner does.
+async fn replaying() -> (TestApp, Runner) {
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        s.replay.enabled = true;
+        s.jobs.enabled = false;
+    })
+    .await;
+    let upstream = crate::helpers::default_settings().upstream;
+    let mut runner =
+        app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
+    runner.registry = Some(app.state.registry.clone());
+    runner.run(Job::Candles).await.unwrap();
+    (app, runner)
+}
+
+/// The SSE frames of a stream until `enough` says stop (or 60 s pass).
+async fn read_events(
+    mut res: reqwest::Response,
+    enough: impl Fn(&[(String, Option<String>)]) -> bool,
+) -> Vec<(String, Option<String>)> {
+    let mut events = Vec::new();
+    let mut buf = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !enough(&events) {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .expect("events in time")
+            .unwrap();
+        let Some(chunk) = chunk else { break };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let mut kind = None;
+            let mut id = None;
+            for line in frame.lines() {
+                if let Some(k) = line.strip_prefix("event: ") {
+                    kind = Some(k.to_owned());
+                } else if let Some(i) = line.strip_prefix("id: ") {
+                    id = Some(i.to_owned());
+                }
+            }
+            if let Some(kind) = kind {
+                events.push((kind, id));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
+    let (app, runner) = replaying().await;
+    let before = app.get("/api/predictions").await;
+    let etag_before = before.headers()["etag"].to_str().unwrap().to_owned();
+    let old: PredictionsResponse = before.json().await.unwrap();
+    assert!(
+        old.predictions.iter().all(|p| p.prediction.is_none()),
+        "nothing predicted yet"
+    );
+
+    let minute = coincast::clock::current_minute();
+    runner.run(Job::Predict).await.unwrap();
+    // No waiting: the tick returned after its answers were published.
+    let after = app.get("/api/predictions").await;
+    let etag_after = after.headers()["etag"].to_str().unwrap().to_owned();
+    assert_ne!(etag_before, etag_after);
+    let new: PredictionsResponse = after.json().await.unwrap();
+    let made: Vec<_> = new
+        .predictions
+        .iter()
+        .filter_map(|p| p.prediction.as_ref())
+        .collect();
+    assert!(!made.is_empty());
+    assert!(made.iter().all(|p| p.made_at.timestamp() >= minute), "{made:?}");
+
+    // Every published answer is, byte for byte, what the database says now.
+    let state = &app.state;
+    let now = coincast::clock::now();
+    let app = &app;
+    let bytes = |path: &'static str| async move { app.get(path).await.bytes().await.unwrap().to_vec() };
+    let json = |v: &dyn erased::Json| v.to_vec();
+    assert_eq!(
+        bytes("/api/predictions").await,
+        json(&predictions::build(state, now).await.unwrap())
+    );
+    assert_eq!(
+        bytes("/api/accuracy").await,
+        json(&accuracy::build(state, now).await.unwrap())
+    );
+    assert_eq!(
+        bytes("/api/models").await,
+        json(&models::build(state, now).await.unwrap())
+    );
+    assert_eq!(
+        bytes("/api/prices/latest").await,
+        json(&prices::build_latest(state).await.unwrap())
+    );
+    // Source ages are computed when the answer is built; the rest must agree.
+    let mut published: SourcesResponse = app.get("/api/sources").await.json().await.unwrap();
+    let mut fresh = sources::build(state, now).await.unwrap();
+    let strip = |s: &mut SourcesResponse| s.sources.iter_mut().for_each(|x| x.data_age_seconds = None);
+    strip(&mut published);
+    strip(&mut fresh);
+    assert_eq!(published, fresh);
+    // A filtered answer is the full one, filtered.
+    let btc: PredictionsResponse = app.get("/api/predictions?coin=BTC").await.json().await.unwrap();
+    assert_eq!(btc.predictions.len(), 6);
+    assert!(btc.predictions.iter().all(|p| p.coin == shared::Coin::Btc));
+}
+
+#[tokio::test]
+async fn stream_clients_get_each_event_of_a_tick_once_and_in_order() {
+    let (app, runner) = replaying().await;
+    let open = || async {
+        app.client
+            .get(format!("{}/api/stream", app.address))
+            .send()
+            .await
+            .unwrap()
+    };
+    let (a, b) = (open().await, open().await);
+    assert_eq!(a.status(), 200);
+    // Both clients are subscribed once their response has started.
+    runner.run(Job::Predict).await.unwrap();
+    let made = app.state.published.cursor();
+    assert!(made.prediction_id > 0);
+    let predictions =
+        |events: &[(String, Option<String>)]| events.iter().filter(|e| e.0 == "prediction").count();
+    let expected = {
+        let p: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
+        p.predictions.iter().filter(|p| p.prediction.is_some()).count()
+    };
+    for res in [a, b] {
+        let events = read_events(res, |e| predictions(e) >= expected).await;
+        let ids: Vec<i64> = events
+            .iter()
+            .filter(|e| e.0 == "prediction")
+            .map(|e| {
+                e.1.as_deref()
+                    .unwrap()
+                    .split('-')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(ids.len(), expected, "{events:?}");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "in order, once each: {ids:?}"
+        );
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());
+    }
+
+    // A client resuming from before the tick gets the same events again, with the same ids.
+    let first_id = format!("{}-0-0", made.prediction_id - expected as i64);
+    let resumed = app
+        .client
+        .get(format!("{}/api/stream", app.address))
+        .header("Last-Event-ID", &first_id)
+        .send()
+        .await
+        .unwrap();
+    let events = read_events(resumed, |e| predictions(e) >= expected).await;
+    assert_eq!(predictions(&events), expected);
+}
