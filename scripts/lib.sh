@@ -34,6 +34,19 @@ locked_version() {
   awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"
 }
 
+# The cargo-deny release the CI's licence and ban checks run with (crates.io, MIT/Apache-2.0).
+CARGO_DENY_VERSION=0.20.2
+
+# ensure_cargo_deny: cargo-deny at CARGO_DENY_VERSION (built from crates.io once, a few minutes).
+ensure_cargo_deny() {
+  local have=""
+  command -v cargo-deny >/dev/null && have="$(cargo-deny --version | awk '{print $2}')"
+  if [ "$have" != "$CARGO_DENY_VERSION" ]; then
+    log "installing cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
+    cargo install cargo-deny --version "=$CARGO_DENY_VERSION" --locked --quiet
+  fi
+}
+
 # ensure_wasm_bindgen: the wasm-bindgen CLI at exactly the version in Cargo.lock.
 ensure_wasm_bindgen() {
   local want have=""
