@@ -78,11 +78,13 @@ impl Application {
             settings.jobs.enabled,
             registry.clone(),
             predict_schedule,
+            settings.jobs.stall_after_s,
         );
         let workers = if settings.jobs.enabled {
             let runner = Arc::new(Runner {
                 collectors: Collectors::new(conn, settings.upstream.clone(), replay)?,
                 registry: Some(registry),
+                retention: settings.retention.clone(),
             });
             Some(jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?)
         } else {

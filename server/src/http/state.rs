@@ -10,6 +10,7 @@ use shared::DataMode;
 use crate::clock;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{self, SourceSpec};
+use crate::jobs::Job;
 use crate::predict::registry::Registry;
 
 /// The prediction tick's second when its schedule cannot tell (the default cron's).
@@ -33,6 +34,10 @@ pub struct Inner {
     pub sources: Vec<SourceSpec>,
     /// Whether this process runs the scheduled collectors.
     pub jobs_enabled: bool,
+    /// The jobs that run in this mode (wherever they run), for `/api/health`.
+    pub jobs_expected: Vec<Job>,
+    /// `jobs.stall_after_s`: when a watched job this process runs counts as stalled.
+    pub stall_after_s: i64,
     /// The models being served.
     pub registry: Arc<Registry>,
     /// `GET /api/predictions`'s full answer for a few seconds (what bots poll hardest).
@@ -49,7 +54,12 @@ impl AppState {
         jobs_enabled: bool,
         registry: Arc<Registry>,
         predict_schedule: cron::Schedule,
+        stall_after_s: i64,
     ) -> Self {
+        let jobs_expected = Job::ALL
+            .into_iter()
+            .filter(|j| j.runs(replay.is_some(), true))
+            .collect();
         let sources = sources::catalogue(replay.as_deref().map(Replay::dataset));
         AppState(Arc::new(Inner {
             db,
@@ -58,6 +68,8 @@ impl AppState {
             replay,
             sources,
             jobs_enabled,
+            jobs_expected,
+            stall_after_s,
             registry,
             predictions_cache: std::sync::Mutex::new(None),
             predict_schedule,

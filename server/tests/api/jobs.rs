@@ -20,10 +20,7 @@ use crate::upstream::{payload, point_at, upstream_settings};
 fn ctx(app: &TestApp, server: &MockServer, job: Job, retries: usize) -> Data<JobCtx> {
     let collectors = Collectors::new(app.state.db.clone(), upstream_settings(server, 2_000), None).unwrap();
     Data::new(JobCtx {
-        runner: Arc::new(Runner {
-            collectors,
-            registry: None,
-        }),
+        runner: Arc::new(Runner::collecting(collectors)),
         job,
         retries,
         backoff: Duration::from_millis(20),

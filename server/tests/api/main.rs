@@ -14,5 +14,7 @@ mod market;
 mod openapi;
 mod predictions;
 mod replay;
+mod resilience;
+mod retention;
 mod spa;
 mod upstream;
