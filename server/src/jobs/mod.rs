@@ -244,9 +244,9 @@ pub async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynErro
     let result = retry::with_backoff(job, ctx.retries, ctx.backoff, || ctx.runner.run(ctx.job)).await;
     ctx.runner.record(ctx.job, &result).await;
     result.map_err(|e| -> BoxDynError {
-            tracing::warn!(job, error = %e, "job run failed; giving up until the next tick");
-            Box::new(AbortError::new(e))
-        })
+        tracing::warn!(job, error = %e, "job run failed; giving up until the next tick");
+        Box::new(AbortError::new(e))
+    })
 }
 
 /// Creates the job tables (apalis's own migrations) and starts one worker per job. The first run

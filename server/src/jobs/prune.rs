@@ -26,7 +26,11 @@ pub struct Pruned {
 
 /// Applies every bound of `retention` at `now`: job rows always, predictions and candles when
 /// their retention is set (days > 0).
-pub async fn run(db: &impl ConnectionTrait, retention: &RetentionSettings, now: i64) -> Result<Pruned, DbErr> {
+pub async fn run(
+    db: &impl ConnectionTrait,
+    retention: &RetentionSettings,
+    now: i64,
+) -> Result<Pruned, DbErr> {
     let mut pruned = Pruned::default();
     let done_cutoff = now - retention.done_jobs_hours.max(0) * HOUR_S;
     let other_cutoff = now - retention.failed_jobs_days.max(0) * DAY_S;

@@ -74,7 +74,10 @@ async fn health_turns_degraded_naming_a_stalled_job_and_recovers_when_it_runs() 
     assert!(candles.last_success_at.is_none(), "{candles:?}");
     assert!(candles.last_error.is_some(), "{candles:?}");
     assert!(
-        body.jobs.iter().filter(|j| j.stalled).all(|j| j.job == "candles" || j.job == "predict"),
+        body.jobs
+            .iter()
+            .filter(|j| j.stalled)
+            .all(|j| j.job == "candles" || j.job == "predict"),
         "only watched jobs stall: {body:?}"
     );
 
@@ -100,7 +103,10 @@ async fn health_turns_degraded_naming_a_stalled_job_and_recovers_when_it_runs() 
     assert_eq!(status, 200, "{body:?}");
     assert_eq!(body.status, HealthStatus::Ok);
     let candles = body.jobs.iter().find(|j| j.job == "candles").unwrap();
-    assert!(candles.last_success_at.is_some() && !candles.stalled, "{candles:?}");
+    assert!(
+        candles.last_success_at.is_some() && !candles.stalled,
+        "{candles:?}"
+    );
 }
 
 #[tokio::test]
@@ -114,7 +120,11 @@ async fn health_reports_jobs_from_the_database_but_never_stalls_where_no_jobs_ru
     let (status, body) = health(&app).await;
     assert_eq!(status, 200, "{body:?}");
     assert_eq!(body.jobs.len(), 6, "{body:?}");
-    assert!(body.jobs.iter().all(|j| !j.stalled && j.last_success_at.is_none()));
+    assert!(
+        body.jobs
+            .iter()
+            .all(|j| !j.stalled && j.last_success_at.is_none())
+    );
 }
 
 /// A throwaway PostgreSQL server in a temporary directory (stopped when dropped).
@@ -156,7 +166,15 @@ impl Pg {
         let data = pg.data();
         pg.run(
             "initdb",
-            &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres", "--no-sync"],
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
         );
         Some(pg)
     }
@@ -216,7 +234,10 @@ impl Pg {
 
     fn stop(&self) {
         let data = self.data();
-        self.run("pg_ctl", &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"]);
+        self.run(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "fast", "-w", "stop"],
+        );
     }
 }
 
@@ -320,7 +341,11 @@ async fn start_up_waits_for_a_database_that_comes_up_late() {
         s.database.connect_backoff_ms = 200;
     })
     .await;
-    assert!(started.elapsed() >= Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
     starter.await.unwrap();
     let (status, body) = health(&app).await;
     assert_eq!(status, 200, "{body:?}");
@@ -329,7 +354,10 @@ async fn start_up_waits_for_a_database_that_comes_up_late() {
 #[tokio::test]
 async fn start_up_gives_up_with_a_clear_error_when_the_database_never_comes() {
     let mut settings = crate::helpers::default_settings();
-    settings.database.url = Some(format!("postgres://postgres@127.0.0.1:{}/postgres", closed_port()));
+    settings.database.url = Some(format!(
+        "postgres://postgres@127.0.0.1:{}/postgres",
+        closed_port()
+    ));
     settings.database.connect_retries = 2;
     settings.database.connect_backoff_ms = 50;
     let err = coincast::db::connect(&settings).await.unwrap_err();

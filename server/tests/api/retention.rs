@@ -16,7 +16,8 @@ use crate::helpers::{Frontend, default_settings, spawn_app};
 const NOW: i64 = 1_800_000_000 - 1_800_000_000 % 60;
 
 fn runner(db: &DatabaseConnection, retention: RetentionSettings) -> Runner {
-    let mut runner = Runner::collecting(Collectors::new(db.clone(), default_settings().upstream, None).unwrap());
+    let mut runner =
+        Runner::collecting(Collectors::new(db.clone(), default_settings().upstream, None).unwrap());
     runner.retention = retention;
     runner
 }
@@ -38,7 +39,9 @@ async fn ids(db: &DatabaseConnection) -> Vec<String> {
         ))
         .await
         .unwrap();
-    rows.iter().map(|r| r.try_get_by_index::<String>(0).unwrap()).collect()
+    rows.iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
 }
 
 #[tokio::test]

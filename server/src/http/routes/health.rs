@@ -88,7 +88,11 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
     } else {
         Vec::new()
     };
-    let stalled: Vec<&str> = jobs.iter().filter(|j| j.stalled).map(|j| j.job.as_str()).collect();
+    let stalled: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.stalled)
+        .map(|j| j.job.as_str())
+        .collect();
     if !stalled.is_empty() {
         tracing::warn!(jobs = ?stalled, "health: jobs have stalled");
     }
