@@ -5,7 +5,7 @@
 //! the replayed minute candles of the three coins (`db::candles::upsert_candles`), one prediction
 //! row per model due (the live tick's rows; real tract inference every `--infer-every` minutes,
 //! the same row shape otherwise: the subject is storage, not inference speed), scoring
-//! (`predict::score::score_due`), apalis's job rows (one `Done` row per candles and predict tick,
+//! (`predict::score::score_due`, every 5 minutes), apalis's job rows (one `Done` row per candles and predict tick,
 //! one per maintenance tick, as the job table gets them), and every 15 minutes the `maintenance`
 //! job's pruning (`Runner::maintenance`) with the given retention.
 //!
@@ -162,11 +162,16 @@ async fn main() -> anyhow::Result<()> {
         if i % a.infer_every == 0 {
             tick::tick(&conn, &registry, t).await?;
         }
-        let mut rows = Vec::new();
-        for m in models.iter().filter(|m| tick::due(m.card.horizon, t)) {
-            let reference = db::candles::latest_minute(&conn, m.card.coin)
+        let mut closes = std::collections::HashMap::new();
+        for coin in replay.coins() {
+            let close = db::candles::latest_minute(&conn, coin)
                 .await?
                 .map_or(1.0, |c| c.close);
+            closes.insert(coin, close);
+        }
+        let mut rows = Vec::new();
+        for m in models.iter().filter(|m| tick::due(m.card.horizon, t)) {
+            let reference = closes.get(&m.card.coin).copied().unwrap_or(1.0);
             rows.push(db::predictions::new_row(
                 m.card.coin,
                 m.card.horizon,
@@ -178,7 +183,10 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
         db::predictions::insert(&conn, rows).await?;
-        score::score_due(&conn, t + 20).await?;
+        // Scoring every 5 minutes scores the same rows with fewer empty queries.
+        if t % 300 == 0 {
+            score::score_due(&conn, t + 20).await?;
+        }
         let mut values = vec![
             insert_job(t + 5, "coincast::candles"),
             insert_job(t + 20, "coincast::predict"),

@@ -13,7 +13,8 @@ use shared::{Coin, Horizon};
 
 use crate::helpers::{Frontend, default_settings, spawn_app};
 
-const NOW: i64 = 1_800_000_000 - 1_800_000_000 % 60;
+/// A minute boundary.
+const NOW: i64 = 1_800_000_000;
 
 fn runner(db: &DatabaseConnection, retention: RetentionSettings) -> Runner {
     let mut runner =
