@@ -24,6 +24,35 @@ pub struct Settings {
     pub jobs: JobsSettings,
     pub replay: ReplaySettings,
     pub models: ModelsSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long stored rows are kept; the `maintenance` job applies it (in every mode) in bounded
+/// batches. 0 days keeps rows forever.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    /// Predictions made more than this many days ago are deleted (0: kept forever).
+    pub predictions_days: i64,
+    /// Candles opened more than this many days ago are deleted (0: kept forever).
+    pub candles_days: i64,
+    /// Finished (`Done`) job rows are kept this many hours.
+    pub done_jobs_hours: i64,
+    /// Job rows that ended otherwise (`Failed`, `Killed`, or left unfinished) are kept this many
+    /// days, for inspection.
+    pub failed_jobs_days: i64,
+}
+
+impl Default for RetentionSettings {
+    /// The built-in defaults: predictions and candles kept forever, `Done` job rows a day, other
+    /// job rows a week.
+    fn default() -> Self {
+        RetentionSettings {
+            predictions_days: 0,
+            candles_days: 0,
+            done_jobs_hours: 24,
+            failed_jobs_days: 7,
+        }
+    }
 }
 
 /// The models the engine serves.
@@ -65,6 +94,9 @@ pub struct JobsSettings {
     pub backoff_ms: u64,
     /// Also run every job once at start (so a fresh server has data before the first tick).
     pub run_at_start: bool,
+    /// `/api/health` turns `degraded` when, in a process that runs the jobs, the candles or
+    /// predict job has had no successful run for this many seconds.
+    pub stall_after_s: i64,
 }
 
 /// Offline replay of recorded candles instead of the live candle source.
@@ -101,6 +133,14 @@ pub struct DatabaseSettings {
     /// `sqlite://path?mode=rwc` or `postgres://user:pass@host/db`.
     pub url: Option<String>,
     pub max_connections: u32,
+    /// At start, retries of a failed connection (with a doubling backoff, at most a minute
+    /// apart) before the process exits non-zero.
+    pub connect_retries: usize,
+    /// The first wait between two connection attempts at start, milliseconds.
+    pub connect_backoff_ms: u64,
+    /// How long a query waits for a pooled connection (or a new one) before failing, so that
+    /// requests answer 503 quickly while the database is down; milliseconds.
+    pub acquire_timeout_ms: u64,
 }
 
 impl fmt::Debug for DatabaseSettings {
@@ -108,12 +148,15 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &self.url.as_deref().map(redact_url))
             .field("max_connections", &self.max_connections)
+            .field("connect_retries", &self.connect_retries)
+            .field("connect_backoff_ms", &self.connect_backoff_ms)
+            .field("acquire_timeout_ms", &self.acquire_timeout_ms)
             .finish()
     }
 }
 
 /// Hides the password of a `scheme://user:password@host` URL.
-fn redact_url(url: &str) -> String {
+pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
@@ -210,6 +253,9 @@ impl Settings {
             .set_default("server.max_streams", 500)?
             .set_default("server.shutdown_timeout_s", 5)?
             .set_default("database.max_connections", 8)?
+            .set_default("database.connect_retries", 10)?
+            .set_default("database.connect_backoff_ms", 1_000)?
+            .set_default("database.acquire_timeout_ms", 3_000)?
             .set_default("frontend.dist_dir", "frontend/dist")?
             .set_default("log.filter", "info")?
             .set_default("log.format", "pretty")?
@@ -226,6 +272,11 @@ impl Settings {
             .set_default("jobs.backoff_ms", 2_000)?
             .set_default("jobs.run_at_start", true)?
             .set_default("jobs.predict_cron", "20 * * * * *")?
+            .set_default("jobs.stall_after_s", 300)?
+            .set_default("retention.predictions_days", 0)?
+            .set_default("retention.candles_days", 0)?
+            .set_default("retention.done_jobs_hours", 24)?
+            .set_default("retention.failed_jobs_days", 7)?
             .set_default("models.dir", "models/artifacts")?
             .set_default("models.backfill_hours", 24)?
             .set_default("replay.enabled", false)?)
@@ -304,6 +355,9 @@ mod tests {
         let db = DatabaseSettings {
             url: Some("postgres://coin:s3cret@localhost:5432/coincast".into()),
             max_connections: 4,
+            connect_retries: 1,
+            connect_backoff_ms: 10,
+            acquire_timeout_ms: 100,
         };
         let shown = format!("{db:?}");
         assert!(!shown.contains("s3cret"), "{shown}");

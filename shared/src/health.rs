@@ -12,7 +12,8 @@ use crate::DataMode;
 pub enum HealthStatus {
     /// Everything the API needs answers.
     Ok,
-    /// The API runs but a dependency (the database) does not answer.
+    /// The API runs but a dependency (the database) does not answer, or a job it runs has
+    /// stalled.
     Degraded,
 }
 
@@ -34,7 +35,8 @@ pub struct DatabaseHealth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
-    /// `ok`, or `degraded` when the database does not answer (then the status code is 503).
+    /// `ok`, or `degraded` when the database does not answer or collection or prediction has
+    /// stalled (then the status code is 503).
     pub status: HealthStatus,
     /// The server's version (its crate version).
     pub version: String,
@@ -49,6 +51,28 @@ pub struct HealthResponse {
     /// Upstream sources whose last collection failed or whose data is stale (details in
     /// `GET /api/sources`); the API keeps serving what is stored.
     pub failing_sources: Vec<String>,
+    /// The scheduled jobs expected in this mode, as stored in the database (so a process that
+    /// runs no jobs reports those of the process that does).
+    #[serde(default)]
+    pub jobs: Vec<JobHealth>,
+}
+
+/// One scheduled job's recent runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobHealth {
+    /// `candles`, `predict`, `chain`, `tweets`, `markets` or `maintenance`.
+    pub job: String,
+    /// When a run (after its retries) last succeeded.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// When a run (after its retries) last failed.
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+    /// Whether this process runs the job and it has had no successful run for longer than the
+    /// threshold (`jobs.stall_after_s`; `candles` and `predict` only): then the status is
+    /// `degraded` (503).
+    pub stalled: bool,
 }
 
 #[cfg(test)]
@@ -70,6 +94,7 @@ mod tests {
             uptime_seconds: 12,
             mode: DataMode::Live,
             failing_sources: vec![],
+            jobs: vec![],
         };
         let json = serde_json::to_string(&health).unwrap();
         assert!(json.contains("\"status\":\"ok\""), "{json}");

@@ -14,7 +14,7 @@ pub use data::{
     SourceState, SourcesResponse,
 };
 pub use error::{ApiErrorBody, ErrorCode};
-pub use health::{DatabaseHealth, HealthResponse, HealthStatus};
+pub use health::{DatabaseHealth, HealthResponse, HealthStatus, JobHealth};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
 pub use predictions::{
     AccuracyResponse, AccuracyRow, AccuracyStats, CoveragePoint, Direction, LatestPrediction, ModelInfo,

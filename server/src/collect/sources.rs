@@ -141,6 +141,8 @@ pub enum SourceId {
     Yahoo(SeriesId),
     /// The prediction attempts of a coin and horizon.
     Predictions(Coin, Horizon),
+    /// A scheduled job's runs (not an upstream: `/api/health` reads it, `/api/sources` does not).
+    Job(crate::jobs::Job),
 }
 
 impl SourceId {
@@ -168,6 +170,7 @@ impl fmt::Display for SourceId {
             SourceId::Predictions(coin, horizon) => {
                 write!(f, "predict/{}/{}", coin.ticker(), horizon.as_str())
             }
+            SourceId::Job(job) => write!(f, "job/{}", job.name()),
         }
     }
 }

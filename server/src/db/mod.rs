@@ -11,7 +11,10 @@ pub mod predictions;
 pub mod series;
 pub mod status;
 
+use std::time::Duration;
+
 use anyhow::Context;
+use backon::Retryable;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
@@ -27,6 +30,11 @@ pub const SQLITE_FILE: &str = "coincast.db";
 pub const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Connects to the configured database, creating the data directory and SQLite file on first run.
+///
+/// A database that does not answer yet (a container starting beside this one) is retried
+/// `database.connect_retries` times with a doubling backoff from `database.connect_backoff_ms`
+/// (at most a minute apart), one log line per failed attempt; then the error is returned and the
+/// process exits non-zero.
 pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     let url = match &settings.database.url {
         Some(url) => url.clone(),
@@ -37,10 +45,57 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
             format!("sqlite://{}?mode=rwc", path.display())
         }
     };
-    let mut options = ConnectOptions::new(url);
+    let shown = crate::config::redact_url(&url);
+    let db = &settings.database;
+    let attempts = db.connect_retries.saturating_add(1);
+    let started = std::time::Instant::now();
+    let mut attempt = 0usize;
+    let policy = backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(db.connect_backoff_ms.max(1)))
+        .with_max_delay(crate::jobs::retry::MAX_BACKOFF)
+        .with_max_times(db.connect_retries);
+    let conn = (|| {
+        attempt += 1;
+        connect_once(&url, settings)
+    })
+    .retry(policy)
+    .notify(|e: &anyhow::Error, wait: Duration| {
+        tracing::warn!(
+            url = %shown,
+            attempts,
+            retry_in_ms = wait.as_millis() as u64,
+            error = format!("{e:#}"),
+            "the database does not answer yet; retrying"
+        );
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "the database at {shown} did not answer after {attempts} attempt(s) over {} s \
+             (database.connect_retries = {})",
+            started.elapsed().as_secs(),
+            db.connect_retries
+        )
+    })?;
+    if attempt > 1 {
+        tracing::info!(url = %shown, attempts = attempt, "connected to the database");
+    }
+    Ok(conn)
+}
+
+/// One connection attempt (the pool and its first connection), with the pool's timeouts set so
+/// that a query fails fast (503) while the database is down and the pool reconnects by itself
+/// when it is back.
+async fn connect_once(url: &str, settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let acquire = Duration::from_millis(settings.database.acquire_timeout_ms.max(1));
+    let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(settings.database.max_connections)
         .min_connections(1)
+        .connect_timeout(acquire)
+        .acquire_timeout(acquire)
+        // A connection that died with the server is noticed (and replaced) before a query uses it.
+        .test_before_acquire(true)
         .sqlx_logging(false)
         // A pragma run once would reach one pooled connection only: set it on each.
         .map_sqlx_sqlite_opts(|o| o.busy_timeout(SQLITE_BUSY_TIMEOUT));

@@ -94,6 +94,7 @@ impl Application {
             registry.clone(),
             predict_schedule,
             settings.server.max_streams,
+            settings.jobs.stall_after_s,
         );
         // The answers exist before the first request (a database that does not answer yet is
         // retried by the watcher or the next job run).
@@ -105,6 +106,7 @@ impl Application {
                 collectors: Collectors::new(conn, settings.upstream.clone(), replay)?,
                 registry: Some(registry),
                 notify: Some(Arc::new(published::Refresher(state.clone()))),
+                retention: settings.retention.clone(),
             });
             Some(jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?)
         } else {

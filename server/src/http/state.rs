@@ -13,6 +13,7 @@ use crate::collect::sources::{self, SourceSpec};
 use crate::http::error::ApiError;
 use crate::http::limits::StreamSlots;
 use crate::http::published::{Published, Snapshot};
+use crate::jobs::Job;
 use crate::predict::registry::Registry;
 
 /// The prediction tick's second when its schedule cannot tell (the default cron's).
@@ -33,6 +34,10 @@ pub struct Inner {
     pub sources: Vec<SourceSpec>,
     /// Whether this process runs the scheduled collectors.
     pub jobs_enabled: bool,
+    /// The jobs that run in this mode (wherever they run), for `/api/health`.
+    pub jobs_expected: Vec<Job>,
+    /// `jobs.stall_after_s`: when a watched job this process runs counts as stalled.
+    pub stall_after_s: i64,
     /// The models being served.
     pub registry: Arc<Registry>,
     /// What the read routes serve, and the event fan-out (`http::published`).
@@ -54,7 +59,12 @@ impl AppState {
         registry: Arc<Registry>,
         predict_schedule: cron::Schedule,
         max_streams: usize,
+        stall_after_s: i64,
     ) -> Self {
+        let jobs_expected = Job::ALL
+            .into_iter()
+            .filter(|j| j.runs(replay.is_some(), true))
+            .collect();
         let sources = sources::catalogue(replay.as_deref().map(Replay::dataset));
         AppState(Arc::new(Inner {
             db,
@@ -63,6 +73,8 @@ impl AppState {
             replay,
             sources,
             jobs_enabled,
+            jobs_expected,
+            stall_after_s,
             registry,
             published: Published::default(),
             predict_schedule,

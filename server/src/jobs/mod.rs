@@ -7,12 +7,17 @@
 //! | job | schedule (default) | what it runs |
 //! |---|---|---|
 //! | `candles` | second 5 of every minute | Bitstamp minute candles per coin (or the replay) |
-//! | `chain` | :00 :15 :30 :45 | mempool.space mempool; blockchain.info TPS and mempool count; pruning |
+//! | `chain` | :00 :15 :30 :45 | mempool.space mempool; blockchain.info TPS and mempool count |
 //! | `tweets` | :00 :15 :30 :45 | bitinfocharts tweets per day per coin |
 //! | `markets` | :00 :15 :30 :45 | Yahoo daily closes of gold, S&P 500, oil, MSCI World |
 //! | `predict` | second 20 of every minute (after the candles) | the predictions due, then scoring |
+//! | `maintenance` | :00 :15 :30 :45 (every mode, replay too) | pruning: job rows, and predictions and candles past their retention |
+//!
+//! Each job's last success and failure are stored as a `source_status` row
+//! (`SourceId::Job`), so `/api/health` of any process can tell when collection or prediction has
+//! stalled. A worker whose run loop ends is started again after a backoff (`spawn_worker`).
 
-mod prune;
+pub mod prune;
 pub mod retry;
 
 use std::str::FromStr;
@@ -28,14 +33,16 @@ use tokio::task::JoinHandle;
 
 use crate::clock;
 use crate::collect::run::{Collectors, SourceError};
-use crate::config::JobsSettings;
+use crate::collect::sources::SourceId;
+use crate::config::{JobsSettings, RetentionSettings};
+use crate::db;
 use crate::predict::{self, registry::Registry};
 
 /// The step of the start-up prediction backfill, seconds (the web app's table shows 15 minutes).
 pub const BACKFILL_STEP_S: i64 = 900;
 
 /// The jobs, each with its own queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Job {
     Candles,
     Chain,
@@ -43,10 +50,19 @@ pub enum Job {
     Markets,
     /// Predictions due this minute, then scoring of predictions whose horizon has passed.
     Predict,
+    /// Pruning of job rows, and of predictions and candles past their retention.
+    Maintenance,
 }
 
 impl Job {
-    pub const ALL: [Job; 5] = [Job::Candles, Job::Chain, Job::Tweets, Job::Markets, Job::Predict];
+    pub const ALL: [Job; 6] = [
+        Job::Candles,
+        Job::Chain,
+        Job::Tweets,
+        Job::Markets,
+        Job::Predict,
+        Job::Maintenance,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -55,7 +71,22 @@ impl Job {
             Job::Chain => "chain",
             Job::Tweets => "tweets",
             Job::Markets => "markets",
+            Job::Maintenance => "maintenance",
         }
+    }
+
+    /// Whether this job runs in this mode (replay collects only candles; predict needs models).
+    pub fn runs(self, replaying: bool, predicting: bool) -> bool {
+        match self {
+            Job::Candles | Job::Maintenance => true,
+            Job::Predict => predicting,
+            Job::Chain | Job::Tweets | Job::Markets => !replaying,
+        }
+    }
+
+    /// Whether a long pause of this job makes the service `degraded` (collection and prediction).
+    pub fn watched(self) -> bool {
+        matches!(self, Job::Candles | Job::Predict)
     }
 }
 
@@ -73,6 +104,9 @@ pub enum JobError {
     /// The prediction tick or scoring failed.
     #[error("predict: {0:#}")]
     Predict(anyhow::Error),
+    /// Pruning failed (the database).
+    #[error("maintenance: {0}")]
+    Maintenance(sea_orm::DbErr),
 }
 
 /// Told when a job run has committed something, so readers see it at once (the HTTP layer's
@@ -88,6 +122,8 @@ pub struct Runner {
     pub registry: Option<Arc<Registry>>,
     /// Who is told after every run (whether it worked or not: health rows changed either way).
     pub notify: Option<Arc<dyn Notify>>,
+    /// What the `maintenance` job prunes.
+    pub retention: RetentionSettings,
 }
 
 impl Runner {
@@ -97,6 +133,7 @@ impl Runner {
             collectors,
             registry: None,
             notify: None,
+            retention: RetentionSettings::default(),
         }
     }
 
@@ -117,11 +154,9 @@ impl Runner {
     async fn run_only(&self, job: Job) -> Result<(), JobError> {
         let outcomes = match job {
             Job::Predict => return self.predict().await,
+            Job::Maintenance => return self.maintenance(clock::now()).await,
             Job::Candles => self.collectors.candles().await,
-            Job::Chain => {
-                prune::finished_jobs(self.db(), clock::now()).await;
-                self.collectors.chain().await
-            }
+            Job::Chain => self.collectors.chain().await,
             Job::Tweets => self.collectors.all_tweets().await,
             Job::Markets => self.collectors.markets().await,
         };
@@ -136,6 +171,44 @@ impl Runner {
                 first,
             }),
         }
+    }
+
+    /// Runs `job` once and records how it went in the job's status row (what `/api/health`
+    /// reads); a failure to record is only logged.
+    pub async fn run_recorded(&self, job: Job) -> Result<(), JobError> {
+        let result = self.run(job).await;
+        self.record(job, &result).await;
+        result
+    }
+
+    /// Records the outcome of a job's run (after its retries) in its status row.
+    pub async fn record(&self, job: Job, result: &Result<(), JobError>) {
+        let id = SourceId::Job(job);
+        let stored = match result {
+            Ok(()) => db::status::record_success(self.db(), id, None).await,
+            Err(e) => db::status::record_failure(self.db(), id, &e.to_string()).await,
+        };
+        if let Err(e) = stored {
+            tracing::warn!(job = job.name(), error = %e, "could not record the job's status");
+        }
+    }
+
+    /// Prunes what is past its bound (see [`prune::run`]) as of `now`; tests and the retention
+    /// benchmark call it with their own clock.
+    pub async fn maintenance(&self, now: i64) -> Result<(), JobError> {
+        let started = std::time::Instant::now();
+        let pruned = prune::run(self.db(), &self.retention, now)
+            .await
+            .map_err(JobError::Maintenance)?;
+        tracing::info!(
+            done_jobs = pruned.done_jobs,
+            other_jobs = pruned.other_jobs,
+            predictions = pruned.predictions,
+            candles = pruned.candles,
+            ms = started.elapsed().as_millis() as u64,
+            "maintenance: pruned"
+        );
+        Ok(())
     }
 
     async fn predict(&self) -> Result<(), JobError> {
@@ -187,12 +260,12 @@ pub struct JobCtx {
 pub async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynError> {
     let job = ctx.job.name();
     tracing::debug!(job, tick = tick.get_timestamp(), "job run");
-    retry::with_backoff(job, ctx.retries, ctx.backoff, || ctx.runner.run(ctx.job))
-        .await
-        .map_err(|e| -> BoxDynError {
-            tracing::warn!(job, error = %e, "job run failed; giving up until the next tick");
-            Box::new(AbortError::new(e))
-        })
+    let result = retry::with_backoff(job, ctx.retries, ctx.backoff, || ctx.runner.run(ctx.job)).await;
+    ctx.runner.record(ctx.job, &result).await;
+    result.map_err(|e| -> BoxDynError {
+        tracing::warn!(job, error = %e, "job run failed; giving up until the next tick");
+        Box::new(AbortError::new(e))
+    })
 }
 
 /// Creates the job tables (apalis's own migrations) and starts one worker per job. The first run
@@ -206,15 +279,11 @@ pub async fn start(
     let db = runner.db().clone();
     let mut handles = Vec::new();
     // While replaying, only candles are collected (the other sources would mix today's series
-    // with recorded prices): their sources show as `disabled`.
+    // with recorded prices): their sources show as `disabled`. Maintenance runs in every mode.
     let replaying = runner.collectors.replay().is_some();
     let jobs: Vec<Job> = Job::ALL
         .into_iter()
-        .filter(|j| match j {
-            Job::Candles => true,
-            Job::Predict => runner.registry.is_some(),
-            _ => !replaying,
-        })
+        .filter(|j| j.runs(replaying, runner.registry.is_some()))
         .collect();
     for &job in &jobs {
         let cron = match job {
@@ -236,7 +305,7 @@ pub async fn start(
         if settings.run_at_start && !backfill_runs_it {
             let first = runner.clone();
             handles.push(tokio::spawn(async move {
-                if let Err(e) = first.run(job).await {
+                if let Err(e) = first.run_recorded(job).await {
                     tracing::warn!(job = job.name(), error = %e, "first run failed");
                 }
             }));
@@ -249,7 +318,7 @@ pub async fn start(
         let first = runner.clone();
         handles.push(tokio::spawn(async move {
             // After the first candles are in (replay stores its warm-up then).
-            if let Err(e) = first.run(Job::Candles).await {
+            if let Err(e) = first.run_recorded(Job::Candles).await {
                 tracing::warn!(error = %e, "candles before the prediction backfill failed");
             }
             let started = std::time::Instant::now();
@@ -275,7 +344,17 @@ pub async fn start(
     Ok(Workers { handles })
 }
 
-/// Starts the apalis worker of one job on the database's own job storage.
+/// A worker's run loop that lasted this long is taken as healthy: its next restart waits only
+/// the first backoff again.
+const WORKER_HEALTHY_AFTER: Duration = Duration::from_secs(300);
+/// The first wait before a stopped worker is started again; it doubles per quick stop, up to
+/// [`retry::MAX_BACKOFF`].
+const WORKER_RESTART_FIRST: Duration = Duration::from_secs(1);
+
+/// Starts the apalis worker of one job on the database's own job storage, supervised: when its
+/// run loop ends (an error, e.g. the database went away, or a plain return) it is logged and the
+/// worker is built and started again after a backoff, so the API process keeps collecting without
+/// a restart; `/api/health` shows a job that stays down as stalled.
 async fn spawn_worker(
     db: &DatabaseConnection,
     job: Job,
@@ -285,15 +364,35 @@ async fn spawn_worker(
     let name = format!("coincast-{}", job.name());
     let queue = format!("coincast::{}", job.name());
     // The two storages are different types with the same API: one macro, no generic bounds.
-    macro_rules! spawn_on {
+    macro_rules! supervise {
         ($storage:expr) => {{
-            let worker = WorkerBuilder::new(name)
-                .backend(CronScheduler::new(schedule).pipe_to($storage))
-                .data(ctx)
-                .build(handle_tick);
             tokio::spawn(async move {
-                if let Err(e) = worker.run().await {
-                    tracing::error!(error = %e, "job worker stopped");
+                let mut wait = WORKER_RESTART_FIRST;
+                loop {
+                    let worker = WorkerBuilder::new(name.clone())
+                        .backend(CronScheduler::new(schedule.clone()).pipe_to($storage))
+                        .data(ctx.clone())
+                        .build(handle_tick);
+                    let started = std::time::Instant::now();
+                    let outcome = worker.run().await;
+                    if started.elapsed() >= WORKER_HEALTHY_AFTER {
+                        wait = WORKER_RESTART_FIRST;
+                    }
+                    match outcome {
+                        Ok(()) => tracing::error!(
+                            job = job.name(),
+                            restart_in_ms = wait.as_millis() as u64,
+                            "job worker stopped; restarting it"
+                        ),
+                        Err(e) => tracing::error!(
+                            job = job.name(),
+                            restart_in_ms = wait.as_millis() as u64,
+                            error = %e,
+                            "job worker failed; restarting it"
+                        ),
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(retry::MAX_BACKOFF);
                 }
             })
         }};
@@ -304,21 +403,48 @@ async fn spawn_worker(
             apalis_sqlite::SqliteStorage::setup(&pool)
                 .await
                 .context("creating the job tables (SQLite)")?;
-            spawn_on!(
-                apalis_sqlite::SqliteStorage::<Tick>::new(&pool)
-                    .with_config(apalis_sqlite::Config::default().queue(&queue))
-            )
+            let config = apalis_sqlite::Config::default().queue(&queue);
+            supervise!(apalis_sqlite::SqliteStorage::<Tick>::new(&pool).with_config(config.clone()))
         }
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool().clone();
             apalis_postgres::PostgresStorage::setup(&pool)
                 .await
                 .context("creating the job tables (PostgreSQL)")?;
-            spawn_on!(
-                apalis_postgres::PostgresStorage::<Tick>::new(&pool)
-                    .with_config(apalis_postgres::Config::default().queue(&queue))
-            )
+            let config = apalis_postgres::Config::default().queue(&queue);
+            supervise!(apalis_postgres::PostgresStorage::<Tick>::new(&pool).with_config(config.clone()))
         }
         other => anyhow::bail!("jobs: unsupported database backend {other:?}"),
     })
+}
+
+/// The health of the `expected` jobs from their status rows. When `watch` (this process runs
+/// them), a job [`Job::watched`] with no successful run for more than `stall_after_s` seconds,
+/// counted from the later of its last success and `since` (this process's start), is stalled.
+pub async fn health(
+    db: &impl sea_orm::ConnectionTrait,
+    expected: &[Job],
+    watch: bool,
+    stall_after_s: i64,
+    since: i64,
+    now: i64,
+) -> Result<Vec<shared::JobHealth>, sea_orm::DbErr> {
+    let rows = db::status::all(db).await?;
+    let time = |t: Option<i64>| t.and_then(clock::to_utc);
+    Ok(expected
+        .iter()
+        .map(|&job| {
+            let id = SourceId::Job(job).to_string();
+            let row = rows.iter().find(|r| r.source == id);
+            let last_success = row.and_then(|r| r.last_success_at);
+            let reference = last_success.unwrap_or(since).max(since);
+            shared::JobHealth {
+                job: job.name().to_owned(),
+                last_success_at: time(last_success),
+                last_error_at: time(row.and_then(|r| r.last_error_at)),
+                last_error: row.and_then(|r| r.last_error.clone()),
+                stalled: watch && job.watched() && now - reference > stall_after_s,
+            }
+        })
+        .collect())
 }

@@ -74,6 +74,7 @@ impl TestApp {
         coincast::jobs::Runner {
             collectors,
             registry: None,
+            retention: Default::default(),
             notify: Some(std::sync::Arc::new(coincast::http::published::Refresher(
                 self.state.clone(),
             ))),

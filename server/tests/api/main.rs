@@ -19,5 +19,7 @@ mod openapi;
 mod predictions;
 mod published;
 mod replay;
+mod resilience;
+mod retention;
 mod spa;
 mod upstream;

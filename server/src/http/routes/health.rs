@@ -10,16 +10,19 @@ use crate::clock;
 use crate::collect::sources;
 use crate::db;
 use crate::http::state::AppState;
+use crate::jobs;
 
-/// Service health: version, database reachability, uptime, data mode and failing sources.
+/// Service health: version, database reachability, uptime, data mode, failing sources and the
+/// scheduled jobs' last runs.
 ///
 /// Returns 200 when everything answers and 503 (with the same body, `status: degraded`) when the
-/// database does not.
+/// database does not, or when this process runs the jobs and the candles or predict job has had
+/// no successful run for longer than `jobs.stall_after_s` (a liveness probe can restart it).
 #[utoipa::path(
     tag = "health",
     responses(
         (status = 200, description = "The service and its database answer", body = HealthResponse),
-        (status = 503, description = "The database does not answer", body = HealthResponse),
+        (status = 503, description = "The database does not answer, or collection or prediction has stalled", body = HealthResponse),
         (status = 500, description = "Unexpected failure", body = ApiErrorBody),
     )
 )]
@@ -63,6 +66,36 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
     } else {
         Vec::new()
     };
+    let jobs = if reachable {
+        let since = state.started_at.timestamp();
+        match jobs::health(
+            &state.db,
+            &state.jobs_expected,
+            state.jobs_enabled,
+            state.stall_after_s,
+            since,
+            clock::now(),
+        )
+        .await
+        {
+            Ok(jobs) => jobs,
+            Err(e) => {
+                tracing::warn!(error = %e, "health: could not read the jobs");
+                known = false;
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    let stalled: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.stalled)
+        .map(|j| j.job.as_str())
+        .collect();
+    if !stalled.is_empty() {
+        tracing::warn!(jobs = ?stalled, "health: jobs have stalled");
+    }
     let mode = match state.mode().await {
         Ok(mode) => mode,
         Err(e) => {
@@ -72,8 +105,9 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
             state.mode_without_db()
         }
     };
+    let ok = known && stalled.is_empty();
     let body = HealthResponse {
-        status: if known {
+        status: if ok {
             HealthStatus::Ok
         } else {
             HealthStatus::Degraded
@@ -89,8 +123,9 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
         uptime_seconds: state.started.elapsed().as_secs(),
         mode,
         failing_sources,
+        jobs,
     };
-    if known {
+    if ok {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

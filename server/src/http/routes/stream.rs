@@ -173,21 +173,25 @@ mod tests {
         })
     }
 
-    fn stream(rx: broadcast::Receiver<Arc<Event>>) -> Stream {
-        Stream {
+    /// A stream on `rx`, and the sender that would tell it the server stops (kept alive by the
+    /// caller, as `AppState` does).
+    fn stream(rx: broadcast::Receiver<Arc<Event>>) -> (Stream, tokio::sync::watch::Sender<bool>) {
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let stream = Stream {
             rx,
             at: Cursor::default(),
             pending: VecDeque::new(),
             first: false,
-            shutdown: tokio::sync::watch::channel(false).1,
+            shutdown,
             _slot: None,
-        }
+        };
+        (stream, stop)
     }
 
     #[tokio::test]
     async fn a_slow_client_is_dropped_and_a_prompt_one_gets_every_event_once() {
         let (tx, slow) = broadcast::channel(EVENT_BUFFER);
-        let mut prompt = stream(tx.subscribe());
+        let (mut prompt, _stop) = stream(tx.subscribe());
         let mut got = Vec::new();
         for n in 1..=(EVENT_BUFFER as i64 + 10) {
             tx.send(event(n)).unwrap();
@@ -203,6 +207,7 @@ mod tests {
         let (frame, _) = prompt.next().await.unwrap();
         assert!(String::from_utf8_lossy(&frame.unwrap()).contains(&format!("id: {}-0-0", EVENT_BUFFER + 11)));
         // The slow client is past the buffer: its stream ends (it resumes with its last id).
-        assert!(stream(slow).next().await.is_none());
+        let (slow, _stop_slow) = stream(slow);
+        assert!(slow.next().await.is_none());
     }
 }
