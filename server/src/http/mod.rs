@@ -85,14 +85,15 @@ impl Application {
                 .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
         );
         tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
-        let predict_schedule = cron::Schedule::from_str(&settings.jobs.predict_cron)
-            .with_context(|| format!("jobs: bad cron {:?} for predict", settings.jobs.predict_cron))?;
+        // Predictions follow each minute's candles: answers stay fresh until the next collection.
+        let tick_schedule = cron::Schedule::from_str(&settings.jobs.candles_cron)
+            .with_context(|| format!("jobs: bad cron {:?} for candles", settings.jobs.candles_cron))?;
         let state = AppState::new(
             conn.clone(),
             replay.clone(),
             settings.jobs.enabled,
             registry.clone(),
-            predict_schedule,
+            tick_schedule,
             settings.server.max_streams,
             settings.jobs.stall_after_s,
         );
@@ -107,6 +108,7 @@ impl Application {
                 registry: Some(registry),
                 notify: Some(Arc::new(published::Refresher(state.clone()))),
                 retention: settings.retention.clone(),
+                predicted: Default::default(),
             });
             Some(jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?)
         } else {

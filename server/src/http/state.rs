@@ -16,8 +16,9 @@ use crate::http::published::{Published, Snapshot};
 use crate::jobs::Job;
 use crate::predict::registry::Registry;
 
-/// The prediction tick's second when its schedule cannot tell (the default cron's).
-pub const DEFAULT_TICK_SECOND: i64 = 20;
+/// The second of the minute the candles (and so the predictions) arrive when the schedule cannot
+/// tell (the default cron's).
+pub const DEFAULT_TICK_SECOND: i64 = 5;
 
 /// Shared state of the running server.
 #[derive(Clone)]
@@ -42,8 +43,9 @@ pub struct Inner {
     pub registry: Arc<Registry>,
     /// What the read routes serve, and the event fan-out (`http::published`).
     pub published: Published,
-    /// When predictions are made (`jobs.predict_cron`), for how long an answer stays fresh.
-    pub predict_schedule: cron::Schedule,
+    /// When the minute's candles are collected (`jobs.candles_cron`), after which that minute's
+    /// predictions are made: how long an answer stays fresh.
+    pub tick_schedule: cron::Schedule,
     /// The open event streams and their cap (`server.max_streams`).
     pub streams: Arc<StreamSlots>,
     /// Becomes `true` when the server begins to stop: event streams end so it can.
@@ -57,7 +59,7 @@ impl AppState {
         replay: Option<Arc<Replay>>,
         jobs_enabled: bool,
         registry: Arc<Registry>,
-        predict_schedule: cron::Schedule,
+        tick_schedule: cron::Schedule,
         max_streams: usize,
         stall_after_s: i64,
     ) -> Self {
@@ -77,7 +79,7 @@ impl AppState {
             stall_after_s,
             registry,
             published: Published::default(),
-            predict_schedule,
+            tick_schedule,
             streams: Arc::new(StreamSlots::new(max_streams)),
             shutdown: tokio::sync::watch::Sender::new(false),
         }))
@@ -101,7 +103,7 @@ impl AppState {
     /// Seconds from `now` to the next prediction tick (at least 1).
     pub fn seconds_to_next_tick(&self, now: i64) -> i64 {
         let next = clock::to_utc(now)
-            .and_then(|t| self.predict_schedule.after(&t).next())
+            .and_then(|t| self.tick_schedule.after(&t).next())
             .map(|t| t.timestamp());
         let fallback = (DEFAULT_TICK_SECOND - now).rem_euclid(clock::MINUTE_S);
         next.map_or(fallback, |next| next - now).max(1)

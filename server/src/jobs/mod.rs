@@ -124,6 +124,8 @@ pub struct Runner {
     pub notify: Option<Arc<dyn Notify>>,
     /// What the `maintenance` job prunes.
     pub retention: RetentionSettings,
+    /// The last minute predicted (one prediction run at a time).
+    pub predicted: tokio::sync::Mutex<i64>,
 }
 
 impl Runner {
@@ -134,6 +136,7 @@ impl Runner {
             registry: None,
             notify: None,
             retention: RetentionSettings::default(),
+            predicted: Default::default(),
         }
     }
 
@@ -153,9 +156,18 @@ impl Runner {
 
     async fn run_only(&self, job: Job) -> Result<(), JobError> {
         let outcomes = match job {
-            Job::Predict => return self.predict().await,
+            Job::Predict => return self.predict_due().await,
             Job::Maintenance => return self.maintenance(clock::now()).await,
-            Job::Candles => self.collectors.candles().await,
+            Job::Candles => {
+                let outcomes = self.collectors.candles().await;
+                if outcomes.iter().all(Result::is_ok) {
+                    // This minute's candles are stored: its predictions start now, not at a
+                    // fixed second that a slow upstream or a retry would defeat (the `predict`
+                    // cron remains as the deadline for a minute whose candles came late).
+                    self.predict_due().await?;
+                }
+                outcomes
+            }
             Job::Chain => self.collectors.chain().await,
             Job::Tweets => self.collectors.all_tweets().await,
             Job::Markets => self.collectors.markets().await,
@@ -211,14 +223,23 @@ impl Runner {
         Ok(())
     }
 
-    async fn predict(&self) -> Result<(), JobError> {
+    /// Predicts the current minute and scores what is due, unless this minute was predicted
+    /// already (by the candles that triggered it, or the deadline cron).
+    async fn predict_due(&self) -> Result<(), JobError> {
         let Some(registry) = &self.registry else {
             return Ok(());
         };
+        let minute = clock::current_minute();
+        let mut predicted = self.predicted.lock().await;
+        if *predicted >= minute {
+            tracing::debug!(minute, "this minute is predicted already");
+            return Ok(());
+        }
         let started = std::time::Instant::now();
-        let report = predict::run(self.db(), registry, clock::current_minute(), clock::now())
+        let report = predict::run(self.db(), registry, minute, clock::now())
             .await
             .map_err(JobError::Predict)?;
+        *predicted = minute;
         tracing::info!(
             made = report.made,
             skipped = report.skipped,

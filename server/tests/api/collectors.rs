@@ -78,7 +78,7 @@ async fn candles_happy_path_then_every_failure_keeps_data_and_reports_truthfully
     assert!(s.last_success_at.is_some());
     assert_eq!(s.latest_data_at.unwrap().timestamp(), 1_710_327_600);
     // The data is old (2024), so the working source is truthfully `stale`.
-    assert_eq!(s.state, SourceState::Stale);
+    assert_eq!(s.state, SourceState::Stale, "{s:?}");
 
     // Same minute again: no duplicate.
     collectors.run(Job::Candles).await.unwrap();

@@ -75,6 +75,7 @@ impl TestApp {
             collectors,
             registry: None,
             retention: Default::default(),
+            predicted: Default::default(),
             notify: Some(std::sync::Arc::new(coincast::http::published::Refresher(
                 self.state.clone(),
             ))),

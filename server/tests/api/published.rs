@@ -23,8 +23,8 @@ mod erased {
     }
 }
 
-/// A replaying server without scheduled jobs, and a runner with its models that tells the
-/// server's published state when it commits, as the service's own runner does.
+/// A replaying server without scheduled jobs, its warm-up stored, and a runner with its models
+/// that tells the server's published state when it commits, as the service's own runner does.
 async fn replaying() -> (TestApp, Runner) {
     let app = spawn_app_with(Frontend::Fixture, |s| {
         s.replay.enabled = true;
@@ -34,8 +34,9 @@ async fn replaying() -> (TestApp, Runner) {
     let upstream = crate::helpers::default_settings().upstream;
     let mut runner =
         app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
-    runner.registry = Some(app.state.registry.clone());
     runner.run(Job::Candles).await.unwrap();
+    // With its models only now: the candles above did not trigger predictions.
+    runner.registry = Some(app.state.registry.clone());
     (app, runner)
 }
 
@@ -81,7 +82,11 @@ async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
     let old: PredictionsResponse = before.json().await.unwrap();
     assert!(
         old.predictions.iter().all(|p| p.prediction.is_none()),
-        "nothing predicted yet"
+        "nothing predicted yet: {:?}",
+        old.predictions
+            .iter()
+            .filter_map(|p| p.prediction.as_ref())
+            .collect::<Vec<_>>()
     );
 
     let minute = coincast::clock::current_minute();
@@ -132,6 +137,32 @@ async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
     let btc: PredictionsResponse = app.get("/api/predictions?coin=BTC").await.json().await.unwrap();
     assert_eq!(btc.predictions.len(), 6);
     assert!(btc.predictions.iter().all(|p| p.coin == shared::Coin::Btc));
+}
+
+#[tokio::test]
+async fn stored_candles_start_that_minutes_predictions_without_waiting_for_the_cron() {
+    let (app, runner) = replaying().await;
+    // The candles of the minute arrive (the replay's next minute, or the same one again): the
+    // predictions of the minute follow in the same run, with no `predict` tick.
+    runner.run(Job::Candles).await.unwrap();
+    let p: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
+    let minute = coincast::clock::current_minute();
+    let made: Vec<_> = p
+        .predictions
+        .iter()
+        .filter_map(|p| p.prediction.as_ref())
+        .collect();
+    assert!(!made.is_empty());
+    assert!(
+        made.iter().all(|p| p.made_at.timestamp() >= minute - 60),
+        "{made:?}"
+    );
+    // The deadline tick of the same minute finds it done and makes nothing twice.
+    let before = app.state.published.cursor();
+    runner.run(Job::Predict).await.unwrap();
+    if coincast::clock::current_minute() == minute {
+        assert_eq!(app.state.published.cursor(), before);
+    }
 }
 
 #[tokio::test]

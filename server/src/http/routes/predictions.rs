@@ -55,9 +55,11 @@ pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, Db
 /// The newest prediction per coin and horizon, with its live 7-day accuracy.
 ///
 /// What trading bots poll. Answers carry an `ETag` (send it back in `If-None-Match` to get a 304
-/// while nothing changed) and a `Cache-Control: max-age` that ends at the next prediction tick
-/// (by default second 20 of each minute; `jobs.predict_cron`). Served from memory: a new
-/// prediction shows, with a new ETag, as soon as the tick that made it has committed.
+/// while nothing changed) and a `Cache-Control: max-age` that ends at the next collection of
+/// minute candles (by default second 5 of each minute, `jobs.candles_cron`): each minute's
+/// predictions are made as soon as its candles are stored (by `jobs.predict_cron`, second 20, at
+/// the latest). Served from memory: a new prediction shows, with a new ETag, as soon as the tick
+/// that made it has committed.
 #[utoipa::path(
     tag = "predictions",
     params(PredictionsQuery),
