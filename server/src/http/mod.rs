@@ -4,6 +4,7 @@
 //! (`openapi`) and the web app's files (`spa`), all reading one `AppState`.
 
 pub mod error;
+pub mod events;
 pub mod headers;
 pub mod limits;
 pub mod openapi;

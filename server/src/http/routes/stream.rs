@@ -22,8 +22,9 @@ use shared::ApiErrorBody;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::http::error::ApiError;
+use crate::http::events::{Cursor, Event, backlog};
 use crate::http::limits::StreamSlot;
-use crate::http::published::{Cursor, EVENT_ROWS, Event, backlog};
+use crate::http::published::EVENT_ROWS;
 use crate::http::state::AppState;
 
 /// A comment line after this long without events keeps proxies from closing an idle stream.
@@ -160,7 +161,8 @@ pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::published::{EVENT_BUFFER, EventKind};
+    use crate::http::events::EventKind;
+    use crate::http::published::EVENT_BUFFER;
 
     fn event(n: i64) -> Arc<Event> {
         Arc::new(Event {
