@@ -34,25 +34,10 @@ pub async fn record_success(
     upsert_status(db, row).await
 }
 
-/// Records a failed collection: the message, and one more consecutive failure.
+/// Records a failed collection: the message, and one more consecutive failure (one upsert, no
+/// read first: see [`record_failures`]).
 pub async fn record_failure(db: &impl ConnectionTrait, source: SourceId, error: &str) -> Result<(), DbErr> {
-    let now = crate::clock::now();
-    let previous = source_status::Entity::find_by_id(source.to_string())
-        .one(db)
-        .await?;
-    let row = source_status::ActiveModel {
-        source: Set(source.to_string()),
-        last_success_at: Set(previous.as_ref().and_then(|p| p.last_success_at)),
-        last_error_at: Set(Some(now)),
-        last_error: Set(Some(error.chars().take(500).collect())),
-        consecutive_failures: Set(previous
-            .as_ref()
-            .map_or(0, |p| p.consecutive_failures)
-            .saturating_add(1)),
-        latest_data_at: Set(previous.and_then(|p| p.latest_data_at)),
-        updated_at: Set(now),
-    };
-    upsert_status(db, row).await
+    record_failures(db, &[(source, error.to_owned())]).await
 }
 
 async fn upsert_status(db: &impl ConnectionTrait, row: source_status::ActiveModel) -> Result<(), DbErr> {
