@@ -4,6 +4,8 @@
 //!
 //! - `tick/9 models`: a minute tick (30 min, 1 h and 2 h for three coins);
 //! - `tick/18 models`: a quarter-hour tick (all six horizons);
+//! - `tick parts/*`: where a quarter-hour tick's time goes (reading the candles whole or as the
+//!   ticks keep them, features and inference);
 //! - `score_due`: scoring the predictions whose target has passed (none pending: the query cost).
 
 // A benchmark, like a test, stops at the first thing that is not as set up.
@@ -17,9 +19,11 @@ use coincast::collect::run::Collectors;
 use coincast::config::Settings;
 use coincast::db;
 use coincast::jobs::{Job, Runner};
+use coincast::predict::minutes::{MinuteCache, Read};
 use coincast::predict::registry::Registry;
-use coincast::predict::{score, tick};
+use coincast::predict::{features, score, tick};
 use criterion::{Criterion, criterion_group, criterion_main};
+use shared::Coin;
 
 fn bench_tick(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -45,6 +49,9 @@ fn bench_tick(c: &mut Criterion) {
         let newest = coincast::clock::current_minute();
         (conn, registry, newest / 900 * 900)
     });
+    // The ticks keep their minute candles between runs, as the job runner does: after the first
+    // iteration each reads only the newest minutes from the database.
+    let kept = MinuteCache::default();
     let mut group = c.benchmark_group("tick");
     group.sample_size(20);
     for (name, t) in [("9 models", quarter - 60), ("18 models", quarter)] {
@@ -56,12 +63,72 @@ fn bench_tick(c: &mut Criterion) {
         assert_eq!(name, format!("{due} models"));
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
-                let outcome = tick::tick(&conn, &registry, t).await.unwrap();
+                let outcome = tick::tick(&conn, &registry, &kept, t).await.unwrap();
                 assert_eq!((outcome.made, outcome.skipped.len()), (due, 0), "{outcome:?}");
             })
         });
     }
     group.finish();
+    // Where a quarter-hour tick's time goes: the reads, then the pure part (features and
+    // inference for 18 models); the rest of `tick/18 models` is storing the rows.
+    let mut parts = c.benchmark_group("tick parts");
+    parts.sample_size(20);
+    let models = registry.all();
+    let reach = |coin: Coin| {
+        models
+            .iter()
+            .filter(|m| m.card.coin == coin)
+            .map(|m| features::reach_s(m))
+            .max()
+            .unwrap()
+    };
+    parts.bench_function("read candles whole, 3 coins", |b| {
+        b.to_async(&rt).iter(|| async {
+            for coin in Coin::ALL {
+                db::candles::minutes(&conn, coin, quarter - reach(coin), quarter)
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    parts.bench_function("read candles kept, 3 coins", |b| {
+        b.to_async(&rt).iter(|| async {
+            for coin in Coin::ALL {
+                let (_, read) = kept
+                    .read(&conn, coin, quarter - reach(coin), quarter)
+                    .await
+                    .unwrap();
+                assert_eq!(read, Read::Incremental);
+            }
+        })
+    });
+    let inputs = rt.block_on(async {
+        let mut inputs = Vec::new();
+        for coin in Coin::ALL {
+            let minutes = db::candles::minutes(&conn, coin, quarter - reach(coin), quarter)
+                .await
+                .unwrap();
+            let mine: Vec<_> = models.iter().filter(|m| m.card.coin == coin).cloned().collect();
+            let series = mine
+                .iter()
+                .flat_map(|m| m.series.iter().copied())
+                .collect::<Vec<_>>();
+            let set = features::series_set(&conn, series, quarter).await.unwrap();
+            inputs.push((mine, minutes, set));
+        }
+        inputs
+    });
+    parts.bench_function("features and inference, 18 models", |b| {
+        b.iter(|| {
+            for (mine, minutes, set) in &inputs {
+                for m in mine {
+                    let (x, _) = features::features_from(m, minutes, set, quarter).unwrap();
+                    m.predict(&x).unwrap();
+                }
+            }
+        })
+    });
+    parts.finish();
     c.bench_function("score_due", |b| {
         b.to_async(&rt).iter(|| async {
             score::score_due(&conn, coincast::clock::current_minute())

@@ -122,6 +122,7 @@ async fn main() -> anyhow::Result<()> {
     let replay = Arc::new(Replay::bundled()?);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
     let registry = Registry::load(&root)?;
+    let kept = coincast::predict::minutes::MinuteCache::default();
     let mut runner = Runner::collecting(Collectors::new(conn.clone(), settings.upstream.clone(), None)?);
     runner.retention = RetentionSettings {
         predictions_days: a.predictions_days,
@@ -160,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
         }
         // The predict job at second 20: the models due, then scoring.
         if i % a.infer_every == 0 {
-            tick::tick(&conn, &registry, t).await?;
+            tick::tick(&conn, &registry, &kept, t).await?;
         }
         let mut closes = std::collections::HashMap::new();
         for coin in replay.coins() {

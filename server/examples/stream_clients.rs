@@ -1,8 +1,8 @@
 //! A load client for `/api/stream` (`scripts/load`): opens N event-stream connections, waits for
-//! the next `prediction` event on each, and reports how many got it and when, relative to the
-//! prediction tick that made it (the event's `made_at` plus the tick's second).
+//! the next `prediction` event on each, and prints when each got it (`received <made_at> <unix
+//! seconds>`), for scripts/load to set against the tick's commit in the server's log.
 //!
-//! Usage: `stream_clients HOST:PORT CLIENTS TICK_SECOND TIMEOUT_S`
+//! Usage: `stream_clients HOST:PORT CLIENTS TIMEOUT_S`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -42,8 +42,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let addr = args[1].clone();
     let n: usize = args[2].parse().unwrap();
-    let tick_second: f64 = args[3].parse().unwrap();
-    let timeout = Duration::from_secs(args[4].parse().unwrap());
+    let timeout = Duration::from_secs(args[3].parse().unwrap());
     let mut tasks = Vec::new();
     for _ in 0..n {
         let addr = addr.clone();
@@ -58,24 +57,10 @@ async fn main() {
             got.push(v);
         }
     }
-    let mut delays: Vec<f64> = got
-        .iter()
-        .map(|(made, at)| at - (*made as f64 + tick_second))
-        .collect();
-    delays.sort_by(|a, b| a.total_cmp(b));
-    let pct = |q: f64| {
-        delays
-            .get(((delays.len() as f64 - 1.0) * q).round() as usize)
-            .copied()
-            .unwrap_or(f64::NAN)
-    };
-    let spread = delays.last().copied().unwrap_or(f64::NAN) - delays.first().copied().unwrap_or(f64::NAN);
-    println!(
-        "clients {n}, received a prediction {}, after the tick started: p50 {:.3} s, p99 {:.3} s, max {:.3} s; first to last client {:.3} s",
-        got.len(),
-        pct(0.5),
-        pct(0.99),
-        pct(1.0),
-        spread
-    );
+    // One line per client that got a prediction: its `made_at` and when it arrived; scripts/load
+    // sets these against the time the server logged the tick that made it.
+    for (made, at) in &got {
+        println!("received {made} {at:.6}");
+    }
+    println!("clients {n}, received a prediction {}", got.len());
 }

@@ -3,7 +3,9 @@
 
 use models::history::Bar;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Select,
+};
 use shared::Coin;
 
 use crate::clock::{HOUR_S, MINUTE_S};
@@ -30,6 +32,15 @@ pub async fn minutes(db: &impl ConnectionTrait, coin: Coin, from: i64, to: i64) 
         .iter()
         .map(candle::Model::bar)
         .collect())
+}
+
+/// How many minute candles of a coin are stored in `[from, to)` (counted in SQL).
+pub async fn count_minutes(db: &impl ConnectionTrait, coin: Coin, from: i64, to: i64) -> Result<u64, DbErr> {
+    of(coin, MINUTE_S)
+        .filter(candle::Column::Ts.gte(from))
+        .filter(candle::Column::Ts.lt(to))
+        .count(db)
+        .await
 }
 
 /// The newest stored minute candle of a coin.

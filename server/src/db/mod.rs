@@ -98,7 +98,13 @@ async fn connect_once(url: &str, settings: &Settings) -> anyhow::Result<Database
         .test_before_acquire(true)
         .sqlx_logging(false)
         // A pragma run once would reach one pooled connection only: set it on each.
-        .map_sqlx_sqlite_opts(|o| o.busy_timeout(SQLITE_BUSY_TIMEOUT));
+        .map_sqlx_sqlite_opts(|o| {
+            // In WAL mode, NORMAL syncs at checkpoints rather than at every commit (SQLite's
+            // advice for WAL): a crash of the process loses nothing; a power cut can lose the
+            // last commits, never consistency.
+            o.busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+        });
     let conn = Database::connect(options)
         .await
         .context("connecting to the database")?;

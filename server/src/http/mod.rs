@@ -3,6 +3,7 @@
 //! them) and assembles the HTTP server: the API (`routes/`, one module per resource), the docs UI
 //! (`openapi`) and the web app's files (`spa`), all reading one `AppState`.
 
+pub mod access;
 pub mod error;
 pub mod events;
 pub mod headers;
@@ -23,7 +24,6 @@ use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::future::{Either, ready};
-use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -110,6 +110,7 @@ impl Application {
                 notify: Some(Arc::new(published::Refresher(state.clone()))),
                 retention: settings.retention.clone(),
                 predicted: Default::default(),
+                minutes: Default::default(),
             });
             Some(jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?)
         } else {
@@ -262,7 +263,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
                 }
             })
             .wrap(Compress::default())
-            .wrap(TracingLogger::default())
+            .wrap(from_fn(access::access_log))
     })
     .shutdown_signal(stop)
     .shutdown_timeout(settings.server.shutdown_timeout_s)

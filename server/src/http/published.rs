@@ -62,6 +62,8 @@ fn filters() -> Vec<Filter> {
 pub struct Body {
     pub bytes: Bytes,
     pub etag: String,
+    /// `etag` as a header value, made once.
+    etag_value: header::HeaderValue,
 }
 
 impl Body {
@@ -69,8 +71,12 @@ impl Body {
     pub fn json(value: &impl Serialize) -> Result<Body, serde_json::Error> {
         let bytes = serde_json::to_vec(value)?;
         let hex = format!("{:x}", Sha256::digest(&bytes));
+        let etag = format!("\"{}\"", &hex[..16]);
         Ok(Body {
-            etag: format!("\"{}\"", &hex[..16]),
+            // Hex digits in quotes: always a valid header value.
+            etag_value: header::HeaderValue::from_str(&etag)
+                .unwrap_or(header::HeaderValue::from_static("\"\"")),
+            etag,
             bytes: Bytes::from(bytes),
         })
     }
@@ -88,17 +94,19 @@ impl Body {
 
     /// 304 when the client has this body, else 200 with it; both with the ETag and `cache`.
     pub fn respond(&self, req: &HttpRequest, cache: &str) -> HttpResponse {
-        let mut res = if self.matches(req) {
+        let fresh = self.matches(req);
+        let mut res = if fresh {
             HttpResponse::NotModified()
         } else {
             HttpResponse::Ok()
         };
-        res.insert_header((header::ETAG, self.etag.clone()))
-            .insert_header((header::CACHE_CONTROL, cache.to_owned()));
-        if self.matches(req) {
+        res.insert_header((header::ETAG, self.etag_value.clone()))
+            .insert_header((header::CACHE_CONTROL, cache));
+        if fresh {
             res.finish()
         } else {
-            res.content_type("application/json").body(self.bytes.clone())
+            res.content_type(header::HeaderValue::from_static("application/json"))
+                .body(self.bytes.clone())
         }
     }
 }

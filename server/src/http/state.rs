@@ -1,6 +1,7 @@
 //! `AppState`: what every handler can reach. Cheap to clone (one `Arc`).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -46,6 +47,10 @@ pub struct Inner {
     /// When the minute's candles are collected (`jobs.candles_cron`), after which that minute's
     /// predictions are made: how long an answer stays fresh.
     pub tick_schedule: cron::Schedule,
+    /// The next tick (Unix seconds) after `next_tick_from` (both 0: not known yet): the schedule
+    /// is walked once a tick, not once a request.
+    next_tick: AtomicI64,
+    next_tick_from: AtomicI64,
     /// The open event streams and their cap (`server.max_streams`).
     pub streams: Arc<StreamSlots>,
     /// Becomes `true` when the server begins to stop: event streams end so it can.
@@ -80,6 +85,8 @@ impl AppState {
             registry,
             published: Published::default(),
             tick_schedule,
+            next_tick: AtomicI64::new(0),
+            next_tick_from: AtomicI64::new(0),
             streams: Arc::new(StreamSlots::new(max_streams)),
             shutdown: tokio::sync::watch::Sender::new(false),
         }))
@@ -102,9 +109,21 @@ impl AppState {
 
     /// Seconds from `now` to the next prediction tick (at least 1).
     pub fn seconds_to_next_tick(&self, now: i64) -> i64 {
+        let (from, known) = (
+            self.next_tick_from.load(Ordering::Relaxed),
+            self.next_tick.load(Ordering::Relaxed),
+        );
+        // The cached tick holds for any time between the one it was computed from and itself.
+        if from <= now && now < known {
+            return known - now;
+        }
         let next = clock::to_utc(now)
             .and_then(|t| self.tick_schedule.after(&t).next())
             .map(|t| t.timestamp());
+        if let Some(next) = next {
+            self.next_tick_from.store(now, Ordering::Relaxed);
+            self.next_tick.store(next, Ordering::Relaxed);
+        }
         let fallback = (DEFAULT_TICK_SECOND - now).rem_euclid(clock::MINUTE_S);
         next.map_or(fallback, |next| next - now).max(1)
     }

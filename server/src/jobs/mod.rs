@@ -33,6 +33,7 @@ use crate::collect::run::{Collectors, SourceError};
 use crate::collect::sources::SourceId;
 use crate::config::RetentionSettings;
 use crate::db;
+use crate::predict::minutes::MinuteCache;
 use crate::predict::{self, registry::Registry};
 
 /// The step of the start-up prediction backfill, seconds (the web app's table shows 15 minutes).
@@ -123,6 +124,8 @@ pub struct Runner {
     pub retention: RetentionSettings,
     /// The last minute predicted (one prediction run at a time).
     pub predicted: tokio::sync::Mutex<i64>,
+    /// The minute candles the ticks read, kept between them.
+    pub minutes: MinuteCache,
 }
 
 impl Runner {
@@ -134,6 +137,7 @@ impl Runner {
             notify: None,
             retention: RetentionSettings::default(),
             predicted: Default::default(),
+            minutes: MinuteCache::default(),
         }
     }
 
@@ -233,11 +237,12 @@ impl Runner {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let report = predict::run(self.db(), registry, minute, clock::now())
+        let report = predict::run(self.db(), registry, &self.minutes, minute, clock::now())
             .await
             .map_err(JobError::Predict)?;
         *predicted = minute;
         tracing::info!(
+            minute,
             made = report.made,
             skipped = report.skipped,
             scored = report.scored,

@@ -9,12 +9,14 @@
 
 pub mod accuracy;
 pub mod features;
+pub mod minutes;
 pub mod registry;
 pub mod score;
 pub mod tick;
 
 use sea_orm::ConnectionTrait;
 
+use crate::predict::minutes::MinuteCache;
 use crate::predict::registry::Registry;
 
 /// What one scheduled prediction run did.
@@ -32,10 +34,11 @@ pub struct TickReport {
 pub async fn run(
     db: &impl ConnectionTrait,
     registry: &Registry,
+    kept: &MinuteCache,
     t: i64,
     now: i64,
 ) -> anyhow::Result<TickReport> {
-    let outcome = tick::tick(db, registry, t).await?;
+    let outcome = tick::tick(db, registry, kept, t).await?;
     let (scored, unscorable) = score::score_due(db, now).await?;
     Ok(TickReport {
         made: outcome.made,

@@ -18,6 +18,7 @@ use crate::collect::sources::{SeriesId, SourceId};
 use crate::db;
 use crate::db::entities::prediction;
 use crate::predict::features::{features_at, features_from, reach_s, series_set};
+use crate::predict::minutes::MinuteCache;
 use crate::predict::registry::{LoadedModel, Registry};
 use crate::predict::score::score_due;
 
@@ -140,16 +141,18 @@ pub struct TickOutcome {
 /// A due model with its features, or why it has none.
 type Prepared = (Arc<LoadedModel>, Result<(Vec<f32>, f64), String>);
 
-/// One tick: every model whose cadence falls on minute `t`. Reads each coin's candles (and each
-/// series) once for all its models, builds the features and runs every model in one blocking task,
+/// One tick: every model whose cadence falls on minute `t`. Reads each coin's candles (through
+/// `kept`: only the newest minutes from the database) and each series once for all its models, builds the features and runs every model in one blocking task,
 /// stores the predictions in one statement and the models' status rows in one statement each.
 /// One model's failure (no features, an inference error) never stops the others.
-pub async fn tick(db: &impl ConnectionTrait, registry: &Registry, t: i64) -> anyhow::Result<TickOutcome> {
-    let due_models: Vec<Arc<LoadedModel>> = registry
-        .all()
-        .into_iter()
-        .filter(|m| due(m.card.horizon, t))
-        .collect();
+pub async fn tick(
+    db: &impl ConnectionTrait,
+    registry: &Registry,
+    kept: &MinuteCache,
+    t: i64,
+) -> anyhow::Result<TickOutcome> {
+    let all = registry.all();
+    let due_models: Vec<Arc<LoadedModel>> = all.iter().cloned().filter(|m| due(m.card.horizon, t)).collect();
     let mut inputs = Vec::new();
     for coin in Coin::ALL {
         let mine: Vec<Arc<LoadedModel>> = due_models
@@ -157,10 +160,18 @@ pub async fn tick(db: &impl ConnectionTrait, registry: &Registry, t: i64) -> any
             .filter(|m| m.card.coin == coin)
             .cloned()
             .collect();
-        let Some(reach) = mine.iter().map(|m| reach_s(m)).max() else {
+        if mine.is_empty() {
             continue;
-        };
-        let minutes = db::candles::minutes(db, coin, t - reach, t).await?;
+        }
+        // The reach of all the coin's models, due or not: minute and quarter-hour ticks then keep
+        // the same window.
+        let reach = all
+            .iter()
+            .filter(|m| m.card.coin == coin)
+            .map(|m| reach_s(m))
+            .max()
+            .unwrap_or(0);
+        let minutes = kept.minutes(db, coin, t - reach, t).await?;
         let series: BTreeSet<SeriesId> = mine.iter().flat_map(|m| m.series.iter().copied()).collect();
         let set = series_set(db, series, t).await?;
         inputs.push((mine, minutes, set));

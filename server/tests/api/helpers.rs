@@ -76,6 +76,7 @@ impl TestApp {
             registry: None,
             retention: Default::default(),
             predicted: Default::default(),
+            minutes: Default::default(),
             notify: Some(std::sync::Arc::new(coincast::http::published::Refresher(
                 self.state.clone(),
             ))),
