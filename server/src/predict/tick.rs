@@ -152,7 +152,7 @@ pub async fn tick(
     t: i64,
 ) -> anyhow::Result<TickOutcome> {
     let all = registry.all();
-    let due_models: Vec<Arc<LoadedModel>> = all.iter().cloned().filter(|m| due(m.card.horizon, t)).collect();
+    let due_models: Vec<Arc<LoadedModel>> = all.iter().filter(|m| due(m.card.horizon, t)).cloned().collect();
     let mut inputs = Vec::new();
     for coin in Coin::ALL {
         let mine: Vec<Arc<LoadedModel>> = due_models
