@@ -7,7 +7,6 @@
 //! `ON CONFLICT DO NOTHING` on (kind, coin, subject) makes recording twice harmless. Readers
 //! (`after`, `newest_id`) only read. Backfilled predictions are history, not news: no events.
 
-use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
@@ -178,7 +177,7 @@ pub async fn prune(db: &impl ConnectionTrait, cutoff: i64, limit: u64) -> Result
         return Ok(0);
     }
     Ok(event::Entity::delete_many()
-        .filter(Expr::col(event::Column::Id).is_in(ids))
+        .filter(event::Column::Id.is_in(ids))
         .exec(db)
         .await?
         .rows_affected)

@@ -224,106 +224,17 @@ pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
         return doc;
     };
     v["info"]["version"] = json!(API_VERSION);
-    let retry_503 = retry_after(false);
     if let Some(paths) = v["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {
             if !path.starts_with("/api/") {
                 continue;
             }
-            let Some(ops) = item.as_object_mut() else { continue };
+            let Some(ops) = item.as_object_mut() else {
+                continue;
+            };
             let methods: Vec<String> = ops.keys().map(|m| m.to_ascii_uppercase()).collect();
             for op in ops.values_mut() {
-                let id = op["operationId"].as_str().unwrap_or_default().to_owned();
-                let cacheable = CACHEABLE.contains(&id.as_str());
-                let responses = &mut op["responses"];
-                let mut add = |status: &str, body: Value| {
-                    if responses.get(status).is_none() {
-                        responses[status] = body;
-                    }
-                };
-                add(
-                    "400",
-                    error_response(
-                        "An unknown, repeated or malformed parameter (`invalid_parameter`; `parameter` names it)",
-                        json!({}),
-                    ),
-                );
-                add(
-                    "405",
-                    error_response(
-                        "Another method on this path (`method_not_allowed`); `Allow` lists those it takes",
-                        json!({"Allow": {
-                            "schema": {"type": "string"},
-                            "description": format!("The methods this path takes: {}", allowed(&methods, path)),
-                            "required": true,
-                        }}),
-                    ),
-                );
-                add(
-                    "429",
-                    error_response(
-                        "Too many requests from this address (`rate_limited`); retry after `Retry-After` seconds",
-                        retry_after(true),
-                    ),
-                );
-                add(
-                    "500",
-                    error_response(
-                        "An unexpected failure (`internal`); details are in the server log",
-                        json!({}),
-                    ),
-                );
-                add(
-                    "503",
-                    error_response(
-                        "The service is starting or its database does not answer (`database_unavailable`)",
-                        retry_503.clone(),
-                    ),
-                );
-                if id != "get_health" && id != "get_stream" {
-                    // Every 503 carries the error body; only limits send Retry-After.
-                    if let Some(r) = responses.get_mut("503")
-                        && r.get("headers").is_none()
-                    {
-                        r["headers"] = retry_503.clone();
-                    }
-                }
-                if cacheable {
-                    if let Some(ok) = responses.get_mut("200") {
-                        ok["headers"] = caching_headers();
-                    }
-                    responses["304"] = json!({
-                        "description": "Unchanged since the `If-None-Match` tag (no body)",
-                        "headers": caching_headers(),
-                    });
-                    let mut params = op["parameters"].as_array().cloned().unwrap_or_default();
-                    params.push(json!({
-                        "name": "If-None-Match",
-                        "in": "header",
-                        "required": false,
-                        "description": "ETags of answers you have (weak `W/\"..\"` tags match too, RFC 9110): a 304 without a body when one is current",
-                        "schema": {"type": "string"},
-                    }));
-                    op["parameters"] = Value::Array(params);
-                }
-                if id == "get_health" {
-                    let no_store = json!({"Cache-Control": {
-                        "schema": {"type": "string", "enum": ["no-store"]},
-                        "description": "Never cached: health is read when asked",
-                        "required": true,
-                    }});
-                    for status in ["200", "503"] {
-                        if let Some(r) = responses.get_mut(status) {
-                            r["headers"] = no_store.clone();
-                        }
-                    }
-                }
-                if id == "get_stream" {
-                    op["x-event-schema"] = json!({"$ref": "#/components/schemas/StreamEvent"});
-                    if let Some(r) = responses.get_mut("503") {
-                        r["headers"] = retry_503.clone();
-                    }
-                }
+                finish_operation(op, path, &methods);
             }
         }
     }
@@ -333,6 +244,96 @@ pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
         }
     }
     serde_json::from_value(v).unwrap_or(doc)
+}
+
+fn finish_operation(op: &mut Value, path: &str, methods: &[String]) {
+    let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+    let cacheable = CACHEABLE.contains(&id.as_str());
+    if cacheable {
+        let mut params = op["parameters"].as_array().cloned().unwrap_or_default();
+        params.push(json!({
+            "name": "If-None-Match",
+            "in": "header",
+            "required": false,
+            "description": "ETags of answers you have (weak `W/\"..\"` tags match too, RFC 9110): a 304 without a body when one is current",
+            "schema": {"type": "string"},
+        }));
+        op["parameters"] = Value::Array(params);
+    }
+    if id == "get_stream" {
+        op["x-event-schema"] = json!({"$ref": "#/components/schemas/StreamEvent"});
+    }
+    let responses = &mut op["responses"];
+    let mut add = |status: &str, body: Value| {
+        if responses.get(status).is_none() {
+            responses[status] = body;
+        }
+    };
+    add(
+        "400",
+        error_response(
+            "An unknown, repeated or malformed parameter (`invalid_parameter`; `parameter` names it)",
+            json!({}),
+        ),
+    );
+    add(
+        "405",
+        error_response(
+            "Another method on this path (`method_not_allowed`); `Allow` lists those it takes",
+            json!({"Allow": {
+                "schema": {"type": "string"},
+                "description": format!("The methods this path takes: {}", allowed(methods, path)),
+                "required": true,
+            }}),
+        ),
+    );
+    add(
+        "429",
+        error_response(
+            "Too many requests from this address (`rate_limited`); retry after `Retry-After` seconds",
+            retry_after(true),
+        ),
+    );
+    add(
+        "500",
+        error_response(
+            "An unexpected failure (`internal`); details are in the server log",
+            json!({}),
+        ),
+    );
+    add(
+        "503",
+        error_response(
+            "The service is starting or its database does not answer (`database_unavailable`)",
+            json!({}),
+        ),
+    );
+    if id == "get_stream"
+        && let Some(r) = responses.get_mut("503")
+    {
+        r["headers"] = retry_after(false);
+    }
+    if cacheable {
+        if let Some(ok) = responses.get_mut("200") {
+            ok["headers"] = caching_headers();
+        }
+        responses["304"] = json!({
+            "description": "Unchanged since the `If-None-Match` tag (no body)",
+            "headers": caching_headers(),
+        });
+    }
+    if id == "get_health" {
+        let no_store = json!({"Cache-Control": {
+            "schema": {"type": "string", "enum": ["no-store"]},
+            "description": "Never cached: health is read when asked",
+            "required": true,
+        }});
+        for status in ["200", "503"] {
+            if let Some(r) = responses.get_mut(status) {
+                r["headers"] = no_store.clone();
+            }
+        }
+    }
 }
 
 /// What `Allow` lists for a path: its methods, and HEAD with GET (not for the stream).

@@ -4,7 +4,7 @@
 use chrono::DateTime;
 use shared::{Coin, Horizon};
 
-use crate::clock::{self, DAY_S};
+use crate::clock::DAY_S;
 use crate::http::error::ApiError;
 
 /// Longest value any parameter takes (bytes, once decoded): times, cursors and names are far
@@ -227,17 +227,6 @@ pub fn parse_time(parameter: &str, value: &str) -> Result<i64, ApiError> {
             })?
     };
     Ok(t.clamp(MIN_TIME, MAX_TIME))
-}
-
-/// The window of times a cursor may carry at `now`: 2009-01-01 to one year after now.
-pub fn time_window(now: i64) -> (i64, i64) {
-    (MIN_TIME, now.saturating_add(MAX_FUTURE_S))
-}
-
-/// Whether `t` is in [`time_window`] at `now`.
-pub fn in_time_window(t: i64, now: i64) -> bool {
-    let (lo, hi) = time_window(now);
-    (lo..=hi).contains(&t)
 }
 
 /// A whole number from `min` to `max`, or a 400 naming the parameter.
