@@ -110,3 +110,25 @@ ensure_wasm_opt() {
   fi
   echo "$dir/node_modules/.bin/wasm-opt"
 }
+
+# The API-contract tools from PyPI, pinned: schemathesis (property-based requests against the
+# OpenAPI document) and openapi-python-client (generates the typed client a bot would use).
+SCHEMATHESIS_VERSION=4.32.5
+OPENAPI_PYTHON_CLIENT_VERSION=0.29.1
+
+# ensure_api_tools: a virtualenv in ~/.cache/coincast/api-tools with both tools at the pinned
+# versions (one pip install, once); prints the venv's bin directory.
+ensure_api_tools() {
+  local venv="${XDG_CACHE_HOME:-$HOME/.cache}/coincast/api-tools"
+  local stamp="$venv/.versions" want="schemathesis==$SCHEMATHESIS_VERSION openapi-python-client==$OPENAPI_PYTHON_CLIENT_VERSION"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    command -v python3 >/dev/null || ensure_apt python3 python3-venv
+    log "installing $want into $venv (once)"
+    rm -rf "$venv"
+    python3 -m venv "$venv" >&2 || { ensure_apt python3-venv; python3 -m venv "$venv" >&2; }
+    # shellcheck disable=SC2086
+    "$venv/bin/pip" install --quiet --disable-pip-version-check $want >&2
+    echo "$want" >"$stamp"
+  fi
+  echo "$venv/bin"
+}

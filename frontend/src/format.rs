@@ -319,12 +319,15 @@ mod tests {
 
     fn pred(horizon: Horizon, made_at: &str, p_up: f64, correct: Option<bool>) -> Prediction {
         Prediction {
+            id: 1,
             coin: Coin::Btc,
             horizon,
             direction: Direction::from_p_up(p_up),
             p_up,
             made_at: at(made_at),
             target_at: at(made_at) + chrono::Duration::minutes(i64::from(horizon.minutes())),
+            published_at: at(made_at) + chrono::Duration::seconds(20),
+            valid_until: at(made_at) + chrono::Duration::minutes(i64::from(horizon.cadence_minutes())),
             reference_price: 1.0,
             model_id: "m".into(),
             backfilled: false,
@@ -388,6 +391,7 @@ mod tests {
     fn live_accuracy_shows_interval_baseline_and_n_or_says_there_is_none() {
         let mut a = AccuracyStats {
             window: "7d".into(),
+            out_of_sample: true,
             n: 412,
             hits: 223,
             accuracy: Some(223.0 / 412.0),

@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_initial;
 mod m20261124_000002_app_meta;
 mod m20261202_000003_prediction_indexes;
+mod m20261202_000004_events;
 
 /// Applies coincast's migrations.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_initial::Migration),
             Box::new(m20261124_000002_app_meta::Migration),
             Box::new(m20261202_000003_prediction_indexes::Migration),
+            Box::new(m20261202_000004_events::Migration),
         ]
     }
 }
@@ -40,6 +42,7 @@ mod tests {
             "source_status",
             "predictions",
             "app_meta",
+            "events",
         ] {
             let sql = format!("SELECT COUNT(*) AS n FROM {table}");
             db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))

@@ -14,6 +14,10 @@ pub struct CoveragePoint {
     pub coverage: f64,
     pub accuracy: f64,
     pub n: usize,
+    /// The `|p - 0.5|` of the least confident row kept (absent in cards written before it was
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_confidence: Option<f64>,
 }
 
 /// One bin of a reliability diagram: predicted probability vs how often UP happened.

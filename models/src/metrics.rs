@@ -137,9 +137,19 @@ fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
+/// One point of the accuracy-vs-coverage curve.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AtCoverage {
+    pub accuracy: f64,
+    /// Rows kept.
+    pub n: usize,
+    /// The |p - 0.5| of the least confident row kept: the threshold that gives this coverage.
+    pub min_confidence: f64,
+}
+
 /// Accuracy on the `coverage` share (0..=1) of rows where the model was most confident
-/// (largest |p - 0.5|), with the number of rows used.
-pub fn accuracy_at_coverage(up: &[bool], p_up: &[f64], coverage: f64) -> Option<(f64, usize)> {
+/// (largest |p - 0.5|), with the number of rows used and the confidence threshold.
+pub fn accuracy_at_coverage(up: &[bool], p_up: &[f64], coverage: f64) -> Option<AtCoverage> {
     if up.is_empty() || up.len() != p_up.len() {
         return None;
     }
@@ -150,7 +160,12 @@ pub fn accuracy_at_coverage(up: &[bool], p_up: &[f64], coverage: f64) -> Option<
         .iter()
         .filter(|&&i| (p_up[i] > 0.5) == up[i])
         .count();
-    Some((hits as f64 / take as f64, take))
+    let min_confidence = order[..take].last().map_or(0.0, |&i| (p_up[i] - 0.5).abs());
+    Some(AtCoverage {
+        accuracy: hits as f64 / take as f64,
+        n: take,
+        min_confidence,
+    })
 }
 
 #[cfg(test)]
@@ -204,7 +219,14 @@ mod tests {
         let up = [true, false, true, false];
         let p = [0.95, 0.9, 0.55, 0.45];
         // The most confident half: 0.95 (right) and 0.9 (wrong).
-        assert_eq!(accuracy_at_coverage(&up, &p, 0.5), Some((0.5, 2)));
-        assert_eq!(accuracy_at_coverage(&up, &p, 1.0), Some((0.75, 4)));
+        let half = accuracy_at_coverage(&up, &p, 0.5).unwrap();
+        assert_eq!((half.accuracy, half.n), (0.5, 2));
+        let all = accuracy_at_coverage(&up, &p, 1.0).unwrap();
+        assert_eq!((all.accuracy, all.n), (0.75, 4));
+        // The threshold is the confidence of the least confident row kept.
+        let mut conf: Vec<f64> = p.iter().map(|q| (q - 0.5).abs()).collect();
+        conf.sort_by(|a, b| b.total_cmp(a));
+        assert_eq!(half.min_confidence, conf[1]);
+        assert_eq!(all.min_confidence, conf[3]);
     }
 }

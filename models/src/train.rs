@@ -134,10 +134,11 @@ pub fn coverage_curve(up: &[bool], p: &[f64]) -> Vec<CoveragePoint> {
     COVERAGES
         .into_iter()
         .filter_map(|c| {
-            accuracy_at_coverage(up, p, c).map(|(accuracy, n)| CoveragePoint {
+            accuracy_at_coverage(up, p, c).map(|at| CoveragePoint {
                 coverage: c,
-                accuracy,
-                n,
+                accuracy: at.accuracy,
+                n: at.n,
+                min_confidence: Some(at.min_confidence),
             })
         })
         .collect()

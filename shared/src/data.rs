@@ -6,15 +6,91 @@ use serde::{Deserialize, Serialize};
 
 use crate::Coin;
 
-/// Where the server's candles come from.
+/// Where the server's candles come from. On the wire an object tagged by `kind`; its OpenAPI
+/// schema (`openapi` feature, below) is a `oneOf` of `LiveMode` and `ReplayMode` with a
+/// `discriminator` on `kind`, each a plain object, which is how code generators read a tagged
+/// union (utoipa's derive would nest an `allOf` they cannot parse).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DataMode {
     /// Candles and series are fetched from the live upstream APIs.
     Live,
     /// Candles are recorded real history replayed as if live: not today's market.
     Replay(ReplayInfo),
+}
+
+#[cfg(feature = "openapi")]
+mod data_mode_schema {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::schema::{Discriminator, Object, ObjectBuilder, OneOfBuilder, Schema, Type};
+    use utoipa::openapi::{Ref, RefOr};
+    use utoipa::{PartialSchema, ToSchema};
+
+    use super::{DataMode, ReplayInfo};
+
+    const LIVE: &str = "LiveMode";
+    const REPLAY: &str = "ReplayMode";
+
+    /// `kind`: one fixed string.
+    fn kind(value: &str) -> ObjectBuilder {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([value]))
+    }
+
+    fn live() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .description(Some(
+                "Candles and series are fetched from the live upstream APIs.",
+            ))
+            .property("kind", kind("live"))
+            .required("kind")
+            .into()
+    }
+
+    fn replay() -> RefOr<Schema> {
+        let mut object = match ReplayInfo::schema() {
+            RefOr::T(Schema::Object(o)) => o,
+            _ => Object::new(),
+        };
+        object.description =
+            Some("Candles are recorded real history replayed as if live: not today's market.".into());
+        object.properties.insert("kind".into(), kind("replay").into());
+        object.required.insert(0, "kind".into());
+        Schema::Object(object).into()
+    }
+
+    impl PartialSchema for DataMode {
+        fn schema() -> RefOr<Schema> {
+            let mut discriminator = Discriminator::new("kind");
+            discriminator
+                .mapping
+                .insert("live".into(), format!("#/components/schemas/{LIVE}"));
+            discriminator
+                .mapping
+                .insert("replay".into(), format!("#/components/schemas/{REPLAY}"));
+            OneOfBuilder::new()
+                .item(Ref::from_schema_name(LIVE))
+                .item(Ref::from_schema_name(REPLAY))
+                .discriminator(Some(discriminator))
+                .description(Some(
+                    "Where the server's candles come from: live, or a replayed recording.",
+                ))
+                .into()
+        }
+    }
+
+    impl ToSchema for DataMode {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("DataMode")
+        }
+
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            schemas.push((LIVE.into(), live()));
+            schemas.push((REPLAY.into(), replay()));
+        }
+    }
 }
 
 /// What a replaying server replays.
@@ -199,6 +275,9 @@ pub struct CandleDto {
     /// True when some or all of the minutes in this bar were missing and forward-filled from the
     /// previous close (volume 0) at read time; storage never holds filled values.
     pub filled: bool,
+    /// False for the bar still forming (its last minute has not closed yet, or has not been
+    /// collected): its close, high, low and volume will change. Every other bar is final.
+    pub closed: bool,
 }
 
 /// The answer of `GET /api/prices` (candles over a range).

@@ -5,6 +5,7 @@
 
 mod data;
 mod error;
+mod events;
 mod health;
 mod market;
 mod predictions;
@@ -14,10 +15,11 @@ pub use data::{
     SourceState, SourcesResponse,
 };
 pub use error::{ApiErrorBody, ErrorCode};
+pub use events::{EventType, PriceTick, SkippedEvents};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus, JobHealth};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
 pub use predictions::{
     AccuracyResponse, AccuracyRow, AccuracyStats, CoveragePoint, Direction, LatestPrediction, ModelInfo,
-    ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin,
+    ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin, Skill,
     WalkForwardSummary,
 };

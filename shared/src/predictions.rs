@@ -44,6 +44,10 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
+    /// A stable id (the stored row's): the same prediction has the same id in every answer and
+    /// event, and `score` events name the prediction they score by it.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub id: i64,
     pub coin: Coin,
     pub horizon: Horizon,
     /// UP or DOWN.
@@ -54,6 +58,13 @@ pub struct Prediction {
     pub made_at: DateTime<Utc>,
     /// `made_at` + horizon.
     pub target_at: DateTime<Utc>,
+    /// When the server stored and published it (seconds after `made_at`: the minute's candles
+    /// arrive first). `made_at` for predictions stored before this field existed.
+    pub published_at: DateTime<Utc>,
+    /// Until when this is the current prediction of its coin and horizon: the next one is due by
+    /// then (its `made_at` is this one's plus the cadence). Later than this without a newer one,
+    /// it is stale: `not_made_reason` of `GET /api/predictions` says why.
+    pub valid_until: DateTime<Utc>,
     /// The close of the minute just before `made_at`, USD.
     pub reference_price: f64,
     /// The model that made it (`BTC-1h-<sha256 prefix>`, see `GET /api/models`).
@@ -72,7 +83,12 @@ pub struct Prediction {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccuracyStats {
     /// `24h`, `7d` or `30d` (by prediction time).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^(24h|7d|30d)$"))]
     pub window: String,
+    /// Whether these predictions were made on data the model was not trained on: always for
+    /// live data; for a replay, only when the replayed recording lies outside the model's
+    /// training span.
+    pub out_of_sample: bool,
     /// Scored predictions in the window.
     pub n: u32,
     /// Of which the direction was right.
@@ -84,8 +100,31 @@ pub struct AccuracyStats {
     pub wilson_high: Option<f64>,
     /// Mean squared error of P(up) against the outcome.
     pub brier: Option<f64>,
-    /// The accuracy of always predicting the more frequent direction of these same predictions.
+    /// The accuracy of always predicting the more frequent realized direction (UP or DOWN) over
+    /// these same predictions' horizons.
     pub baseline_accuracy: Option<f64>,
+}
+
+/// How good a model is, measured out of sample (walk-forward) before it was shipped: what a bot
+/// checks before acting on its predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Skill {
+    /// The model (`GET /api/models/{id}` has its whole card).
+    pub model_id: String,
+    /// Walk-forward test accuracy.
+    pub accuracy: f64,
+    /// The accuracy of always predicting the more frequent realized direction on the same rows.
+    pub baseline_accuracy: f64,
+    /// One-sided binomial p-value of the accuracy against the baseline.
+    pub p_value: f64,
+    /// Test rows.
+    pub n: u32,
+    /// `accuracy > baseline_accuracy` and `p_value < 0.05`: whether the model beat the baseline
+    /// by more than chance. A model that does not is still served, and flagged here.
+    pub beats_baseline: bool,
+    /// Always true: walk-forward figures come from test blocks the model never trained on.
+    pub out_of_sample: bool,
 }
 
 /// The newest prediction of a coin and horizon, with its live accuracy.
@@ -102,6 +141,9 @@ pub struct LatestPrediction {
     pub not_made_reason: Option<String>,
     /// Live (not backfilled) accuracy over the trailing 7 days.
     pub accuracy_7d: AccuracyStats,
+    /// The serving model's walk-forward skill next to its baseline (absent while no model is
+    /// loaded for this coin and horizon).
+    pub skill: Option<Skill>,
 }
 
 /// The answer of `GET /api/predictions`.
@@ -172,12 +214,17 @@ pub struct ModelInfo {
     pub shuffled_split_accuracy: f64,
     /// Live accuracy over 24 h, 7 d, 30 d.
     pub live: Vec<AccuracyStats>,
+    /// The walk-forward skill in short (the same figures as `walk_forward`), as
+    /// `GET /api/predictions` shows it.
+    pub skill: Skill,
 }
 
 /// A model's walk-forward evaluation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WalkForwardSummary {
+    /// Always true: every row was predicted by a model trained only on earlier rows.
+    pub out_of_sample: bool,
     pub test_from: String,
     pub test_to: String,
     pub n: u32,
@@ -201,6 +248,10 @@ pub struct WalkForwardSummary {
 pub struct CoveragePoint {
     /// Share of the test rows kept, most confident first (0-1].
     pub coverage: f64,
+    /// The `|p_up - 0.5|` of the least confident row kept: act only on predictions at least this
+    /// far from 0.5 to get about this coverage and accuracy. Absent for model cards written
+    /// before it was recorded.
+    pub min_confidence: Option<f64>,
     /// Accuracy on those rows.
     pub accuracy: f64,
     /// How many rows that is.

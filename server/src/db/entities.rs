@@ -164,6 +164,37 @@ pub mod prediction {
         pub realized_return: Option<f64>,
         pub correct: Option<bool>,
         pub scored_at: Option<i64>,
+        /// When the row was stored (absent for rows stored before the column existed).
+        pub published_at: Option<i64>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `events`: the event stream's one sequence (see `db::events`).
+pub mod event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "events")]
+    pub struct Model {
+        /// The event id clients see (`id:` of the server-sent event, `Last-Event-ID`).
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// `prediction`, `score` or `price` (`shared::EventType`).
+        pub kind: String,
+        pub coin: String,
+        /// The prediction's horizon (none for prices).
+        pub horizon: Option<String>,
+        /// The prediction's id, or the minute's open time for prices.
+        pub subject: i64,
+        /// The minute's close, for prices.
+        pub price: Option<f64>,
+        /// When it was recorded (Unix seconds).
+        pub at: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

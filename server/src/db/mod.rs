@@ -6,6 +6,7 @@
 
 pub mod candles;
 pub mod entities;
+pub mod events;
 pub mod meta;
 pub mod predictions;
 pub mod series;

@@ -1,5 +1,5 @@
 //! Every query of the `predictions` table: storing, scoring, the newest per coin and horizon,
-//! history pages, the rows behind live accuracy and the event stream.
+//! history pages, the rows behind live accuracy and the stream's events.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,17 +34,31 @@ pub struct RowError {
     what: String,
 }
 
+/// Seconds after a minute boundary by which that minute's predictions are published: the
+/// `predict` job's deadline is second 20 (`jobs.predict_cron`), inference and the commit take
+/// well under a second more, and the rest is margin. A prediction is the current one of its coin
+/// and horizon until the next one's `made_at` plus this (`Prediction::valid_until`).
+pub const PUBLISHED_WITHIN_S: i64 = 30;
+
 /// A stored prediction as the API shows it.
 pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
     let bad = |what: String| RowError { id: p.id, what };
     let time = |t: i64, name: &str| to_utc(t).ok_or_else(|| bad(format!("{name} {t} is not a time")));
+    let horizon: Horizon = p.horizon.parse().map_err(|e| bad(format!("horizon: {e}")))?;
+    let next_due = p
+        .made_at
+        .saturating_add(i64::from(horizon.cadence_minutes()) * 60)
+        .saturating_add(PUBLISHED_WITHIN_S);
     Ok(Prediction {
+        id: p.id,
         coin: p.coin.parse().map_err(|e| bad(format!("coin: {e}")))?,
-        horizon: p.horizon.parse().map_err(|e| bad(format!("horizon: {e}")))?,
+        horizon,
         direction: Direction::from_p_up(p.p_up),
         p_up: p.p_up,
         made_at: time(p.made_at, "made_at")?,
         target_at: time(p.target_at, "target_at")?,
+        published_at: time(p.published_at.unwrap_or(p.made_at), "published_at")?,
+        valid_until: time(next_due, "valid_until")?,
         reference_price: p.reference_price,
         model_id: p.model_id.clone(),
         backfilled: p.backfilled,
@@ -96,8 +110,13 @@ pub fn new_row(
     }
 }
 
-/// Stores predictions; one that exists already (same coin, horizon and minute) is left as it is.
-pub async fn insert(db: &impl ConnectionTrait, rows: Vec<prediction::ActiveModel>) -> Result<(), DbErr> {
+/// Stores predictions, published now; one that exists already (same coin, horizon and minute) is
+/// left as it is. The live ones get their `prediction` event (`db::events`).
+pub async fn insert(db: &impl ConnectionTrait, mut rows: Vec<prediction::ActiveModel>) -> Result<(), DbErr> {
+    let now = crate::clock::now();
+    for row in &mut rows {
+        row.published_at = Set(Some(now));
+    }
     for chunk in rows.chunks(BATCH) {
         prediction::Entity::insert_many(chunk.to_vec())
             .on_conflict(
@@ -112,6 +131,7 @@ pub async fn insert(db: &impl ConnectionTrait, rows: Vec<prediction::ActiveModel
             .exec_without_returning(db)
             .await?;
     }
+    crate::db::events::record_predictions(db, now).await?;
     Ok(())
 }
 
@@ -315,45 +335,6 @@ pub async fn history(db: &impl ConnectionTrait, f: HistoryFilter) -> Result<Vec<
         .await
 }
 
-/// Predictions stored after id `after`, in id order, at most `limit`.
-pub async fn after_id(
-    db: &impl ConnectionTrait,
-    after: i64,
-    limit: u64,
-) -> Result<Vec<prediction::Model>, DbErr> {
-    prediction::Entity::find()
-        .filter(prediction::Column::Id.gt(after))
-        .order_by_asc(prediction::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
-/// Predictions scored after `(scored_at, id)`, in that order, at most `limit`.
-pub async fn scored_after(
-    db: &impl ConnectionTrait,
-    scored_at: i64,
-    id: i64,
-    limit: u64,
-) -> Result<Vec<prediction::Model>, DbErr> {
-    prediction::Entity::find()
-        .filter(prediction::Column::ScoredAt.is_not_null())
-        .filter(
-            Condition::any()
-                .add(prediction::Column::ScoredAt.gt(scored_at))
-                .add(
-                    Condition::all()
-                        .add(prediction::Column::ScoredAt.eq(scored_at))
-                        .add(prediction::Column::Id.gt(id)),
-                ),
-        )
-        .order_by_asc(prediction::Column::ScoredAt)
-        .order_by_asc(prediction::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await
-}
-
 /// The most recently scored prediction.
 pub async fn newest_scored(db: &impl ConnectionTrait) -> Result<Option<prediction::Model>, DbErr> {
     prediction::Entity::find()
@@ -361,5 +342,16 @@ pub async fn newest_scored(db: &impl ConnectionTrait) -> Result<Option<predictio
         .order_by_desc(prediction::Column::ScoredAt)
         .order_by_desc(prediction::Column::Id)
         .one(db)
+        .await
+}
+
+/// The predictions with these ids (any order; missing ones are left out).
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<prediction::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    prediction::Entity::find()
+        .filter(prediction::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
         .await
 }

@@ -1,136 +1,159 @@
-//! The event stream's events: the cursor that orders them (`Last-Event-ID`), each event framed
-//! once for every client, and the backlog a resuming client reads.
+//! The event stream's events: one sequence of ids (the `events` table, `db::events`), each event
+//! framed once for every client, and what a resuming client reads (capped, with a `skipped`
+//! event saying what it did not get).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
-use shared::Coin;
+use shared::{Coin, EventType, Horizon, PriceTick, SkippedEvents};
 
 use crate::db;
+use crate::db::entities::event;
+use crate::db::events::EventFilter;
 use crate::db::predictions::{readable, to_dto};
+use crate::http::routes::params::{MAX_ID, MAX_VALUE_BYTES};
 
-/// Where the event stream is: the last prediction id sent, and the last score (time, id) sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Cursor {
-    pub prediction_id: i64,
-    pub scored_at: i64,
-    pub scored_id: i64,
-}
-
-impl Cursor {
-    /// Parses `Last-Event-ID`: ids within 0..=2^53-1, a score time of 0 or within the API's
-    /// time window around `now`, at most `params::MAX_VALUE_BYTES` long.
-    pub fn parse(s: &str, now: i64) -> Option<Cursor> {
-        use crate::http::routes::params::{MAX_ID, MAX_VALUE_BYTES, in_time_window};
-        if s.len() > MAX_VALUE_BYTES {
-            return None;
-        }
-        let mut it = s.trim().split('-').map(|p| p.parse::<i64>().ok());
-        let c = Cursor {
-            prediction_id: it.next()??,
-            scored_at: it.next()??,
-            scored_id: it.next()??,
-        };
-        let id_ok = |id: i64| (0..=MAX_ID).contains(&id);
-        let time_ok = c.scored_at == 0 || in_time_window(c.scored_at, now);
-        (it.next().is_none() && id_ok(c.prediction_id) && id_ok(c.scored_id) && time_ok).then_some(c)
-    }
-
-    /// The further of two positions, kind by kind.
-    pub fn max_with(&self, other: &Cursor) -> Cursor {
-        let score = (self.scored_at, self.scored_id).max((other.scored_at, other.scored_id));
-        Cursor {
-            prediction_id: self.prediction_id.max(other.prediction_id),
-            scored_at: score.0,
-            scored_id: score.1,
-        }
-    }
-
-    /// The event id (`<prediction id>-<scored at>-<scored id>`).
-    pub fn id(&self) -> String {
-        format!("{}-{}-{}", self.prediction_id, self.scored_at, self.scored_id)
-    }
-}
-
-/// What an event is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Prediction,
-    Score,
-    Price,
-}
+/// Most events a resume replays; a client further behind gets a `skipped` event first.
+pub const MAX_RESUME: u64 = 1_000;
 
 /// One server-sent event, framed once for every client.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub kind: EventKind,
-    /// The stream's position after this event (prices do not move it).
-    pub cursor: Cursor,
-    /// The whole frame: `event:`, `id:` (not for prices), `data:`.
+    /// Its place in the one sequence: the `id:` field, what `Last-Event-ID` resumes after.
+    pub id: i64,
+    pub kind: EventType,
+    pub coin: Option<Coin>,
+    pub horizon: Option<Horizon>,
+    /// The whole frame: `event:`, `id:`, `data:`.
     pub frame: Bytes,
 }
 
 impl Event {
-    pub fn new(kind: EventKind, cursor: Cursor, data: &impl Serialize) -> Event {
-        let name = match kind {
-            EventKind::Prediction => "prediction",
-            EventKind::Score => "score",
-            EventKind::Price => "price",
-        };
+    pub fn new(
+        id: i64,
+        kind: EventType,
+        coin: Option<Coin>,
+        horizon: Option<Horizon>,
+        data: &impl Serialize,
+    ) -> Event {
         let json = serde_json::to_string(data).unwrap_or_else(|_| "null".into());
-        let id = match kind {
-            EventKind::Price => String::new(),
-            _ => format!("id: {}\n", cursor.id()),
-        };
         Event {
+            id,
             kind,
-            cursor,
-            frame: Bytes::from(format!("event: {name}\n{id}data: {json}\n\n")),
+            coin,
+            horizon,
+            frame: Bytes::from(format!("event: {}\nid: {id}\ndata: {json}\n\n", kind.as_str())),
         }
     }
 
-    /// Whether a client at `at` has not had this event yet.
-    pub fn is_after(&self, at: &Cursor) -> bool {
-        match self.kind {
-            EventKind::Prediction => self.cursor.prediction_id > at.prediction_id,
-            EventKind::Score => (self.cursor.scored_at, self.cursor.scored_id) > (at.scored_at, at.scored_id),
-            EventKind::Price => true,
+    /// Whether a client with this filter wants it (a `skipped` event goes to everyone).
+    pub fn passes(&self, filter: &EventFilter) -> bool {
+        match (self.kind, self.coin) {
+            (EventType::Skipped, _) | (_, None) => true,
+            (kind, Some(coin)) => filter.passes(kind, coin, self.horizon),
         }
     }
 }
 
-/// A price event's data.
-#[derive(Serialize)]
-pub struct PriceEvent {
-    pub coin: Coin,
-    pub price: f64,
-    pub at: chrono::DateTime<chrono::Utc>,
+/// Parses an event id (`Last-Event-ID`): a whole number from 0 to 2^53 - 1.
+pub fn parse_id(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > MAX_VALUE_BYTES || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok().filter(|id| (0..=MAX_ID).contains(id))
 }
 
-/// The prediction and score events after `cursor` (at most `limit` of each kind), in order;
-/// moves `cursor` past them. Also what a resuming stream client reads once.
-pub async fn backlog(
-    db: &DatabaseConnection,
-    cursor: &mut Cursor,
-    limit: u64,
-) -> Result<Vec<Arc<Event>>, DbErr> {
-    let mut out = Vec::new();
-    for p in db::predictions::after_id(db, cursor.prediction_id, limit).await? {
-        cursor.prediction_id = p.id;
-        if let Some(dto) = readable(to_dto(&p)) {
-            out.push(Arc::new(Event::new(EventKind::Prediction, *cursor, &dto)));
-        }
-    }
-    for p in db::predictions::scored_after(db, cursor.scored_at, cursor.scored_id, limit).await? {
-        cursor.scored_at = p.scored_at.unwrap_or(cursor.scored_at);
-        cursor.scored_id = p.id;
-        if let Some(dto) = readable(to_dto(&p)) {
-            out.push(Arc::new(Event::new(EventKind::Score, *cursor, &dto)));
-        }
+/// Stored event rows as events, in their order. Prediction and score events carry the
+/// prediction as it is now (read in one query); an event whose prediction has been pruned, or
+/// whose row does not read, is left out (and logged).
+pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Vec<Arc<Event>>, DbErr> {
+    let ids: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.kind != EventType::Price.as_str())
+        .map(|r| r.subject)
+        .collect();
+    let predictions: HashMap<i64, _> = db::predictions::by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (Ok(kind), Ok(coin)) = (r.kind.parse::<EventType>(), r.coin.parse::<Coin>()) else {
+            tracing::error!(id = r.id, kind = r.kind, coin = r.coin, "unreadable event row");
+            continue;
+        };
+        let event = match kind {
+            EventType::Price => {
+                let (Some(price), Some(at)) = (r.price, crate::clock::to_utc(r.subject)) else {
+                    tracing::error!(id = r.id, "unreadable price event row");
+                    continue;
+                };
+                Event::new(r.id, kind, Some(coin), None, &PriceTick { coin, price, at })
+            }
+            EventType::Prediction | EventType::Score => {
+                let Some(p) = predictions.get(&r.subject).and_then(|p| readable(to_dto(p))) else {
+                    continue;
+                };
+                Event::new(r.id, kind, Some(coin), Some(p.horizon), &p)
+            }
+            EventType::Skipped => continue,
+        };
+        out.push(Arc::new(event));
     }
     Ok(out)
+}
+
+/// What a client resuming after event `after` gets: at most [`MAX_RESUME`] of the events since
+/// that pass `filter`, oldest first, preceded by a `skipped` event when there were more (or when
+/// the ones right after `after` have been pruned); and the id it has then seen up to.
+pub async fn resume(
+    db: &DatabaseConnection,
+    after: i64,
+    filter: &EventFilter,
+) -> Result<(Vec<Arc<Event>>, i64), DbErr> {
+    let mut rows = db::events::newest_after(db, after, filter, MAX_RESUME + 1).await?;
+    let mut out = Vec::new();
+    let mut last_skipped = None;
+    if rows.len() as u64 > MAX_RESUME {
+        rows.truncate(MAX_RESUME as usize);
+        last_skipped = rows.last().map(|r| r.id - 1);
+    }
+    if let Some(oldest) = db::events::oldest_id(db).await?
+        && oldest > after + 1
+    {
+        last_skipped = Some(last_skipped.unwrap_or(0).max(oldest - 1));
+    }
+    let mut at = after;
+    if let Some(last_id) = last_skipped.filter(|&l| l > after) {
+        let data = SkippedEvents {
+            first_id: after + 1,
+            last_id,
+            message: format!(
+                "events {}..={last_id} are not replayed (a resume replays at most the {MAX_RESUME} newest, \
+                 and events are kept for a limited time): read GET /api/predictions/history for what they held",
+                after + 1
+            ),
+        };
+        out.push(Arc::new(Event::new(
+            last_id,
+            EventType::Skipped,
+            None,
+            None,
+            &data,
+        )));
+        at = last_id;
+    }
+    rows.reverse();
+    if let Some(newest) = rows.last() {
+        at = at.max(newest.id);
+    }
+    out.extend(load(db, rows).await?);
+    Ok((out, at))
 }
 
 #[cfg(test)]
@@ -138,24 +161,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_bad_ones_are_refused() {
-        let c = Cursor {
-            prediction_id: 12,
-            scored_at: 1_700_000_000,
-            scored_id: 7,
-        };
-        let now = 1_700_000_100;
-        assert_eq!(Cursor::parse(&c.id(), now), Some(c));
-        for bad in [
-            "",
-            "1-2",
-            "1-2-3-4",
-            "a-b-c",
-            "-1-0-0",
-            "9007199254740993-0-0",
-            "1-99-1",
-        ] {
-            assert_eq!(Cursor::parse(bad, now), None, "{bad}");
+    fn event_ids_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_id("0"), Some(0));
+        assert_eq!(parse_id("12"), Some(12));
+        assert_eq!(parse_id(" 7 "), Some(7));
+        for bad in ["", "-1", "+1", "1-2-3", "a", "9007199254740992", "1.5"] {
+            assert_eq!(parse_id(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn filters_pass_prices_for_every_horizon_and_skips_for_everyone() {
+        let price = Event::new(1, EventType::Price, Some(Coin::Btc), None, &1);
+        let pred = Event::new(2, EventType::Prediction, Some(Coin::Btc), Some(Horizon::H1), &1);
+        let skipped = Event::new(3, EventType::Skipped, None, None, &1);
+        let btc_1h = EventFilter {
+            coin: Some(Coin::Btc),
+            horizon: Some(Horizon::H1),
+            kind: None,
+        };
+        assert!(price.passes(&btc_1h) && pred.passes(&btc_1h));
+        let ltc = EventFilter {
+            coin: Some(Coin::Ltc),
+            ..EventFilter::default()
+        };
+        assert!(!price.passes(&ltc) && !pred.passes(&ltc) && skipped.passes(&ltc));
+        let h4 = EventFilter {
+            horizon: Some(Horizon::H4),
+            ..EventFilter::default()
+        };
+        assert!(price.passes(&h4) && !pred.passes(&h4));
+        let prices = EventFilter {
+            kind: Some(EventType::Price),
+            ..EventFilter::default()
+        };
+        assert!(price.passes(&prices) && !pred.passes(&prices));
+        assert!(String::from_utf8_lossy(&pred.frame).starts_with("event: prediction\nid: 2\ndata: 1\n\n"));
     }
 }

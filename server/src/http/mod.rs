@@ -209,6 +209,14 @@ async fn stop_signal(state: AppState) {
     state.begin_shutdown();
 }
 
+/// `/docs` is the docs UI's folder: send the browser to `/docs/` (its relative links need the
+/// slash) rather than to the web app.
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
+}
+
 fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::Result<Server> {
     let stop = stop_signal(state.clone());
     let data = web::Data::new(state);
@@ -228,8 +236,9 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
             .app_data(routes::query_config())
             .configure(routes::configure)
             .split_for_parts();
-        let api = openapi::with_limits(api);
-        app.service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
+        let api = openapi::finish(api);
+        app.service(web::resource("/docs").route(web::get().to(docs_redirect)))
+            .service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
             .service(web::scope("/api").default_service(web::to(routes::api_not_found)))
             .configure(spa::service(&dist))
             .wrap(from_fn(limits::rate_limit))

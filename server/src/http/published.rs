@@ -27,7 +27,7 @@ use tokio::sync::broadcast;
 
 use crate::clock;
 use crate::db;
-use crate::http::events::{Cursor, Event, EventKind, PriceEvent, backlog};
+use crate::http::events::{Event, load};
 use crate::http::routes::{accuracy, models, predictions, prices, sources};
 use crate::http::state::AppState;
 
@@ -117,6 +117,8 @@ pub struct Snapshot {
     pub predictions: HashMap<Filter, Body>,
     pub accuracy: HashMap<Filter, Body>,
     pub models: Body,
+    /// Each model's entry of `models`, by id (`GET /api/models/{id}`).
+    pub model_by_id: HashMap<String, Body>,
     pub prices_latest: Body,
     pub sources: Body,
     /// When it was built (Unix seconds).
@@ -132,17 +134,12 @@ struct Signature {
     statuses_updated: Option<i64>,
 }
 
-#[derive(Debug, Default)]
-struct Progress {
-    cursor: Cursor,
-    prices: HashMap<Coin, i64>,
-}
-
 /// The published state of one process.
 pub struct Published {
     snapshot: ArcSwapOption<Snapshot>,
     events: broadcast::Sender<Arc<Event>>,
-    progress: std::sync::Mutex<Progress>,
+    /// The id of the last event sent (`events` table).
+    cursor: std::sync::atomic::AtomicI64,
     /// One refresh at a time: events go out in order, once each.
     refreshing: tokio::sync::Mutex<()>,
 }
@@ -152,7 +149,7 @@ impl Default for Published {
         Published {
             snapshot: ArcSwapOption::empty(),
             events: broadcast::channel(EVENT_BUFFER).0,
-            progress: std::sync::Mutex::new(Progress::default()),
+            cursor: std::sync::atomic::AtomicI64::new(0),
             refreshing: tokio::sync::Mutex::new(()),
         }
     }
@@ -164,36 +161,15 @@ impl Published {
         self.snapshot.load_full()
     }
 
-    /// A new stream client's receiver and the position events after it start from.
-    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<Event>>, Cursor) {
+    /// A new stream client's receiver and the id of the last event sent before it subscribed.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<Event>>, i64) {
         let rx = self.events.subscribe();
         (rx, self.cursor())
     }
 
-    /// How far the events sent so far go.
-    pub fn cursor(&self) -> Cursor {
-        self.progress.lock().map(|p| p.cursor).unwrap_or_default()
-    }
-
-    /// Starts the stream from the newest stored rows (the first refresh sends no backlog).
-    async fn start_cursor(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let newest = db::predictions::newest_id(db).await?.unwrap_or(0);
-        let scored = db::predictions::newest_scored(db).await?;
-        let mut prices = HashMap::new();
-        for coin in Coin::ALL {
-            if let Some(c) = db::candles::latest_minute(db, coin).await? {
-                prices.insert(coin, c.ts);
-            }
-        }
-        if let Ok(mut p) = self.progress.lock() {
-            p.cursor = Cursor {
-                prediction_id: newest,
-                scored_at: scored.as_ref().and_then(|s| s.scored_at).unwrap_or(0),
-                scored_id: scored.map_or(0, |s| s.id),
-            };
-            p.prices = prices;
-        }
-        Ok(())
+    /// The id of the last event sent.
+    pub fn cursor(&self) -> i64 {
+        self.cursor.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Reads what changed since the last refresh, rebuilds every answer, swaps them in, then
@@ -202,7 +178,9 @@ impl Published {
         let _one = self.refreshing.lock().await;
         let first = self.snapshot.load().is_none();
         if first {
-            self.start_cursor(&state.db).await?;
+            // The stream starts from the newest stored event (the first refresh sends none).
+            let newest = db::events::newest_id(&state.db).await?;
+            self.cursor.store(newest, std::sync::atomic::Ordering::SeqCst);
         }
         let events = self.new_events(&state.db).await?;
         let snapshot = build(state).await?;
@@ -214,36 +192,23 @@ impl Published {
         Ok(())
     }
 
-    /// The predictions, scores and prices stored after the cursor, as events; moves the cursor.
+    /// The events recorded after the cursor (at most [`EVENT_BUFFER`]: more would drop every
+    /// client anyway; they resume with their last id); moves the cursor past them.
     async fn new_events(&self, db: &DatabaseConnection) -> Result<Vec<Arc<Event>>, DbErr> {
-        let mut progress = self
-            .progress
-            .lock()
-            .map(|p| (p.cursor, p.prices.clone()))
-            .unwrap_or_default();
-        let (cursor, prices) = (&mut progress.0, &mut progress.1);
-        let mut out = backlog(db, cursor, EVENT_ROWS).await?;
-        for coin in Coin::ALL {
-            let Some(c) = db::candles::latest_minute(db, coin).await? else {
-                continue;
-            };
-            if prices.get(&coin).is_some_and(|&ts| ts >= c.ts) {
-                continue;
+        let mut cursor = self.cursor();
+        let mut out = Vec::new();
+        loop {
+            let rows = db::events::after(db, cursor, EVENT_ROWS).await?;
+            let full = rows.len() as u64 == EVENT_ROWS;
+            if let Some(last) = rows.last() {
+                cursor = last.id;
             }
-            prices.insert(coin, c.ts);
-            if let Some(at) = clock::to_utc(c.ts) {
-                let data = PriceEvent {
-                    coin,
-                    price: c.close,
-                    at,
-                };
-                out.push(Arc::new(Event::new(EventKind::Price, *cursor, &data)));
+            out.extend(load(db, rows).await?);
+            if !full || out.len() >= EVENT_BUFFER {
+                break;
             }
         }
-        if let Ok(mut p) = self.progress.lock() {
-            p.cursor = progress.0;
-            p.prices = progress.1;
-        }
+        self.cursor.store(cursor, std::sync::atomic::Ordering::SeqCst);
         Ok(out)
     }
 
@@ -299,6 +264,11 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
     let now = clock::now();
     let all_predictions = predictions::build(state, now).await?;
     let all_accuracy = accuracy::build(state, now).await?;
+    let all_models = models::build(state, now).await?;
+    let mut model_by_id = HashMap::new();
+    for m in &all_models.models {
+        model_by_id.insert(m.id.clone(), Body::json(m).map_err(serialization)?);
+    }
     let mut by_filter = HashMap::new();
     let mut accuracy_by_filter = HashMap::new();
     let keep = |f: &Filter, c: Coin, h: Horizon| f.0.is_none_or(|x| x == c) && f.1.is_none_or(|x| x == h);
@@ -313,7 +283,8 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
     Ok(Snapshot {
         predictions: by_filter,
         accuracy: accuracy_by_filter,
-        models: Body::json(&models::build(state, now).await?).map_err(serialization)?,
+        models: Body::json(&all_models).map_err(serialization)?,
+        model_by_id,
         prices_latest: Body::json(&prices::build_latest(state).await?).map_err(serialization)?,
         sources: Body::json(&sources::build(state, now).await?).map_err(serialization)?,
         built_at: now,

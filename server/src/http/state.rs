@@ -136,6 +136,22 @@ impl AppState {
         }
     }
 
+    /// Whether this model's predictions here are out of sample: always on live data; on a
+    /// replay, only when the recording lies wholly outside the model's training span.
+    pub fn out_of_sample(&self, card: &models::card::ModelCard) -> bool {
+        let Some(replay) = &self.replay else {
+            return true;
+        };
+        let info = replay.info(0);
+        let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp());
+        match (parse(&card.training.from), parse(&card.training.to)) {
+            (Some(from), Some(to)) => {
+                info.recorded_to.timestamp() < from || info.recorded_from.timestamp() > to
+            }
+            _ => false,
+        }
+    }
+
     /// Live, or which recording is replayed and with what shift.
     pub async fn mode(&self) -> Result<DataMode, sea_orm::DbErr> {
         Ok(match &self.replay {

@@ -161,6 +161,10 @@ impl Runner {
             Job::Maintenance => return self.maintenance(clock::now()).await,
             Job::Candles => {
                 let outcomes = self.collectors.candles().await;
+                // Each coin's newest minute, as a `price` event of the stream.
+                if let Err(e) = db::events::record_prices(self.db(), clock::now()).await {
+                    tracing::warn!(error = %e, "could not record the price events");
+                }
                 if outcomes.iter().all(Result::is_ok) {
                     // This minute's candles are stored: its predictions start now, not at a
                     // fixed second that a slow upstream or a retry would defeat (the `predict`
@@ -218,6 +222,7 @@ impl Runner {
             other_jobs = pruned.other_jobs,
             predictions = pruned.predictions,
             candles = pruned.candles,
+            events = pruned.events,
             ms = started.elapsed().as_millis() as u64,
             "maintenance: pruned"
         );

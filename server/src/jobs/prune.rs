@@ -13,6 +13,11 @@ pub const BATCH: i64 = 5_000;
 /// Statements per table and run (so one run is bounded: at most `BATCH * MAX_BATCHES` rows).
 pub const MAX_BATCHES: u32 = 200;
 
+/// How long stream events are kept: a resume replays at most the newest 1,000 events anyway
+/// (`http::events::MAX_RESUME`, a few hours at the default cadences); older ones only tell a
+/// resuming client what it skipped.
+pub const EVENTS_KEEP_S: i64 = 2 * DAY_S;
+
 /// What one pruning run deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Pruned {
@@ -22,6 +27,8 @@ pub struct Pruned {
     pub other_jobs: u64,
     pub predictions: u64,
     pub candles: u64,
+    /// Stream events older than [`EVENTS_KEEP_S`].
+    pub events: u64,
 }
 
 /// Applies every bound of `retention` at `now`: job rows always, predictions and candles when
@@ -59,6 +66,8 @@ pub async fn run(
         let filter = format!("made_at < {cutoff}");
         pruned.predictions = batched(db, "predictions", "id", "id", &filter).await?;
     }
+    let filter = format!("at < {}", now - EVENTS_KEEP_S);
+    pruned.events = batched(db, "events", "id", "id", &filter).await?;
     if retention.candles_days > 0 {
         let cutoff = now - retention.candles_days * DAY_S;
         let key = "(coin, interval_s, ts)";

@@ -42,6 +42,9 @@ pub fn stats(window: &str, s: &ScoredSums) -> AccuracyStats {
     let (low, high) = wilson(hits, n, Z95);
     AccuracyStats {
         window: window.to_owned(),
+        // Live data is by nature unseen in training; callers correct it for a replay
+        // (`AppState::out_of_sample`).
+        out_of_sample: true,
         n: u32::try_from(n).unwrap_or(u32::MAX),
         hits: u32::try_from(hits).unwrap_or(u32::MAX),
         accuracy: some.then(|| hits as f64 / n_f),

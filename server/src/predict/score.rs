@@ -18,5 +18,8 @@ pub const SCORE_GIVE_UP_S: i64 = HOUR_S;
 pub async fn score_due(db: &impl ConnectionTrait, now: i64) -> Result<(usize, usize), DbErr> {
     let scored = db::predictions::score_with_prices(db, now).await?;
     let gave_up = db::predictions::give_up(db, now, now - SCORE_GIVE_UP_S).await?;
+    if scored + gave_up > 0 {
+        db::events::record_scores(db, now).await?;
+    }
     Ok((scored, gave_up))
 }

@@ -191,10 +191,11 @@ async fn hostile_parameters_get_quick_400s_naming_them_and_health_keeps_answerin
             params: vec![p("coin", "BTC"), p("horizon", "1h")],
             required: vec![],
         },
-        // Query parameters only: its one parameter, Last-Event-ID, is a header (below).
+        // Its filters; the event id (`last_event_id`, or the Last-Event-ID header below) takes
+        // any whole number up to 2^53 - 1, so some hostile values are valid ids.
         Route {
             path: "/api/stream",
-            params: vec![],
+            params: vec![p("coin", "BTC"), p("horizon", "1h"), p("type", "price")],
             required: vec![],
         },
     ];
@@ -243,17 +244,33 @@ async fn hostile_parameters_get_quick_400s_naming_them_and_health_keeps_answerin
         c.1 += stream_cases;
     }
 
-    // The requests: a `from` whose range overflows, and `1d` over a year (millions of
-    // minute rows to read).
+    // The requests: a `from` whose range overflows is refused; `1d` over a year
+    // (millions of minute rows to read) reads the widest range allowed, ending at `to`, and says
+    // where it starts; history reads 32 days per page.
+    refused(
+        &app,
+        "/api/prices?coin=BTC&resolution=1m&from=-9223372036000000000",
+        HeaderMap::new(),
+        "from",
+    )
+    .await;
     let year_ago = now - 365 * 86_400;
     for url in [
-        "/api/prices?coin=BTC&resolution=1m&from=-9223372036000000000".to_owned(),
         format!("/api/prices?coin=BTC&resolution=1d&from={year_ago}"),
         format!("/api/prices?coin=BTC&resolution=1h&from={year_ago}&to={now}"),
-        format!("/api/predictions/history?from={year_ago}"),
     ] {
-        refused(&app, &url, HeaderMap::new(), "from").await;
+        let started = Instant::now();
+        let r = app.get(&url).await;
+        assert_eq!(r.status(), 200, "{url}");
+        let body: shared::CandlesResponse = r.json().await.unwrap();
+        assert!(started.elapsed() < HANG_GUARD, "{url}");
+        let span = body.to.timestamp() - body.from.timestamp();
+        assert!(span <= 70 * 86_400 && span > 60 * 86_400, "{url}: {span}");
     }
+    let r = app
+        .get(&format!("/api/predictions/history?from={year_ago}"))
+        .await;
+    assert_eq!(r.status(), 200);
     let r = app
         .get(&format!(
             "/api/prices?coin=BTC&resolution=1m&from={}000",

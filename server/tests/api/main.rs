@@ -5,6 +5,7 @@
 mod backfill;
 mod browser;
 mod collectors;
+mod contract;
 mod docs;
 mod exposure;
 mod faults;

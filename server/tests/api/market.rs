@@ -45,7 +45,7 @@ fn iso(ts: i64) -> String {
 async fn candles_fill_gaps_at_read_time_and_flag_them() {
     let app = seeded().await;
     let url = format!(
-        "/api/prices?coin=btc&resolution=1m&from={}&to={}",
+        "/api/prices?coin=BTC&resolution=1m&from={}&to={}",
         iso(T0),
         iso(T0 + 600)
     );
@@ -115,22 +115,8 @@ async fn bad_candle_requests_get_clear_json_errors() {
         ("/api/prices", "coin"),
         ("/api/prices?coin=BTC&resolution=2h", "resolution"),
         ("/api/prices?coin=BTC&from=yesterday", "from"),
-        (
-            &*format!(
-                "/api/prices?coin=BTC&resolution=1m&from={}&to={}",
-                iso(T0 + 600),
-                iso(T0)
-            ),
-            "from",
-        ),
-        (
-            &*format!(
-                "/api/prices?coin=BTC&resolution=1m&from={}&to={}",
-                iso(T0),
-                iso(T0 + 86_400 * 30)
-            ),
-            "from",
-        ),
+        ("/api/prices?coin=btc", "coin"),
+        ("/api/prices?coin=BTC&to=1764633600000", "to"),
     ];
     for (url, parameter) in cases {
         let r = app.get(url).await;
@@ -144,4 +130,20 @@ async fn bad_candle_requests_get_clear_json_errors() {
             body.message
         );
     }
+    // Ranges the document allows are read: an empty one, and a too wide one moved up to the
+    // widest (5,000 bars), which the answer's `from` says.
+    let empty = format!(
+        "/api/prices?coin=BTC&resolution=1m&from={}&to={}",
+        iso(T0 + 600),
+        iso(T0)
+    );
+    let body: CandlesResponse = app.get(&empty).await.json().await.unwrap();
+    assert!(body.candles.is_empty());
+    let wide = format!(
+        "/api/prices?coin=BTC&resolution=1m&from={}&to={}",
+        iso(T0),
+        iso(T0 + 86_400 * 30)
+    );
+    let body: CandlesResponse = app.get(&wide).await.json().await.unwrap();
+    assert_eq!(body.to.timestamp() - body.from.timestamp(), 5_000 * 60);
 }

@@ -81,7 +81,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
         }
     }
     let btc: PredictionsResponse = app
-        .get("/api/predictions?coin=bitcoin&horizon=1h")
+        .get("/api/predictions?coin=BTC&horizon=1h")
         .await
         .json()
         .await
@@ -186,7 +186,7 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
 
     app.refresh().await;
     let acc: AccuracyResponse = app
-        .get("/api/accuracy?horizon=1h&coin=xrp")
+        .get("/api/accuracy?horizon=1h&coin=XRP")
         .await
         .json()
         .await
@@ -371,7 +371,7 @@ async fn history_pages_newest_first_and_models_describe_themselves() {
         ("&limit=5000", "limit"),
         ("&step_minutes=0", "step_minutes"),
         ("&cursor=abc", "cursor"),
-        ("&from=2999-01-01T00:00:00Z", "from"),
+        ("&from=1764633600000", "from"),
         ("&horizon=13h", "horizon"),
     ] {
         let r = app.get(&url(extra)).await;
@@ -433,50 +433,101 @@ async fn next_event(resp: &mut reqwest::Response, buf: &mut String, kind: &str) 
     }
 }
 
+/// Stores a live prediction as the tick does (published now, with its `prediction` event).
+async fn publish(app: &TestApp, coin: Coin, made_at: i64, p_up: f64) {
+    let row = coincast::db::predictions::new_row(coin, Horizon::H1, made_at, p_up, 1.0, "test", false);
+    coincast::db::predictions::insert(&app.state.db, vec![row])
+        .await
+        .unwrap();
+    app.refresh().await;
+}
+
+async fn stream(app: &TestApp, query: &str, last_event_id: Option<&str>) -> reqwest::Response {
+    let mut req = app.client.get(format!("{}/api/stream{query}", app.address));
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id);
+    }
+    req.send().await.unwrap()
+}
+
 #[tokio::test]
-async fn the_event_stream_sends_new_predictions_and_resumes_from_last_event_id() {
+async fn the_event_stream_sends_new_predictions_and_resumes_with_the_same_ids() {
     let app = spawn_app(Frontend::Fixture).await;
     let now = chrono::Utc::now().timestamp() / 60 * 60;
-    insert(&app, now - 7200, 0.7, 1.0, 1.1).await;
-    let mut resp = app.get("/api/stream").await;
+    publish(&app, Coin::Xrp, now - 7200, 0.7).await;
+    let mut resp = stream(&app, "", None).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     let mut buf = String::new();
-    // Connected after the first insert: only what comes next.
-    insert(&app, now - 3600, 0.3, 1.0, 0.9).await;
+    // Connected after the first prediction: only what comes next.
+    publish(&app, Coin::Xrp, now - 3600, 0.3).await;
     let (id, data) = next_event(&mut resp, &mut buf, "prediction").await;
     let p: shared::Prediction = serde_json::from_str(&data).unwrap();
     assert_eq!(
         (p.made_at.timestamp(), p.direction),
         (now - 3600, Direction::Down)
     );
-    let id = id.expect("an event id");
+    assert!(p.id > 0 && p.published_at >= p.made_at && p.valid_until > p.made_at);
+    let id: i64 = id.expect("an event id").parse().unwrap();
 
-    // Reconnecting from before everything replays both predictions, then continues after them.
-    let mut again = app
-        .client
-        .get(format!("{}/api/stream", app.address))
-        .header("Last-Event-ID", "0-0-0")
-        .send()
+    // Reconnecting from before everything replays both predictions with the same ids, as a
+    // header or as a query parameter.
+    for (query, header) in [("", Some("0")), ("?last_event_id=0", None)] {
+        let mut again = stream(&app, query, header).await;
+        let mut buf2 = String::new();
+        let (first_id, first) = next_event(&mut again, &mut buf2, "prediction").await;
+        let (second_id, second) = next_event(&mut again, &mut buf2, "prediction").await;
+        assert_eq!(second_id.as_deref(), Some(id.to_string().as_str()));
+        assert!(first_id.unwrap().parse::<i64>().unwrap() < id);
+        let first: shared::Prediction = serde_json::from_str(&first).unwrap();
+        let second: shared::Prediction = serde_json::from_str(&second).unwrap();
+        assert_eq!(second.id, p.id);
+        assert!(first.id < second.id);
+    }
+
+    // A filter: only BTC's events, although the resume starts before the XRP ones.
+    let mut btc = stream(&app, "?coin=BTC&type=prediction&last_event_id=0", None).await;
+    publish(&app, Coin::Btc, now - 60, 0.6).await;
+    let mut buf3 = String::new();
+    let (_, data) = next_event(&mut btc, &mut buf3, "prediction").await;
+    let p: shared::Prediction = serde_json::from_str(&data).unwrap();
+    assert_eq!(p.coin, Coin::Btc);
+
+    for (query, header) in [
+        ("", Some("yesterday")),
+        ("", Some("0-0-0")),
+        ("?last_event_id=-1", None),
+        ("?last_event_id=1", Some("1")),
+        ("?coin=btc", None),
+        ("?type=prices", None),
+        ("?horizon=1H", None),
+    ] {
+        let bad = stream(&app, query, header).await;
+        assert_eq!(bad.status(), 400, "{query} {header:?}");
+        let body: ApiErrorBody = bad.json().await.unwrap();
+        assert_eq!(body.code, ErrorCode::InvalidParameter);
+    }
+}
+
+#[tokio::test]
+async fn a_resume_from_far_back_is_capped_and_says_what_it_skipped() {
+    let app = spawn_app(Frontend::Fixture).await;
+    let start = chrono::Utc::now().timestamp() / 60 * 60 - 2000 * 60;
+    let rows = (0..1005)
+        .map(|i| {
+            coincast::db::predictions::new_row(Coin::Ltc, Horizon::H1, start + i * 60, 0.6, 1.0, "t", false)
+        })
+        .collect();
+    coincast::db::predictions::insert(&app.state.db, rows)
         .await
         .unwrap();
-    let mut buf2 = String::new();
-    let (first_id, _) = next_event(&mut again, &mut buf2, "prediction").await;
-    let (second_id, _) = next_event(&mut again, &mut buf2, "prediction").await;
-    assert_eq!(
-        second_id
-            .as_deref()
-            .map(|s| s.split('-').next().unwrap().to_owned()),
-        Some(id.split('-').next().unwrap().to_owned())
-    );
-    assert_ne!(first_id, second_id);
-
-    let bad = app
-        .client
-        .get(format!("{}/api/stream", app.address))
-        .header("Last-Event-ID", "yesterday")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(bad.status(), 400);
+    app.refresh().await;
+    let mut resp = stream(&app, "?last_event_id=0", None).await;
+    let mut buf = String::new();
+    let (id, data) = next_event(&mut resp, &mut buf, "skipped").await;
+    let skipped: shared::SkippedEvents = serde_json::from_str(&data).unwrap();
+    assert_eq!((skipped.first_id, skipped.last_id), (1, 5));
+    assert_eq!(id.as_deref(), Some("5"));
+    let (id, _) = next_event(&mut resp, &mut buf, "prediction").await;
+    assert_eq!(id.as_deref(), Some("6"));
 }

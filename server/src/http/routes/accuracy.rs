@@ -17,13 +17,15 @@ use crate::predict::accuracy::{WINDOWS, accuracy};
 #[into_params(parameter_in = Query)]
 pub struct AccuracyQuery {
     /// Only this coin.
+    #[param(value_type = Option<shared::Coin>)]
     pub coin: Option<String>,
     /// Only this horizon.
+    #[param(value_type = Option<shared::Horizon>)]
     pub horizon: Option<String>,
 }
 
 /// Live accuracy per coin and horizon over the trailing 24 h, 7 d and 30 d, next to the
-/// majority-class baseline of the same predictions, with n and a 95% Wilson interval.
+/// majority-class baseline (the more frequent realized direction) of the same predictions, with n and a 95% Wilson interval.
 /// Backfilled predictions are reported apart.
 #[utoipa::path(
     tag = "predictions",
@@ -55,8 +57,13 @@ pub async fn build(state: &AppState, now: i64) -> Result<AccuracyResponse, DbErr
         let mut live = Vec::new();
         let mut backfilled = Vec::new();
         for w in WINDOWS {
-            live.push(accuracy(&state.db, c, h, w, false, now).await?);
-            backfilled.push(accuracy(&state.db, c, h, w, true, now).await?);
+            let oos = state.out_of_sample(&model.card);
+            let mut a = accuracy(&state.db, c, h, w, false, now).await?;
+            a.out_of_sample = oos;
+            live.push(a);
+            let mut a = accuracy(&state.db, c, h, w, true, now).await?;
+            a.out_of_sample = oos;
+            backfilled.push(a);
         }
         rows.push(AccuracyRow {
             coin: c,

@@ -125,9 +125,11 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
         failing_sources,
         jobs,
     };
-    if ok {
-        HttpResponse::Ok().json(body)
+    let mut res = if ok {
+        HttpResponse::Ok()
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
-    }
+        HttpResponse::ServiceUnavailable()
+    };
+    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body)
 }

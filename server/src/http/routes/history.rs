@@ -1,6 +1,6 @@
 //! `GET /api/predictions/history`: past predictions with their outcomes, in pages.
 
-use actix_web::{get, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use shared::{ApiErrorBody, PredictionHistory};
 use utoipa::IntoParams;
@@ -9,7 +9,8 @@ use crate::clock::{self, DAY_S, HOUR_S};
 use crate::db;
 use crate::db::predictions::HistoryFilter;
 use crate::http::error::ApiError;
-use crate::http::routes::params::{MAX_ID, in_time_window, parse_bounded, parse_filters, parse_time};
+use crate::http::published::Body;
+use crate::http::routes::params::{MAX_ID, parse_bounded, parse_filters, parse_time};
 use crate::http::state::AppState;
 
 /// Most predictions one history page returns.
@@ -19,20 +20,24 @@ pub const MAX_LIMIT: u64 = 1_000;
 /// never scans more than that much of the table whatever the step filter drops.
 pub const MAX_SPAN_S: i64 = 32 * DAY_S;
 
-/// A cursor this API returned: `<made_at>.<id>`, the time in the accepted window and the id
-/// from 0 to 2^53 - 1.
+/// The form of a cursor: `<made_at>.<id>`.
+pub const CURSOR_PATTERN: &str = r"^[0-9]{1,10}\.[0-9]{1,15}$";
+
+/// A cursor this API returned: `<made_at>.<id>` (the last row of the previous page), as
+/// [`CURSOR_PATTERN`] says; any such value reads (it only bounds the page).
 fn parse_cursor(c: &str) -> Result<(i64, i64), ApiError> {
-    let bad = || ApiError::invalid_parameter("cursor", "not a cursor this API returned");
-    let (t, id) = c.trim().split_once('.').ok_or_else(bad)?;
-    let t = t
-        .parse::<i64>()
-        .ok()
-        .filter(|t| in_time_window(*t, clock::now()))
-        .ok_or_else(bad)?;
+    let bad = || ApiError::invalid_parameter("cursor", "not a cursor this API returned (`<made_at>.<id>`)");
+    let (t, id) = c.split_once('.').ok_or_else(bad)?;
+    let digits =
+        |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(t, 10) || !digits(id, 15) {
+        return Err(bad());
+    }
+    let t = t.parse::<i64>().map_err(|_| bad())?;
     let id = id
         .parse::<i64>()
         .ok()
-        .filter(|id| (0..=MAX_ID).contains(id))
+        .filter(|id| *id <= MAX_ID)
         .ok_or_else(bad)?;
     Ok((t, id))
 }
@@ -42,44 +47,49 @@ fn parse_cursor(c: &str) -> Result<(i64, i64), ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     /// Only this coin.
-    #[param(example = "BTC")]
+    #[param(value_type = Option<shared::Coin>, example = "BTC")]
     pub coin: Option<String>,
     /// Only this horizon.
-    #[param(example = "1h")]
+    #[param(value_type = Option<shared::Horizon>, example = "1h")]
     pub horizon: Option<String>,
-    /// Made at or after (RFC 3339 or Unix seconds, from 2009 to a year from now); default: 3 hours
-    /// before `to`. A range spans at most 32 days.
+    /// Made at or after this time; default: 3 hours before `to`. One page reads at most 32 days
+    /// (the newest of the range first): `next_cursor` continues further back.
+    #[param(value_type = Option<crate::http::openapi::TimeParam>)]
     pub from: Option<String>,
-    /// Made before (RFC 3339 or Unix seconds, from 2009 to a year from now); default: now.
+    /// Made before this time; default: now.
+    #[param(value_type = Option<crate::http::openapi::TimeParam>)]
     pub to: Option<String>,
     /// Only predictions made on multiples of this many minutes (default 15, the page's table; 1 for all).
-    #[param(value_type = Option<u32>, example = 15)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1440, example = 15)]
     pub step_minutes: Option<String>,
-    /// Page size, 1 to 1000 (default 200).
-    #[param(value_type = Option<u64>, example = 200)]
+    /// Page size (default 200).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000, example = 200)]
     pub limit: Option<String>,
-    /// From a previous page's `next_cursor`.
+    /// From a previous page's `next_cursor`, with the same other parameters.
+    #[param(value_type = Option<String>, pattern = r"^[0-9]{1,10}\.[0-9]{1,15}$", example = "1795478400.1234")]
     pub cursor: Option<String>,
 }
 
 /// Past predictions with their outcomes, newest first, in pages.
 ///
 /// By default the last 3 hours at 15-minute steps for every coin and horizon: the table the web
-/// app shows. Page with `cursor`.
+/// app shows. Page with `cursor`; a page reads at most 32 days of the range, so a wider range
+/// takes several pages (`next_cursor` is absent only when nothing older is left in the range).
 #[utoipa::path(
     tag = "predictions",
     params(HistoryQuery),
     responses(
         (status = 200, description = "A page of predictions, newest first", body = PredictionHistory),
-        (status = 400, description = "A bad coin, horizon, time, range, step, limit or cursor", body = ApiErrorBody),
+        (status = 400, description = "A bad coin, horizon, time, step, limit or cursor", body = ApiErrorBody),
         (status = 503, description = "The database does not answer", body = ApiErrorBody),
     )
 )]
 #[get("/api/predictions/history")]
 pub async fn get_history(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<HistoryQuery>,
-) -> Result<web::Json<PredictionHistory>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let (coin, horizon) = parse_filters(&query.coin, &query.horizon)?;
     let to = match &query.to {
         Some(t) => parse_time("to", t)?,
@@ -89,15 +99,6 @@ pub async fn get_history(
         Some(f) => parse_time("from", f)?,
         None => to.saturating_sub(3 * HOUR_S),
     };
-    if from >= to {
-        return Err(ApiError::invalid_parameter("from", "`from` must be before `to`"));
-    }
-    if to.saturating_sub(from) > MAX_SPAN_S {
-        return Err(ApiError::invalid_parameter(
-            "from",
-            format!("the range spans more than {} days: narrow it", MAX_SPAN_S / DAY_S),
-        ));
-    }
     let step = match &query.step_minutes {
         Some(s) => parse_bounded("step_minutes", s, 1, 1440)?,
         None => 15,
@@ -115,23 +116,70 @@ pub async fn get_history(
         Some(c) => Some(parse_cursor(c)?),
         None => None,
     };
+    // This page's window: up to the cursor, at most MAX_SPAN_S wide (the newest part first).
+    let to = cursor.map_or(to, |(t, _)| to.min(t.saturating_add(1)));
+    let window_from = from.max(to.saturating_sub(MAX_SPAN_S));
     let filter = HistoryFilter {
         coin,
         horizon,
-        from,
+        from: window_from,
         to,
         step_minutes: step,
         cursor,
         limit,
     };
-    let rows = db::predictions::history(&state.db, filter).await?;
+    let rows = if window_from < to {
+        db::predictions::history(&state.db, filter).await?
+    } else {
+        Vec::new()
+    };
     let more = rows.len() as u64 > limit;
     let page = &rows[..rows.len().min(limit as usize)];
-    Ok(web::Json(PredictionHistory {
+    let next_cursor = if more {
+        page.last().map(|r| format!("{}.{}", r.made_at, r.id))
+    } else if window_from > from {
+        // The window stopped short of `from`: continue before it if anything is there.
+        let older = HistoryFilter {
+            from,
+            to: window_from,
+            cursor: None,
+            limit: 0,
+            ..filter
+        };
+        let any = !db::predictions::history(&state.db, older).await?.is_empty();
+        any.then(|| format!("{window_from}.0"))
+    } else {
+        None
+    };
+    let body = PredictionHistory {
         mode: state.mode().await?,
         predictions: db::predictions::to_dtos(page),
-        next_cursor: more
-            .then(|| page.last().map(|r| format!("{}.{}", r.made_at, r.id)))
-            .flatten(),
-    }))
+        next_cursor,
+    };
+    let body = Body::json(&body).map_err(|e| ApiError::Unexpected(e.into()))?;
+    Ok(body.respond(&req, "no-cache"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_are_exactly_the_documented_form() {
+        assert_eq!(parse_cursor("1795478400.12").ok(), Some((1_795_478_400, 12)));
+        assert_eq!(parse_cursor("0.0").ok(), Some((0, 0)));
+        for bad in [
+            "",
+            "1",
+            "1.",
+            ".1",
+            "a.b",
+            "-1.2",
+            "1.-2",
+            "12345678901.1",
+            "1.9999999999999999",
+        ] {
+            assert!(parse_cursor(bad).is_err(), "{bad}");
+        }
+    }
 }

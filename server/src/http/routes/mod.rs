@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(predictions::get_predictions)
         .service(history::get_history)
         .service(models::get_models)
+        .service(models::get_model)
         .service(accuracy::get_accuracy)
         .service(stream::get_stream);
 }

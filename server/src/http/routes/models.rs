@@ -2,12 +2,18 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
-use shared::{ApiErrorBody, CoveragePoint, ModelInfo, ModelsResponse, ReliabilityBin, WalkForwardSummary};
+use shared::{
+    ApiErrorBody, CoveragePoint, ModelInfo, ModelsResponse, ReliabilityBin, Skill, WalkForwardSummary,
+};
 
 use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::predict::accuracy::{WINDOWS, accuracy};
+use crate::predict::registry::LoadedModel;
+
+/// The p-value under which a model counts as beating its baseline.
+pub const SIGNIFICANCE: f64 = 0.05;
 
 /// The served models: kind, depth, features, training span, walk-forward metrics next to the
 /// baseline (and the misleading shuffled-split figure), and live accuracy.
@@ -25,6 +31,48 @@ pub async fn get_models(req: HttpRequest, state: web::Data<AppState>) -> Result<
     Ok(snapshot.models.respond(&req, &cache))
 }
 
+/// One served model: the same entry as in `GET /api/models`, by its id (`model_id` of a
+/// prediction, `skill.model_id` of `GET /api/predictions`).
+#[utoipa::path(
+    tag = "predictions",
+    params(("id" = String, Path, description = "A model id, e.g. `BTC-1h-1a2b3c4d`", example = "BTC-1h-1a2b3c4d")),
+    responses(
+        (status = 200, description = "The model", body = ModelInfo),
+        (status = 404, description = "No served model has this id (`not_found`)", body = ApiErrorBody),
+        (status = 503, description = "The database does not answer", body = ApiErrorBody),
+    )
+)]
+#[get("/api/models/{id}")]
+pub async fn get_model(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let snapshot = state.snapshot()?;
+    let body = snapshot.model_by_id.get(id.as_str()).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no served model has the id {:?}; GET /api/models lists them",
+            id.as_str()
+        ))
+    })?;
+    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    Ok(body.respond(&req, &cache))
+}
+
+/// A model's walk-forward skill in short.
+pub fn skill(model: &LoadedModel) -> Skill {
+    let wf = &model.card.walk_forward.metrics;
+    Skill {
+        model_id: model.card.id.clone(),
+        accuracy: wf.accuracy,
+        baseline_accuracy: wf.baseline_accuracy,
+        p_value: wf.p_value,
+        n: u32::try_from(wf.n).unwrap_or(u32::MAX),
+        beats_baseline: wf.accuracy > wf.baseline_accuracy && wf.p_value < SIGNIFICANCE,
+        out_of_sample: true,
+    }
+}
+
 /// Every served model with its evaluation and live accuracy, from its card and the database.
 pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> {
     let mut models = Vec::new();
@@ -33,7 +81,9 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
         let wf = &c.walk_forward.metrics;
         let mut live = Vec::new();
         for w in WINDOWS {
-            live.push(accuracy(&state.db, c.coin, c.horizon, w, false, now).await?);
+            let mut a = accuracy(&state.db, c.coin, c.horizon, w, false, now).await?;
+            a.out_of_sample = state.out_of_sample(c);
+            live.push(a);
         }
         models.push(ModelInfo {
             id: c.id.clone(),
@@ -49,6 +99,7 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
             trained_to: c.training.to.chars().take(10).collect(),
             training_rows: c.training.rows as u32,
             walk_forward: WalkForwardSummary {
+                out_of_sample: true,
                 test_from: c.walk_forward.test_from.chars().take(10).collect(),
                 test_to: c.walk_forward.test_to.chars().take(10).collect(),
                 n: wf.n as u32,
@@ -65,6 +116,7 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
                     .iter()
                     .map(|p| CoveragePoint {
                         coverage: p.coverage,
+                        min_confidence: p.min_confidence,
                         accuracy: p.accuracy,
                         n: p.n as u32,
                     })
@@ -82,6 +134,7 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
             },
             shuffled_split_accuracy: c.shuffled_split.accuracy,
             live,
+            skill: skill(&m),
         });
     }
     Ok(ModelsResponse { models })

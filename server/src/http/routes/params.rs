@@ -4,7 +4,7 @@
 use chrono::DateTime;
 use shared::{Coin, Horizon};
 
-use crate::clock::{self, DAY_S};
+use crate::clock::DAY_S;
 use crate::http::error::ApiError;
 
 /// Longest value any parameter takes (bytes, once decoded): times, cursors and names are far
@@ -12,9 +12,13 @@ use crate::http::error::ApiError;
 pub const MAX_VALUE_BYTES: usize = 256;
 /// Longest parameter name echoed back in an error.
 const MAX_NAME_BYTES: usize = 64;
-/// The earliest time the API accepts: 2009-01-01T00:00:00Z (Bitcoin's first block is 2009-01-03).
+/// The earliest time the API reads: 2009-01-01T00:00:00Z (Bitcoin's first block is 2009-01-03).
+/// Earlier times are moved up to it.
 pub const MIN_TIME: i64 = 1_230_768_000;
-/// The latest time the API accepts: one year after now.
+/// The latest time the API reads: 2100-01-01T00:00:00Z. Later RFC 3339 times are moved down to
+/// it; a larger Unix number is refused (it is most likely milliseconds).
+pub const MAX_TIME: i64 = 4_102_444_800;
+/// The latest time a cursor or time check accepts relative to now: one year after now.
 pub const MAX_FUTURE_S: i64 = 366 * DAY_S;
 /// Largest id a cursor may carry: 2^53 - 1, the largest integer every JSON client reads exactly.
 pub const MAX_ID: i64 = (1 << 53) - 1;
@@ -132,26 +136,45 @@ pub fn check_query(query: &str, allowed: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A `coin` parameter: exactly `BTC`, `LTC` or `XRP`, as the document's enum says.
+pub fn parse_coin(value: &str) -> Result<Coin, ApiError> {
+    Coin::ALL
+        .into_iter()
+        .find(|c| c.ticker() == value)
+        .ok_or_else(|| {
+            let hint = value
+                .parse::<Coin>()
+                .map(|c| format!(" (did you mean {c}?)"))
+                .unwrap_or_default();
+            ApiError::invalid_parameter(
+                "coin",
+                format!("unknown coin {value:?}: expected one of BTC, LTC, XRP{hint}"),
+            )
+        })
+}
+
+/// A `horizon` parameter: exactly `30m`, `1h`, `2h`, `4h`, `6h` or `12h`.
+pub fn parse_horizon(value: &str) -> Result<Horizon, ApiError> {
+    Horizon::ALL
+        .into_iter()
+        .find(|h| h.as_str() == value)
+        .ok_or_else(|| {
+            ApiError::invalid_parameter(
+                "horizon",
+                format!("unknown horizon {value:?}: expected one of 30m, 1h, 2h, 4h, 6h, 12h"),
+            )
+        })
+}
+
 /// Parses the optional `coin` and `horizon` filters.
 pub fn parse_filters(
     coin: &Option<String>,
     horizon: &Option<String>,
 ) -> Result<(Option<Coin>, Option<Horizon>), ApiError> {
-    let coin = coin
-        .as_deref()
-        .map(|c| {
-            c.parse::<Coin>()
-                .map_err(|e| ApiError::invalid_parameter("coin", e))
-        })
-        .transpose()?;
-    let horizon = horizon
-        .as_deref()
-        .map(|h| {
-            h.parse::<Horizon>()
-                .map_err(|e| ApiError::invalid_parameter("horizon", e))
-        })
-        .transpose()?;
-    Ok((coin, horizon))
+    Ok((
+        coin.as_deref().map(parse_coin).transpose()?,
+        horizon.as_deref().map(parse_horizon).transpose()?,
+    ))
 }
 
 /// The window of times the API accepts at `now`: 2009-01-01 to one year after now.
@@ -165,36 +188,32 @@ pub fn in_time_window(t: i64, now: i64) -> bool {
     (lo..=hi).contains(&t)
 }
 
-/// An RFC 3339 time or Unix seconds, between 2009-01-01 and one year after now (so any
-/// arithmetic on it stays far from overflow). Unix milliseconds get a message saying so.
+/// A time parameter: Unix seconds from 0 to [`MAX_TIME`] (2100-01-01), or an RFC 3339 time
+/// with its offset (`2026-11-24T00:00:00Z`), any year. Times before 2009 are moved up to
+/// [`MIN_TIME`] and RFC 3339 times after 2100 down to [`MAX_TIME`]: nothing is stored outside, so
+/// the answer is the same, and every value the document allows is read. A Unix number above 2100
+/// is refused, with a hint when it looks like milliseconds.
 pub fn parse_time(parameter: &str, value: &str) -> Result<i64, ApiError> {
-    parse_time_at(parameter, value, clock::now())
-}
-
-/// [`parse_time`] at a given `now`.
-pub fn parse_time_at(parameter: &str, value: &str, now: i64) -> Result<i64, ApiError> {
-    let value = value.trim();
-    let out_of_range = |what: String| {
-        ApiError::invalid_parameter(
-            parameter,
-            format!("`{parameter}` {what}: times must be from 2009-01-01T00:00:00Z to one year after now"),
-        )
-    };
-    let numeric = value.strip_prefix(['-', '+']).unwrap_or(value);
-    let t = if !numeric.is_empty() && numeric.bytes().all(|b| b.is_ascii_digit()) {
-        let Ok(secs) = value.parse::<i64>() else {
-            return Err(out_of_range("is out of range".to_owned()));
-        };
-        if !in_time_window(secs, now) && in_time_window(secs / 1000, now) {
-            return Err(ApiError::invalid_parameter(
-                parameter,
-                format!(
-                    "`{parameter}` looks like Unix milliseconds; it takes Unix seconds (e.g. {}) or an RFC 3339 time",
-                    secs / 1000
-                ),
-            ));
+    let t = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = value.parse::<i64>().ok().filter(|s| *s <= MAX_TIME);
+        match secs {
+            Some(secs) => secs,
+            None => {
+                let ms = value.parse::<i64>().ok().map(|n| n / 1000);
+                let hint = match ms {
+                    Some(s) if (MIN_TIME..=MAX_TIME).contains(&s) => format!(
+                        "; it looks like Unix milliseconds: this parameter takes Unix seconds (e.g. {s})"
+                    ),
+                    _ => String::new(),
+                };
+                return Err(ApiError::invalid_parameter(
+                    parameter,
+                    format!(
+                        "`{parameter}` is out of range: Unix seconds go up to {MAX_TIME} (2100-01-01){hint}"
+                    ),
+                ));
+            }
         }
-        secs
     } else {
         DateTime::parse_from_rfc3339(value)
             .map(|t| t.timestamp())
@@ -202,16 +221,12 @@ pub fn parse_time_at(parameter: &str, value: &str, now: i64) -> Result<i64, ApiE
                 ApiError::invalid_parameter(
                     parameter,
                     format!(
-                        "`{parameter}` must be an RFC 3339 time (2026-11-24T00:00:00Z) or Unix seconds: {e}"
+                        "`{parameter}` must be Unix seconds or an RFC 3339 time with an offset (2026-11-24T00:00:00Z): {e}"
                     ),
                 )
             })?
     };
-    if in_time_window(t, now) {
-        Ok(t)
-    } else {
-        Err(out_of_range(format!("({t}) is out of range")))
-    }
+    Ok(t.clamp(MIN_TIME, MAX_TIME))
 }
 
 /// A whole number from `min` to `max`, or a 400 naming the parameter.
@@ -281,32 +296,50 @@ mod tests {
     }
 
     #[test]
-    fn times_are_checked_against_a_sane_window() {
-        let now = 1_764_633_600; // 2025-12-02
-        assert_eq!(parse_time_at("from", "1700000000", now).ok(), Some(1_700_000_000));
-        assert!(parse_time_at("from", "2026-11-24T00:00:00Z", now).is_ok());
+    fn times_are_read_in_a_fixed_window_and_milliseconds_get_a_hint() {
+        assert_eq!(parse_time("from", "1700000000").ok(), Some(1_700_000_000));
+        assert_eq!(
+            parse_time("from", "2026-11-24T00:00:00Z").ok(),
+            Some(1_795_478_400)
+        );
+        // Outside 2009..2100: moved to the edge, as nothing is stored there.
+        assert_eq!(parse_time("from", "0").ok(), Some(MIN_TIME));
+        assert_eq!(parse_time("from", "1000-01-01T00:00:00Z").ok(), Some(MIN_TIME));
+        assert_eq!(parse_time("to", "9999-12-31T23:59:59Z").ok(), Some(MAX_TIME));
         for bad in [
-            "-9223372036000000000",
-            "-9223372036854775808",
+            "-1",
+            "+5",
             "9223372036854775807",
             "99999999999999999999999",
-            "0",
-            "-1",
-            "1230767999",
-            "2999-01-01T00:00:00Z",
-            "1000-01-01T00:00:00Z",
             "",
             "-",
+            "2026-11-24",
+            "2026-11-24T00:00:00",
+            "yesterday",
         ] {
-            assert!(parse_time_at("from", bad, now).is_err(), "{bad}");
+            assert!(parse_time("from", bad).is_err(), "{bad}");
         }
-        let Err(ApiError::InvalidParameter { parameter, message }) =
-            parse_time_at("to", "1764633600000", now)
-        else {
+        let Err(ApiError::InvalidParameter { parameter, message }) = parse_time("to", "1764633600000") else {
             panic!("milliseconds accepted");
         };
         assert_eq!(parameter, "to");
         assert!(message.contains("milliseconds"), "{message}");
+    }
+
+    #[test]
+    fn coins_and_horizons_are_exactly_the_documented_values() {
+        assert_eq!(parse_coin("BTC").ok(), Some(Coin::Btc));
+        assert_eq!(parse_horizon("12h").ok(), Some(Horizon::H12));
+        for bad in ["btc", "Bitcoin", " BTC", ""] {
+            assert!(parse_coin(bad).is_err(), "{bad}");
+        }
+        let Err(ApiError::InvalidParameter { message, .. }) = parse_coin("bitcoin") else {
+            panic!("accepted");
+        };
+        assert!(message.contains("did you mean BTC"), "{message}");
+        for bad in ["1H", "3h", ""] {
+            assert!(parse_horizon(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

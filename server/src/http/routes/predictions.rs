@@ -19,11 +19,11 @@ use crate::predict::accuracy::{PREDICTIONS_WINDOW, accuracy};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PredictionsQuery {
-    /// Only this coin: BTC, LTC or XRP (any case; names work too).
-    #[param(example = "BTC")]
+    /// Only this coin.
+    #[param(value_type = Option<shared::Coin>, example = "BTC")]
     pub coin: Option<String>,
-    /// Only this horizon: 30m, 1h, 2h, 4h, 6h or 12h.
-    #[param(example = "1h")]
+    /// Only this horizon.
+    #[param(value_type = Option<shared::Horizon>, example = "1h")]
     pub horizon: Option<String>,
 }
 
@@ -43,7 +43,12 @@ pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, Db
             not_made_reason: status
                 .filter(|s| s.consecutive_failures > 0)
                 .and_then(|s| s.last_error),
-            accuracy_7d: accuracy(&state.db, c, h, PREDICTIONS_WINDOW, false, now).await?,
+            accuracy_7d: {
+                let mut a = accuracy(&state.db, c, h, PREDICTIONS_WINDOW, false, now).await?;
+                a.out_of_sample = state.out_of_sample(&model.card);
+                a
+            },
+            skill: Some(crate::http::routes::models::skill(&model)),
         });
     }
     Ok(PredictionsResponse {
@@ -52,9 +57,12 @@ pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, Db
     })
 }
 
-/// The newest prediction per coin and horizon, with its live 7-day accuracy.
+/// The newest prediction per coin and horizon, with its live 7-day accuracy and its model's
+/// walk-forward skill.
 ///
-/// What trading bots poll. Answers carry an `ETag` (send it back in `If-None-Match` to get a 304
+/// What trading bots poll. Each prediction has a stable `id`, `published_at` and `valid_until`
+/// (the next one is due by then); `skill.beats_baseline` says whether the model beat the
+/// majority-class baseline out of sample. Answers carry an `ETag` (send it back in `If-None-Match` to get a 304
 /// while nothing changed) and a `Cache-Control: max-age` that ends at the next collection of
 /// minute candles (by default second 5 of each minute, `jobs.candles_cron`): each minute's
 /// predictions are made as soon as its candles are stored (by `jobs.predict_cron`, second 20, at

@@ -11,7 +11,8 @@ use utoipa::IntoParams;
 use crate::clock::{self, DAY_S, HOUR_S, MINUTE_S, to_utc};
 use crate::db;
 use crate::http::error::ApiError;
-use crate::http::routes::params::{parse_time, utc};
+use crate::http::published::Body;
+use crate::http::routes::params::{parse_coin, parse_time, utc};
 use crate::http::state::AppState;
 
 /// Most bars one candle request returns.
@@ -97,49 +98,57 @@ pub async fn build_latest(state: &AppState) -> Result<PricesResponse, DbErr> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CandlesQuery {
-    /// BTC, LTC or XRP (or Bitcoin, Litecoin, Ripple; any case).
-    #[param(example = "BTC")]
+    /// The coin.
+    #[param(value_type = shared::Coin, example = "BTC")]
     pub coin: String,
-    /// Bar size: `1m`, `5m`, `15m`, `1h` or `1d` (default `1h`).
-    #[param(value_type = Option<String>, example = "1h")]
+    /// Bar size (default `1h`).
+    #[param(value_type = Option<Resolution>, example = "1h")]
     pub resolution: Option<String>,
-    /// Start (inclusive): RFC 3339 (`2026-11-24T00:00:00Z`) or Unix seconds, from 2009 to a year
-    /// from now; default: `to` minus 200 bars (at most 70 days). A range spans at most 70 days.
-    #[param(example = "2026-11-24T00:00:00Z")]
+    /// Start (inclusive, aligned down to the bar size); default: `to` minus 200 bars. A request
+    /// reads at most 5,000 bars and 70 days: an earlier `from` is moved up to that bound, and the
+    /// answer's `from` says where the bars start (ask again with `to` = that `from` for older ones).
+    #[param(value_type = Option<crate::http::openapi::TimeParam>, example = "2026-11-24T00:00:00Z")]
     pub from: Option<String>,
-    /// End (exclusive): RFC 3339 or Unix seconds, from 2009 to a year from now; default: now.
+    /// End (exclusive, aligned up to the bar size); default: now. A `from` at or after `to` gives
+    /// no bars.
+    #[param(value_type = Option<crate::http::openapi::TimeParam>)]
     pub to: Option<String>,
 }
 
 /// Candles of a coin over a range, resampled at read time from the stored minute candles. Minutes
-/// missing at the source are forward-filled from the previous close and flagged (`filled`).
+/// missing at the source are forward-filled from the previous close and flagged (`filled`); the
+/// bar still forming is marked `closed: false`.
 #[utoipa::path(
     tag = "data",
     params(CandlesQuery),
     responses(
         (status = 200, description = "Bars oldest first", body = CandlesResponse),
-        (status = 400, description = "Unknown coin or resolution, or a bad range", body = ApiErrorBody),
+        (status = 400, description = "A bad coin, resolution or time", body = ApiErrorBody),
         (status = 503, description = "The database does not answer", body = ApiErrorBody),
     )
 )]
 #[get("/api/prices")]
 pub async fn get_prices(
+    req: HttpRequest,
     state: web::Data<AppState>,
     query: web::Query<CandlesQuery>,
-) -> Result<web::Json<CandlesResponse>, ApiError> {
-    let coin: Coin = query
-        .coin
-        .parse()
-        .map_err(|e| ApiError::invalid_parameter("coin", e))?;
-    let resolution: Resolution = match &query.resolution {
-        Some(r) => r
-            .parse()
-            .map_err(|e: String| ApiError::invalid_parameter("resolution", e))?,
+) -> Result<HttpResponse, ApiError> {
+    let coin = parse_coin(&query.coin)?;
+    let resolution = match &query.resolution {
+        Some(r) => Resolution::ALL
+            .into_iter()
+            .find(|x| x.as_str() == r)
+            .ok_or_else(|| {
+                ApiError::invalid_parameter(
+                    "resolution",
+                    format!("unknown resolution {r:?}: expected one of 1m, 5m, 15m, 1h, 1d"),
+                )
+            })?,
         None => Resolution::H1,
     };
     let step = resolution.seconds();
-    // Times are range-checked where parsed (2009 to a year from now), so the arithmetic below is
-    // far from overflow; it is checked all the same.
+    // Times are clamped to 2009..2100 where parsed, so the arithmetic below is far from
+    // overflow; it is checked all the same.
     let overflow =
         |parameter: &str| ApiError::invalid_parameter(parameter, format!("`{parameter}` is out of range"));
     let to = match &query.to {
@@ -147,42 +156,32 @@ pub async fn get_prices(
         None => clock::now(),
     };
     let to = ceil_to(to, step).ok_or_else(|| overflow("to"))?;
+    // The widest range one request reads: 5,000 bars and 70 days of minutes.
+    let widest = (step.checked_mul(MAX_BARS).ok_or_else(|| overflow("to"))?).min(MAX_READ_MINUTES * MINUTE_S);
+    let earliest =
+        ceil_to(to.checked_sub(widest).ok_or_else(|| overflow("to"))?, step).ok_or_else(|| overflow("to"))?;
     let from = match &query.from {
         Some(f) => floor_to(parse_time("from", f)?, step).ok_or_else(|| overflow("from"))?,
         // 200 bars, or as many as the read bound allows (70 at `1d`).
-        None => {
-            let bars = step.checked_mul(200).ok_or_else(|| overflow("to"))?;
-            let span = bars.min(MAX_READ_MINUTES * MINUTE_S);
-            to.checked_sub(span).ok_or_else(|| overflow("to"))?
-        }
+        None => to
+            .checked_sub(step.checked_mul(200).ok_or_else(|| overflow("to"))?)
+            .ok_or_else(|| overflow("to"))?,
+    }
+    .max(earliest);
+    let bars = if from < to {
+        db::candles::read_candles(&state.db, coin, from, to, step).await?
+    } else {
+        Vec::new()
     };
-    if from >= to {
-        return Err(ApiError::invalid_parameter("from", "`from` must be before `to`"));
-    }
-    let span = to.checked_sub(from).ok_or_else(|| overflow("from"))?;
-    if span / step > MAX_BARS {
-        return Err(ApiError::invalid_parameter(
-            "from",
-            format!(
-                "the range holds more than {MAX_BARS} bars of {}: narrow it or use a coarser resolution",
-                resolution.as_str()
-            ),
-        ));
-    }
-    if span / MINUTE_S > MAX_READ_MINUTES {
-        return Err(ApiError::invalid_parameter(
-            "from",
-            format!(
-                "the range spans more than {} days of minute candles (at most {MAX_READ_MINUTES} minutes are read per request): narrow it",
-                MAX_READ_MINUTES * MINUTE_S / DAY_S
-            ),
-        ));
-    }
-    let bars = db::candles::read_candles(&state.db, coin, from, to, step).await?;
-    Ok(web::Json(CandlesResponse {
+    // A bar is final once its last minute has ended and been collected.
+    let newest = db::candles::latest_minute(&state.db, coin)
+        .await?
+        .map_or(0, |c| c.ts);
+    let final_before = clock::current_minute().min(newest.saturating_add(MINUTE_S));
+    let body = CandlesResponse {
         coin,
         resolution,
-        from: utc("from", from)?,
+        from: utc("from", from.min(to))?,
         to: utc("to", to)?,
         candles: bars
             .into_iter()
@@ -195,8 +194,11 @@ pub async fn get_prices(
                     c: r.bar.close,
                     v: r.bar.volume,
                     filled: r.filled,
+                    closed: r.bar.ts.saturating_add(step) <= final_before,
                 })
             })
             .collect::<Result<_, ApiError>>()?,
-    }))
+    };
+    let body = Body::json(&body).map_err(|e| ApiError::Unexpected(e.into()))?;
+    Ok(body.respond(&req, "no-cache"))
 }

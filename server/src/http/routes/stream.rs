@@ -1,13 +1,15 @@
 //! `GET /api/stream`: server-sent events for new predictions, scores and prices.
 //!
 //! Every client is fed by the process's one event fan-out (`http::published`): the writers
-//! publish each event once, framed once, through a `tokio::sync::broadcast` channel; no client
-//! polls the database. Every prediction and score event carries an id, the cursor after it
-//! (`<prediction id>-<scored at>-<scored id>`): a client that reconnects with `Last-Event-ID`
-//! (browsers' `EventSource` does so by itself) gets what it missed, read once at connect time (at
-//! most `published::EVENT_ROWS` of each kind). Price events are not replayed: the next one brings
-//! the current price. A client too slow to keep up (more than `published::EVENT_BUFFER` events
-//! behind) is disconnected rather than buffered without bound; it resumes with its last id.
+//! record each event in the `events` table (one sequence of ids, `db::events`), the published
+//! state sends each once, framed once, through a `tokio::sync::broadcast` channel; no client
+//! polls the database. Every event carries its id: a client that reconnects with `Last-Event-ID`
+//! (browsers' `EventSource` does so by itself; or `?last_event_id=`) gets what it missed, prices
+//! included, read once at connect time: at most `events::MAX_RESUME`, after a `skipped` event
+//! saying which ids it did not get. A client filters by coin, horizon and event type; ids stay
+//! those of the one sequence, so a filtered client resumes the same way. A client too slow to
+//! keep up (more than `published::EVENT_BUFFER` events behind) is disconnected rather than
+//! buffered without bound; it resumes with its last id.
 //!
 //! At most `server.max_streams` are open at once (each holds a slot, freed when the client goes
 //! away); streams end when the server begins to stop, so a restart is not held up by them.
@@ -21,10 +23,15 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use shared::ApiErrorBody;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use serde::Deserialize;
+use shared::EventType;
+use utoipa::IntoParams;
+
+use crate::db::events::EventFilter;
 use crate::http::error::ApiError;
-use crate::http::events::{Cursor, Event, backlog};
+use crate::http::events::{Event, parse_id, resume};
 use crate::http::limits::StreamSlot;
-use crate::http::published::EVENT_ROWS;
+use crate::http::routes::params::{parse_coin, parse_horizon};
 use crate::http::state::AppState;
 
 /// A comment line after this long without events keeps proxies from closing an idle stream.
@@ -34,8 +41,9 @@ const FULL_RETRY_AFTER_S: u64 = 10;
 
 struct Stream {
     rx: broadcast::Receiver<Arc<Event>>,
-    /// What this client has had: later broadcast events only.
-    at: Cursor,
+    /// The last event id this client has had (or skipped): later broadcast events only.
+    at: i64,
+    filter: EventFilter,
     pending: VecDeque<Arc<Event>>,
     first: bool,
     /// `true` once the server is stopping.
@@ -64,9 +72,11 @@ impl Stream {
             match received {
                 Err(_) => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), self)),
                 Ok(Ok(e)) => {
-                    if e.is_after(&self.at) {
-                        self.at = e.cursor.max_with(&self.at);
-                        self.pending.push_back(e);
+                    if e.id > self.at {
+                        self.at = e.id;
+                        if e.passes(&self.filter) {
+                            self.pending.push_back(e);
+                        }
                     }
                 }
                 Ok(Err(RecvError::Lagged(missed))) => {
@@ -82,40 +92,94 @@ impl Stream {
     }
 }
 
+/// Query of `GET /api/stream`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StreamQuery {
+    /// Only this coin's events.
+    #[param(value_type = Option<shared::Coin>)]
+    pub coin: Option<String>,
+    /// Only this horizon's prediction and score events (price events have no horizon and pass).
+    #[param(value_type = Option<shared::Horizon>)]
+    pub horizon: Option<String>,
+    /// Only events of this type (`skipped` events are always sent).
+    #[param(value_type = Option<EventType>)]
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// Resume after this event id, as the `Last-Event-ID` header does (for clients that cannot
+    /// set headers); not both.
+    #[param(value_type = Option<String>, pattern = "^[0-9]{1,15}$", example = "1234")]
+    pub last_event_id: Option<String>,
+}
+
 /// Server-sent events: `prediction` (a new prediction), `score` (a prediction scored against the
-/// real price) and `price` (a coin's newest minute close), as JSON. Reconnect with `Last-Event-ID`
-/// to resume predictions and scores where the stream stopped.
+/// real price), `price` (a coin's newest minute close) and `skipped` (a resume from further back
+/// than is replayed), with JSON `data` (schemas: `StreamEvent`).
+///
+/// Every event has an `id:` from one increasing sequence, the same for every client and across
+/// reconnections. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get what you missed
+/// (at most the 1,000 newest of your filter, prices included; older ones are announced by a
+/// `skipped` event naming their ids; read `GET /api/predictions/history` for them). Filter with
+/// `coin`, `horizon` and `type`. A comment line (`: keep-alive`) comes after 15 s without events.
 #[utoipa::path(
     tag = "predictions",
-    params(("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id (`<prediction id>-<scored at>-<scored id>`)")),
+    params(
+        StreamQuery,
+        ("Last-Event-ID" = Option<String>, Header, pattern = "^[0-9]{1,15}$", description = "Resume after this event id (the `id:` of the last event received)"),
+    ),
     responses(
-        (status = 200, description = "An endless `text/event-stream`", content_type = "text/event-stream", body = String),
-        (status = 400, description = "A malformed Last-Event-ID", body = ApiErrorBody),
+        (status = 200, description = "An endless `text/event-stream` of `StreamEvent` frames (`event:`, `id:`, `data:` as JSON)", content_type = "text/event-stream", body = String),
+        (status = 400, description = "A bad filter or event id", body = ApiErrorBody),
         (status = 503, description = "Every event-stream slot is taken (`unavailable`, with `Retry-After`), or the database does not answer (`database_unavailable`)", body = ApiErrorBody),
     )
 )]
 #[get("/api/stream")]
-pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let bad = || {
+pub async fn get_stream(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<StreamQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = EventFilter {
+        coin: query.coin.as_deref().map(parse_coin).transpose()?,
+        horizon: query.horizon.as_deref().map(parse_horizon).transpose()?,
+        kind: query
+            .kind
+            .as_deref()
+            .map(|k| {
+                k.parse::<EventType>()
+                    .map_err(|e| ApiError::invalid_parameter("type", e))
+            })
+            .transpose()?,
+    };
+    let bad = |parameter: &str| {
         ApiError::invalid_parameter(
-            "Last-Event-ID",
-            "expected `<prediction id>-<scored at>-<scored id>` as this stream sent it",
+            parameter,
+            format!("`{parameter}` must be an event id this stream sent (a whole number)"),
         )
     };
     let mut sent = req.headers().get_all("last-event-id");
-    let resume = sent.next();
+    let header = sent.next();
     if sent.next().is_some() {
         return Err(ApiError::invalid_parameter(
             "Last-Event-ID",
             "`Last-Event-ID` is given more than once",
         ));
     }
-    let resume = match resume {
-        Some(id) => {
-            let id = id.to_str().map_err(|_| bad())?;
-            Some(Cursor::parse(id, crate::clock::now()).ok_or_else(bad)?)
+    let resume_after = match (header, &query.last_event_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid_parameter(
+                "last_event_id",
+                "give the event id once: the `Last-Event-ID` header or `last_event_id`, not both",
+            ));
         }
-        None => None,
+        (Some(h), None) => Some(
+            h.to_str()
+                .ok()
+                .and_then(parse_id)
+                .ok_or_else(|| bad("Last-Event-ID"))?,
+        ),
+        (None, Some(q)) => Some(parse_id(q).ok_or_else(|| bad("last_event_id"))?),
+        (None, None) => None,
     };
     let slot = state.streams.try_take().ok_or_else(|| {
         tracing::warn!(
@@ -128,21 +192,21 @@ pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<
         }
     })?;
     // Subscribe first, then read what was missed: an event published in between arrives both
-    // ways and is sent once (the cursor filters it).
+    // ways and is sent once (by its id).
     let (rx, now) = state.published.subscribe();
     let mut pending = VecDeque::new();
-    let at = match resume {
+    let at = match resume_after {
         None => now,
-        Some(mut cursor) => {
-            for e in backlog(&state.db, &mut cursor, EVENT_ROWS).await? {
-                pending.push_back(e);
-            }
-            cursor
+        Some(after) => {
+            let (events, at) = resume(&state.db, after, &filter).await?;
+            pending.extend(events.into_iter().filter(|e| e.passes(&filter)));
+            at
         }
     };
     let stream = Stream {
         rx,
         at,
+        filter,
         pending,
         first: true,
         shutdown: state.shutdown_signal(),
@@ -161,18 +225,16 @@ pub async fn get_stream(req: HttpRequest, state: web::Data<AppState>) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::events::EventKind;
     use crate::http::published::EVENT_BUFFER;
 
     fn event(n: i64) -> Arc<Event> {
-        Arc::new(Event {
-            kind: EventKind::Prediction,
-            cursor: Cursor {
-                prediction_id: n,
-                ..Cursor::default()
-            },
-            frame: Bytes::from(format!("event: prediction\nid: {n}-0-0\ndata: {{}}\n\n")),
-        })
+        Arc::new(Event::new(
+            n,
+            EventType::Prediction,
+            Some(shared::Coin::Btc),
+            Some(shared::Horizon::H1),
+            &n,
+        ))
     }
 
     /// A stream on `rx`, and the sender that would tell it the server stops (kept alive by the
@@ -181,7 +243,8 @@ mod tests {
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let stream = Stream {
             rx,
-            at: Cursor::default(),
+            at: 0,
+            filter: EventFilter::default(),
             pending: VecDeque::new(),
             first: false,
             shutdown,
@@ -207,9 +270,28 @@ mod tests {
         tx.send(event(3)).unwrap();
         tx.send(event(EVENT_BUFFER as i64 + 11)).unwrap();
         let (frame, _) = prompt.next().await.unwrap();
-        assert!(String::from_utf8_lossy(&frame.unwrap()).contains(&format!("id: {}-0-0", EVENT_BUFFER + 11)));
+        assert!(String::from_utf8_lossy(&frame.unwrap()).contains(&format!("id: {}\n", EVENT_BUFFER + 11)));
         // The slow client is past the buffer: its stream ends (it resumes with its last id).
         let (slow, _stop_slow) = stream(slow);
         assert!(slow.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_filtered_client_gets_only_its_events() {
+        let (tx, rx) = broadcast::channel(16);
+        let (mut s, _stop) = stream(rx);
+        s.filter.coin = Some(shared::Coin::Ltc);
+        tx.send(event(1)).unwrap();
+        tx.send(Arc::new(Event::new(
+            2,
+            EventType::Price,
+            Some(shared::Coin::Ltc),
+            None,
+            &2,
+        )))
+        .unwrap();
+        let (frame, s) = s.next().await.unwrap();
+        assert!(String::from_utf8_lossy(&frame.unwrap()).starts_with("event: price\nid: 2\n"));
+        assert_eq!(s.at, 2);
     }
 }

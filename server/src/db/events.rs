@@ -1,0 +1,184 @@
+//! Every query of the `events` table: the event stream's one sequence (`/api/stream` ids).
+//!
+//! The writers record an event in the same run that stores what it is about: a prediction tick
+//! its live predictions (`record_predictions`), scoring the predictions it scored
+//! (`record_scores`), a candle collection each coin's newest minute (`record_prices`). Each is one
+//! set-based `INSERT .. SELECT` whose rows take ids from the table's auto-increment in order, and
+//! `ON CONFLICT DO NOTHING` on (kind, coin, subject) makes recording twice harmless. Readers
+//! (`after`, `newest_id`) only read. Backfilled predictions are history, not news: no events.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+};
+use shared::{Coin, EventType, Horizon};
+
+use crate::db::entities::{candle, event};
+
+/// Records a `prediction` event for each live prediction stored at `published_at` (what one
+/// insert stored), in id order.
+pub async fn record_predictions(db: &impl ConnectionTrait, published_at: i64) -> Result<u64, DbErr> {
+    let sql = format!(
+        "INSERT INTO events (kind, coin, horizon, subject, price, at) \
+         SELECT 'prediction', coin, horizon, id, NULL, {published_at} FROM predictions \
+         WHERE published_at = {published_at} AND backfilled = {f} ORDER BY id \
+         ON CONFLICT (kind, coin, subject) DO NOTHING",
+        f = false_literal(db)
+    );
+    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+}
+
+/// Records a `score` event for each live prediction scored (or found unscorable) at `scored_at`,
+/// in id order.
+pub async fn record_scores(db: &impl ConnectionTrait, scored_at: i64) -> Result<u64, DbErr> {
+    let sql = format!(
+        "INSERT INTO events (kind, coin, horizon, subject, price, at) \
+         SELECT 'score', coin, horizon, id, NULL, {scored_at} FROM predictions \
+         WHERE scored_at = {scored_at} AND backfilled = {f} ORDER BY id \
+         ON CONFLICT (kind, coin, subject) DO NOTHING",
+        f = false_literal(db)
+    );
+    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+}
+
+/// Records a `price` event for each coin's newest stored minute, unless it has one.
+pub async fn record_prices(db: &impl ConnectionTrait, now: i64) -> Result<u64, DbErr> {
+    let mut recorded = 0;
+    for coin in Coin::ALL {
+        let Some(c) = crate::db::candles::latest_minute(db, coin).await? else {
+            continue;
+        };
+        recorded += record_price(db, &c, now).await?;
+    }
+    Ok(recorded)
+}
+
+async fn record_price(db: &impl ConnectionTrait, c: &candle::Model, now: i64) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let stmt = Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                "INSERT INTO events (kind, coin, horizon, subject, price, at) VALUES ('price', $1, NULL, $2, $3, $4) \
+                 ON CONFLICT (kind, coin, subject) DO NOTHING"
+            }
+            _ => {
+                "INSERT INTO events (kind, coin, horizon, subject, price, at) VALUES ('price', ?, NULL, ?, ?, ?) \
+                 ON CONFLICT (kind, coin, subject) DO NOTHING"
+            }
+        },
+        [c.coin.clone().into(), c.ts.into(), c.close.into(), now.into()],
+    );
+    Ok(db.execute_raw(stmt).await?.rows_affected())
+}
+
+fn false_literal(db: &impl ConnectionTrait) -> &'static str {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "FALSE",
+        _ => "0",
+    }
+}
+
+/// Which events a stream client wants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub coin: Option<Coin>,
+    pub horizon: Option<Horizon>,
+    pub kind: Option<EventType>,
+}
+
+impl EventFilter {
+    /// Whether an event of this kind, coin and horizon passes (price events have no horizon and
+    /// pass every horizon filter).
+    pub fn passes(&self, kind: EventType, coin: Coin, horizon: Option<Horizon>) -> bool {
+        self.kind.is_none_or(|k| k == kind)
+            && self.coin.is_none_or(|c| c == coin)
+            && (self.horizon.is_none() || horizon.is_none() || self.horizon == horizon)
+    }
+
+    fn apply(&self, mut q: sea_orm::Select<event::Entity>) -> sea_orm::Select<event::Entity> {
+        if let Some(k) = self.kind {
+            q = q.filter(event::Column::Kind.eq(k.as_str()));
+        }
+        if let Some(c) = self.coin {
+            q = q.filter(event::Column::Coin.eq(c.ticker()));
+        }
+        if let Some(h) = self.horizon {
+            q = q.filter(
+                sea_orm::Condition::any()
+                    .add(event::Column::Horizon.is_null())
+                    .add(event::Column::Horizon.eq(h.as_str())),
+            );
+        }
+        q
+    }
+}
+
+/// The events after id `after`, oldest first, at most `limit`, of every kind and coin.
+pub async fn after(db: &impl ConnectionTrait, after: i64, limit: u64) -> Result<Vec<event::Model>, DbErr> {
+    event::Entity::find()
+        .filter(event::Column::Id.gt(after))
+        .order_by_asc(event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The newest `limit` events after id `after` that pass `filter`, newest first (a resume reads
+/// `limit + 1` to tell whether it must skip some).
+pub async fn newest_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    filter: &EventFilter,
+    limit: u64,
+) -> Result<Vec<event::Model>, DbErr> {
+    filter
+        .apply(event::Entity::find().filter(event::Column::Id.gt(after)))
+        .order_by_desc(event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The largest event id (0 when there is none).
+pub async fn newest_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    Ok(event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Id.max(), "newest")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// The smallest event id still stored (`None` when there is none).
+pub async fn oldest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
+    Ok(event::Entity::find()
+        .select_only()
+        .column_as(event::Column::Id.min(), "oldest")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten())
+}
+
+/// Deletes events recorded before `cutoff`, at most `limit`; returns how many went.
+pub async fn prune(db: &impl ConnectionTrait, cutoff: i64, limit: u64) -> Result<u64, DbErr> {
+    let ids: Vec<i64> = event::Entity::find()
+        .select_only()
+        .column(event::Column::Id)
+        .filter(event::Column::At.lt(cutoff))
+        .order_by_asc(event::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(event::Entity::delete_many()
+        .filter(event::Column::Id.is_in(ids))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
