@@ -53,6 +53,23 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// The replay the settings ask for (`replay.enabled`, `replay.dir`), if any: what `serve`
+    /// and `worker` load at start.
+    pub fn from_settings(settings: &crate::config::ReplaySettings) -> anyhow::Result<Option<Self>> {
+        if !settings.enabled {
+            return Ok(None);
+        }
+        let replay = match &settings.dir {
+            Some(dir) => Replay::from_dir(dir)?,
+            None => Replay::bundled()?,
+        };
+        tracing::info!(
+            dataset = replay.dataset(),
+            "replaying recorded candles instead of live ones"
+        );
+        Ok(Some(replay))
+    }
+
     /// The sample bundled in the binary.
     pub fn bundled() -> anyhow::Result<Self> {
         let mut text = String::new();

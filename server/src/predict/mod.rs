@@ -13,7 +13,7 @@ pub mod registry;
 pub mod score;
 pub mod tick;
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::predict::registry::Registry;
 
@@ -30,7 +30,7 @@ pub struct TickReport {
 /// `now`. A skipped prediction (stale data, a gap, a missing series) is recorded with its reason
 /// and is not a failure.
 pub async fn run(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     registry: &Registry,
     t: i64,
     now: i64,
