@@ -169,11 +169,15 @@ impl Feed {
                             tracing::debug!(change = ?p.change, from = ?p.from, "change heard");
                             let _ = self.changes.send(p.change);
                         }
-                        Err(e) => tracing::warn!(payload = n.payload(), error = %e, "change listener: unknown payload"),
+                        Err(e) => {
+                            tracing::warn!(payload = n.payload(), error = %e, "change listener: unknown payload")
+                        }
                     },
                     // The connection dropped and was made again: what was said meanwhile is lost.
                     Ok(None) => {
-                        tracing::warn!("change listener: connection lost and made again; refreshing everything");
+                        tracing::warn!(
+                            "change listener: connection lost and made again; refreshing everything"
+                        );
                         let _ = self.changes.send(Change::Resync);
                     }
                     Err(e) => {

@@ -18,8 +18,8 @@ use anyhow::Context;
 use backon::Retryable;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, Statement,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    Statement, TransactionTrait,
 };
 
 use crate::config::Settings;
@@ -157,7 +157,7 @@ pub async fn migrate(conn: &DatabaseConnection) -> anyhow::Result<usize> {
         if let Err(e) = unlocked {
             // The lock goes with the session: close it rather than return it to the pool.
             tracing::warn!(error = %e, "could not release the migration lock; closing its connection");
-            session.detach();
+            drop(session.detach());
         }
         result?;
     } else {

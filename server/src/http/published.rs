@@ -6,9 +6,10 @@
 //! announce the change to the other processes (`db::changes`). Every other process refreshes
 //! when it hears one (PostgreSQL `LISTEN`: within a second of the commit); where nothing can be
 //! heard (SQLite, or while the listener is down) a process that runs no jobs polls the database
-//! instead (a few cheap queries a second, for the whole process, never per client). A refresh reads what changed once, serializes every answer once
-//! (each with its ETag), swaps the snapshot, then sends the new events to every stream client
-//! through one `tokio::sync::broadcast` channel. A request then does no database work and no
+//! instead (a few cheap queries a second, for the whole process, never per client). A refresh
+//! reads what changed once, serializes every answer once (each with its ETag), swaps the
+//! snapshot, then sends the new events to every stream client through one
+//! `tokio::sync::broadcast` channel. A request then does no database work and no
 //! serialization: it copies ready bytes. The events themselves (cursor, framing, backlog) are
 //! `http::events`.
 
@@ -281,6 +282,10 @@ impl Published {
             let listening = feed.as_ref().is_some_and(Feed::is_listening);
             let mut polled = None;
             match change {
+                Some(Err(broadcast::error::RecvError::Closed)) => {
+                    heard = None;
+                    continue;
+                }
                 Some(first) => {
                     // One refresh covers every change heard so far.
                     let mut models = matches!(first, Ok(Change::Models));
@@ -330,7 +335,9 @@ pub async fn reload_models(state: &AppState) {
     let registry = state.registry.clone();
     match tokio::task::spawn_blocking(move || registry.reload()).await {
         Ok(Ok(n)) => tracing::info!(models = n, "models reloaded (announced by another process)"),
-        Ok(Err(e)) => tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay")
+        }
         Err(e) => tracing::error!(error = %e, "model reload panicked"),
     }
 }
@@ -372,10 +379,11 @@ pub struct Refresher(pub AppState);
 impl crate::jobs::Notify for Refresher {
     fn changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            // The others first: they refresh while this process does.
+            announce(&self.0, Change::Data).await;
             if let Err(e) = self.0.published.refresh(&self.0).await {
                 tracing::warn!(error = %e, "could not refresh the published state");
             }
-            announce(&self.0, Change::Data).await;
         })
     }
 }

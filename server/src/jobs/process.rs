@@ -83,7 +83,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let _workers = jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?;
     let mut tasks = Vec::new();
     if let Some((feed, _)) = &feed {
-        tasks.push(tokio::spawn(reload_when_announced(feed.clone(), registry.clone())));
+        tasks.push(tokio::spawn(reload_when_announced(
+            feed.clone(),
+            registry.clone(),
+        )));
     }
     #[cfg(unix)]
     tasks.push(tokio::spawn(reload_on_hangup(

@@ -144,7 +144,11 @@ type Prepared = (Arc<LoadedModel>, Result<(Vec<f32>, f64), String>);
 /// series) once for all its models, builds the features and runs every model in one blocking task,
 /// stores the predictions in one statement and the models' status rows in one statement each.
 /// One model's failure (no features, an inference error) never stops the others.
-pub async fn tick(db: &(impl ConnectionTrait + TransactionTrait), registry: &Registry, t: i64) -> anyhow::Result<TickOutcome> {
+pub async fn tick(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    registry: &Registry,
+    t: i64,
+) -> anyhow::Result<TickOutcome> {
     let due_models: Vec<Arc<LoadedModel>> = registry
         .all()
         .into_iter()

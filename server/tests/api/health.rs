@@ -17,7 +17,11 @@ async fn health_reports_version_database_and_uptime() {
     assert_eq!(health.status, HealthStatus::Ok);
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
     assert!(health.database.reachable);
-    let backend = if crate::helpers::on_postgres() { "postgres" } else { "sqlite" };
+    let backend = if crate::helpers::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     assert_eq!(health.database.backend, backend);
     use migrations::MigratorTrait;
     let known = migrations::Migrator::migrations().len();

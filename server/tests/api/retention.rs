@@ -88,9 +88,7 @@ async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_
                  VALUES (x'00', '{id}', 'coincast::candles', '{status}', {t}, {done_at})"
             )
         };
-        conn.execute_unprepared(&sql)
-        .await
-        .unwrap();
+        conn.execute_unprepared(&sql).await.unwrap();
     }
     // One prediction and one minute candle per day, 0 to 20 days old.
     let days: Vec<i64> = (0..=20).collect();

@@ -139,27 +139,30 @@ async fn a_second_scoring_in_the_same_second_is_not_passed_over_by_the_stream() 
     let first = db::predictions::new_row(Coin::Xrp, Horizon::M30, made, 0.7, 1.0, "test", false);
     let second = db::predictions::new_row(Coin::Btc, Horizon::M30, made, 0.3, 1.0, "test", false);
     db::predictions::insert(&app.state.db, vec![first]).await.unwrap();
-    db::predictions::insert(&app.state.db, vec![second]).await.unwrap();
+    db::predictions::insert(&app.state.db, vec![second])
+        .await
+        .unwrap();
     app.refresh().await;
     let (mut rx, _) = app.state.published.subscribe();
     let target = made + 1_800 - 60;
     // BTC's price arrives first: it is scored and streamed ...
     candle(&app, Coin::Btc, target, 0.9).await;
-    let scored = coincast::predict::score::score_due(&app.state.db, now).await.unwrap();
+    let scored = coincast::predict::score::score_due(&app.state.db, now)
+        .await
+        .unwrap();
     assert_eq!(scored, (1, 0));
     app.refresh().await;
     // ... then XRP's, scored in the same second: its lower id must not put it behind the cursor.
     candle(&app, Coin::Xrp, target, 1.1).await;
-    let scored = coincast::predict::score::score_due(&app.state.db, now).await.unwrap();
+    let scored = coincast::predict::score::score_due(&app.state.db, now)
+        .await
+        .unwrap();
     assert_eq!(scored, (1, 0));
     app.refresh().await;
     let got = drain(&mut rx);
     assert_eq!(
         got.get("score").cloned().unwrap_or_default(),
-        vec![
-            (Coin::Btc, Horizon::M30, made),
-            (Coin::Xrp, Horizon::M30, made)
-        ]
+        vec![(Coin::Btc, Horizon::M30, made), (Coin::Xrp, Horizon::M30, made)]
     );
 }
 
@@ -180,22 +183,24 @@ async fn a_commit_in_one_process_reaches_another_processes_answers_and_stream_at
     // The writer (the worker's stand-in) and an API process without jobs on the same database.
     let writer = spawn_app(Frontend::Fixture).await;
     let api = writer.sibling(|s| s.jobs.enabled = false).await;
-    let res = api.get("/api/health").await;
-    let mode = res.headers()["coincast-changes"].to_str().unwrap().to_owned();
-    assert_eq!(mode, if on_postgres() { "listen" } else { "poll" });
-    // On PostgreSQL the listener is up once the feed has said so; wait for it.
+    // On PostgreSQL the listener connects in the background; wait for it.
     if on_postgres() {
         until(Duration::from_secs(10), || async {
             api.state.changes.feed.as_ref().unwrap().is_listening()
         })
         .await;
     }
+    let res = api.get("/api/health").await;
+    let mode = res.headers()["coincast-changes"].to_str().unwrap().to_owned();
+    assert_eq!(mode, if on_postgres() { "listen" } else { "poll" });
     api.refresh().await;
     let (mut rx, _) = api.state.published.subscribe();
     let mut latencies = Vec::new();
     for i in 0..5 {
         let t = coincast::clock::current_minute() - 3_600 + i * 60;
-        db::predictions::insert(&writer.state.db, rows_at(t, 0.55)).await.unwrap();
+        db::predictions::insert(&writer.state.db, rows_at(t, 0.55))
+            .await
+            .unwrap();
         let committed = Instant::now();
         // What the writer's jobs do after every run: refresh itself, tell the others.
         Refresher(writer.state.clone()).changed().await;
@@ -314,7 +319,9 @@ async fn concurrent_status_updates_keep_the_newest_data_time_and_every_failure()
 #[tokio::test]
 async fn processes_starting_at_once_apply_the_migrations_once_without_racing() {
     let Some(server) = crate::helpers::postgres_server() else {
-        eprintln!("SKIPPED on SQLite: the migration lock is PostgreSQL's (one process owns a SQLite file's writes at a time)");
+        eprintln!(
+            "SKIPPED on SQLite: the migration lock is PostgreSQL's (one process owns a SQLite file's writes at a time)"
+        );
         return;
     };
     let fresh = crate::helpers::PgDatabase::create(&server).await;
@@ -324,7 +331,10 @@ async fn processes_starting_at_once_apply_the_migrations_once_without_racing() {
     let conn = db::connect(&settings).await.unwrap();
     let err = db::prepare(&conn, false).await.unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("not migrated") && msg.contains("coincast migrate"), "{msg}");
+    assert!(
+        msg.contains("not migrated") && msg.contains("coincast migrate"),
+        "{msg}"
+    );
     // Eight processes' start-ups at once.
     let mut starts = Vec::new();
     for _ in 0..8 {
@@ -376,5 +386,60 @@ async fn an_import_of_a_file_with_a_long_name_stores_a_source_that_fits_its_colu
         .map(|c| c.source)
         .collect();
     assert_eq!(sources.len(), report.rows);
-    assert!(sources.iter().all(|s| s.starts_with("import:é") && s.chars().count() == 64));
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.starts_with("import:é") && s.chars().count() == 64)
+    );
+}
+
+#[tokio::test]
+async fn a_listener_whose_connection_drops_reconnects_and_catches_up() {
+    if !on_postgres() {
+        eprintln!("SKIPPED on SQLite: no listener (a process without jobs polls)");
+        return;
+    }
+    let writer = spawn_app(Frontend::Fixture).await;
+    let api = writer.sibling(|s| s.jobs.enabled = false).await;
+    let feed = api.state.changes.feed.clone().unwrap();
+    until(Duration::from_secs(10), || {
+        std::future::ready(feed.is_listening())
+    })
+    .await;
+    api.refresh().await;
+    let (mut rx, _) = api.state.published.subscribe();
+    // The server ends every listener's connection (a failover, an idle-connection reaper) ...
+    let ended = writer
+        .state
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert!(ended >= 1, "the listeners' connections: {ended}");
+    // ... and a change is committed before (or while) they are back, with nobody told.
+    let t = coincast::clock::current_minute() - 1_800;
+    db::predictions::insert(&writer.state.db, rows_at(t, 0.5))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    let took = until(Duration::from_secs(10), || {
+        got.extend(drain(&mut rx).remove("prediction").unwrap_or_default());
+        std::future::ready(got.len() >= 18)
+    })
+    .await;
+    eprintln!("caught up {took:?} after the listener's connection was ended");
+    assert_eq!(got, keys(&[t]));
+    until(Duration::from_secs(10), || {
+        std::future::ready(feed.is_listening())
+    })
+    .await;
+    let res = api.get("/api/health").await;
+    assert_eq!(res.headers()["coincast-changes"], "listen");
 }
