@@ -23,7 +23,7 @@ use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::future::{Either, ready};
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::DbBackend;
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;

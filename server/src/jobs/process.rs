@@ -101,8 +101,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         let since = clock::now();
         tasks.push(tokio::spawn(async move {
             loop {
-                let health = health(&db, &expected, stall_after_s, since, listening.as_ref()).await;
-                if let Err(e) = write_atomically(&path, &health) {
+                let report = health(&db, &expected, stall_after_s, since, listening.as_ref()).await;
+                if let Err(e) = write_atomically(&path, &report) {
                     tracing::warn!(file = %path.display(), error = %format!("{e:#}"), "could not write the health file");
                 }
                 tokio::time::sleep(every).await;

@@ -185,10 +185,8 @@ async fn a_commit_in_one_process_reaches_another_processes_answers_and_stream_at
     let api = writer.sibling(|s| s.jobs.enabled = false).await;
     // On PostgreSQL the listener connects in the background; wait for it.
     if on_postgres() {
-        until(Duration::from_secs(10), || async {
-            api.state.changes.feed.as_ref().unwrap().is_listening()
-        })
-        .await;
+        let feed = api.state.changes.feed.clone().unwrap();
+        until(Duration::from_secs(10), || std::future::ready(feed.is_listening())).await;
     }
     let res = api.get("/api/health").await;
     let mode = res.headers()["coincast-changes"].to_str().unwrap().to_owned();
@@ -235,6 +233,12 @@ async fn a_commit_in_one_process_reaches_another_processes_answers_and_stream_at
     );
 }
 
+/// How many models `/api/models` lists.
+async fn count(app: &TestApp) -> usize {
+    let res = app.get("/api/models").await;
+    res.json::<ModelsResponse>().await.unwrap().models.len()
+}
+
 #[tokio::test]
 async fn a_model_reload_announced_by_one_process_reaches_the_others() {
     let models = tempfile::tempdir().unwrap();
@@ -256,16 +260,10 @@ async fn a_model_reload_announced_by_one_process_reaches_the_others() {
             s.models.dir = dir.clone();
         })
         .await;
-    let count = |app: &TestApp| {
-        let get = app.get("/api/models");
-        async move { get.await.json::<ModelsResponse>().await.unwrap().models.len() }
-    };
     assert_eq!(count(&other).await, 18);
     if on_postgres() {
-        until(Duration::from_secs(10), || async {
-            other.state.changes.feed.as_ref().unwrap().is_listening()
-        })
-        .await;
+        let feed = other.state.changes.feed.clone().unwrap();
+        until(Duration::from_secs(10), || std::future::ready(feed.is_listening())).await;
     }
     // A model is retired (its card removed), and the first process reloads, as on SIGHUP.
     std::fs::remove_file(dir.join("XRP-12h.json")).unwrap();
@@ -274,7 +272,8 @@ async fn a_model_reload_announced_by_one_process_reaches_the_others() {
     published::announce(&first.state, Change::Models).await;
     assert_eq!(count(&first).await, 17);
     if on_postgres() {
-        let took = until(Duration::from_secs(5), || async { count(&other).await == 17 }).await;
+        let other = &other;
+        let took = until(Duration::from_secs(5), move || async move { count(other).await == 17 }).await;
         eprintln!("model reload reached the other process in {took:?}");
     } else {
         // SQLite has no channel between processes: the reload is each process's own (SIGHUP).
