@@ -206,7 +206,10 @@ const PREDICTION_WRITES: i64 = 0x636f_696e_0000_0001;
 /// other, in the order they took their ids and score times. The event stream reads rows after a
 /// cursor (`id > n`, `(scored_at, id) > (t, n)`): with two writers committing out of order it
 /// would pass over the earlier one's rows for good. SQLite has one writer at a time anyway.
-pub async fn serialized<T, F>(db: &impl TransactionTrait, write: F) -> Result<T, DbErr>
+pub async fn serialized<T, F>(
+    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
+    write: F,
+) -> Result<T, DbErr>
 where
     T: Send,
     F: for<'c> FnOnce(&'c DatabaseTransaction) -> futures_util::future::BoxFuture<'c, Result<T, DbErr>>

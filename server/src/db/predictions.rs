@@ -99,7 +99,10 @@ pub fn new_row(
 /// Stores predictions; one that exists already (same coin, horizon and minute) is left as it is.
 /// One transaction, [`crate::db::serialized`] with every other writer of predictions, so ids
 /// commit in the order they were taken (what the event stream's `id > cursor` needs).
-pub async fn insert(db: &impl TransactionTrait, rows: Vec<prediction::ActiveModel>) -> Result<(), DbErr> {
+pub async fn insert(
+    db: &impl TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
+    rows: Vec<prediction::ActiveModel>,
+) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }

@@ -30,7 +30,7 @@ pub struct TickReport {
 /// `now`. A skipped prediction (stale data, a gap, a missing series) is recorded with its reason
 /// and is not a failure.
 pub async fn run(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
     t: i64,
     now: i64,

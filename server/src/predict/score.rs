@@ -17,7 +17,10 @@ pub const SCORE_GIVE_UP_S: i64 = HOUR_S;
 /// Returns how many had a price (scored or unscorable) and how many were given up. One
 /// transaction, serialized with the other writers of predictions (`db::serialized`), its rows
 /// stamped after every earlier score (`db::predictions::score_stamp`).
-pub async fn score_due(db: &impl TransactionTrait, now: i64) -> Result<(usize, usize), DbErr> {
+pub async fn score_due(
+    db: &impl TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
+    now: i64,
+) -> Result<(usize, usize), DbErr> {
     db::serialized(db, move |txn| {
         Box::pin(async move {
             let stamp = db::predictions::score_stamp(txn, now).await?;

@@ -147,11 +147,6 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// The settings the server was built with.
-    pub fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
     /// The URL of this app's database (`sqlite://...` or `postgres://...`), for another process
     /// or a second app on the same data.
     pub fn database_url(&self) -> String {

@@ -186,7 +186,10 @@ async fn a_commit_in_one_process_reaches_another_processes_answers_and_stream_at
     // On PostgreSQL the listener connects in the background; wait for it.
     if on_postgres() {
         let feed = api.state.changes.feed.clone().unwrap();
-        until(Duration::from_secs(10), || std::future::ready(feed.is_listening())).await;
+        until(Duration::from_secs(10), || {
+            std::future::ready(feed.is_listening())
+        })
+        .await;
     }
     let res = api.get("/api/health").await;
     let mode = res.headers()["coincast-changes"].to_str().unwrap().to_owned();
@@ -263,7 +266,10 @@ async fn a_model_reload_announced_by_one_process_reaches_the_others() {
     assert_eq!(count(&other).await, 18);
     if on_postgres() {
         let feed = other.state.changes.feed.clone().unwrap();
-        until(Duration::from_secs(10), || std::future::ready(feed.is_listening())).await;
+        until(Duration::from_secs(10), || {
+            std::future::ready(feed.is_listening())
+        })
+        .await;
     }
     // A model is retired (its card removed), and the first process reloads, as on SIGHUP.
     std::fs::remove_file(dir.join("XRP-12h.json")).unwrap();
@@ -273,7 +279,11 @@ async fn a_model_reload_announced_by_one_process_reaches_the_others() {
     assert_eq!(count(&first).await, 17);
     if on_postgres() {
         let other = &other;
-        let took = until(Duration::from_secs(5), move || async move { count(other).await == 17 }).await;
+        let took = until(
+            Duration::from_secs(5),
+            move || async move { count(other).await == 17 },
+        )
+        .await;
         eprintln!("model reload reached the other process in {took:?}");
     } else {
         // SQLite has no channel between processes: the reload is each process's own (SIGHUP).
