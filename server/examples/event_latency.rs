@@ -22,8 +22,11 @@ fn now_s() -> f64 {
         .as_secs_f64()
 }
 
-/// (made_at, coin, horizon) of the prediction events of one client, with when each arrived.
-async fn client(addr: String, want: usize) -> Vec<((i64, String, String), f64)> {
+/// A prediction: (made_at, coin, horizon).
+type Key = (i64, String, String);
+
+/// The prediction events of one client, with when each arrived.
+async fn client(addr: String, want: usize) -> Vec<(Key, f64)> {
     let mut out = Vec::new();
     let Ok(mut s) = TcpStream::connect(&addr).await else {
         eprintln!("{addr}: cannot connect");
@@ -72,7 +75,7 @@ async fn main() {
     let addrs = args[4..].to_vec();
     let db = Database::connect(url).await.unwrap();
     // When each prediction row was first seen committed.
-    let seen: Arc<Mutex<HashMap<(i64, String, String), f64>>> = Arc::default();
+    let seen: Arc<Mutex<HashMap<Key, f64>>> = Arc::default();
     let poller = {
         let seen = seen.clone();
         let mut last = scalar(&db, "SELECT COALESCE(MAX(id), 0) FROM predictions").await;

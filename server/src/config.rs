@@ -387,6 +387,7 @@ mod tests {
             connect_retries: 1,
             connect_backoff_ms: 10,
             acquire_timeout_ms: 100,
+            migrate_on_start: true,
         };
         let shown = format!("{db:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
