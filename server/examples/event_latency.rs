@@ -26,7 +26,7 @@ fn now_s() -> f64 {
 type Key = (i64, String, String);
 
 /// The prediction events of one client, with when each arrived.
-async fn client(addr: String, want: usize) -> Vec<(Key, f64)> {
+async fn client(addr: String, want: usize, from_minute: i64) -> Vec<(Key, f64)> {
     let mut out = Vec::new();
     let Ok(mut s) = TcpStream::connect(&addr).await else {
         eprintln!("{addr}: cannot connect");
@@ -43,6 +43,10 @@ async fn client(addr: String, want: usize) -> Vec<(Key, f64)> {
             let at = now_s();
             let v: serde_json::Value = serde_json::from_str(data).unwrap();
             let made = chrono::DateTime::parse_from_rfc3339(v["made_at"].as_str().unwrap()).unwrap();
+            // Live ticks from now on only (not the start-up backfill of past hours).
+            if made.timestamp() < from_minute {
+                continue;
+            }
             let key = (
                 made.timestamp(),
                 v["coin"].as_str().unwrap_or_default().to_owned(),
@@ -108,9 +112,15 @@ async fn main() {
             }
         })
     };
+    let from_minute = (now_s() as i64 / 60) * 60;
     let clients: Vec<_> = addrs
         .iter()
-        .map(|a| tokio::spawn(tokio::time::timeout(timeout, client(a.clone(), want))))
+        .map(|a| {
+            tokio::spawn(tokio::time::timeout(
+                timeout,
+                client(a.clone(), want, from_minute),
+            ))
+        })
         .collect();
     let mut latencies = Vec::new();
     for (addr, c) in addrs.iter().zip(clients) {
