@@ -29,6 +29,47 @@ ensure_apt() {
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The PostgreSQL server the integration tests' second pass and scripts/cluster use: the local
+# one on 127.0.0.1:5432, user postgres, no password (COINCAST_TEST_DATABASE overrides it).
+PG_SERVER_URL="${COINCAST_TEST_DATABASE:-postgres://postgres@127.0.0.1:5432}"
+export PG_SERVER_URL
+
+# pg_answers: whether PG_SERVER_URL accepts us (3 s at most).
+pg_answers() {
+  command -v psql >/dev/null || return 1
+  PGCONNECT_TIMEOUT=3 psql "$PG_SERVER_URL/postgres" -Atqc 'SELECT 1' >/dev/null 2>&1
+}
+
+# ensure_postgres: a PostgreSQL server that answers at PG_SERVER_URL. On a fresh Debian machine:
+# installs `postgresql`, starts its cluster when none runs, and lets user postgres in from
+# 127.0.0.1 without a password (a pg_hba.conf line: a test and demo setup, not a production one).
+ensure_postgres() {
+  pg_answers && return 0
+  if [ -n "${COINCAST_TEST_DATABASE:-}" ]; then
+    log "COINCAST_TEST_DATABASE=$COINCAST_TEST_DATABASE does not answer"; return 1
+  fi
+  ensure_apt postgresql postgresql-client
+  local ver
+  ver="$(ls /usr/lib/postgresql | sort -n | tail -1)"
+  if command -v pg_lsclusters >/dev/null && ! pg_lsclusters -h 2>/dev/null | grep -q .; then
+    log "creating the PostgreSQL $ver cluster"
+    as_root pg_createcluster "$ver" main >/dev/null
+  fi
+  local conf="/etc/postgresql/$ver/main/pg_hba.conf"
+  if [ -f "$conf" ] && ! as_root grep -q '^host all postgres 127.0.0.1/32 trust' "$conf"; then
+    log "letting user postgres in from 127.0.0.1 without a password ($conf)"
+    as_root sed -i '1i host all postgres 127.0.0.1/32 trust' "$conf"
+  fi
+  if pg_lsclusters -h 2>/dev/null | awk '{print $4}' | grep -q online; then
+    as_root pg_ctlcluster "$ver" main reload
+  else
+    log "starting PostgreSQL $ver"
+    as_root pg_ctlcluster "$ver" main start
+  fi
+  for _ in $(seq 1 30); do pg_answers && return 0; sleep 1; done
+  log "PostgreSQL does not answer at $PG_SERVER_URL"; return 1
+}
+
 # The version of a package in Cargo.lock.
 locked_version() {
   awk -v name="$1" '$0 == "name = \"" name "\"" { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock"

@@ -1,4 +1,4 @@
-//! The command line: `coincast [--data-dir DIR] [--config FILE] <serve|migrate|openapi>`.
+//! The command line: `coincast [--data-dir DIR] [--config FILE] <serve|worker|migrate|...>`.
 //! Flags override the settings file and the `COINCAST__...` environment (see `config.rs`).
 
 use std::path::PathBuf;
@@ -22,9 +22,13 @@ pub struct Cli {
 /// What to do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP API and serve the web app.
+    /// Run the HTTP API and serve the web app (and, unless `--no-jobs`, the scheduled jobs).
     Serve(ServeArgs),
-    /// Apply pending database migrations (the server also does this at start).
+    /// Run the scheduled jobs only (collectors, predictions, scoring, maintenance), no HTTP
+    /// listener: the one job process of a scaled-out setup beside `serve --no-jobs` processes.
+    Worker(WorkerArgs),
+    /// Apply pending database migrations and create the job tables (what `serve` and `worker` do
+    /// at start unless `database.migrate_on_start` is off), under a lock on PostgreSQL.
     Migrate(MigrateArgs),
     /// Print the OpenAPI document (YAML) generated from the code.
     Openapi,
@@ -132,6 +136,19 @@ pub struct ServeArgs {
     /// setup; one process runs them).
     #[arg(long)]
     pub no_jobs: bool,
+}
+
+/// `coincast worker`.
+#[derive(Debug, Args, Default)]
+pub struct WorkerArgs {
+    /// Replay recorded candles as if live instead of fetching them (works with no internet):
+    /// `--replay` alone replays the bundled sample, `--replay DIR` the 1-minute files in DIR.
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub replay: Option<Option<PathBuf>>,
+    /// Write the jobs' health (JSON, `status` `ok` or `degraded`) to this file every few seconds,
+    /// for a probe (`worker.health_file`).
+    #[arg(long, value_name = "FILE")]
+    pub health_file: Option<PathBuf>,
 }
 
 /// `coincast migrate`.

@@ -25,6 +25,7 @@ pub struct Settings {
     pub replay: ReplaySettings,
     pub models: ModelsSettings,
     pub retention: RetentionSettings,
+    pub worker: WorkerSettings,
 }
 
 /// How long stored rows are kept; the `maintenance` job applies it (in every mode) in bounded
@@ -99,6 +100,15 @@ pub struct JobsSettings {
     pub stall_after_s: i64,
 }
 
+/// The `coincast worker` process.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    /// Where the worker writes its jobs' health (JSON) every [`WorkerSettings::health_every_s`]
+    /// seconds; none by default.
+    pub health_file: Option<PathBuf>,
+    pub health_every_s: u64,
+}
+
 /// Offline replay of recorded candles instead of the live candle source.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ReplaySettings {
@@ -141,6 +151,9 @@ pub struct DatabaseSettings {
     /// How long a query waits for a pooled connection (or a new one) before failing, so that
     /// requests answer 503 quickly while the database is down; milliseconds.
     pub acquire_timeout_ms: u64,
+    /// Whether `serve` and `worker` apply pending migrations at start (under a lock on
+    /// PostgreSQL). Off: they refuse a database `coincast migrate` has not brought up to date.
+    pub migrate_on_start: bool,
 }
 
 impl fmt::Debug for DatabaseSettings {
@@ -151,6 +164,7 @@ impl fmt::Debug for DatabaseSettings {
             .field("connect_retries", &self.connect_retries)
             .field("connect_backoff_ms", &self.connect_backoff_ms)
             .field("acquire_timeout_ms", &self.acquire_timeout_ms)
+            .field("migrate_on_start", &self.migrate_on_start)
             .finish()
     }
 }
@@ -227,6 +241,19 @@ impl Settings {
                 builder = builder.set_override("jobs.enabled", false)?;
             }
         }
+        if let Command::Worker(args) = &cli.command {
+            // A worker is its jobs.
+            builder = builder.set_override("jobs.enabled", true)?;
+            if let Some(replay) = &args.replay {
+                builder = builder.set_override("replay.enabled", true)?;
+                if let Some(dir) = replay {
+                    builder = builder.set_override("replay.dir", path_str(dir)?)?;
+                }
+            }
+            if let Some(file) = &args.health_file {
+                builder = builder.set_override("worker.health_file", path_str(file)?)?;
+            }
+        }
         let settings: Settings = builder
             .build()
             .context("reading settings")?
@@ -256,6 +283,8 @@ impl Settings {
             .set_default("database.connect_retries", 10)?
             .set_default("database.connect_backoff_ms", 1_000)?
             .set_default("database.acquire_timeout_ms", 3_000)?
+            .set_default("database.migrate_on_start", true)?
+            .set_default("worker.health_every_s", 5)?
             .set_default("frontend.dist_dir", "frontend/dist")?
             .set_default("log.filter", "info")?
             .set_default("log.format", "pretty")?
@@ -358,6 +387,7 @@ mod tests {
             connect_retries: 1,
             connect_backoff_ms: 10,
             acquire_timeout_ms: 100,
+            migrate_on_start: true,
         };
         let shown = format!("{db:?}");
         assert!(!shown.contains("s3cret"), "{shown}");

@@ -4,7 +4,7 @@ use std::time::Duration;
 use clap::Parser;
 use coincast::cli::{Cli, Command};
 use coincast::config::Settings;
-use coincast::{collect, commands, db, http, telemetry};
+use coincast::{collect, commands, db, http, jobs, telemetry};
 
 /// How long, once `main` is done, the runtime waits for blocking tasks (an inference, a training
 /// step) before the process exits anyway.
@@ -51,15 +51,15 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             tracing::info!(port = app.port(), "listening");
             app.run_until_stopped().await?;
         }
+        Command::Worker(_) => jobs::process::run(settings).await?,
         Command::Migrate(args) => {
             let conn = db::connect(&settings).await?;
             if args.status {
                 println!("{} migration(s) applied", db::applied_migrations(&conn).await?);
             } else {
-                println!(
-                    "database up to date: {} migration(s) applied",
-                    db::migrate(&conn).await?
-                );
+                let applied = db::migrate(&conn).await?;
+                jobs::setup(&conn).await?;
+                println!("database up to date: {applied} migration(s) applied, job tables ready");
             }
         }
         Command::Openapi => print!("{}", http::openapi::yaml()?),

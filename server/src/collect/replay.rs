@@ -53,6 +53,23 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// The replay the settings ask for (`replay.enabled`, `replay.dir`), if any: what `serve`
+    /// and `worker` load at start.
+    pub fn from_settings(settings: &crate::config::ReplaySettings) -> anyhow::Result<Option<Self>> {
+        if !settings.enabled {
+            return Ok(None);
+        }
+        let replay = match &settings.dir {
+            Some(dir) => Replay::from_dir(dir)?,
+            None => Replay::bundled()?,
+        };
+        tracing::info!(
+            dataset = replay.dataset(),
+            "replaying recorded candles instead of live ones"
+        );
+        Ok(Some(replay))
+    }
+
     /// The sample bundled in the binary.
     pub fn bundled() -> anyhow::Result<Self> {
         let mut text = String::new();
@@ -141,8 +158,11 @@ impl Replay {
         Self::new(id.to_owned(), name.to_owned(), bars)
     }
 
-    fn new(mut id: String, dataset: String, mut bars: BTreeMap<Coin, Vec<Bar>>) -> anyhow::Result<Self> {
-        id.truncate(40);
+    fn new(id: String, dataset: String, mut bars: BTreeMap<Coin, Vec<Bar>>) -> anyhow::Result<Self> {
+        // Characters, not bytes: a folder name's multi-byte character must not be cut (a panic),
+        // and `replay:<id>` then fits the 64 characters of a candle's `source` (PostgreSQL's
+        // VARCHAR(64) counts characters).
+        let id: String = id.chars().take(40).collect();
         for series in bars.values_mut() {
             series.sort_by_key(|b| b.ts);
             series.dedup_by_key(|b| b.ts);
@@ -297,6 +317,23 @@ impl Replay {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_multi_byte_folder_name_makes_a_source_that_fits_its_column() {
+        let bar = |ts| Bar {
+            ts,
+            open: 1.0,
+            high: 1.0,
+            low: 1.0,
+            close: 1.0,
+            volume: 1.0,
+        };
+        let bars = BTreeMap::from([(Coin::Btc, vec![bar(1_700_000_000), bar(1_700_086_400)])]);
+        let id = format!("dir:{}", "é".repeat(80));
+        let r = Replay::new(id, "files".into(), bars).unwrap();
+        assert_eq!(r.source().chars().count(), "replay:".len() + 40);
+        assert!(r.source().chars().count() <= 64);
+    }
 
     #[test]
     fn the_bundled_sample_loads_with_all_coins() {

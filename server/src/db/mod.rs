@@ -5,6 +5,7 @@
 //! for the writer); `database.url` points at PostgreSQL for several API and worker processes.
 
 pub mod candles;
+pub mod changes;
 pub mod entities;
 pub mod events;
 pub mod meta;
@@ -17,7 +18,10 @@ use std::time::Duration;
 use anyhow::Context;
 use backon::Retryable;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    Statement, TransactionTrait,
+};
 
 use crate::config::Settings;
 
@@ -126,18 +130,106 @@ pub async fn open(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     Ok(conn)
 }
 
-/// Applies pending migrations; returns how many are applied in all.
+/// The PostgreSQL advisory lock held while migrations run ("coincast" in ASCII): processes
+/// starting together (a worker and API processes, `coincast migrate`) apply them one at a time,
+/// the later ones finding nothing left to do.
+pub const MIGRATION_LOCK: i64 = 0x636f_696e_6361_7374;
+
+/// Applies pending migrations; returns how many are applied in all. On PostgreSQL under
+/// [`MIGRATION_LOCK`], held by one pooled connection for the whole run (a process that dies
+/// releases it with its session); SQLite's single writer needs no lock.
 pub async fn migrate(conn: &DatabaseConnection) -> anyhow::Result<usize> {
-    Migrator::up(conn, None).await.context("applying migrations")?;
+    if conn.get_database_backend() == DbBackend::Postgres {
+        use sea_orm::sqlx;
+        let mut session = conn
+            .get_postgres_connection_pool()
+            .acquire()
+            .await
+            .context("a connection for the migration lock")?;
+        let waited = std::time::Instant::now();
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *session)
+            .await
+            .context("taking the migration lock")?;
+        tracing::debug!(
+            waited_ms = waited.elapsed().as_millis() as u64,
+            "migration lock taken"
+        );
+        let result = Migrator::up(conn, None).await.context("applying migrations");
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *session)
+            .await;
+        if let Err(e) = unlocked {
+            // The lock goes with the session: close it rather than return it to the pool.
+            tracing::warn!(error = %e, "could not release the migration lock; closing its connection");
+            drop(session.detach());
+        }
+        result?;
+    } else {
+        Migrator::up(conn, None).await.context("applying migrations")?;
+    }
     applied_migrations(conn).await
 }
 
-/// How many migrations the database has applied.
+/// How a starting `serve` or `worker` treats the schema (`database.migrate_on_start`): apply what
+/// is pending (under the lock), or refuse to start on a database `coincast migrate` has not
+/// brought up to date, naming what is missing.
+pub async fn prepare(conn: &DatabaseConnection, migrate_on_start: bool) -> anyhow::Result<usize> {
+    if migrate_on_start {
+        return migrate(conn).await;
+    }
+    let pending = Migrator::get_pending_migrations_read_only(conn)
+        .await
+        .context("reading migrations")?;
+    if !pending.is_empty() {
+        let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
+        anyhow::bail!(
+            "the database is not migrated: {} migration(s) pending ({}); run `coincast migrate` \
+             first (database.migrate_on_start is off)",
+            names.len(),
+            names.join(", ")
+        );
+    }
+    applied_migrations(conn).await
+}
+
+/// How many migrations the database has applied (read only: no `CREATE TABLE` of the migration
+/// table, which processes asking at once on PostgreSQL would race on).
 pub async fn applied_migrations(conn: &DatabaseConnection) -> anyhow::Result<usize> {
-    Ok(Migrator::get_applied_migrations(conn)
+    Ok(Migrator::get_applied_migrations_read_only(conn)
         .await
         .context("reading migrations")?
         .len())
+}
+
+/// The PostgreSQL advisory lock a writer of `predictions` holds until it commits (see
+/// [`serialized`]).
+const PREDICTION_WRITES: i64 = 0x636f_696e_0000_0001;
+
+/// Runs `write` in a transaction that, on PostgreSQL, first takes a transaction-scoped advisory
+/// lock, so writers of predictions (inserts and scoring, from any process) commit one after the
+/// other, in the order they took their ids and score times. The event stream reads rows after a
+/// cursor (`id > n`, `(scored_at, id) > (t, n)`): with two writers committing out of order it
+/// would pass over the earlier one's rows for good. SQLite has one writer at a time anyway.
+pub async fn serialized<T, F>(
+    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
+    write: F,
+) -> Result<T, DbErr>
+where
+    T: Send,
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> futures_util::future::BoxFuture<'c, Result<T, DbErr>>
+        + Send,
+{
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PREDICTION_WRITES})"))
+            .await?;
+    }
+    let out = write(&txn).await?;
+    txn.commit().await?;
+    Ok(out)
 }
 
 /// A short name of the backend for health output.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, TransactionTrait,
 };
 use shared::{Coin, Direction, Horizon, Prediction};
 
@@ -111,28 +111,41 @@ pub fn new_row(
 }
 
 /// Stores predictions, published now; one that exists already (same coin, horizon and minute) is
-/// left as it is. The live ones get their `prediction` event (`db::events`).
-pub async fn insert(db: &impl ConnectionTrait, mut rows: Vec<prediction::ActiveModel>) -> Result<(), DbErr> {
+/// left as it is. The live ones get their `prediction` event (`db::events`). One transaction,
+/// [`crate::db::serialized`] with every other writer of predictions and events, so ids commit in
+/// the order they were taken (what the event stream's `id > cursor` needs).
+pub async fn insert(
+    db: &impl TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
+    mut rows: Vec<prediction::ActiveModel>,
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let now = crate::clock::now();
     for row in &mut rows {
         row.published_at = Set(Some(now));
     }
-    for chunk in rows.chunks(BATCH) {
-        prediction::Entity::insert_many(chunk.to_vec())
-            .on_conflict(
-                OnConflict::columns([
-                    prediction::Column::Coin,
-                    prediction::Column::Horizon,
-                    prediction::Column::MadeAt,
-                ])
-                .do_nothing()
-                .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
-    crate::db::events::record_predictions(db, now).await?;
-    Ok(())
+    crate::db::serialized(db, move |txn| {
+        Box::pin(async move {
+            for chunk in rows.chunks(BATCH) {
+                prediction::Entity::insert_many(chunk.to_vec())
+                    .on_conflict(
+                        OnConflict::columns([
+                            prediction::Column::Coin,
+                            prediction::Column::Horizon,
+                            prediction::Column::MadeAt,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_without_returning(txn)
+                    .await?;
+            }
+            crate::db::events::record_predictions(txn, now).await?;
+            Ok(())
+        })
+    })
+    .await
 }
 
 fn of(coin: Coin, horizon: Horizon) -> sea_orm::Select<prediction::Entity> {
@@ -189,17 +202,18 @@ const DUE_WITH_PRICE: &str = "predictions.outcome = 'pending' AND predictions.ta
 /// Scores, in two statements, every due pending prediction whose realized minute is stored: with
 /// valid prices (both positive) it is `scored` with its realized close and return and whether the
 /// direction was right (UP when the close is strictly above the reference; the prediction said UP
-/// when `p_up >= 0.5`, as `models::predicts_up`); otherwise `unscorable`. Returns how many.
-pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64) -> Result<usize, DbErr> {
+/// when `p_up >= 0.5`, as `models::predicts_up`); otherwise `unscorable`. `stamp` is the
+/// `scored_at` written (see [`score_stamp`]). Returns how many.
+pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64, stamp: i64) -> Result<usize, DbErr> {
     let due = DUE_WITH_PRICE.replace("{now}", &now.to_string());
     let scored = format!(
-        "UPDATE predictions SET outcome = 'scored', scored_at = {now}, realized_price = c.close, \
+        "UPDATE predictions SET outcome = 'scored', scored_at = {stamp}, realized_price = c.close, \
          realized_return = (c.close - predictions.reference_price) / predictions.reference_price, \
          correct = ((c.close > predictions.reference_price) = (predictions.p_up >= 0.5)) \
          FROM candles c WHERE {due} AND c.close > 0 AND predictions.reference_price > 0"
     );
     let invalid = format!(
-        "UPDATE predictions SET outcome = 'unscorable', scored_at = {now}, realized_price = c.close \
+        "UPDATE predictions SET outcome = 'unscorable', scored_at = {stamp}, realized_price = c.close \
          FROM candles c WHERE {due}"
     );
     let a = db.execute_unprepared(&scored).await?.rows_affected();
@@ -207,16 +221,31 @@ pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64) -> Result<us
     Ok(usize::try_from(a + b).unwrap_or(usize::MAX))
 }
 
-/// Marks `unscorable` the pending predictions whose target minute closed before `cutoff` with no
-/// price stored for it. Returns how many.
-pub async fn give_up(db: &impl ConnectionTrait, now: i64, cutoff: i64) -> Result<usize, DbErr> {
+/// Marks `unscorable` (at `stamp`, see [`score_stamp`]) the pending predictions whose target
+/// minute closed before `cutoff` with no price stored for it. Returns how many.
+pub async fn give_up(db: &impl ConnectionTrait, stamp: i64, cutoff: i64) -> Result<usize, DbErr> {
     let sql = format!(
-        "UPDATE predictions SET outcome = 'unscorable', scored_at = {now} \
+        "UPDATE predictions SET outcome = 'unscorable', scored_at = {stamp} \
          WHERE outcome = 'pending' AND target_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM candles c \
          WHERE c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60)"
     );
     let n = db.execute_unprepared(&sql).await?.rows_affected();
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// The `scored_at` a scoring run at `now` writes: `now`, or one second after the newest stored
+/// score time when that is not earlier (a second run in the same second, or a process whose clock
+/// is behind). Every run's rows then come after every earlier run's in the event stream's
+/// `(scored_at, id)` order, whatever their ids; read under [`crate::db::serialized`].
+pub async fn score_stamp(db: &impl ConnectionTrait, now: i64) -> Result<i64, DbErr> {
+    let newest: Option<i64> = prediction::Entity::find()
+        .select_only()
+        .column_as(prediction::Column::ScoredAt.max(), "newest")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten();
+    Ok(newest.map_or(now, |t| now.max(t + 1)))
 }
 
 /// The predictions made at minute `t` (what one tick stored), by id.

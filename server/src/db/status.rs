@@ -8,55 +8,67 @@ use crate::collect::sources::SourceId;
 use crate::db::entities::source_status;
 
 /// Records a successful collection; `latest_data_at` is the newest data point it stored (kept
-/// when the run brought nothing newer).
+/// when the run brought nothing newer). One upsert, no read first: two processes recording at
+/// once (on PostgreSQL) cannot undo each other's newer data time or error.
 pub async fn record_success(
     db: &impl ConnectionTrait,
     source: SourceId,
     latest_data_at: Option<i64>,
 ) -> Result<(), DbErr> {
+    record_successes_at(db, &[source], latest_data_at).await
+}
+
+/// The newer of the stored `latest_data_at` and the one being written (a NULL on either side
+/// keeps the other), in SQL both backends run (no `GREATEST`/`MAX(a, b)`, which differ).
+fn newer_data_time() -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::Expr::cust(
+        "CASE WHEN excluded.latest_data_at IS NULL THEN source_status.latest_data_at \
+         WHEN source_status.latest_data_at IS NULL \
+           OR source_status.latest_data_at < excluded.latest_data_at THEN excluded.latest_data_at \
+         ELSE source_status.latest_data_at END",
+    )
+}
+
+/// Records, in one statement, a success of each source: failures reset, the newest data time
+/// kept (see [`newer_data_time`]), the last error kept.
+async fn record_successes_at(
+    db: &impl ConnectionTrait,
+    sources: &[SourceId],
+    latest_data_at: Option<i64>,
+) -> Result<(), DbErr> {
+    if sources.is_empty() {
+        return Ok(());
+    }
     let now = crate::clock::now();
-    let previous = source_status::Entity::find_by_id(source.to_string())
-        .one(db)
-        .await?;
-    let latest = match (previous.as_ref().and_then(|p| p.latest_data_at), latest_data_at) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    };
-    let row = source_status::ActiveModel {
-        source: Set(source.to_string()),
+    let rows = sources.iter().map(|s| source_status::ActiveModel {
+        source: Set(s.to_string()),
         last_success_at: Set(Some(now)),
-        last_error_at: Set(previous.as_ref().and_then(|p| p.last_error_at)),
-        last_error: Set(previous.and_then(|p| p.last_error)),
+        last_error_at: Set(None),
+        last_error: Set(None),
         consecutive_failures: Set(0),
-        latest_data_at: Set(latest),
+        latest_data_at: Set(latest_data_at),
         updated_at: Set(now),
-    };
-    upsert_status(db, row).await
+    });
+    source_status::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(source_status::Column::Source)
+                .update_columns([
+                    source_status::Column::LastSuccessAt,
+                    source_status::Column::ConsecutiveFailures,
+                    source_status::Column::UpdatedAt,
+                ])
+                .value(source_status::Column::LatestDataAt, newer_data_time())
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
 }
 
 /// Records a failed collection: the message, and one more consecutive failure (one upsert, no
 /// read first: see [`record_failures`]).
 pub async fn record_failure(db: &impl ConnectionTrait, source: SourceId, error: &str) -> Result<(), DbErr> {
     record_failures(db, &[(source, error.to_owned())]).await
-}
-
-async fn upsert_status(db: &impl ConnectionTrait, row: source_status::ActiveModel) -> Result<(), DbErr> {
-    source_status::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(source_status::Column::Source)
-                .update_columns([
-                    source_status::Column::LastSuccessAt,
-                    source_status::Column::LastErrorAt,
-                    source_status::Column::LastError,
-                    source_status::Column::ConsecutiveFailures,
-                    source_status::Column::LatestDataAt,
-                    source_status::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
 }
 
 /// Every stored status row.
@@ -74,33 +86,7 @@ pub async fn get(db: &impl ConnectionTrait, source: SourceId) -> Result<Option<s
 /// Records, in one statement, a success of each source at `at` (its newest data time), keeping
 /// each row's last error: what a prediction tick writes for the models that predicted.
 pub async fn record_successes(db: &impl ConnectionTrait, sources: &[SourceId], at: i64) -> Result<(), DbErr> {
-    if sources.is_empty() {
-        return Ok(());
-    }
-    let now = crate::clock::now();
-    let rows = sources.iter().map(|s| source_status::ActiveModel {
-        source: Set(s.to_string()),
-        last_success_at: Set(Some(now)),
-        last_error_at: Set(None),
-        last_error: Set(None),
-        consecutive_failures: Set(0),
-        latest_data_at: Set(Some(at)),
-        updated_at: Set(now),
-    });
-    source_status::Entity::insert_many(rows)
-        .on_conflict(
-            OnConflict::column(source_status::Column::Source)
-                .update_columns([
-                    source_status::Column::LastSuccessAt,
-                    source_status::Column::ConsecutiveFailures,
-                    source_status::Column::LatestDataAt,
-                    source_status::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    record_successes_at(db, sources, Some(at)).await
 }
 
 /// Records, in one statement, a failure of each source with its message (one more consecutive

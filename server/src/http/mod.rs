@@ -24,6 +24,7 @@ use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::future::{Either, ready};
+use sea_orm::DbBackend;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -32,6 +33,7 @@ use crate::collect::replay::Replay;
 use crate::collect::run::Collectors;
 use crate::config::Settings;
 use crate::db;
+use crate::db::changes::{Change, Changes, Feed, Origin};
 use crate::http::state::AppState;
 use crate::jobs::{self, Runner};
 use crate::predict::registry::Registry;
@@ -46,12 +48,14 @@ pub struct Application {
     state: AppState,
     /// The scheduled collectors (stopped when the application is dropped).
     _workers: Option<jobs::Workers>,
-    /// The published state's watcher, in a process without jobs.
+    /// The published state's watcher (a process without jobs, or on PostgreSQL).
     _watcher: Option<AbortOnDrop>,
+    /// The change listener (PostgreSQL).
+    _listener: Option<AbortOnDrop>,
 }
 
 /// A task that ends with its owner.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -60,27 +64,16 @@ impl Drop for AbortOnDrop {
 }
 
 impl Application {
-    /// Opens the database, migrates it, binds the listener and builds the server.
+    /// Opens the database, migrates it (or checks that it is: `database.migrate_on_start`),
+    /// binds the listener and builds the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let conn = db::connect(&settings).await?;
-        let applied = db::migrate(&conn).await?;
+        let applied = db::prepare(&conn, settings.database.migrate_on_start).await?;
         tracing::info!(applied, backend = db::backend_name(&conn), "database ready");
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let replay = if settings.replay.enabled {
-            let replay = match &settings.replay.dir {
-                Some(dir) => Replay::from_dir(dir)?,
-                None => Replay::bundled()?,
-            };
-            tracing::info!(
-                dataset = replay.dataset(),
-                "replaying recorded candles instead of live ones"
-            );
-            Some(Arc::new(replay))
-        } else {
-            None
-        };
+        let replay = Replay::from_settings(&settings.replay)?.map(Arc::new);
         let registry = Arc::new(
             Registry::load(&settings.models.dir)
                 .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
@@ -89,6 +82,15 @@ impl Application {
         // Predictions follow each minute's candles: answers stay fresh until the next collection.
         let tick_schedule = cron::Schedule::from_str(&settings.jobs.candles_cron)
             .with_context(|| format!("jobs: bad cron {:?} for candles", settings.jobs.candles_cron))?;
+        // On PostgreSQL, hear what the other processes commit (and tell them what this one does).
+        let origin = Origin::new();
+        let (feed, listener_task) = match (&settings.database.url, conn.get_database_backend()) {
+            (Some(url), DbBackend::Postgres) => {
+                let (feed, task) = Feed::listen(url.clone(), origin.clone());
+                (Some(feed), Some(AbortOnDrop(task)))
+            }
+            _ => (None, None),
+        };
         let state = AppState::new(
             conn.clone(),
             replay.clone(),
@@ -97,6 +99,7 @@ impl Application {
             tick_schedule,
             settings.server.max_streams,
             settings.jobs.stall_after_s,
+            Changes { origin, feed },
         );
         // The answers exist before the first request (a database that does not answer yet is
         // retried by the watcher or the next job run).
@@ -117,8 +120,9 @@ impl Application {
             tracing::info!("scheduled collectors are off in this process (jobs.enabled = false)");
             None
         };
-        // Another process's jobs write here: watch the database, once for the whole process.
-        let watcher = (!settings.jobs.enabled).then(|| {
+        // Another process's jobs (or model reloads) change what is published here: watch for
+        // them, once for the whole process: heard at once on PostgreSQL, polled on SQLite.
+        let watcher = (!settings.jobs.enabled || state.changes.feed.is_some()).then(|| {
             tokio::spawn(published::Published::watch(
                 state.clone(),
                 published::FULL_REFRESH,
@@ -126,7 +130,8 @@ impl Application {
         });
         #[cfg(unix)]
         {
-            // `kill -HUP <pid>` reloads the models (e.g. after `coincast train`) without a restart.
+            // `kill -HUP <pid>` reloads the models (e.g. after `coincast train`) without a
+            // restart, here and, announced, in every other process on the same database.
             let state = state.clone();
             let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
                 .context("listening for SIGHUP")?;
@@ -139,6 +144,7 @@ impl Application {
                             if let Err(e) = state.published.refresh(&state).await {
                                 tracing::warn!(error = %e, "could not refresh the published state");
                             }
+                            published::announce(&state, Change::Models).await;
                         }
                         Ok(Err(e)) => {
                             tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay")
@@ -155,6 +161,7 @@ impl Application {
             state,
             _workers: workers,
             _watcher: watcher.map(AbortOnDrop),
+            _listener: listener_task,
         })
     }
 

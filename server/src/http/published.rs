@@ -2,11 +2,14 @@
 //! atomically (`arc-swap`), and the one event fan-out behind `/api/stream`.
 //!
 //! The writers (a prediction tick, scoring, a collection run, a model reload) call
-//! [`Published::refresh`] when they commit, through the jobs' [`crate::jobs::Notify`]; a process
-//! that runs no jobs watches the database instead (a few cheap queries a second, for the whole
-//! process, never per client). A refresh reads what changed once, serializes every answer once
-//! (each with its ETag), swaps the snapshot, then sends the new events to every stream client
-//! through one `tokio::sync::broadcast` channel. A request then does no database work and no
+//! [`Published::refresh`] when they commit, through the jobs' [`crate::jobs::Notify`], and
+//! announce the change to the other processes (`db::changes`). Every other process refreshes
+//! when it hears one (PostgreSQL `LISTEN`: within a second of the commit); where nothing can be
+//! heard (SQLite, or while the listener is down) a process that runs no jobs polls the database
+//! instead (a few cheap queries a second, for the whole process, never per client). A refresh
+//! reads what changed once, serializes every answer once (each with its ETag), swaps the
+//! snapshot, then sends the new events to every stream client through one
+//! `tokio::sync::broadcast` channel. A request then does no database work and no
 //! serialization: it copies ready bytes. The events themselves (cursor, framing, backlog) are
 //! `http::events`.
 
@@ -27,6 +30,7 @@ use tokio::sync::broadcast;
 
 use crate::clock;
 use crate::db;
+use crate::db::changes::{self, Change, Feed};
 use crate::http::events::{Event, load};
 use crate::http::routes::{accuracy, models, predictions, prices, sources};
 use crate::http::state::AppState;
@@ -227,31 +231,87 @@ impl Published {
         })
     }
 
-    /// Watches the database for changes made elsewhere (another process's jobs) and refreshes
-    /// when it sees one, or every `every` anyway (sliding accuracy windows, source ages).
+    /// Watches for changes made elsewhere (another process's jobs, another process's model
+    /// reload) and refreshes when it sees one, or every `every` anyway (sliding accuracy windows,
+    /// source ages). With a listening [`Feed`] (PostgreSQL) a change is heard and refreshed at
+    /// once and nothing is polled; without one (SQLite), or while the listener is down, the
+    /// database is polled every [`WATCH_INTERVAL`] (a few cheap queries).
     pub async fn watch(state: AppState, every: Duration) {
+        let feed = state.changes.feed.clone();
+        let mut heard = feed.as_ref().map(Feed::subscribe);
         let mut seen = Signature::default();
         let mut last_full = std::time::Instant::now();
         loop {
-            tokio::time::sleep(WATCH_INTERVAL).await;
-            let now_sig = match Self::signature(&state.db).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::debug!(error = %e, "published state: the database does not answer");
-                    continue;
+            let change = match heard.as_mut() {
+                Some(rx) => tokio::select! {
+                    r = rx.recv() => Some(r),
+                    () = tokio::time::sleep(WATCH_INTERVAL) => None,
+                },
+                None => {
+                    tokio::time::sleep(WATCH_INTERVAL).await;
+                    None
                 }
             };
-            if now_sig == seen && last_full.elapsed() < every && state.published.snapshot().is_some() {
-                continue;
+            let listening = feed.as_ref().is_some_and(Feed::is_listening);
+            let mut polled = None;
+            match change {
+                Some(Err(broadcast::error::RecvError::Closed)) => {
+                    heard = None;
+                    continue;
+                }
+                Some(first) => {
+                    // One refresh covers every change heard so far.
+                    let mut models = matches!(first, Ok(Change::Models));
+                    if let Some(rx) = heard.as_mut() {
+                        while let Ok(c) = rx.try_recv() {
+                            models |= c == Change::Models;
+                        }
+                    }
+                    if models {
+                        reload_models(&state).await;
+                    }
+                }
+                None => {
+                    let stale = last_full.elapsed() >= every || state.published.snapshot().is_none();
+                    if listening && !stale {
+                        continue;
+                    }
+                    let now_sig = match Self::signature(&state.db).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "published state: the database does not answer");
+                            continue;
+                        }
+                    };
+                    if now_sig == seen && !stale {
+                        continue;
+                    }
+                    polled = Some(now_sig);
+                }
             }
             match state.published.refresh(&state).await {
                 Ok(()) => {
-                    seen = now_sig;
                     last_full = std::time::Instant::now();
+                    if let Some(sig) = polled {
+                        seen = sig;
+                    }
                 }
                 Err(e) => tracing::warn!(error = %e, "could not refresh the published state"),
             }
         }
+    }
+}
+
+/// Reloads this process's models from their folder (another process announced a reload), off
+/// the async threads; a failed reload keeps the running models.
+pub async fn reload_models(state: &AppState) {
+    let registry = state.registry.clone();
+    match tokio::task::spawn_blocking(move || registry.reload()).await {
+        Ok(Ok(n)) => tracing::info!(models = n, "models reloaded (announced by another process)"),
+        Ok(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay")
+        }
+        Err(e) => tracing::error!(error = %e, "model reload panicked"),
     }
 }
 
@@ -291,16 +351,27 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
     })
 }
 
-/// The jobs' hook into this process's published state.
+/// The jobs' hook into this process's published state: refreshes it, then tells the other
+/// processes (`db::changes::announce`: PostgreSQL `NOTIFY`, nothing on SQLite).
 pub struct Refresher(pub AppState);
 
 impl crate::jobs::Notify for Refresher {
     fn changed(&self) -> BoxFuture<'_, ()> {
         Box::pin(async move {
+            // The others first: they refresh while this process does.
+            announce(&self.0, Change::Data).await;
             if let Err(e) = self.0.published.refresh(&self.0).await {
                 tracing::warn!(error = %e, "could not refresh the published state");
             }
         })
+    }
+}
+
+/// Tells the other processes about a change this one committed (logged when it cannot: they
+/// catch up on their next full refresh).
+pub async fn announce(state: &AppState, change: Change) {
+    if let Err(e) = changes::announce(&state.db, &state.changes.origin, change).await {
+        tracing::warn!(error = %e, ?change, "could not announce a change to the other processes");
     }
 }
 

@@ -11,6 +11,7 @@ use shared::DataMode;
 use crate::clock;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{self, SourceSpec};
+use crate::db::changes::Changes;
 use crate::http::error::ApiError;
 use crate::http::limits::StreamSlots;
 use crate::http::published::{Published, Snapshot};
@@ -53,12 +54,16 @@ pub struct Inner {
     next_tick_from: AtomicI64,
     /// The open event streams and their cap (`server.max_streams`).
     pub streams: Arc<StreamSlots>,
+    /// This process's end of the change channel between processes (`db::changes`): who it is
+    /// when it announces, and what it hears (PostgreSQL only).
+    pub changes: Changes,
     /// Becomes `true` when the server begins to stop: event streams end so it can.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
-    /// State around an open database connection.
+    /// State around an open database connection (built once, in `Application::build`).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: DatabaseConnection,
         replay: Option<Arc<Replay>>,
@@ -67,6 +72,7 @@ impl AppState {
         tick_schedule: cron::Schedule,
         max_streams: usize,
         stall_after_s: i64,
+        changes: Changes,
     ) -> Self {
         let jobs_expected = Job::ALL
             .into_iter()
@@ -88,6 +94,7 @@ impl AppState {
             next_tick: AtomicI64::new(0),
             next_tick_from: AtomicI64::new(0),
             streams: Arc::new(StreamSlots::new(max_streams)),
+            changes,
             shutdown: tokio::sync::watch::Sender::new(false),
         }))
     }
@@ -105,6 +112,16 @@ impl AppState {
     /// The published answers, or 503 until the first build worked.
     pub fn snapshot(&self) -> Result<Arc<Snapshot>, ApiError> {
         self.published.snapshot().ok_or(ApiError::NotReady)
+    }
+
+    /// How this process learns of changes committed by others: `listen` (PostgreSQL, the
+    /// listener connected), `poll` (SQLite without jobs, or the listener is down), `local`
+    /// (SQLite with the jobs here: every writer is in this process).
+    pub fn changes_mode(&self) -> &'static str {
+        match (&self.changes.feed, self.jobs_enabled) {
+            (None, true) => "local",
+            _ => self.changes.mode(),
+        }
     }
 
     /// Seconds from `now` to the next prediction tick (at least 1).

@@ -17,11 +17,12 @@
 //! (`SourceId::Job`), so `/api/health` of any process can tell when collection or prediction has
 //! stalled. A worker whose run loop ends is started again after a backoff (`spawn_worker`).
 
+pub mod process;
 pub mod prune;
 pub mod retry;
 mod workers;
 
-pub use workers::{JobCtx, Workers, handle_tick, start};
+pub use workers::{JobCtx, Workers, handle_tick, setup, start};
 
 use std::sync::Arc;
 

@@ -129,6 +129,21 @@ pub async fn start(
     Ok(Workers { handles })
 }
 
+/// Creates the job tables (apalis's own migrations; on PostgreSQL sqlx runs them under its own
+/// advisory lock): what `coincast migrate` does besides the schema, so starting processes find
+/// them.
+pub async fn setup(db: &DatabaseConnection) -> anyhow::Result<()> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => apalis_sqlite::SqliteStorage::setup(db.get_sqlite_connection_pool())
+            .await
+            .context("creating the job tables (SQLite)"),
+        DbBackend::Postgres => apalis_postgres::PostgresStorage::setup(db.get_postgres_connection_pool())
+            .await
+            .context("creating the job tables (PostgreSQL)"),
+        other => anyhow::bail!("jobs: unsupported database backend {other:?}"),
+    }
+}
+
 /// A worker's run loop that lasted this long is taken as healthy: its next restart waits only
 /// the first backoff again.
 const WORKER_HEALTHY_AFTER: Duration = Duration::from_secs(300);

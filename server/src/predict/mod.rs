@@ -14,7 +14,7 @@ pub mod registry;
 pub mod score;
 pub mod tick;
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 
 use crate::predict::minutes::MinuteCache;
 use crate::predict::registry::Registry;
@@ -32,7 +32,7 @@ pub struct TickReport {
 /// `now`. A skipped prediction (stale data, a gap, a missing series) is recorded with its reason
 /// and is not a failure.
 pub async fn run(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
     kept: &MinuteCache,
     t: i64,

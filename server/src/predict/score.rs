@@ -2,7 +2,7 @@
 //! direction was right. Set-based: a tick scores everything due in a few statements, whatever
 //! the number of pending rows.
 
-use sea_orm::{ConnectionTrait, DbErr};
+use sea_orm::{DbErr, TransactionTrait};
 
 use crate::clock::HOUR_S;
 use crate::db;
@@ -14,12 +14,24 @@ pub const SCORE_GIVE_UP_S: i64 = HOUR_S;
 /// return and whether the direction was right (`models::predicts_up`: a tie counts as UP;
 /// `models::label_up`: UP only when strictly higher), or `unscorable` when the stored price is not
 /// a valid one; and gives up (unscorable) on those whose target has had no price for an hour.
-/// Returns how many had a price (scored or unscorable) and how many were given up.
-pub async fn score_due(db: &impl ConnectionTrait, now: i64) -> Result<(usize, usize), DbErr> {
-    let scored = db::predictions::score_with_prices(db, now).await?;
-    let gave_up = db::predictions::give_up(db, now, now - SCORE_GIVE_UP_S).await?;
-    if scored + gave_up > 0 {
-        db::events::record_scores(db, now).await?;
-    }
-    Ok((scored, gave_up))
+/// Returns how many had a price (scored or unscorable) and how many were given up. One
+/// transaction, serialized with the other writers of predictions (`db::serialized`), its rows
+/// stamped after every earlier score (`db::predictions::score_stamp`); the live ones get their
+/// `score` event (`db::events`) in the same transaction.
+pub async fn score_due(
+    db: &impl TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
+    now: i64,
+) -> Result<(usize, usize), DbErr> {
+    db::serialized(db, move |txn| {
+        Box::pin(async move {
+            let stamp = db::predictions::score_stamp(txn, now).await?;
+            let scored = db::predictions::score_with_prices(txn, now, stamp).await?;
+            let gave_up = db::predictions::give_up(txn, stamp, now - SCORE_GIVE_UP_S).await?;
+            if scored + gave_up > 0 {
+                db::events::record_scores(txn, stamp).await?;
+            }
+            Ok((scored, gave_up))
+        })
+    })
+    .await
 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use shared::{Coin, Horizon};
 
 use crate::clock::{HOUR_S, MINUTE_S};
@@ -41,7 +41,7 @@ fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool)
 /// what has come due. One read of candles per coin; inference batched per model, off the async
 /// threads. Returns how many were made.
 pub async fn backfill(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
     now: i64,
     hours: i64,
@@ -95,7 +95,7 @@ pub async fn backfill(
 
 /// Makes (and stores) one prediction at minute `t`, or records why not.
 pub async fn predict(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     model: Arc<LoadedModel>,
     t: i64,
     backfilled: bool,
@@ -146,7 +146,7 @@ type Prepared = (Arc<LoadedModel>, Result<(Vec<f32>, f64), String>);
 /// stores the predictions in one statement and the models' status rows in one statement each.
 /// One model's failure (no features, an inference error) never stops the others.
 pub async fn tick(
-    db: &impl ConnectionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
     kept: &MinuteCache,
     t: i64,

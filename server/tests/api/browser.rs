@@ -204,6 +204,9 @@ const HEALTH: &str = "return document.querySelector('[data-testid=health]')?.tex
 
 #[tokio::test]
 async fn coin_pages_render_health_from_the_api_and_switch_without_reload() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
     let app = spawn_app(Frontend::Built).await;
     let browser = Browser::start(1280, 900).await;
 
@@ -274,6 +277,9 @@ async fn coin_pages_render_health_from_the_api_and_switch_without_reload() {
 
 #[tokio::test]
 async fn root_goes_to_bitcoin_and_lowercase_paths_work() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
     let app = spawn_app(Frontend::Built).await;
     let browser = Browser::start(1280, 900).await;
     browser.phone_viewport(375, 812).await;
@@ -299,6 +305,9 @@ async fn root_goes_to_bitcoin_and_lowercase_paths_work() {
 
 #[tokio::test]
 async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
     let app = crate::helpers::spawn_app_with(Frontend::Built, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = true;
@@ -636,6 +645,9 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
 
 #[tokio::test]
 async fn a_new_prediction_event_updates_a_card_without_reload() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
     let app = spawn_app(Frontend::Built).await;
     let browser = Browser::start(1280, 900).await;
     browser.goto(&format!("{}/Litecoin", app.address)).await;
@@ -655,6 +667,9 @@ async fn a_new_prediction_event_updates_a_card_without_reload() {
 
 #[tokio::test]
 async fn the_api_down_banner_appears_when_the_server_stops_and_goes_when_it_returns() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
     let mut app = spawn_app(Frontend::Built).await;
     let browser = Browser::start(1280, 900).await;
     browser.goto(&format!("{}/Litecoin", app.address)).await;

@@ -17,7 +17,12 @@ async fn health_reports_version_database_and_uptime() {
     assert_eq!(health.status, HealthStatus::Ok);
     assert_eq!(health.version, env!("CARGO_PKG_VERSION"));
     assert!(health.database.reachable);
-    assert_eq!(health.database.backend, "sqlite");
+    let backend = if crate::helpers::on_postgres() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    assert_eq!(health.database.backend, backend);
     use migrations::MigratorTrait;
     let known = migrations::Migrator::migrations().len();
     assert_eq!(health.database.migrations_applied as usize, known);
@@ -26,6 +31,9 @@ async fn health_reports_version_database_and_uptime() {
 
 #[tokio::test]
 async fn the_embedded_database_is_a_wal_mode_sqlite_file_in_the_data_dir() {
+    if crate::helpers::sqlite_only("about the embedded SQLite file") {
+        return;
+    }
     let app = spawn_app(Frontend::Fixture).await;
     assert!(app.data_dir.path().join(coincast::db::SQLITE_FILE).is_file());
     let mode = coincast::db::sqlite_journal_mode(&app.state.db).await.unwrap();

@@ -1,4 +1,8 @@
 //! `spawn_app()` and what tests share.
+//!
+//! The database is a fresh SQLite file per test, or, with `COINCAST_TEST_DATABASE` set to a
+//! PostgreSQL server's URL (`postgres://postgres@127.0.0.1:5432`), a fresh database per test on
+//! that server (`coincast_test_<unique>`), dropped when the test's app is.
 
 use std::path::{Path, PathBuf};
 
@@ -35,7 +39,101 @@ pub enum Frontend {
     Built,
 }
 
-/// A running server on a free port with its own database in a temporary directory.
+/// The environment variable naming the PostgreSQL server the tests run against (none: SQLite).
+pub const TEST_DATABASE_ENV: &str = "COINCAST_TEST_DATABASE";
+
+/// The PostgreSQL server of this run (`COINCAST_TEST_DATABASE`, without a database name), if any.
+pub fn postgres_server() -> Option<String> {
+    std::env::var(TEST_DATABASE_ENV)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| v.trim().trim_end_matches('/').to_owned())
+}
+
+/// Whether this run uses PostgreSQL.
+pub fn on_postgres() -> bool {
+    postgres_server().is_some()
+}
+
+/// On PostgreSQL, says why a test that only means something on SQLite does not run, and returns
+/// `true` (the caller returns).
+pub fn sqlite_only(reason: &str) -> bool {
+    if on_postgres() {
+        eprintln!("SKIPPED on PostgreSQL: {reason}");
+        return true;
+    }
+    false
+}
+
+/// A database of its own on the test PostgreSQL server, dropped (its connections ended) when
+/// this is.
+pub struct PgDatabase {
+    server: String,
+    pub name: String,
+}
+
+impl PgDatabase {
+    /// Creates `coincast_test_<unique>` on `server`.
+    pub async fn create(server: &str) -> PgDatabase {
+        static MADE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!(
+            "coincast_test_{}_{}_{}",
+            std::process::id(),
+            nanos % 1_000_000_000_000,
+            MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let admin = sea_orm::Database::connect(format!("{server}/postgres"))
+            .await
+            .expect("the test PostgreSQL server answers (COINCAST_TEST_DATABASE)");
+        use sea_orm::ConnectionTrait;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        PgDatabase {
+            server: server.to_owned(),
+            name,
+        }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop runs inside the test's runtime: a thread with a runtime of its own does the work.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                use sea_orm::ConnectionTrait;
+                let admin = sea_orm::Database::connect(format!("{server}/postgres")).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// A running server on a free port with its own database (in a temporary directory, or on the
+/// test PostgreSQL server).
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
@@ -44,9 +142,36 @@ pub struct TestApp {
     settings: Settings,
     handle: actix_web::dev::ServerHandle,
     _dist: Option<tempfile::TempDir>,
+    /// Declared last: dropped after everything that uses the database.
+    pg: Option<std::sync::Arc<PgDatabase>>,
 }
 
 impl TestApp {
+    /// The URL of this app's database (`sqlite://...` or `postgres://...`), for another process
+    /// or a second app on the same data.
+    pub fn database_url(&self) -> String {
+        self.settings.database.url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.path().join(coincast::db::SQLITE_FILE).display()
+            )
+        })
+    }
+
+    /// Another server on this app's database (as a second API process would be), with `tweak`
+    /// applied to its settings; the database outlives both.
+    pub async fn sibling(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let url = self.database_url();
+        let pg = self.pg.clone();
+        let mut app = spawn_app_with(Frontend::Fixture, |s| {
+            s.database.url = Some(url);
+            tweak(s);
+        })
+        .await;
+        app.pg = pg;
+        app
+    }
+
     /// Stops the server at once (open connections are dropped), as a crash or a deploy would.
     pub async fn stop(&self) {
         self.handle.stop(false).await;
@@ -139,6 +264,14 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
     settings.server.workers = 2;
     settings.models.dir = repo_root().join("models/artifacts");
     tweak(&mut settings);
+    let pg = match (postgres_server(), &settings.database.url) {
+        (Some(server), None) => {
+            let db = PgDatabase::create(&server).await;
+            settings.database.url = Some(db.url());
+            Some(std::sync::Arc::new(db))
+        }
+        _ => None,
+    };
     let settings_used = settings.clone();
     let app = Application::build(settings).await.expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -156,5 +289,6 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
         settings: settings_used,
         handle,
         _dist: dist_guard,
+        pg,
     }
 }

@@ -147,8 +147,13 @@ async fn the_apalis_workers_run_the_scheduled_jobs_through_the_job_table() {
         .state
         .db
         .query_one_raw(sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "SELECT COUNT(*) FROM Jobs WHERE job_type LIKE '%candles%'",
+            app.state.db.get_database_backend(),
+            // apalis's job table: `Jobs` on SQLite, `apalis.jobs` on PostgreSQL.
+            if crate::helpers::on_postgres() {
+                "SELECT COUNT(*) FROM apalis.jobs WHERE job_type LIKE '%candles%'"
+            } else {
+                "SELECT COUNT(*) FROM Jobs WHERE job_type LIKE '%candles%'"
+            },
         ))
         .await
         .unwrap()

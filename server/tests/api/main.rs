@@ -1,5 +1,5 @@
 //! The one integration test binary: every test drives a real server (`spawn_app`) on port 0 with a
-//! fresh SQLite database, through real HTTP.
+//! fresh database (SQLite, or PostgreSQL with `COINCAST_TEST_DATABASE`), through real HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod backfill;
@@ -22,5 +22,6 @@ mod published;
 mod replay;
 mod resilience;
 mod retention;
+mod scale;
 mod spa;
 mod upstream;

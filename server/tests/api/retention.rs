@@ -36,7 +36,12 @@ async fn ids(db: &DatabaseConnection) -> Vec<String> {
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT id FROM Jobs ORDER BY id".to_owned(),
+            if crate::helpers::on_postgres() {
+                "SELECT id FROM apalis.jobs ORDER BY id"
+            } else {
+                "SELECT id FROM Jobs ORDER BY id"
+            }
+            .to_owned(),
         ))
         .await
         .unwrap();
@@ -49,9 +54,7 @@ async fn ids(db: &DatabaseConnection) -> Vec<String> {
 async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_bounds() {
     let app = spawn_app(Frontend::Fixture).await;
     let conn = &app.state.db;
-    apalis_sqlite::SqliteStorage::setup(conn.get_sqlite_connection_pool())
-        .await
-        .unwrap();
+    coincast::jobs::setup(conn).await.unwrap();
     // id, status, finished (or scheduled) seconds before NOW.
     let jobs = [
         ("done-fresh", "Done", 2 * HOUR_S),
@@ -69,12 +72,23 @@ async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_
         } else {
             t.to_string()
         };
-        conn.execute_unprepared(&format!(
-            "INSERT INTO Jobs (job, id, job_type, status, run_at, done_at) \
-             VALUES (x'00', '{id}', 'coincast::candles', '{status}', {t}, {done_at})"
-        ))
-        .await
-        .unwrap();
+        let sql = if crate::helpers::on_postgres() {
+            let done_at = if done_at == "NULL" {
+                done_at
+            } else {
+                format!("to_timestamp({done_at})")
+            };
+            format!(
+                "INSERT INTO apalis.jobs (job, id, job_type, status, run_at, done_at) \
+                 VALUES ('\\x00'::bytea, '{id}', 'coincast::candles', '{status}', to_timestamp({t}), {done_at})"
+            )
+        } else {
+            format!(
+                "INSERT INTO Jobs (job, id, job_type, status, run_at, done_at) \
+                 VALUES (x'00', '{id}', 'coincast::candles', '{status}', {t}, {done_at})"
+            )
+        };
+        conn.execute_unprepared(&sql).await.unwrap();
     }
     // One prediction and one minute candle per day, 0 to 20 days old.
     let days: Vec<i64> = (0..=20).collect();

@@ -12,6 +12,10 @@ use crate::db;
 use crate::http::state::AppState;
 use crate::jobs;
 
+/// The response header of `/api/health` that says how this process hears other processes'
+/// changes.
+pub const CHANGES_HEADER: &str = "coincast-changes";
+
 /// Service health: version, database reachability, uptime, data mode, failing sources and the
 /// scheduled jobs' last runs.
 ///
@@ -130,6 +134,9 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable()
     };
+    // How this process learns of other processes' commits (`listen` on PostgreSQL; `poll` on
+    // SQLite without jobs, or while the listener is down; `local` when it writes them itself).
+    res.insert_header((CHANGES_HEADER, state.changes_mode()));
     res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(body)
 }
