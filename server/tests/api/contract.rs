@@ -206,7 +206,7 @@ async fn the_document_declares_errors_headers_and_events() {
             );
         }
     }
-    assert_eq!(ops, 11);
+    assert_eq!(ops, 10);
     let predictions = &doc["paths"]["/api/predictions"]["get"];
     assert!(predictions["responses"]["200"]["headers"]["ETag"].is_object());
     assert!(predictions["responses"]["304"]["headers"]["Cache-Control"].is_object());
