@@ -189,30 +189,7 @@ impl Application {
 
 /// Resolves on SIGINT or SIGTERM, after telling the event streams to end.
 async fn stop_signal(state: AppState) {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: stopping"),
-        () = terminate => tracing::info!("SIGTERM: stopping"),
-    }
+    crate::jobs::process::stop_signal().await;
     state.begin_shutdown();
 }
 

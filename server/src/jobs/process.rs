@@ -213,8 +213,8 @@ fn reload_on_hangup(
     })
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn stop_signal() {
+/// Resolves on SIGINT or SIGTERM (the worker's stop, and the HTTP server's first step of one).
+pub async fn stop_signal() {
     let ctrl_c = async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for SIGINT");

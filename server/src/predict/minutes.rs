@@ -32,6 +32,17 @@ struct Window {
     loaded: Instant,
 }
 
+impl Window {
+    fn new(from: i64, to: i64, bars: &[Bar], loaded: Instant) -> Window {
+        Window {
+            from,
+            to,
+            bars: bars.to_vec(),
+            loaded,
+        }
+    }
+}
+
 /// Where the kept window came from on a read (tests and the benchmark look).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read {
@@ -72,27 +83,11 @@ impl MinuteCache {
             && let Some(bars) = incremental(db, coin, w, from, to).await?
         {
             let loaded = w.loaded;
-            coins.insert(
-                coin,
-                Window {
-                    from,
-                    to,
-                    bars: bars.clone(),
-                    loaded,
-                },
-            );
+            coins.insert(coin, Window::new(from, to, &bars, loaded));
             return Ok((bars, Read::Incremental));
         }
         let bars = db::candles::minutes(db, coin, from, to).await?;
-        coins.insert(
-            coin,
-            Window {
-                from,
-                to,
-                bars: bars.clone(),
-                loaded: Instant::now(),
-            },
-        );
+        coins.insert(coin, Window::new(from, to, &bars, Instant::now()));
         Ok((bars, Read::Full))
     }
 

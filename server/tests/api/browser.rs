@@ -715,7 +715,7 @@ async fn the_api_down_banner_appears_when_the_server_stops_and_goes_when_it_retu
 /// Stores a pending LTC prediction made this minute, as the engine would: the event stream
 /// announces it to open pages.
 async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f64) {
-    use sea_orm::{ActiveValue::Set, EntityTrait};
+    use sea_orm::ActiveValue::Set;
     let now = chrono::Utc::now().timestamp() / 60 * 60;
     let h: shared::Horizon = horizon.parse().unwrap();
     let row = coincast::db::entities::prediction::ActiveModel {
@@ -730,8 +730,8 @@ async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f
         outcome: Set(coincast::db::entities::prediction::Outcome::Pending),
         ..Default::default()
     };
-    coincast::db::entities::prediction::Entity::insert(row)
-        .exec(&app.state.db)
+    // As the engine stores them: published now, with its `prediction` event.
+    coincast::db::predictions::insert(&app.state.db, vec![row])
         .await
         .unwrap();
     app.refresh().await;
