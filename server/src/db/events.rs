@@ -17,23 +17,26 @@ use crate::db::entities::{candle, event};
 /// Records a `prediction` event for each live prediction stored at `published_at` (what one
 /// insert stored), in id order.
 pub async fn record_predictions(db: &impl ConnectionTrait, published_at: i64) -> Result<u64, DbErr> {
-    let sql = format!(
-        "INSERT INTO events (kind, coin, horizon, subject, price, at) \
-         SELECT 'prediction', coin, horizon, id, NULL, {published_at} FROM predictions \
-         WHERE published_at = {published_at} AND backfilled = {f} ORDER BY id \
-         ON CONFLICT (kind, coin, subject) DO NOTHING",
-        f = false_literal(db)
-    );
-    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+    record_about_predictions(db, "prediction", "published_at", published_at).await
 }
 
 /// Records a `score` event for each live prediction scored (or found unscorable) at `scored_at`,
 /// in id order.
 pub async fn record_scores(db: &impl ConnectionTrait, scored_at: i64) -> Result<u64, DbErr> {
+    record_about_predictions(db, "score", "scored_at", scored_at).await
+}
+
+/// An event of `kind` for each live prediction whose `column` is `at`, in id order.
+async fn record_about_predictions(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    column: &str,
+    at: i64,
+) -> Result<u64, DbErr> {
     let sql = format!(
         "INSERT INTO events (kind, coin, horizon, subject, price, at) \
-         SELECT 'score', coin, horizon, id, NULL, {scored_at} FROM predictions \
-         WHERE scored_at = {scored_at} AND backfilled = {f} ORDER BY id \
+         SELECT '{kind}', coin, horizon, id, NULL, {at} FROM predictions \
+         WHERE {column} = {at} AND backfilled = {f} ORDER BY id \
          ON CONFLICT (kind, coin, subject) DO NOTHING",
         f = false_literal(db)
     );

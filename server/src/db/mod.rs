@@ -209,8 +209,8 @@ pub async fn applied_migrations(conn: &DatabaseConnection) -> anyhow::Result<usi
 const PREDICTION_WRITES: i64 = 0x636f_696e_0000_0001;
 
 /// Runs `write` in a transaction that, on PostgreSQL, first takes a transaction-scoped advisory
-/// lock, so writers of predictions (inserts and scoring, from any process) commit one after the
-/// other, in the order they took their ids and score times. The event stream reads rows after a
+/// lock, so writers of predictions and events (inserts, scoring, price events, from any process)
+/// commit one after the other, in the order they took their ids and score times. The event stream reads rows after a
 /// cursor (`id > n`, `(scored_at, id) > (t, n)`): with two writers committing out of order it
 /// would pass over the earlier one's rows for good. SQLite has one writer at a time anyway.
 pub async fn serialized<T, F>(

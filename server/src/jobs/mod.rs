@@ -162,8 +162,14 @@ impl Runner {
             Job::Maintenance => return self.maintenance(clock::now()).await,
             Job::Candles => {
                 let outcomes = self.collectors.candles().await;
-                // Each coin's newest minute, as a `price` event of the stream.
-                if let Err(e) = db::events::record_prices(self.db(), clock::now()).await {
+                // Each coin's newest minute, as a `price` event of the stream; serialized with the
+                // other writers of events, so their ids commit in order (`db::serialized`).
+                let now = clock::now();
+                let recorded = db::serialized(self.db(), move |txn| {
+                    Box::pin(db::events::record_prices(txn, now))
+                })
+                .await;
+                if let Err(e) = recorded {
                     tracing::warn!(error = %e, "could not record the price events");
                 }
                 if outcomes.iter().all(Result::is_ok) {
