@@ -18,5 +18,6 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod jobs;
+pub mod memory;
 pub mod predict;
 pub mod telemetry;

@@ -6,7 +6,8 @@
 //! `index.html` being served (every inline `<script>` and `<style>` body), at start and again
 //! whenever the file changes (a rebuild while the server runs), so it cannot drift from the page.
 //! The Swagger UI under `/docs/` gets its own policy: its scripts are files, but it styles
-//! elements inline and draws icons from `data:` images.
+//! elements inline and draws icons from `data:` images. API answers (JSON, never rendered as a
+//! page) get the short policy OWASP advises for APIs: nothing may load, nothing may frame them.
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -23,6 +24,43 @@ use sha2::{Digest, Sha256};
 pub const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
+
+/// The API's policy (`/api/...`, `/api-docs/...`): JSON is never a page that loads anything.
+pub const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// Which part of the site a path is in: it decides the policy and the cache headers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PathKind {
+    /// `/api/...`: the JSON API.
+    Api,
+    /// `/api-docs/...`: the OpenAPI document.
+    ApiDocs,
+    /// `/docs` and `/docs/...`: the Swagger UI.
+    Docs,
+    /// Everything else: the web app's files and pages.
+    App,
+}
+
+impl PathKind {
+    /// The part `path` is in.
+    pub fn of(path: &str) -> PathKind {
+        if path.starts_with("/api/") {
+            PathKind::Api
+        } else if path.starts_with("/api") {
+            PathKind::ApiDocs
+        } else if path == "/docs" || path.starts_with("/docs/") {
+            PathKind::Docs
+        } else {
+            PathKind::App
+        }
+    }
+
+    /// Whether the answer gets the file cache headers (`spa::set_cache_headers`): everything
+    /// but the API and its document, which set their own.
+    pub fn has_file_cache_headers(self) -> bool {
+        matches!(self, PathKind::Docs | PathKind::App)
+    }
+}
 
 /// What identifies a version of `index.html` without reading it.
 type Stamp = Option<(SystemTime, u64)>;
@@ -63,19 +101,21 @@ impl SecurityHeaders {
         }
     }
 
-    /// Sets the headers on the response to a request for `path`.
-    pub fn apply(&self, path: &str, headers: &mut HeaderMap) {
+    /// Sets the headers on the response to a request in the `kind` part of the site.
+    pub fn apply(&self, kind: PathKind, headers: &mut HeaderMap) {
         headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
         headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        let policy = if path == "/docs" || path.starts_with("/docs/") {
-            HeaderValue::from_static(DOCS_CSP)
-        } else {
-            // Only an HTML page's policy matters to the browser: check the file for those.
-            let html = headers
-                .get(CONTENT_TYPE)
-                .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
-            self.app_policy(html)
+        let policy = match kind {
+            PathKind::Api | PathKind::ApiDocs => HeaderValue::from_static(API_CSP),
+            PathKind::Docs => HeaderValue::from_static(DOCS_CSP),
+            PathKind::App => {
+                // Only an HTML page's policy matters to the browser: check the file for those.
+                let html = headers
+                    .get(CONTENT_TYPE)
+                    .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+                self.app_policy(html)
+            }
         };
         headers.insert(CONTENT_SECURITY_POLICY, policy);
     }
@@ -198,20 +238,32 @@ mod tests {
     }
 
     #[test]
-    fn docs_get_their_own_policy() {
+    fn docs_and_the_api_get_their_own_policies() {
         let headers = SecurityHeaders::new(Path::new("/nonexistent"));
-        let mut map = HeaderMap::new();
-        headers.apply("/docs/index.html", &mut map);
-        assert_eq!(map.get(CONTENT_SECURITY_POLICY).unwrap(), DOCS_CSP);
-        assert_eq!(map.get(X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
-        let mut map = HeaderMap::new();
-        headers.apply("/api/health", &mut map);
-        assert!(
+        let policy = |path: &str| {
+            let mut map = HeaderMap::new();
+            headers.apply(PathKind::of(path), &mut map);
+            assert_eq!(map.get(X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
             map.get(CONTENT_SECURITY_POLICY)
                 .unwrap()
                 .to_str()
                 .unwrap()
-                .starts_with("default-src 'self'; script-src 'self' 'wasm-unsafe-eval';")
-        );
+                .to_owned()
+        };
+        assert_eq!(policy("/docs/index.html"), DOCS_CSP);
+        assert_eq!(policy("/docs"), DOCS_CSP);
+        assert_eq!(policy("/api/health"), API_CSP);
+        assert_eq!(policy("/api-docs/openapi.json"), API_CSP);
+        assert!(policy("/Bitcoin").starts_with("default-src 'self'; script-src 'self' 'wasm-unsafe-eval';"));
+        assert!(policy("/docsx").starts_with("default-src 'self'; script-src 'self' 'wasm-unsafe-eval';"));
+    }
+
+    #[test]
+    fn only_the_app_and_the_docs_get_file_cache_headers() {
+        assert!(PathKind::of("/").has_file_cache_headers());
+        assert!(PathKind::of("/assets/x/app.js").has_file_cache_headers());
+        assert!(PathKind::of("/docs/").has_file_cache_headers());
+        assert!(!PathKind::of("/api/predictions").has_file_cache_headers());
+        assert!(!PathKind::of("/api-docs/openapi.json").has_file_cache_headers());
     }
 }

@@ -52,6 +52,8 @@ pub struct Application {
     _watcher: Option<AbortOnDrop>,
     /// The change listener (PostgreSQL).
     _listener: Option<AbortOnDrop>,
+    /// Returns freed memory to the system now and then.
+    _trimmer: AbortOnDrop,
 }
 
 /// A task that ends with its owner.
@@ -162,6 +164,9 @@ impl Application {
             _workers: workers,
             _watcher: watcher.map(AbortOnDrop),
             _listener: listener_task,
+            _trimmer: AbortOnDrop(tokio::spawn(crate::memory::trim_periodically(
+                crate::memory::TRIM_EVERY,
+            ))),
         })
     }
 
@@ -228,19 +233,26 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
             .wrap(from_fn(limits::rate_limit))
             .wrap_fn(move |mut req, srv| {
                 let security = security.clone();
-                let path = req.path().to_owned();
+                let kind = headers::PathKind::of(req.path());
                 // HEAD on an API route is its GET without the body (the HTTP layer leaves the body
                 // out and keeps the headers: length, ETag, cache). Not for the endless event stream.
-                if req.method() == Method::HEAD && path.starts_with("/api/") && path != "/api/stream" {
+                if req.method() == Method::HEAD
+                    && kind == headers::PathKind::Api
+                    && req.path() != "/api/stream"
+                {
                     req.head_mut().method = Method::GET;
                 }
-                // Every GET of an API route first has its query string checked against the
+                // Every GET of an API route with a query string first has it checked against the
                 // parameters the route documents: unknown, repeated or malformed ones are a 400
                 // naming the parameter, before any handler parses them.
-                let rejected = (req.method() == Method::GET && path.starts_with("/api/"))
-                    .then(|| known.query_for(&path))
-                    .flatten()
-                    .and_then(|allowed| routes::params::check_query(req.query_string(), allowed).err());
+                let rejected = (req.method() == Method::GET
+                    && kind == headers::PathKind::Api
+                    && !req.query_string().is_empty())
+                .then(|| known.query_for(req.path()))
+                .flatten()
+                .and_then(|allowed| routes::params::check_query(req.query_string(), allowed).err());
+                // Only the web app's files need their path once answered (their cache headers).
+                let app_path = kind.has_file_cache_headers().then(|| req.path().to_owned());
                 let fut = match rejected {
                     Some(e) => Either::Left(ready(Ok(req.error_response(e)))),
                     None => {
@@ -250,8 +262,10 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
                 };
                 async move {
                     let mut res = fut.await?;
-                    spa::set_cache_headers(&path, res.headers_mut());
-                    security.apply(&path, res.headers_mut());
+                    if let Some(path) = app_path {
+                        spa::set_cache_headers(&path, res.headers_mut());
+                    }
+                    security.apply(kind, res.headers_mut());
                     Ok(res)
                 }
             })

@@ -82,7 +82,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         minutes: Default::default(),
     });
     let _workers = jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?;
-    let mut tasks = Vec::new();
+    let mut tasks = vec![tokio::spawn(crate::memory::trim_periodically(
+        crate::memory::TRIM_EVERY,
+    ))];
     if let Some((feed, _)) = &feed {
         tasks.push(tokio::spawn(reload_when_announced(
             feed.clone(),
