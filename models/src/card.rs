@@ -1,5 +1,6 @@
 //! Model cards: the JSON beside each ONNX file that says what the model is, what it was trained on
-//! and how well it did out of sample, next to the baseline. The server's `/api/models` reads these.
+//! and how well it did out of sample, next to the baselines, and what trading its signals after
+//! costs would have made. The server's `/api/models` reads these.
 
 use serde::{Deserialize, Serialize};
 use shared::{Coin, Horizon};
@@ -7,6 +8,7 @@ use shared::{Coin, Horizon};
 use crate::features::FeatureSpec;
 use crate::metrics::Metrics;
 use crate::nn::ModelKind;
+use crate::strategy::StrategyReport;
 
 /// Accuracy on the most confident share of predictions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +111,10 @@ pub struct ModelCard {
     /// The same model kind scored on a shuffled random 80/20 split of the same rows: shown only to
     /// explain why such figures mislead (neighbouring rows share most of their label window).
     pub shuffled_split: Metrics,
+    /// Trading the model's signals after costs on the reported folds, against buy-and-hold and
+    /// the momentum rule (absent in cards written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<StrategyReport>,
     pub onnx_file: String,
     pub onnx_sha256: String,
     pub golden: Golden,

@@ -151,7 +151,37 @@ pub fn label(bars: &[Bar], i: usize, horizon_bars: usize, interval_s: i64) -> Op
     crate::label_up(now.close, later.close)
 }
 
+/// The simple return from bar `i`'s close to the close `horizon_bars` later (what a position opened
+/// at the prediction time and held for the horizon makes before costs), aligned exactly as
+/// [`label`]: `None` when that bar is missing or either price is not positive and finite.
+pub fn forward_return(bars: &[Bar], i: usize, horizon_bars: usize, interval_s: i64) -> Option<f64> {
+    let now = bars.get(i)?;
+    let later = bars.get(i + horizon_bars)?;
+    if later.ts - now.ts != horizon_bars as i64 * interval_s {
+        return None;
+    }
+    crate::label_up(now.close, later.close)?;
+    Some(later.close / now.close - 1.0)
+}
+
+/// The return of the bar that has just closed at bar `i`: close to close from the bar before when
+/// that bar is there (always, for a row with features: every window is gap-free and at least two
+/// bars long), else the bar's own open to close.
+pub fn last_bar_return(bars: &[Bar], i: usize, interval_s: i64) -> Option<f64> {
+    let now = bars.get(i)?;
+    let from = match i.checked_sub(1).and_then(|j| bars.get(j)) {
+        Some(prev) if now.ts - prev.ts == interval_s => prev.close,
+        _ => now.open,
+    };
+    (from.is_finite() && from > 0.0 && now.close.is_finite()).then(|| now.close / from - 1.0)
+}
+
 /// Samples for training or evaluation, in time order.
+///
+/// Beside the features and the label, each row keeps what the baselines and the strategy
+/// evaluation need and the model never sees: the return of the bar that closed at the prediction
+/// time (`last_ret`: the momentum and reversal rules) and the realized return over the horizon
+/// (`fwd_ret`: the label's own prices, for trading the signal).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
     /// One feature row per sample.
@@ -160,6 +190,12 @@ pub struct Dataset {
     pub y: Vec<bool>,
     /// Prediction time of each sample: the close of its bar, Unix seconds.
     pub ts: Vec<i64>,
+    /// The return of the last closed bar at the prediction time (see [`last_bar_return`]). Not a
+    /// feature.
+    pub last_ret: Vec<f64>,
+    /// The simple return over the horizon from the prediction time (see [`forward_return`]); its
+    /// sign is the label. Not a feature.
+    pub fwd_ret: Vec<f64>,
 }
 
 impl Dataset {
@@ -178,15 +214,19 @@ impl Dataset {
     ) -> Dataset {
         let mut data = Dataset::default();
         for i in 0..bars.len() {
-            let (Some(x), Some(y)) = (
+            let (Some(x), Some(y), Some(fwd), Some(last)) = (
                 features_with(spec, &bars[..=i], interval_s, set),
                 label(bars, i, horizon_bars, interval_s),
+                forward_return(bars, i, horizon_bars, interval_s),
+                last_bar_return(bars, i, interval_s),
             ) else {
                 continue;
             };
             data.x.push(x);
             data.y.push(y);
             data.ts.push(bars[i].ts + interval_s);
+            data.last_ret.push(last);
+            data.fwd_ret.push(fwd);
         }
         data
     }
@@ -199,6 +239,8 @@ impl Dataset {
                 out.x.push(self.x[i].clone());
                 out.y.push(self.y[i]);
                 out.ts.push(self.ts[i]);
+                out.last_ret.push(self.last_ret[i]);
+                out.fwd_ret.push(self.fwd_ret[i]);
             }
         }
         out
@@ -360,6 +402,44 @@ mod tests {
         assert_eq!(label(&holed, 2, 1, 3600), None);
         let data = Dataset::build(&spec(), &b, 3600, 1);
         assert!(data.is_empty(), "the only bar with features has no next bar");
+    }
+
+    #[test]
+    fn rows_keep_the_last_bar_and_the_forward_return_out_of_the_features() {
+        let b = bars();
+        // Bar 2 closes at 100 after 99: the last bar rose by 1/99; two bars later 106: +6%.
+        assert!((last_bar_return(&b, 2, 3600).unwrap() - 1.0 / 99.0).abs() < 1e-12);
+        assert!((forward_return(&b, 2, 2, 3600).unwrap() - 0.06).abs() < 1e-12);
+        assert_eq!(
+            forward_return(&b, 5, 2, 3600),
+            None,
+            "past the end, like the label"
+        );
+        // The first bar has no bar before it: its own open to close.
+        assert!((last_bar_return(&b, 0, 3600).unwrap() - 0.02).abs() < 1e-12);
+        let short = FeatureSpec {
+            periods: 1,
+            first_period_bars: 1,
+            growth: 1.0,
+            series: vec![],
+        };
+        let data = Dataset::build(&short, &b, 3600, 1);
+        assert_eq!(data.len(), 5, "bars 1..=5 have features and a next bar");
+        assert_eq!(
+            data.x[0].len(),
+            short.names().len(),
+            "nothing added to the features"
+        );
+        for (k, i) in (1..=5).enumerate() {
+            assert_eq!(
+                data.fwd_ret[k] > 0.0,
+                data.y[k],
+                "the label is the forward return's sign"
+            );
+            assert_eq!(data.last_ret[k], last_bar_return(&b, i, 3600).unwrap());
+        }
+        let kept = data.filter(|t| t >= 3 * 3600);
+        assert_eq!((kept.len(), kept.last_ret.len(), kept.fwd_ret.len()), (4, 4, 4));
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! the labels, walk-forward evaluation, ONNX export and tract inference. Trained artefacts (ONNX
 //! files and their JSON model cards) live in `models/artifacts/`.
 //!
-//! Built so far: reading history files (`history`), the feature pipeline and labels
-//! (`features`), walk-forward splits with purge and embargo (`walkforward`) and honest metrics
-//! (`metrics`). Training, ONNX export and inference come next.
+//! Modules: reading history files (`history`), the feature pipeline and labels (`features`),
+//! walk-forward splits with purge and embargo (`walkforward`), honest metrics next to the
+//! majority, momentum and reversal baselines (`metrics`), trading the signals after fees
+//! (`strategy`), training (`nn`, `train`), ONNX export and tract inference (`onnx`), model cards
+//! (`card`) and the report (`report`).
 
 pub mod card;
 pub mod features;
@@ -16,6 +18,7 @@ pub mod nn;
 pub mod onnx;
 pub mod report;
 pub mod series;
+pub mod strategy;
 pub mod train;
 pub mod walkforward;
 
@@ -37,10 +40,10 @@ pub fn horizon_bars(horizon: Horizon, bar_seconds: i64) -> Option<usize> {
 }
 
 /// Whether a probability of UP calls the direction UP: the one rule for the shown direction, the
-/// stored `correct` and the metrics (a tie, 0.5, counts as UP).
-pub fn predicts_up(p_up: f64) -> bool {
-    p_up >= 0.5
-}
+/// stored `correct`, live accuracy, the metrics and the strategy's signals. Defined in `shared` (the
+/// web app draws directions too) and re-exported here: UP only when `p_up > 0.5`; a tie (0.5)
+/// says DOWN, the side the label gives an unchanged price.
+pub use shared::{UP_ABOVE, predicts_up};
 
 #[cfg(test)]
 mod tests {
@@ -62,6 +65,20 @@ mod tests {
         assert_eq!(label_up(f64::NAN, 1.0), None);
         assert_eq!(label_up(1.0, 0.0), None);
         assert_eq!(label_up(-1.0, 2.0), None);
+    }
+
+    #[test]
+    fn a_tie_says_down_like_an_unchanged_price() {
+        assert!(predicts_up(0.500_001));
+        assert!(!predicts_up(0.5), "a tie says DOWN");
+        assert!(!predicts_up(0.499));
+        assert!(!predicts_up(f64::NAN));
+        assert_eq!(label_up(100.0, 100.0), Some(predicts_up(0.5)));
+        assert_eq!(
+            shared::Direction::from_p_up(0.5),
+            shared::Direction::Down,
+            "the shown direction follows the same rule"
+        );
     }
 
     #[test]

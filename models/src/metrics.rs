@@ -1,12 +1,17 @@
-//! How good are predictions, honestly: accuracy with its Wilson interval next to the majority-class
-//! baseline on the same rows, a binomial p-value against that baseline, Brier score, log loss, and
-//! accuracy on the most confident predictions.
+//! How good are predictions, honestly: accuracy with its Wilson interval next to the baselines on
+//! the same rows (the majority class, and where the last bar is known the momentum rule and its
+//! reversal), binomial p-values against them, Brier score, log loss, and accuracy on the most
+//! confident predictions.
+
+use serde::{Deserialize, Serialize};
+
+use crate::predicts_up;
 
 /// A 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
 
 /// Scores of probabilistic UP/DOWN predictions against outcomes (as stored in model cards).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Metrics {
     pub n: usize,
     pub hits: usize,
@@ -23,11 +28,66 @@ pub struct Metrics {
     /// P(at least `hits` hits | each hit has the baseline's probability): small means better
     /// than the baseline beyond chance.
     pub p_value: f64,
+    /// The accuracy of the momentum rule on these rows: UP when the last closed bar rose (close
+    /// above the previous close), DOWN otherwise. Absent when the rows carry no last bar (and in
+    /// cards written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum_accuracy: Option<f64>,
+    /// The accuracy of the reversal rule, the opposite of momentum (`1 - momentum_accuracy`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversal_accuracy: Option<f64>,
+    /// The most accurate of the majority class, momentum and reversal on these rows, and the
+    /// model's p-value against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub strongest_baseline: Option<StrongestBaseline>,
+}
+
+/// A rule that uses no model, scored on the same rows as the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// Always the side that was more frequent in these rows (known only afterwards: generous).
+    Majority,
+    /// UP when the last closed bar rose.
+    Momentum,
+    /// DOWN when the last closed bar rose.
+    Reversal,
+}
+
+impl Baseline {
+    /// The rule's name in tables (`majority`, `momentum`, `reversal`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Baseline::Majority => "majority",
+            Baseline::Momentum => "momentum",
+            Baseline::Reversal => "reversal",
+        }
+    }
+}
+
+/// The strongest baseline on a set of rows and whether the model beats it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StrongestBaseline {
+    pub name: Baseline,
+    pub accuracy: f64,
+    /// The one-sided binomial p-value of the model's hits at this baseline's accuracy:
+    /// P(X >= hits | X ~ Binomial(n, accuracy)). The baseline's rate is taken as known (its own
+    /// sampling noise and its pairing with the model's calls on the same rows are ignored), as
+    /// for the majority class; small means the model beats it beyond chance.
+    pub p_value: f64,
+}
+
+impl StrongestBaseline {
+    /// Whether the model beats this baseline at the 5% level (one-sided).
+    pub fn beaten(&self) -> bool {
+        self.p_value < 0.05
+    }
 }
 
 impl Metrics {
-    /// Scores `p_up` (probabilities of UP) against `up` (what happened). `None` when empty or
-    /// the lengths differ.
+    /// Scores `p_up` (probabilities of UP) against `up` (what happened), next to the majority
+    /// class only (see [`Metrics::compute_with_baselines`]). `None` when empty or the lengths
+    /// differ.
     pub fn compute(up: &[bool], p_up: &[f64]) -> Option<Metrics> {
         if up.is_empty() || up.len() != p_up.len() {
             return None;
@@ -38,7 +98,7 @@ impl Metrics {
         let (mut brier, mut log_loss) = (0.0, 0.0);
         for (&y, &p) in up.iter().zip(p_up) {
             let p = p.clamp(1e-7, 1.0 - 1e-7);
-            let said_up = p > 0.5;
+            let said_up = predicts_up(p);
             if said_up == y {
                 hits += 1;
             }
@@ -72,7 +132,37 @@ impl Metrics {
             wilson_high,
             baseline_accuracy: baseline,
             p_value: binomial_sf(hits, n, baseline),
+            momentum_accuracy: None,
+            reversal_accuracy: None,
+            strongest_baseline: None,
         })
+    }
+
+    /// [`Metrics::compute`] with the momentum and reversal rules on the same rows: `last_up[i]`
+    /// is whether row `i`'s last closed bar rose. The strongest baseline is the most accurate of
+    /// the three (the majority class on a tie, then momentum). `None` when the lengths differ.
+    pub fn compute_with_baselines(up: &[bool], p_up: &[f64], last_up: &[bool]) -> Option<Metrics> {
+        if last_up.len() != up.len() {
+            return None;
+        }
+        let mut m = Metrics::compute(up, p_up)?;
+        let momentum_hits = up.iter().zip(last_up).filter(|(y, l)| y == l).count();
+        let momentum = momentum_hits as f64 / m.n as f64;
+        let reversal = (m.n - momentum_hits) as f64 / m.n as f64;
+        let mut strongest = (Baseline::Majority, m.baseline_accuracy);
+        for candidate in [(Baseline::Momentum, momentum), (Baseline::Reversal, reversal)] {
+            if candidate.1 > strongest.1 {
+                strongest = candidate;
+            }
+        }
+        m.momentum_accuracy = Some(momentum);
+        m.reversal_accuracy = Some(reversal);
+        m.strongest_baseline = Some(StrongestBaseline {
+            name: strongest.0,
+            accuracy: strongest.1,
+            p_value: binomial_sf(m.hits, m.n, strongest.1),
+        });
+        Some(m)
     }
 }
 
@@ -158,7 +248,7 @@ pub fn accuracy_at_coverage(up: &[bool], p_up: &[f64], coverage: f64) -> Option<
     let take = ((up.len() as f64 * coverage.clamp(0.0, 1.0)).round() as usize).max(1);
     let hits = order[..take]
         .iter()
-        .filter(|&&i| (p_up[i] > 0.5) == up[i])
+        .filter(|&&i| predicts_up(p_up[i]) == up[i])
         .count();
     let min_confidence = order[..take].last().map_or(0.0, |&i| (p_up[i] - 0.5).abs());
     Some(AtCoverage {
@@ -212,6 +302,61 @@ mod tests {
         assert!((m.log_loss - ll).abs() < 1e-12);
         assert!(Metrics::compute(&[], &[]).is_none());
         assert!(Metrics::compute(&[true], &[0.5, 0.5]).is_none());
+    }
+
+    #[test]
+    fn a_tie_is_a_down_call_in_the_metrics() {
+        let m = Metrics::compute(&[false, true], &[0.5, 0.5]).unwrap();
+        assert_eq!(m.hits, 1, "0.5 says DOWN: right on the DOWN row only");
+    }
+
+    /// A hand-made series of closes; each row predicts the next bar.
+    #[test]
+    fn momentum_and_reversal_on_a_hand_made_series() {
+        let closes = [100.0, 101.0, 102.0, 101.0, 100.0, 101.0, 102.0, 103.0, 102.0];
+        // Row i (i = 1..=7): the last bar rose when closes[i] > closes[i - 1]; UP when
+        // closes[i + 1] > closes[i].
+        let rows: Vec<(bool, bool)> = (1..closes.len() - 1)
+            .map(|i| (closes[i] > closes[i - 1], closes[i + 1] > closes[i]))
+            .collect();
+        let last_up: Vec<bool> = rows.iter().map(|r| r.0).collect();
+        let up: Vec<bool> = rows.iter().map(|r| r.1).collect();
+        // last rose: T T F F T T T; went up: T F F T T T F -> momentum right on rows 0, 2, 4, 5.
+        assert_eq!(last_up, [true, true, false, false, true, true, true]);
+        assert_eq!(up, [true, false, false, true, true, true, false]);
+        // A model that always says DOWN: 3 of 7.
+        let p = vec![0.2; up.len()];
+        let m = Metrics::compute_with_baselines(&up, &p, &last_up).unwrap();
+        assert_eq!(m.hits, 3);
+        assert_eq!(m.baseline_accuracy, 4.0 / 7.0, "4 of 7 went UP");
+        assert_eq!(m.momentum_accuracy, Some(4.0 / 7.0));
+        assert_eq!(m.reversal_accuracy, Some(3.0 / 7.0));
+        let s = m.strongest_baseline.unwrap();
+        assert_eq!(s.name, Baseline::Majority, "a tie goes to the majority class");
+        assert_eq!(s.accuracy, 4.0 / 7.0);
+        assert_eq!(s.p_value, binomial_sf(3, 7, 4.0 / 7.0));
+        // Against a series that keeps reversing, reversal is strongest and the model that
+        // learned it is not better than the rule.
+        let up = [true, false, true, false, true, false];
+        let last_up = [false, true, false, true, false, true];
+        let p = [0.9, 0.1, 0.9, 0.1, 0.9, 0.1];
+        let m = Metrics::compute_with_baselines(&up, &p, &last_up).unwrap();
+        assert_eq!(
+            (m.accuracy, m.momentum_accuracy, m.reversal_accuracy),
+            (1.0, Some(0.0), Some(1.0))
+        );
+        let s = m.strongest_baseline.unwrap();
+        assert_eq!((s.name, s.accuracy, s.p_value), (Baseline::Reversal, 1.0, 1.0));
+        assert!(!s.beaten());
+        assert!(Metrics::compute_with_baselines(&up, &p, &last_up[1..]).is_none());
+    }
+
+    #[test]
+    fn cards_written_before_the_baselines_still_parse() {
+        let old = r#"{"n":4,"hits":3,"accuracy":0.75,"balanced_accuracy":0.8,"brier":0.1,
+            "log_loss":0.5,"wilson_low":0.3,"wilson_high":0.95,"baseline_accuracy":0.75,"p_value":0.7}"#;
+        let m: Metrics = serde_json::from_str(old).unwrap();
+        assert_eq!((m.momentum_accuracy, m.strongest_baseline), (None, None));
     }
 
     #[test]

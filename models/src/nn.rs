@@ -311,7 +311,11 @@ mod tests {
             };
             let net = train(&kind, &x, &y, &cfg).unwrap();
             let p = net.predict(&xt);
-            let hits = p.iter().zip(&yt).filter(|(p, y)| (**p > 0.5) == **y).count();
+            let hits = p
+                .iter()
+                .zip(&yt)
+                .filter(|(p, y)| crate::predicts_up(**p) == **y)
+                .count();
             assert!(
                 hits as f64 / yt.len() as f64 > 0.85,
                 "{}: {hits}/{}",

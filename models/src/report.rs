@@ -1,6 +1,9 @@
-//! `models/REPORT.md`: the walk-forward tables next to the baselines and the shuffled-split
-//! contrast, with a reliability diagram and an accuracy-vs-coverage plot per coin (SVG, plotters).
+//! `models/REPORT.md`: the walk-forward tables next to the baselines (majority, momentum,
+//! reversal) and the shuffled-split contrast, the strategy table (the signals traded after costs
+//! against buy-and-hold and the momentum rule), with a reliability diagram and an
+//! accuracy-vs-coverage plot per coin and an equity curve per model (SVG, plotters).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -8,6 +11,7 @@ use plotters::prelude::*;
 use shared::Coin;
 
 use crate::card::ModelCard;
+use crate::strategy::StrategyMetrics;
 
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
@@ -37,7 +41,11 @@ embargo of one horizon. The model kind and the feature set (price and volume alo
 the daily market series) were chosen on earlier folds than the ones reported; candidates with series are \
 compared on the rows where every series is known. **Baseline** is always \
 predicting the majority class of the same test rows; **p** is the one-sided binomial probability of doing at \
-least this well at the baseline's rate. Short-horizon direction is hard: credible results are 51-58%.";
+least this well at the baseline's rate. **Momentum** says UP when the last bar rose (its close above the one \
+before), **reversal** the opposite; **strongest** is the best of the three baselines on the same rows and \
+**p vs strongest** the same binomial test at its rate (the baseline's rate taken as known). The signal's \
+confidence threshold was chosen on the same earlier folds as the model (never on the reported ones). \
+Short-horizon direction is hard: credible results are 51-58%.";
 
 /// Writes REPORT.md and its plots (in `plots/`) into `dir`. `title_note` says how the cards were
 /// produced; `method` how their figures were measured.
@@ -50,11 +58,11 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
     writeln!(md, "{method}\n")?;
     writeln!(
         md,
-        "| coin | horizon | model | features | n | accuracy [95% CI] | baseline | p | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
+        "| coin | horizon | model | features | n | accuracy [95% CI] | baseline | p | momentum | reversal | strongest | p vs strongest | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
     )?;
     writeln!(
         md,
-        "|---|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
     for c in cards {
         let m = &c.walk_forward.metrics;
@@ -68,7 +76,7 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
         };
         writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
             c.coin.ticker(),
             c.horizon.as_str(),
             c.model_name,
@@ -79,6 +87,13 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
             pct(m.wilson_high),
             pct(m.baseline_accuracy),
             p_value(m.p_value),
+            m.momentum_accuracy.map_or("-".into(), pct),
+            m.reversal_accuracy.map_or("-".into(), pct),
+            m.strongest_baseline
+                .map_or("-".into(), |s| format!("{} {}", s.name.as_str(), pct(s.accuracy))),
+            m.strongest_baseline.map_or("-".into(), |s| {
+                format!("{}{}", p_value(s.p_value), if s.beaten() { " ✓" } else { "" })
+            }),
             pct(m.balanced_accuracy),
             m.brier,
             m.log_loss,
@@ -86,6 +101,30 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
             cov(0.25),
             cov(0.5),
             pct(c.shuffled_split.accuracy),
+        )?;
+    }
+    let scored: Vec<_> = cards
+        .iter()
+        .filter_map(|c| c.walk_forward.metrics.strongest_baseline)
+        .collect();
+    if !scored.is_empty() {
+        let mut by_name: Vec<(&str, usize)> = Vec::new();
+        for s in &scored {
+            match by_name.iter_mut().find(|(n, _)| *n == s.name.as_str()) {
+                Some(entry) => entry.1 += 1,
+                None => by_name.push((s.name.as_str(), 1)),
+            }
+        }
+        writeln!(
+            md,
+            "\n**Against the strongest baseline**, {} of {} rows beat it with p < 0.05 (✓). Strongest baseline: {}.",
+            scored.iter().filter(|s| s.beaten()).count(),
+            scored.len(),
+            by_name
+                .iter()
+                .map(|(n, k)| format!("{n} on {k}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )?;
     }
     writeln!(
@@ -96,6 +135,7 @@ overlap by 11 hours) and most of their features, so a shuffled split puts near-c
 the training set: the model is graded on answers it has already seen. The walk-forward columns are what a \
 user of the live service can expect; the shuffled figure is what leaky evaluations publish.\n"
     )?;
+    strategy_section(&mut md, cards, dir)?;
     writeln!(md, "## Test periods and data\n")?;
     writeln!(
         md,
@@ -159,16 +199,178 @@ sample or run on the bundled replay.\n"
     Ok(())
 }
 
+/// The strategy table, the plain verdicts and an equity plot per model.
+fn strategy_section(md: &mut String, cards: &[ModelCard], dir: &Path) -> anyhow::Result<()> {
+    let traded: Vec<&ModelCard> = cards.iter().filter(|c| c.strategy.is_some()).collect();
+    let Some(first) = traded.first().and_then(|c| c.strategy.as_ref()) else {
+        return Ok(());
+    };
+    writeln!(md, "## Trading the signals after costs\n")?;
+    writeln!(
+        md,
+        "Each model's signal is LONG when it says UP with a confidence (|P(UP) - 0.5| x 2) of at least its \
+threshold, SHORT when it says DOWN with it, FLAT otherwise. The threshold was chosen from a fixed grid on the \
+selection folds (maximising the long-short net return after costs there, at least 30 trades; rows whose \
+horizon reaches the scored period left out), never on the rows scored here. A position takes the whole equity \
+at the prediction's close and is closed one horizon later; predictions while a position is open are skipped \
+(no overlap). Costs: {} bps per side ({}; slippage {} bps), paid on entry and on exit. **Long-short** trades \
+both signals, **long-flat** only LONG; **buy-and-hold** holds the coin over the same rows (costs once in, once \
+out); **momentum** trades the momentum rule (LONG after a rising bar, else SHORT) long-short on the same \
+schedule. Sharpe is annualised from per-horizon returns (0 while flat); the drawdown is measured at position \
+exits; the **break-even fee** is the cost per side at which the long-short net return would be 0 (negative: \
+it loses even without costs). Past returns on these folds promise nothing about the future.\n",
+        first.fee_bps, first.fee_source, first.slippage_bps
+    )?;
+    writeln!(
+        md,
+        "| model | period | threshold | trades | long-short net (gross) | Sharpe | max drawdown | hit rate | break-even fee | long-flat net | buy-and-hold | momentum net | verdict |"
+    )?;
+    writeln!(
+        md,
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    )?;
+    let signed = |x: f64| format!("{:+.1}%", 100.0 * x);
+    let mut nothing = Vec::new();
+    let (mut profitable, mut above_hold) = (0, 0);
+    for c in &traded {
+        let Some(s) = c.strategy.as_ref() else { continue };
+        let ls = &s.long_short;
+        let verdict = if ls.trades == 0 {
+            "no trades at this threshold"
+        } else if ls.net_return <= 0.0 {
+            "**earns nothing after fees**"
+        } else if ls.net_return <= s.buy_and_hold.net_return {
+            "profitable, below buy-and-hold"
+        } else {
+            "beats buy-and-hold"
+        };
+        if ls.net_return > 0.0 {
+            profitable += 1;
+            above_hold += usize::from(ls.net_return > s.buy_and_hold.net_return);
+        } else {
+            nothing.push(format!("{} {}", c.coin.ticker(), c.horizon.as_str()));
+        }
+        writeln!(
+            md,
+            "| {} {} | {} to {} | {:.2} | {} | {} ({}) | {:.2} | {} | {} | {} | {} | {} | {} | {verdict} |",
+            c.coin.ticker(),
+            c.horizon.as_str(),
+            &s.from[..10.min(s.from.len())],
+            &s.to[..10.min(s.to.len())],
+            s.threshold,
+            ls.trades,
+            signed(ls.net_return),
+            signed(ls.gross_return),
+            ls.sharpe,
+            pct(ls.max_drawdown),
+            ls.hit_rate.map_or("-".into(), pct),
+            ls.break_even_fee_bps
+                .map_or("-".into(), |b| format!("{b:.1} bps")),
+            signed(s.long_flat.net_return),
+            signed(s.buy_and_hold.net_return),
+            signed(s.momentum.net_return),
+        )?;
+    }
+    writeln!(
+        md,
+        "\n**In plain words:** {profitable} of {} models made money long-short after {} bps per side on these \
+rows, {above_hold} of them more than buying and holding the coin.{}\n",
+        traded.len(),
+        first.fee_bps + first.slippage_bps,
+        if nothing.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " Following the signals of {} earned nothing after fees (a loss, or no trade).",
+                nothing.join(", ")
+            )
+        }
+    )?;
+    writeln!(md, "### Equity curves (after costs)\n")?;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for c in &traded {
+        let stem = ModelCard::stem(c.coin, c.horizon);
+        let k = seen.entry(stem.clone()).or_insert(0);
+        *k += 1;
+        let name = if *k == 1 {
+            stem.clone()
+        } else {
+            format!("{stem}-{k}")
+        };
+        let rel = format!("plots/{name}-equity.svg");
+        equity_plot(c, &dir.join(&rel))?;
+        writeln!(md, "![{stem} equity]({rel})")?;
+    }
+    writeln!(md)?;
+    Ok(())
+}
+
+fn equity_plot(card: &ModelCard, path: &Path) -> anyhow::Result<()> {
+    let Some(s) = card.strategy.as_ref() else {
+        return Ok(());
+    };
+    let start = s
+        .buy_and_hold
+        .equity
+        .first()
+        .or(s.long_short.equity.first())
+        .map_or(0, |p| p.t);
+    let days = |m: &StrategyMetrics| -> Vec<(f64, f64)> {
+        m.equity
+            .iter()
+            .map(|p| ((p.t - start) as f64 / 86_400.0, p.equity))
+            .collect()
+    };
+    let lines: Vec<Line> = vec![
+        ("long-short".into(), COLORS[0], days(&s.long_short)),
+        ("long-flat".into(), COLORS[2], days(&s.long_flat)),
+        ("buy-and-hold".into(), COLORS[1], days(&s.buy_and_hold)),
+        ("momentum".into(), COLORS[4], days(&s.momentum)),
+    ];
+    let all = lines.iter().flat_map(|l| l.2.iter());
+    let (mut x1, mut y0, mut y1) = (1.0f64, 1.0f64, 1.0f64);
+    for &(x, y) in all {
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    let pad = (y1 - y0).max(0.02) * 0.05;
+    line_chart(
+        path,
+        &format!(
+            "{} {}: equity after {} bps/side",
+            card.coin.ticker(),
+            card.horizon.as_str(),
+            s.fee_bps + s.slippage_bps
+        ),
+        (0.0..x1, &format!("days from {}", &s.from[..10.min(s.from.len())])),
+        ((y0 - pad).max(0.0)..y1 + pad, "equity (start = 1)"),
+        Style {
+            diagonal: false,
+            markers: false,
+        },
+        lines,
+    )
+}
+
 /// One line of a plot: its legend label, colour and points.
 type Line = (String, RGBColor, Vec<(f64, f64)>);
 
-/// A line chart with markers, axis labels and a legend; `diagonal` adds the y = x reference.
+/// What a chart draws besides its lines.
+struct Style {
+    /// The y = x reference.
+    diagonal: bool,
+    /// A circle at every point.
+    markers: bool,
+}
+
+/// A line chart with axis labels and a legend (markers and the y = x reference as `style` says).
 fn line_chart(
     path: &Path,
     caption: &str,
     (x_range, x_desc): (std::ops::Range<f64>, &str),
     (y_range, y_desc): (std::ops::Range<f64>, &str),
-    diagonal: bool,
+    style: Style,
     lines: Vec<Line>,
 ) -> anyhow::Result<()> {
     let err = |e: DrawingAreaErrorKind<std::io::Error>| anyhow::anyhow!("drawing {}: {e}", path.display());
@@ -188,7 +390,7 @@ fn line_chart(
         .y_desc(y_desc)
         .draw()
         .map_err(err)?;
-    if diagonal {
+    if style.diagonal {
         chart
             .draw_series(LineSeries::new([(x0, x0), (x1, x1)], BLACK.mix(0.4)))
             .map_err(err)?;
@@ -199,9 +401,11 @@ fn line_chart(
             .map_err(err)?
             .label(label)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], color.stroke_width(2)));
-        chart
-            .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
-            .map_err(err)?;
+        if style.markers {
+            chart
+                .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+                .map_err(err)?;
+        }
     }
     chart
         .configure_series_labels()
@@ -233,7 +437,10 @@ fn reliability_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Re
         &format!("{}: reliability", coin.name()),
         (0.3..0.7, "predicted P(UP)"),
         (0.3..0.7, "observed UP rate"),
-        true,
+        Style {
+            diagonal: true,
+            markers: true,
+        },
         lines,
     )
 }
@@ -262,7 +469,10 @@ fn coverage_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Resul
         &format!("{}: accuracy vs coverage", coin.name()),
         (0.0..1.0, "share of most confident predictions"),
         (0.4..0.7, "accuracy"),
-        false,
+        Style {
+            diagonal: false,
+            markers: true,
+        },
         lines,
     )
 }

@@ -1,8 +1,10 @@
 //! Training and walk-forward evaluation of one model per coin and horizon.
 //!
 //! For each coin and horizon: build samples, cut walk-forward folds (purged and embargoed), pick
-//! the model kind and feature set with the lowest pooled log loss on the earlier folds, report the chosen kind on
-//! the later folds only (never used for the choice), score the same kind on a shuffled split for
+//! the model kind and feature set with the lowest pooled log loss on the earlier folds, and the
+//! signal's confidence threshold on the same folds' predictions (see `strategy`); report the
+//! chosen kind on the later folds only (never used for either choice), next to the baselines,
+//! and trade its signals there after costs; score the same kind on a shuffled split for
 //! contrast, then fit on every row and export ONNX with its card.
 
 use std::collections::HashSet;
@@ -22,6 +24,7 @@ use crate::metrics::{Metrics, accuracy_at_coverage};
 use crate::nn::{ModelKind, Net, Rng, TrainConfig, train};
 use crate::onnx::to_onnx;
 use crate::series::SeriesSet;
+use crate::strategy::{self, Costs, Row, StrategyReport, ThresholdChoice};
 use crate::walkforward::{Split, WalkForward};
 
 /// The history one coin's models learn from.
@@ -54,6 +57,8 @@ pub struct Plan {
     pub initial_train_fraction: f64,
     /// At most this many of the most recent rows train each fold (keeps folds comparable and fast).
     pub max_train_rows: usize,
+    /// Trading costs for the strategy evaluation.
+    pub costs: Costs,
 }
 
 /// Market series (daily closes) the plans may use.
@@ -89,6 +94,7 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
         folds: 6,
         initial_train_fraction: 0.4,
         max_train_rows: 40_000,
+        costs: Costs::default(),
     }
 }
 
@@ -124,6 +130,59 @@ fn fit_predict(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> 
         &plan.train,
     )?;
     Ok(net.predict(&data.x[split.test.clone()]))
+}
+
+/// The strategy rows of the test blocks of `splits`, in order, with their predictions `p` (the
+/// blocks' rows concatenated).
+pub fn strategy_rows(data: &Dataset, splits: &[Split], p: &[f64]) -> Vec<Row> {
+    splits
+        .iter()
+        .flat_map(|s| s.test.clone())
+        .zip(p)
+        .map(|(i, &p_up)| Row {
+            ts: data.ts[i],
+            p_up,
+            fwd_ret: data.fwd_ret[i],
+            last_up: data.last_ret[i] > 0.0,
+        })
+        .collect()
+}
+
+/// Whether each test row of `splits` had a rising last bar (the momentum rule's call), in order.
+pub fn last_up(data: &Dataset, splits: &[Split]) -> Vec<bool> {
+    splits
+        .iter()
+        .flat_map(|s| s.test.clone())
+        .map(|i| data.last_ret[i] > 0.0)
+        .collect()
+}
+
+/// The signal's confidence threshold, chosen on the selection folds' predictions `p_select` (their
+/// test blocks in order) only: rows whose horizon ends after `scored_from` (the first prediction
+/// that will be scored) are left out too, since their outcome is a price of the scored period.
+/// Nothing at or after `scored_from` can move the choice.
+pub fn threshold_on_selection(
+    data: &Dataset,
+    select: &[Split],
+    p_select: &[f64],
+    scored_from: i64,
+    horizon_s: i64,
+    costs: Costs,
+) -> ThresholdChoice {
+    let rows: Vec<Row> = strategy_rows(data, select, p_select)
+        .into_iter()
+        .filter(|r| r.ts + horizon_s <= scored_from)
+        .collect();
+    strategy::choose_threshold(&rows, horizon_s, costs)
+}
+
+/// What a card says about its costs.
+pub fn fee_source(costs: Costs) -> String {
+    if costs.fee_bps == strategy::DEFAULT_FEE_BPS {
+        strategy::DEFAULT_FEE_SOURCE.to_owned()
+    } else {
+        format!("set for this run: {} bps per side", costs.fee_bps)
+    }
 }
 
 /// The shares of most confident predictions the accuracy-vs-coverage curve is measured at.
@@ -238,6 +297,7 @@ pub fn train_one(
     // 1. Choose the kind on the earlier folds.
     let mut selection = Vec::new();
     let mut options = Vec::new();
+    let mut selection_p = Vec::new();
     for (set, (spec, data)) in sets.iter().enumerate() {
         for kind in &plan.candidates {
             let (mut y, mut p) = (Vec::new(), Vec::new());
@@ -259,6 +319,7 @@ pub fn train_one(
                 selection_log_loss: m.log_loss,
             });
             options.push((set, kind.clone()));
+            selection_p.push(p);
         }
     }
     let best = selection
@@ -270,17 +331,34 @@ pub fn train_one(
     let (set, kind) = options[best].clone();
     let (spec, data) = &sets[set];
     let data = data.clone();
+    let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
+    let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
+    let threshold = threshold_on_selection(
+        &data,
+        select,
+        &selection_p[best],
+        data.ts[first_test],
+        horizon_s,
+        plan.costs,
+    );
 
-    // 2. Report it on the later folds.
+    // 2. Report it on the later folds, next to the baselines, and trade its signals there.
     let (mut y, mut p) = (Vec::new(), Vec::new());
     for split in report {
         p.extend(fit_predict(&kind, &data, split, plan)?);
         y.extend_from_slice(&data.y[split.test.clone()]);
     }
-    let wf_metrics = Metrics::compute(&y, &p).context("no report rows")?;
+    let wf_metrics =
+        Metrics::compute_with_baselines(&y, &p, &last_up(&data, report)).context("no report rows")?;
     let coverage = coverage_curve(&y, &p);
-    let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
-    let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
+    let strategy = StrategyReport::evaluate(
+        &strategy_rows(&data, report, &p),
+        horizon_s,
+        threshold,
+        plan.costs,
+        &fee_source(plan.costs),
+    )
+    .context("no report rows")?;
 
     // 3. The misleading contrast: a shuffled 80/20 split of the same rows.
     let mut order: Vec<usize> = (0..data.len()).collect();
@@ -325,6 +403,14 @@ pub fn train_one(
         wf_metrics.baseline_accuracy,
         wf_metrics.n,
         shuffled.accuracy
+    ));
+    log(format!(
+        "{coin} {horizon}: threshold {:.2}: long-short net {:+.1}% ({} trades, break-even {:.1} bps), buy-and-hold {:+.1}%",
+        strategy.threshold,
+        100.0 * strategy.long_short.net_return,
+        strategy.long_short.trades,
+        strategy.long_short.break_even_fee_bps.unwrap_or(0.0),
+        100.0 * strategy.buy_and_hold.net_return,
     ));
     let card = ModelCard {
         id: format!("{stem}-{}", &sha[..8]),
@@ -372,6 +458,7 @@ pub fn train_one(
             reliability: reliability(&y, &p, 10),
         },
         shuffled_split: shuffled,
+        strategy: Some(strategy),
         onnx_file: format!("{stem}.onnx"),
         onnx_sha256: sha,
         golden,
@@ -415,4 +502,103 @@ pub fn read_cards(dir: &Path) -> anyhow::Result<Vec<ModelCard>> {
     }
     cards.sort_by_key(|c| (c.coin, c.horizon));
     Ok(cards)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data set of hourly rows with made-up returns (a fixed pseudo-random sequence).
+    fn data(n: usize) -> Dataset {
+        let mut d = Dataset::default();
+        let mut state = 7u64;
+        for i in 0..n {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let r = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.02;
+            d.x.push(vec![r as f32]);
+            d.y.push(r > 0.0);
+            d.ts.push(i as i64 * 3600);
+            d.fwd_ret.push(r);
+            d.last_ret.push(-r / 2.0);
+        }
+        d
+    }
+
+    #[test]
+    fn the_threshold_never_sees_the_scored_folds() {
+        let horizon_s = 4 * 3600;
+        let wf = WalkForward {
+            folds: 6,
+            initial_train_fraction: 0.4,
+            horizon_s,
+            embargo_s: horizon_s,
+        };
+        let d = data(3000);
+        let splits = wf.splits(&d.ts);
+        let (select, report) = splits.split_at(splits.len() / 2);
+        // Predictions that partly know the outcome, so thresholds differ.
+        let p: Vec<f64> = select
+            .iter()
+            .flat_map(|s| s.test.clone())
+            .map(|i| {
+                0.5 + d.fwd_ret[i].signum()
+                    * (0.02 + 10.0 * d.fwd_ret[i].abs())
+                    * if i % 3 == 0 { -1.0 } else { 1.0 }
+            })
+            .collect();
+        let scored_from = d.ts[report[0].test.start];
+        let costs = Costs::default();
+        let before = threshold_on_selection(&d, select, &p, scored_from, horizon_s, costs);
+        assert!(before.trades >= strategy::MIN_SELECTION_TRADES, "{before:?}");
+        // Rewrite everything the scored period's prices decide: its rows, and the outcomes of
+        // earlier rows whose horizon ends inside it.
+        let mut later = d.clone();
+        for i in 0..later.len() {
+            if later.ts[i] + horizon_s > scored_from {
+                later.fwd_ret[i] = -later.fwd_ret[i] * 3.0;
+                later.y[i] = !later.y[i];
+                later.last_ret[i] = 0.05;
+                later.x[i] = vec![9.0];
+            }
+        }
+        let after = threshold_on_selection(&later, select, &p, scored_from, horizon_s, costs);
+        assert_eq!(before, after);
+        assert!(
+            before.to.as_str()
+                < chrono::DateTime::from_timestamp(scored_from, 0)
+                    .unwrap()
+                    .to_rfc3339()
+                    .as_str()
+        );
+        // The purge is what protects: without it, rows whose outcome lies in the scored period
+        // would take part.
+        let all = strategy_rows(&later, select, &p);
+        assert!(all.len() > before.rows);
+    }
+
+    #[test]
+    fn strategy_rows_follow_the_test_blocks() {
+        let d = data(10);
+        let splits = [
+            Split {
+                train: 0..2,
+                test: 3..5,
+            },
+            Split {
+                train: 0..4,
+                test: 5..7,
+            },
+        ];
+        let rows = strategy_rows(&d, &splits, &[0.1, 0.2, 0.3, 0.4]);
+        let ts: Vec<i64> = rows.iter().map(|r| r.ts).collect();
+        assert_eq!(ts, [3 * 3600, 4 * 3600, 5 * 3600, 6 * 3600]);
+        assert_eq!(rows[2].fwd_ret, d.fwd_ret[5]);
+        assert_eq!(rows[3].p_up, 0.4);
+        assert_eq!(
+            last_up(&d, &splits),
+            rows.iter().map(|r| r.last_up).collect::<Vec<_>>()
+        );
+    }
 }

@@ -1,11 +1,14 @@
 //! The shipped models: every ONNX file in `models/artifacts` loads in tract, matches its card's
-//! sha256, and reproduces the trainer's probability on its golden input to 1e-5.
+//! sha256, and reproduces the trainer's probability on its golden input to 1e-5; every card holds
+//! the baselines and the strategy evaluation, and a card without them still parses.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 
+use models::card::ModelCard;
 use models::features::FEATURE_VERSION;
 use models::onnx::OnnxModel;
+use models::strategy::{DEFAULT_FEE_BPS, MAX_EQUITY_POINTS, THRESHOLD_GRID};
 use models::train::read_cards;
 use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
@@ -45,4 +48,49 @@ fn every_shipped_model_reproduces_its_golden_output() {
             card.id
         );
     }
+}
+
+#[test]
+fn every_card_holds_the_baselines_and_the_strategy_evaluation() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    for card in read_cards(&dir).unwrap() {
+        let m = &card.walk_forward.metrics;
+        let (momentum, reversal) = (m.momentum_accuracy.unwrap(), m.reversal_accuracy.unwrap());
+        assert!((momentum + reversal - 1.0).abs() < 1e-12, "{}", card.id);
+        let strongest = m.strongest_baseline.unwrap();
+        assert!(strongest.accuracy >= m.baseline_accuracy.max(momentum).max(reversal) - 1e-12);
+        let s = card.strategy.as_ref().unwrap();
+        assert!(THRESHOLD_GRID.contains(&s.threshold), "{}", card.id);
+        assert_eq!(s.threshold, s.threshold_choice.threshold);
+        assert!(
+            s.threshold_choice.to < card.walk_forward.test_from,
+            "{}: chosen before",
+            card.id
+        );
+        assert_eq!((s.fee_bps, s.slippage_bps), (DEFAULT_FEE_BPS, 0.0));
+        assert_eq!(s.rows, m.n, "{}: the same rows", card.id);
+        assert_eq!(s.buy_and_hold.trades, 1);
+        for run in [&s.long_short, &s.long_flat, &s.buy_and_hold, &s.momentum] {
+            assert!(!run.equity.is_empty() && run.equity.len() <= MAX_EQUITY_POINTS);
+            assert!(run.equity.windows(2).all(|w| w[0].t <= w[1].t));
+            assert!((0.0..=1.0).contains(&run.max_drawdown));
+        }
+    }
+}
+
+#[test]
+fn a_card_written_before_the_strategy_and_baselines_still_parses() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
+    let text = std::fs::read_to_string(dir.join("BTC-1h.json")).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json.as_object_mut().unwrap().remove("strategy");
+    for path in ["/walk_forward/metrics", "/shuffled_split"] {
+        let m = json.pointer_mut(path).unwrap().as_object_mut().unwrap();
+        for key in ["momentum_accuracy", "reversal_accuracy", "strongest_baseline"] {
+            m.remove(key);
+        }
+    }
+    let card: ModelCard = serde_json::from_value(json).unwrap();
+    assert!(card.strategy.is_none());
+    assert!(card.walk_forward.metrics.strongest_baseline.is_none());
 }

@@ -85,8 +85,16 @@ pub struct EvaluateArgs {
     /// that use them.
     #[arg(long, default_value = "../shared/data")]
     pub data_root: PathBuf,
+    /// Trading cost per side for the strategy evaluation, in basis points (default: Binance's spot
+    /// taker fee, regular tier).
+    #[arg(long, default_value_t = models::strategy::DEFAULT_FEE_BPS)]
+    pub fee_bps: f64,
+    /// Slippage per side, in basis points, on top of the fee.
+    #[arg(long, default_value_t = 0.0)]
+    pub slippage_bps: f64,
     /// History files (CryptoDataDownload CSV or freqtrade JSON); the coin is read from the file
-    /// name (BTC, LTC or XRP in it).
+    /// name (BTC, LTC or XRP in it). Of several files of a coin in one folder, each model is
+    /// scored on the one with the largest bars that make its bar size (the least resampling).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
 }
@@ -113,6 +121,13 @@ pub struct TrainArgs {
     /// Training epochs per fit.
     #[arg(long, default_value_t = 12)]
     pub epochs: usize,
+    /// Trading cost per side for the strategy evaluation, in basis points (default: Binance's spot
+    /// taker fee, regular tier).
+    #[arg(long, default_value_t = models::strategy::DEFAULT_FEE_BPS)]
+    pub fee_bps: f64,
+    /// Slippage per side, in basis points, on top of the fee.
+    #[arg(long, default_value_t = 0.0)]
+    pub slippage_bps: f64,
     /// Train on the app's own database (after `import`, `backfill` or collecting) instead of
     /// the history files under `--data-root`.
     #[arg(long)]

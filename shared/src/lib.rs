@@ -21,5 +21,5 @@ pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
 pub use predictions::{
     AccuracyResponse, AccuracyRow, AccuracyStats, CoveragePoint, Direction, LatestPrediction, ModelInfo,
     ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin, Skill,
-    WalkForwardSummary,
+    UP_ABOVE, WalkForwardSummary, predicts_up,
 };

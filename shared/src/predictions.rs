@@ -5,12 +5,24 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Coin, DataMode, Horizon};
 
+/// The probability of UP that a prediction must exceed to say UP (see [`predicts_up`]).
+pub const UP_ABOVE: f64 = 0.5;
+
+/// Whether a probability of UP says UP: the one rule for the shown direction, the stored
+/// `correct`, live accuracy and every walk-forward metric. UP only when `p_up` is strictly above
+/// 0.5; a tie (exactly 0.5, no information either way) says DOWN, as the label calls an unchanged
+/// price DOWN (UP only when strictly higher), so a tie takes the label's side. NaN says DOWN.
+pub fn predicts_up(p_up: f64) -> bool {
+    p_up > UP_ABOVE
+}
+
 /// The predicted direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Direction {
-    /// The close at the target time is predicted above the reference price (P(up) >= 0.5).
+    /// The close at the target time is predicted above the reference price (P(up) > 0.5, see
+    /// [`predicts_up`]).
     Up,
     /// At or below it.
     Down,
@@ -19,7 +31,7 @@ pub enum Direction {
 impl Direction {
     /// The direction a probability of UP stands for.
     pub fn from_p_up(p_up: f64) -> Self {
-        if p_up >= 0.5 {
+        if predicts_up(p_up) {
             Direction::Up
         } else {
             Direction::Down

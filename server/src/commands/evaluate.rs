@@ -1,13 +1,19 @@
 //! `coincast evaluate`: the shipped models scored on other history files, as they are (no
-//! retraining), rows inside a model's training span marked in-sample.
+//! retraining), rows inside a model's training span marked in-sample: accuracy next to the
+//! majority, momentum and reversal baselines, and their signals traded after costs at the
+//! threshold their card chose (against buy-and-hold and the momentum rule).
+
+use std::path::PathBuf;
 
 use anyhow::Context;
 use models::card::ModelCard;
 use models::features::{Dataset, FEATURE_VERSION};
-use models::history;
+use models::history::{self, Bar};
 use models::metrics::Metrics;
 use models::onnx::OnnxModel;
-use models::train::{coverage_curve, reliability};
+use models::strategy::{self, Costs, StrategyReport, ThresholdChoice};
+use models::train::{coverage_curve, fee_source, reliability};
+use shared::Coin;
 
 use crate::cli::EvaluateArgs;
 use crate::commands::{load, load_series};
@@ -18,13 +24,25 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let cards = models::train::read_cards(&args.models)?;
     anyhow::ensure!(!cards.is_empty(), "no model cards in {}", args.models.display());
     let (series, _) = load_series(&args.data_root)?;
-    let mut evaluated: Vec<ModelCard> = Vec::new();
-    println!("| model | file | n | accuracy [95% CI] | baseline | p | Brier | log loss | note |");
-    println!("|---|---|---:|---|---:|---:|---:|---:|---|");
+    let costs = Costs {
+        fee_bps: args.fee_bps,
+        slippage_bps: args.slippage_bps,
+    };
+    let mut files: Vec<(PathBuf, Coin, Vec<Bar>, i64)> = Vec::new();
     for file in &args.files {
         let coin = history::coin_in_name(file)
             .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", file.display()))?;
         let (bars, interval_s) = load(file)?;
+        files.push((file.clone(), coin, bars, interval_s));
+    }
+    let mut evaluated: Vec<ModelCard> = Vec::new();
+    let mut trading = Vec::new();
+    println!(
+        "| model | file | n | accuracy [95% CI] | majority | momentum | reversal | strongest | p vs strongest | Brier | log loss | note |"
+    );
+    println!("|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|");
+    for (file, coin, bars, interval_s) in &files {
+        let (file, coin, interval_s) = (file, *coin, *interval_s);
         for card in cards.iter().filter(|c| c.coin == coin) {
             anyhow::ensure!(
                 card.features.version == FEATURE_VERSION,
@@ -43,7 +61,21 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                 );
                 continue;
             }
-            let bars = history::resample(&bars, interval_s, bar_s);
+            // Of a folder's files of this coin, the one with the largest bars that make the
+            // model's (the least resampling): the same period is not scored twice.
+            let coarser = files.iter().find(|(f, c, _, i)| {
+                *c == coin && f.parent() == file.parent() && *i > interval_s && bar_s % *i == 0
+            });
+            if let Some((other, ..)) = coarser {
+                eprintln!(
+                    "{}: {} left for {} (larger bars)",
+                    card.id,
+                    file.display(),
+                    other.display()
+                );
+                continue;
+            }
+            let bars = history::resample(bars, interval_s, bar_s);
             let spec = card.spec();
             let horizon_bars =
                 models::horizon_bars(card.horizon, bar_s).context("not a whole number of bars")?;
@@ -63,7 +95,25 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             }
             let model = OnnxModel::load(&args.models.join(&card.onnx_file), card.features.names.len())?;
             let p: Vec<f64> = model.predict(&data.x)?.into_iter().map(f64::from).collect();
-            let m = Metrics::compute(&data.y, &p).context("no rows")?;
+            let last_up: Vec<bool> = data.last_ret.iter().map(|r| *r > 0.0).collect();
+            let m = Metrics::compute_with_baselines(&data.y, &p, &last_up).context("no rows")?;
+            let choice = card
+                .strategy
+                .as_ref()
+                .map(|s| s.threshold_choice.clone())
+                .unwrap_or_else(|| ThresholdChoice {
+                    threshold: 0.0,
+                    objective: "none in the card: every prediction trades".to_owned(),
+                    from: String::new(),
+                    to: String::new(),
+                    rows: 0,
+                    trades: 0,
+                    net_return: 0.0,
+                });
+            let rows = strategy::rows(&data.ts, &p, &data.fwd_ret, &data.last_ret).context("row lengths")?;
+            let horizon_s = i64::from(card.horizon.minutes()) * 60;
+            let traded = StrategyReport::evaluate(&rows, horizon_s, choice, costs, &fee_source(costs))
+                .context("no rows")?;
             let from = chrono::DateTime::from_timestamp(data.ts[0], 0)
                 .map(|d| d.to_rfc3339())
                 .unwrap_or_default();
@@ -78,8 +128,10 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             } else {
                 "after training: out of sample"
             };
+            let pct = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{:.1}%", 100.0 * x));
+            let strongest = m.strongest_baseline;
             println!(
-                "| {} | {} | {} | {:.1}% [{:.1}, {:.1}] | {:.1}% | {:.3} | {:.4} | {:.4} | {note} |",
+                "| {} | {} | {} | {:.1}% [{:.1}, {:.1}] | {:.1}% | {} | {} | {} | {} | {:.4} | {:.4} | {note} |",
                 card.id,
                 file.display(),
                 m.n,
@@ -87,10 +139,23 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                 100.0 * m.wilson_low,
                 100.0 * m.wilson_high,
                 100.0 * m.baseline_accuracy,
-                m.p_value,
+                pct(m.momentum_accuracy),
+                pct(m.reversal_accuracy),
+                strongest.map_or("-".to_owned(), |s| format!(
+                    "{} {:.1}%",
+                    s.name.as_str(),
+                    100.0 * s.accuracy
+                )),
+                strongest.map_or("-".to_owned(), |s| format!("{:.3}", s.p_value)),
                 m.brier,
                 m.log_loss
             );
+            trading.push((
+                card.id.clone(),
+                file.display().to_string(),
+                traded.clone(),
+                overlaps,
+            ));
             let mut card = card.clone();
             if overlaps {
                 card.model_name = format!("{} **IN-SAMPLE**", card.model_name);
@@ -101,6 +166,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             card.walk_forward.folds = 1;
             card.walk_forward.accuracy_vs_coverage = coverage_curve(&data.y, &p);
             card.walk_forward.reliability = reliability(&data.y, &p, 10);
+            card.strategy = Some(traded);
             card.training.sources = vec![format!(
                 "evaluated on {}{}",
                 file.display(),
@@ -109,6 +175,50 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             evaluated.push(card);
         }
     }
+    println!(
+        "\nTrading the signals after {} bps per side (fee {} + slippage {}; {}), threshold from each card:\n",
+        costs.fee_bps + costs.slippage_bps,
+        costs.fee_bps,
+        costs.slippage_bps,
+        fee_source(costs)
+    );
+    println!(
+        "| model | file | threshold | trades | long-short net (gross) | long-flat net | buy-and-hold | momentum net | Sharpe | max drawdown | break-even fee | note |"
+    );
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    let mut profitable = 0;
+    for (id, file, s, overlaps) in &trading {
+        let ls = &s.long_short;
+        profitable += usize::from(ls.net_return > 0.0 && !overlaps);
+        println!(
+            "| {id} | {file} | {:.2} | {} | {:+.1}% ({:+.1}%) | {:+.1}% | {:+.1}% | {:+.1}% | {:.2} | {:.1}% | {} | {} |",
+            s.threshold,
+            ls.trades,
+            100.0 * ls.net_return,
+            100.0 * ls.gross_return,
+            100.0 * s.long_flat.net_return,
+            100.0 * s.buy_and_hold.net_return,
+            100.0 * s.momentum.net_return,
+            ls.sharpe,
+            100.0 * ls.max_drawdown,
+            ls.break_even_fee_bps
+                .map_or("-".to_owned(), |b| format!("{b:.1} bps")),
+            if *overlaps {
+                "IN-SAMPLE"
+            } else if ls.net_return <= 0.0 {
+                "earns nothing after fees"
+            } else if ls.net_return <= s.buy_and_hold.net_return {
+                "profitable, below buy-and-hold"
+            } else {
+                "beats buy-and-hold"
+            }
+        );
+    }
+    let out_of_sample = trading.iter().filter(|t| !t.3).count();
+    println!(
+        "\n{profitable} of {out_of_sample} out-of-sample rows are profitable long-short after {} bps per side.",
+        costs.fee_bps + costs.slippage_bps
+    );
     evaluated.sort_by_key(|c| (c.coin, c.horizon));
     let note = format!(
         "Produced by `coincast evaluate` on {}: the shipped models scored on these files as they are (no retraining). \
@@ -123,7 +233,9 @@ The accuracy columns hold this evaluation; the shuffled-split column is the trai
 **IN-SAMPLE** comes from a file whose span overlaps that model's training span: its figure is not out of sample \
 and says nothing about future performance. The other rows postdate training and are out of sample. **Baseline** \
 is always predicting the majority class of the same rows; **p** the one-sided binomial probability of doing at \
-least this well at the baseline's rate.";
+least this well at the baseline's rate; **momentum** says UP when the last bar rose, **reversal** the opposite, \
+and **p vs strongest** is the same test at the strongest baseline's rate. The strategy table trades each model's \
+signals on the file at the confidence threshold its card chose on training folds.";
     models::report::write_report(&evaluated, &args.report_dir, &note, method)?;
     eprintln!("report in {}", args.report_dir.join("REPORT.md").display());
     Ok(())

@@ -55,6 +55,14 @@ fn selection(args: &TrainArgs) -> (Vec<Coin>, Vec<Horizon>) {
     (coins, horizons)
 }
 
+/// The trading costs of the strategy evaluation.
+fn costs(args: &TrainArgs) -> models::strategy::Costs {
+    models::strategy::Costs {
+        fee_bps: args.fee_bps,
+        slippage_bps: args.slippage_bps,
+    }
+}
+
 /// What to train, from history files laid out as `../shared/data`.
 pub fn jobs_from_files(args: &TrainArgs) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
     let (coins, horizons) = selection(args);
@@ -70,6 +78,7 @@ pub fn jobs_from_files(args: &TrainArgs) -> anyhow::Result<Vec<(CoinHistory, Pla
                 .unwrap_or_default();
             let mut plan = default_plan(horizon, (interval_s / 60) as u32);
             plan.train.epochs = args.epochs;
+            plan.costs = costs(args);
             jobs.push((
                 CoinHistory {
                     coin,
@@ -124,6 +133,7 @@ pub async fn jobs_from_db(
             }
             let mut plan = default_plan(horizon, (bar_s / 60) as u32);
             plan.train.epochs = args.epochs;
+            plan.costs = costs(args);
             jobs.push((
                 CoinHistory {
                     coin,

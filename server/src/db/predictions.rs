@@ -202,14 +202,15 @@ const DUE_WITH_PRICE: &str = "predictions.outcome = 'pending' AND predictions.ta
 /// Scores, in two statements, every due pending prediction whose realized minute is stored: with
 /// valid prices (both positive) it is `scored` with its realized close and return and whether the
 /// direction was right (UP when the close is strictly above the reference; the prediction said UP
-/// when `p_up >= 0.5`, as `models::predicts_up`); otherwise `unscorable`. `stamp` is the
+/// when `p_up > models::UP_ABOVE`, as `models::predicts_up`); otherwise `unscorable`. `stamp` is the
 /// `scored_at` written (see [`score_stamp`]). Returns how many.
 pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64, stamp: i64) -> Result<usize, DbErr> {
     let due = DUE_WITH_PRICE.replace("{now}", &now.to_string());
+    let up_above = models::UP_ABOVE;
     let scored = format!(
         "UPDATE predictions SET outcome = 'scored', scored_at = {stamp}, realized_price = c.close, \
          realized_return = (c.close - predictions.reference_price) / predictions.reference_price, \
-         correct = ((c.close > predictions.reference_price) = (predictions.p_up >= 0.5)) \
+         correct = ((c.close > predictions.reference_price) = (predictions.p_up > {up_above})) \
          FROM candles c WHERE {due} AND c.close > 0 AND predictions.reference_price > 0"
     );
     let invalid = format!(
@@ -262,7 +263,7 @@ pub async fn made_at(db: &impl ConnectionTrait, t: i64) -> Result<Vec<prediction
 pub struct ScoredSums {
     /// Scored rows with a realized price.
     pub n: i64,
-    /// Rows whose direction (`p_up > 0.5` is UP) matched what happened.
+    /// Rows whose direction (`models::predicts_up`: `p_up > 0.5` is UP) matched what happened.
     pub hits: i64,
     /// Rows where the price went up (realized above the reference).
     pub up: i64,
@@ -288,6 +289,7 @@ pub async fn scored_sums(
 ) -> Result<ScoredSums, DbErr> {
     // Portable SQL (SQLite and PostgreSQL): CASE, comparisons and arithmetic on DOUBLE columns.
     const WENT_UP: &str = "realized_price > reference_price";
+    let said_up = format!("p_up > {}", models::UP_ABOVE);
     let p = "(CASE WHEN p_up < 1e-7 THEN 1e-7 WHEN p_up > 1.0 - 1e-7 THEN 1.0 - 1e-7 ELSE p_up END)";
     let t = format!("(CASE WHEN {WENT_UP} THEN 1.0 ELSE 0.0 END)");
     let row: Option<SumsRow> = of(coin, horizon)
@@ -299,7 +301,7 @@ pub async fn scored_sums(
         .column_as(Expr::cust("COUNT(*)"), "n")
         .column_as(
             Expr::cust(format!(
-                "SUM(CASE WHEN (p_up > 0.5 AND {WENT_UP}) OR (NOT (p_up > 0.5) AND NOT ({WENT_UP})) THEN 1 ELSE 0 END)"
+                "SUM(CASE WHEN ({said_up} AND {WENT_UP}) OR (NOT ({said_up}) AND NOT ({WENT_UP})) THEN 1 ELSE 0 END)"
             )),
             "hits",
         )

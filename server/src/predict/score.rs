@@ -11,7 +11,7 @@ use crate::db;
 pub const SCORE_GIVE_UP_S: i64 = HOUR_S;
 
 /// Scores every pending prediction whose target minute has closed by `now`: the realized close,
-/// return and whether the direction was right (`models::predicts_up`: a tie counts as UP;
+/// return and whether the direction was right (`models::predicts_up`: a tie counts as DOWN;
 /// `models::label_up`: UP only when strictly higher), or `unscorable` when the stored price is not
 /// a valid one; and gives up (unscorable) on those whose target has had no price for an hour.
 /// Returns how many had a price (scored or unscorable) and how many were given up. One

@@ -213,6 +213,8 @@ async fn series_files_import_whole_and_training_reads_the_database() {
         coins: vec![Coin::Btc],
         horizons: vec![shared::Horizon::H1, shared::Horizon::H4],
         epochs: 1,
+        fee_bps: 10.0,
+        slippage_bps: 0.0,
         from_db: true,
     };
     let jobs = coincast::commands::train::jobs_from_db(&app.state.db, &args)

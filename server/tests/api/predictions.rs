@@ -132,7 +132,7 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
     assert_eq!(row.realized_price, Some(target_close));
     assert_eq!(
         row.correct,
-        Some((target_close > reference_price) == (p_up >= 0.5))
+        Some((target_close > reference_price) == models::predicts_up(p_up))
     );
     assert_eq!(row.outcome, coincast::db::entities::prediction::Outcome::Scored);
 
@@ -164,7 +164,7 @@ async fn insert(app: &TestApp, made_at: i64, p_up: f64, reference: f64, realized
         outcome: Set(coincast::db::entities::prediction::Outcome::Scored),
         realized_price: Set(Some(realized)),
         realized_return: Set(Some((realized - reference) / reference)),
-        correct: Set(Some((realized > reference) == (p_up >= 0.5))),
+        correct: Set(Some((realized > reference) == models::predicts_up(p_up))),
         scored_at: Set(Some(made_at + 3660)),
         ..Default::default()
     };
