@@ -17,7 +17,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::predicts_up;
 
 /// The default cost per side, in basis points: Binance's spot taker fee at the regular tier.
 pub const DEFAULT_FEE_BPS: f64 = 10.0;
@@ -61,40 +60,7 @@ impl Costs {
     }
 }
 
-/// `|p_up - 0.5| * 2`: 0 for a coin toss, 1 for certainty (0 for a probability that is not finite).
-pub fn confidence(p_up: f64) -> f64 {
-    if p_up.is_finite() {
-        ((p_up - 0.5).abs() * 2.0).min(1.0)
-    } else {
-        0.0
-    }
-}
-
-/// What to do with a prediction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Signal {
-    /// Buy: the model says UP with at least the threshold's confidence.
-    Long,
-    /// Sell short: the model says DOWN with at least the threshold's confidence.
-    Short,
-    /// Stay out.
-    Flat,
-}
-
-impl Signal {
-    /// The signal of a probability of UP at a confidence threshold (reached to within 1e-12, so
-    /// that `0.7` at `0.4` trades despite binary rounding).
-    pub fn from_p_up(p_up: f64, threshold: f64) -> Signal {
-        if !p_up.is_finite() || confidence(p_up) + 1e-12 < threshold {
-            Signal::Flat
-        } else if predicts_up(p_up) {
-            Signal::Long
-        } else {
-            Signal::Short
-        }
-    }
-}
+pub use shared::{Signal, confidence};
 
 /// One row to trade: what was known at `ts` and what happened over the horizon.
 #[derive(Debug, Clone, Copy, PartialEq)]

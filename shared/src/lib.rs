@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod health;
 mod market;
+mod performance;
 mod predictions;
 
 pub use data::{
@@ -18,8 +19,9 @@ pub use error::{ApiErrorBody, ErrorCode};
 pub use events::{EventType, PriceTick, SkippedEvents};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus, JobHealth};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
+pub use performance::{EquityPoint, ModelPerformance, PerformanceResponse, StrategyFigures, StrategyResult};
 pub use predictions::{
-    AccuracyResponse, AccuracyRow, AccuracyStats, CoveragePoint, Direction, LatestPrediction, ModelInfo,
-    ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin, Skill,
-    UP_ABOVE, WalkForwardSummary, predicts_up,
+    AccuracyResponse, AccuracyRow, AccuracyStats, BaselineRule, CoveragePoint, Direction, LatestPrediction,
+    ModelInfo, ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin,
+    Signal, Skill, StrongestBaseline, UP_ABOVE, WalkForwardSummary, confidence, predicts_up,
 };

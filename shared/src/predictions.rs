@@ -39,6 +39,42 @@ impl Direction {
     }
 }
 
+/// `|p_up - 0.5| * 2`: 0 for a coin toss, 1 for certainty (0 for a probability that is not finite).
+pub fn confidence(p_up: f64) -> f64 {
+    if p_up.is_finite() {
+        ((p_up - 0.5).abs() * 2.0).min(1.0)
+    } else {
+        0.0
+    }
+}
+
+/// What to do with a prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Signal {
+    /// Buy: the model says UP with at least the threshold's confidence.
+    Long,
+    /// Sell short: the model says DOWN with at least the threshold's confidence.
+    Short,
+    /// Stay out.
+    Flat,
+}
+
+impl Signal {
+    /// The signal of a probability of UP at a confidence threshold (reached to within 1e-12, so
+    /// that `0.7` at `0.4` trades despite binary rounding).
+    pub fn from_p_up(p_up: f64, threshold: f64) -> Signal {
+        if !p_up.is_finite() || confidence(p_up) + 1e-12 < threshold {
+            Signal::Flat
+        } else if predicts_up(p_up) {
+            Signal::Long
+        } else {
+            Signal::Short
+        }
+    }
+}
+
 /// Where a prediction stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -66,6 +102,20 @@ pub struct Prediction {
     pub direction: Direction,
     /// The model's probability that the price goes up.
     pub p_up: f64,
+    /// `|p_up - 0.5| * 2`: 0 for a coin toss, 1 for certainty.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0.0, maximum = 1.0))]
+    pub confidence: f64,
+    /// What following the model means for this prediction: LONG or SHORT when its confidence
+    /// reaches `signal_threshold`, else FLAT (also FLAT when the model has no threshold).
+    pub signal: Signal,
+    /// The model's confidence threshold, chosen on earlier walk-forward folds than the ones its
+    /// trading figures are scored on (`GET /api/performance`); recorded with the prediction.
+    /// Absent for predictions made before thresholds existed.
+    pub signal_threshold: Option<f64>,
+    /// Walk-forward accuracy of the model's predictions at least this confident (its
+    /// accuracy-vs-coverage curve at this confidence), recorded with the prediction. Absent when
+    /// the model's card has no such curve.
+    pub band_accuracy: Option<f64>,
     /// The prediction time (a minute boundary): it uses only data that had closed by then.
     pub made_at: DateTime<Utc>,
     /// `made_at` + horizon.
@@ -137,6 +187,37 @@ pub struct Skill {
     pub beats_baseline: bool,
     /// Always true: walk-forward figures come from test blocks the model never trained on.
     pub out_of_sample: bool,
+    /// The strongest of the simple rules on the same rows (majority class, momentum: UP if the
+    /// last bar rose, reversal: its opposite), and whether the model beat it. Absent for cards
+    /// trained before the momentum and reversal baselines.
+    pub strongest_baseline: Option<StrongestBaseline>,
+}
+
+/// The strongest simple rule a model is compared with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StrongestBaseline {
+    /// `majority`, `momentum` or `reversal`.
+    pub name: BaselineRule,
+    /// Its accuracy on the model's walk-forward test rows.
+    pub accuracy: f64,
+    /// One-sided binomial p-value of the model's accuracy against it.
+    pub p_value: f64,
+    /// Model accuracy above it with `p_value < 0.05`.
+    pub beaten: bool,
+}
+
+/// A simple rule that uses the same information as the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BaselineRule {
+    /// Always the more frequent direction of the test rows.
+    Majority,
+    /// UP when the last bar rose.
+    Momentum,
+    /// DOWN when the last bar rose.
+    Reversal,
 }
 
 /// The newest prediction of a coin and horizon, with its live accuracy.
@@ -245,6 +326,10 @@ pub struct WalkForwardSummary {
     pub wilson_high: f64,
     pub baseline_accuracy: f64,
     pub p_value: f64,
+    /// The momentum rule's accuracy (UP when the last bar rose) and its reversal's, on the same
+    /// rows; absent for cards trained before they were recorded.
+    pub momentum_accuracy: Option<f64>,
+    pub reversal_accuracy: Option<f64>,
     pub brier: f64,
     pub log_loss: f64,
     /// Accuracy when only the most confident predictions count (|p - 0.5| largest first):
