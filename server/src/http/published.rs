@@ -325,10 +325,15 @@ fn serialization(e: serde_json::Error) -> DbErr {
 /// Every answer, from the database as it is now.
 async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
     let now = clock::now();
+    let started = std::time::Instant::now();
+    let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
     let all_predictions = predictions::build(state, now).await?;
+    let predictions_ms = ms(started);
     let all_accuracy = accuracy::build(state, now).await?;
     let all_models = models::build(state, now).await?;
+    let read_ms = ms(started);
     let all_performance = performance::build(state, now).await?;
+    let performance_ms = ms(started) - read_ms;
     let mut model_by_id = HashMap::new();
     for m in &all_models.models {
         model_by_id.insert(m.id.clone(), Body::json(m).map_err(serialization)?);
@@ -348,6 +353,13 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
         m.models.retain(|x| keep(&f, x.coin, x.horizon));
         performance_by_filter.insert(f, Body::json(&m).map_err(serialization)?);
     }
+    tracing::debug!(
+        predictions_ms,
+        read_ms,
+        performance_ms,
+        total_ms = ms(started),
+        "published state built"
+    );
     Ok(Snapshot {
         predictions: by_filter,
         all_predictions,
