@@ -2,34 +2,20 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
-use serde::Deserialize;
 use shared::{AccuracyResponse, AccuracyRow, ApiErrorBody};
-use utoipa::IntoParams;
 
 use crate::clock;
 use crate::http::error::ApiError;
-use crate::http::routes::params::parse_filters;
+use crate::http::routes::params::{CoinHorizonQuery, parse_filters};
 use crate::http::state::AppState;
 use crate::predict::accuracy::{WINDOWS, accuracy};
-
-/// Query of `GET /api/accuracy`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AccuracyQuery {
-    /// Only this coin.
-    #[param(value_type = Option<shared::Coin>)]
-    pub coin: Option<String>,
-    /// Only this horizon.
-    #[param(value_type = Option<shared::Horizon>)]
-    pub horizon: Option<String>,
-}
 
 /// Live accuracy per coin and horizon over the trailing 24 h, 7 d and 30 d, next to the
 /// majority-class baseline (the more frequent realized direction) of the same predictions, with n and a 95% Wilson interval.
 /// Backfilled predictions are reported apart.
 #[utoipa::path(
     tag = "predictions",
-    params(AccuracyQuery),
+    params(CoinHorizonQuery),
     responses(
         (status = 200, description = "One row per coin and horizon", body = AccuracyResponse),
         (status = 400, description = "Unknown coin or horizon", body = ApiErrorBody),
@@ -40,7 +26,7 @@ pub struct AccuracyQuery {
 pub async fn get_accuracy(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<AccuracyQuery>,
+    query: web::Query<CoinHorizonQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = parse_filters(&query.coin, &query.horizon)?;
     let snapshot = state.snapshot()?;

@@ -166,6 +166,19 @@ pub fn parse_horizon(value: &str) -> Result<Horizon, ApiError> {
         })
 }
 
+/// The query of the routes that take only the `coin` and `horizon` filters (`GET
+/// /api/accuracy`, `GET /api/performance`).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CoinHorizonQuery {
+    /// Only this coin.
+    #[param(value_type = Option<shared::Coin>)]
+    pub coin: Option<String>,
+    /// Only this horizon.
+    #[param(value_type = Option<shared::Horizon>)]
+    pub horizon: Option<String>,
+}
+
 /// Parses the optional `coin` and `horizon` filters.
 pub fn parse_filters(
     coin: &Option<String>,

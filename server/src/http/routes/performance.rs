@@ -5,32 +5,18 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use models::card::ModelCard;
 use models::strategy::{self, Costs, Mode, Row, StrategyMetrics, StrategyReport};
 use sea_orm::DbErr;
-use serde::Deserialize;
 use shared::{
     ApiErrorBody, EquityPoint, ModelPerformance, PerformanceResponse, StrategyFigures, StrategyResult,
 };
-use utoipa::IntoParams;
 
 use crate::clock::{self, DAY_S};
 use crate::db;
 use crate::http::error::ApiError;
-use crate::http::routes::params::parse_filters;
+use crate::http::routes::params::{CoinHorizonQuery, parse_filters};
 use crate::http::state::AppState;
 
 /// The live ledger covers the predictions made in this trailing window.
 pub const LIVE_WINDOW_S: i64 = 30 * DAY_S;
-
-/// Query of `GET /api/performance`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PerformanceQuery {
-    /// Only this coin.
-    #[param(value_type = Option<shared::Coin>)]
-    pub coin: Option<String>,
-    /// Only this horizon.
-    #[param(value_type = Option<shared::Horizon>)]
-    pub horizon: Option<String>,
-}
 
 /// What following each model's signals earns after fees, walk-forward and live, next to
 /// buy-and-hold.
@@ -44,7 +30,7 @@ pub struct PerformanceQuery {
 /// returns. A `net_return` at or below 0 means the model earned nothing after costs.
 #[utoipa::path(
     tag = "predictions",
-    params(PerformanceQuery),
+    params(CoinHorizonQuery),
     responses(
         (status = 200, description = "One entry per coin and horizon served", body = PerformanceResponse),
         (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
@@ -56,7 +42,7 @@ pub struct PerformanceQuery {
 pub async fn get_performance(
     req: HttpRequest,
     state: web::Data<AppState>,
-    query: web::Query<PerformanceQuery>,
+    query: web::Query<CoinHorizonQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = parse_filters(&query.coin, &query.horizon)?;
     let snapshot = state.snapshot()?;
