@@ -2,8 +2,8 @@
 
 use serde::de::DeserializeOwned;
 use shared::{
-    ApiErrorBody, CandlesResponse, Coin, HealthResponse, ModelsResponse, PredictionHistory,
-    PredictionsResponse, PricesResponse, SourcesResponse,
+    ApiErrorBody, CandlesResponse, Coin, HealthResponse, ModelsResponse, PerformanceResponse,
+    PredictionHistory, PredictionsResponse, PricesResponse, SourcesResponse,
 };
 
 /// Why a request failed, in words fit for the page.
@@ -68,6 +68,11 @@ pub async fn predictions(coin: Coin) -> Result<PredictionsResponse, ApiClientErr
 /// `GET /api/models`.
 pub async fn models() -> Result<ModelsResponse, ApiClientError> {
     get_json("/api/models", &[]).await
+}
+
+/// `GET /api/performance`: every model's trading figures, walk-forward and live.
+pub async fn performance() -> Result<PerformanceResponse, ApiClientError> {
+    get_json("/api/performance", &[]).await
 }
 
 /// `GET /api/prices/latest`.
