@@ -11,6 +11,7 @@ mod m20261124_000001_initial;
 mod m20261124_000002_app_meta;
 mod m20261202_000003_prediction_indexes;
 mod m20261202_000004_events;
+mod m20261202_000005_signals;
 
 /// Applies coincast's migrations.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_app_meta::Migration),
             Box::new(m20261202_000003_prediction_indexes::Migration),
             Box::new(m20261202_000004_events::Migration),
+            Box::new(m20261202_000005_signals::Migration),
         ]
     }
 }

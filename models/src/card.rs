@@ -134,6 +134,25 @@ impl ModelCard {
         }
     }
 
+    /// The confidence threshold of the model's signals (chosen on earlier walk-forward folds),
+    /// when the card has a strategy evaluation.
+    pub fn signal_threshold(&self) -> Option<f64> {
+        self.strategy.as_ref().map(|s| s.threshold)
+    }
+
+    /// The walk-forward accuracy of the predictions at least as confident as `p_up`: the most
+    /// selective point of the accuracy-vs-coverage curve whose least confident row is no more
+    /// confident than this one. `None` when no recorded point includes it.
+    pub fn band_accuracy(&self, p_up: f64) -> Option<f64> {
+        let distance = (p_up - 0.5).abs();
+        self.walk_forward
+            .accuracy_vs_coverage
+            .iter()
+            .filter(|c| c.min_confidence.is_some_and(|m| m <= distance + 1e-12))
+            .min_by(|a, b| a.coverage.total_cmp(&b.coverage))
+            .map(|c| c.accuracy)
+    }
+
     /// The file stem for a coin and horizon: `BTC-1h`.
     pub fn stem(coin: Coin, horizon: Horizon) -> String {
         format!("{}-{}", coin.ticker(), horizon.as_str())

@@ -42,28 +42,9 @@ pub struct Metrics {
     pub strongest_baseline: Option<StrongestBaseline>,
 }
 
-/// A rule that uses no model, scored on the same rows as the model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Baseline {
-    /// Always the side that was more frequent in these rows (known only afterwards: generous).
-    Majority,
-    /// UP when the last closed bar rose.
-    Momentum,
-    /// DOWN when the last closed bar rose.
-    Reversal,
-}
-
-impl Baseline {
-    /// The rule's name in tables (`majority`, `momentum`, `reversal`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Baseline::Majority => "majority",
-            Baseline::Momentum => "momentum",
-            Baseline::Reversal => "reversal",
-        }
-    }
-}
+/// A rule that uses no model, scored on the same rows as the model (the wire type: the API names
+/// the strongest one).
+pub use shared::BaselineRule as Baseline;
 
 /// The strongest baseline on a set of rows and whether the model beats it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -17,7 +17,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 /// The default cost per side, in basis points: Binance's spot taker fee at the regular tier.
 pub const DEFAULT_FEE_BPS: f64 = 10.0;
 /// Where [`DEFAULT_FEE_BPS`] comes from (stated in cards and reports).

@@ -212,12 +212,23 @@ pub struct StrongestBaseline {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BaselineRule {
-    /// Always the more frequent direction of the test rows.
+    /// Always the more frequent direction of the test rows (known only afterwards: generous).
     Majority,
     /// UP when the last bar rose.
     Momentum,
     /// DOWN when the last bar rose.
     Reversal,
+}
+
+impl BaselineRule {
+    /// The rule's name in tables (`majority`, `momentum`, `reversal`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineRule::Majority => "majority",
+            BaselineRule::Momentum => "momentum",
+            BaselineRule::Reversal => "reversal",
+        }
+    }
 }
 
 /// The newest prediction of a coin and horizon, with its live accuracy.

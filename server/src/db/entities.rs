@@ -166,6 +166,10 @@ pub mod prediction {
         pub scored_at: Option<i64>,
         /// When the row was stored (absent for rows stored before the column existed).
         pub published_at: Option<i64>,
+        /// The model's confidence threshold when it was made (LONG/SHORT at or above it).
+        pub signal_threshold: Option<f64>,
+        /// Walk-forward accuracy of the model's predictions at least this confident.
+        pub band_accuracy: Option<f64>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

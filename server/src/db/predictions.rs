@@ -9,7 +9,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionTrait,
 };
-use shared::{Coin, Direction, Horizon, Prediction};
+use shared::{Coin, Direction, Horizon, Prediction, Signal};
 
 use crate::clock::to_utc;
 use crate::db::entities::prediction::{self, Outcome};
@@ -55,6 +55,12 @@ pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
         horizon,
         direction: Direction::from_p_up(p.p_up),
         p_up: p.p_up,
+        confidence: shared::confidence(p.p_up),
+        signal: p
+            .signal_threshold
+            .map_or(Signal::Flat, |t| Signal::from_p_up(p.p_up, t)),
+        signal_threshold: p.signal_threshold,
+        band_accuracy: p.band_accuracy,
         made_at: time(p.made_at, "made_at")?,
         target_at: time(p.target_at, "target_at")?,
         published_at: time(p.published_at.unwrap_or(p.made_at), "published_at")?,
@@ -318,6 +324,57 @@ pub async fn scored_sums(
             squared_error: se.unwrap_or(0.0),
         }),
     )
+}
+
+/// Most rows one model's live ledger reads (30 days of 30 min predictions made every minute).
+pub const LEDGER_ROWS: u64 = 50_000;
+
+/// One scored live prediction, as a ledger follows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Traded {
+    pub made_at: i64,
+    pub p_up: f64,
+    /// The coin's simple return from the reference to the realized close.
+    pub ret: f64,
+}
+
+/// The scored live (never backfilled) predictions of `model_id` made since `since`, oldest
+/// first, at most [`LEDGER_ROWS`] (the newest).
+pub async fn live_scored(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    horizon: Horizon,
+    model_id: &str,
+    since: i64,
+) -> Result<Vec<Traded>, DbErr> {
+    let mut rows: Vec<(i64, f64, f64, Option<f64>)> = of(coin, horizon)
+        .filter(prediction::Column::ModelId.eq(model_id))
+        .filter(prediction::Column::Backfilled.eq(false))
+        .filter(prediction::Column::Outcome.eq(Outcome::Scored))
+        .filter(prediction::Column::MadeAt.gte(since))
+        .filter(prediction::Column::RealizedPrice.is_not_null())
+        .select_only()
+        .column(prediction::Column::MadeAt)
+        .column(prediction::Column::PUp)
+        .column(prediction::Column::ReferencePrice)
+        .column(prediction::Column::RealizedPrice)
+        .order_by_desc(prediction::Column::MadeAt)
+        .limit(LEDGER_ROWS)
+        .into_tuple()
+        .all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows
+        .into_iter()
+        .filter_map(|(made_at, p_up, reference, realized)| {
+            let realized = realized?;
+            (reference > 0.0 && realized.is_finite()).then(|| Traded {
+                made_at,
+                p_up,
+                ret: realized / reference - 1.0,
+            })
+        })
+        .collect())
 }
 
 /// What a history page asks for.

@@ -32,7 +32,7 @@ use crate::clock;
 use crate::db;
 use crate::db::changes::{self, Change, Feed};
 use crate::http::events::{Event, load};
-use crate::http::routes::{accuracy, models, predictions, prices, sources};
+use crate::http::routes::{accuracy, models, performance, predictions, prices, sources};
 use crate::http::state::AppState;
 
 /// Stream events kept for clients that lag behind; a client further behind is dropped (it
@@ -119,6 +119,9 @@ impl Body {
 #[derive(Debug)]
 pub struct Snapshot {
     pub predictions: HashMap<Filter, Body>,
+    /// Every coin and horizon's entry (`?min_confidence=` filters these per request).
+    pub all_predictions: shared::PredictionsResponse,
+    pub performance: HashMap<Filter, Body>,
     pub accuracy: HashMap<Filter, Body>,
     pub models: Body,
     /// Each model's entry of `models`, by id (`GET /api/models/{id}`).
@@ -325,12 +328,14 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
     let all_predictions = predictions::build(state, now).await?;
     let all_accuracy = accuracy::build(state, now).await?;
     let all_models = models::build(state, now).await?;
+    let all_performance = performance::build(state, now).await?;
     let mut model_by_id = HashMap::new();
     for m in &all_models.models {
         model_by_id.insert(m.id.clone(), Body::json(m).map_err(serialization)?);
     }
     let mut by_filter = HashMap::new();
     let mut accuracy_by_filter = HashMap::new();
+    let mut performance_by_filter = HashMap::new();
     let keep = |f: &Filter, c: Coin, h: Horizon| f.0.is_none_or(|x| x == c) && f.1.is_none_or(|x| x == h);
     for f in filters() {
         let mut p = all_predictions.clone();
@@ -339,9 +344,14 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
         let mut a = all_accuracy.clone();
         a.rows.retain(|x| keep(&f, x.coin, x.horizon));
         accuracy_by_filter.insert(f, Body::json(&a).map_err(serialization)?);
+        let mut m = all_performance.clone();
+        m.models.retain(|x| keep(&f, x.coin, x.horizon));
+        performance_by_filter.insert(f, Body::json(&m).map_err(serialization)?);
     }
     Ok(Snapshot {
         predictions: by_filter,
+        all_predictions,
+        performance: performance_by_filter,
         accuracy: accuracy_by_filter,
         models: Body::json(&all_models).map_err(serialization)?,
         model_by_id,

@@ -33,7 +33,10 @@ pub enum Attempt {
 
 fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool) -> prediction::ActiveModel {
     let card = &model.card;
-    db::predictions::new_row(card.coin, card.horizon, t, p_up, reference, &card.id, backfilled)
+    let mut row = db::predictions::new_row(card.coin, card.horizon, t, p_up, reference, &card.id, backfilled);
+    row.signal_threshold = sea_orm::Set(card.signal_threshold());
+    row.band_accuracy = sea_orm::Set(card.band_accuracy(p_up));
+    row
 }
 
 /// Backfills predictions every `step_s` over `[now - hours, now)` from stored history (replayed

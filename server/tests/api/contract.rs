@@ -117,6 +117,8 @@ async fn every_cacheable_get_sends_an_etag_and_takes_weak_ones() {
         "/api/sources",
         "/api/prices?coin=BTC&resolution=1h",
         "/api/predictions/history",
+        "/api/performance",
+        "/api/predictions?min_confidence=0",
     ] {
         let res = app.get(path).await;
         assert_eq!(res.status(), 200, "{path}");
@@ -206,7 +208,7 @@ async fn the_document_declares_errors_headers_and_events() {
             );
         }
     }
-    assert_eq!(ops, 10);
+    assert_eq!(ops, 11);
     let predictions = &doc["paths"]["/api/predictions"]["get"];
     assert!(predictions["responses"]["200"]["headers"]["ETag"].is_object());
     assert!(predictions["responses"]["304"]["headers"]["Cache-Control"].is_object());

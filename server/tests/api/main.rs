@@ -17,6 +17,7 @@ mod jobs;
 mod kill;
 mod market;
 mod openapi;
+mod performance;
 mod predictions;
 mod published;
 mod replay;

@@ -13,6 +13,7 @@ pub mod health;
 pub mod history;
 pub mod models;
 pub mod params;
+pub mod performance;
 pub mod predictions;
 pub mod prices;
 pub mod sources;
@@ -25,6 +26,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(prices::get_latest_prices)
         .service(prices::get_prices)
         .service(predictions::get_predictions)
+        .service(performance::get_performance)
         .service(history::get_history)
         .service(models::get_models)
         .service(models::get_model)

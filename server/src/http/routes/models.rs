@@ -3,7 +3,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use shared::{
-    ApiErrorBody, CoveragePoint, ModelInfo, ModelsResponse, ReliabilityBin, Skill, WalkForwardSummary,
+    ApiErrorBody, CoveragePoint, ModelInfo, ModelsResponse, ReliabilityBin, Skill, StrongestBaseline,
+    WalkForwardSummary,
 };
 
 use crate::clock;
@@ -70,6 +71,12 @@ pub fn skill(model: &LoadedModel) -> Skill {
         n: u32::try_from(wf.n).unwrap_or(u32::MAX),
         beats_baseline: wf.accuracy > wf.baseline_accuracy && wf.p_value < SIGNIFICANCE,
         out_of_sample: true,
+        strongest_baseline: wf.strongest_baseline.map(|b| StrongestBaseline {
+            name: b.name,
+            accuracy: b.accuracy,
+            p_value: b.p_value,
+            beaten: wf.accuracy > b.accuracy && b.p_value < SIGNIFICANCE,
+        }),
     }
 }
 
@@ -108,6 +115,8 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
                 wilson_high: wf.wilson_high,
                 baseline_accuracy: wf.baseline_accuracy,
                 p_value: wf.p_value,
+                momentum_accuracy: wf.momentum_accuracy,
+                reversal_accuracy: wf.reversal_accuracy,
                 brier: wf.brier,
                 log_loss: wf.log_loss,
                 accuracy_vs_coverage: c

@@ -4,6 +4,8 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use serde::Deserialize;
 use shared::{ApiErrorBody, LatestPrediction, PredictionsResponse};
+
+use crate::http::published::{Body, Filter};
 use utoipa::IntoParams;
 
 use crate::clock;
@@ -25,6 +27,35 @@ pub struct PredictionsQuery {
     /// Only this horizon.
     #[param(value_type = Option<shared::Horizon>, example = "1h")]
     pub horizon: Option<String>,
+    /// Only predictions at least this confident (`confidence = |p_up - 0.5| * 2`, 0 to 1): the
+    /// entries whose newest prediction is less confident, or missing, are left out.
+    #[param(value_type = Option<f64>, minimum = 0.0, maximum = 1.0, example = 0.2)]
+    pub min_confidence: Option<String>,
+}
+
+/// Parses `min_confidence`: a number from 0 to 1.
+pub fn parse_min_confidence(raw: &str) -> Result<f64, ApiError> {
+    match raw.trim().parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(ApiError::invalid_parameter(
+            "min_confidence",
+            format!(
+                "`min_confidence` must be a number from 0 to 1, not {:?}",
+                raw.chars().take(40).collect::<String>()
+            ),
+        )),
+    }
+}
+
+/// The entries of `all` that pass the filters, keeping only predictions at least `min` confident.
+pub fn confident(all: &PredictionsResponse, filter: &Filter, min: f64) -> PredictionsResponse {
+    let mut out = all.clone();
+    out.predictions.retain(|x| {
+        filter.0.is_none_or(|c| c == x.coin)
+            && filter.1.is_none_or(|h| h == x.horizon)
+            && x.prediction.as_ref().is_some_and(|p| p.confidence + 1e-12 >= min)
+    });
+    out
 }
 
 /// Every coin and horizon's newest prediction with its live 7-day accuracy, from the database
@@ -62,7 +93,10 @@ pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, Db
 ///
 /// What trading bots poll. Each prediction has a stable `id`, `published_at` and `valid_until`
 /// (the next one is due by then); `skill.beats_baseline` says whether the model beat the
-/// majority-class baseline out of sample. Answers carry an `ETag` (send it back in `If-None-Match` to get a 304
+/// majority-class baseline out of sample. Each prediction also says what following the model
+/// means (`signal`: LONG, SHORT or FLAT at the model's `signal_threshold` of `confidence`, see
+/// `GET /api/performance` for what that earned after fees); `min_confidence` keeps only the
+/// confident ones. Answers carry an `ETag` (send it back in `If-None-Match` to get a 304
 /// while nothing changed) and a `Cache-Control: max-age` that ends at the next collection of
 /// minute candles (by default second 5 of each minute, `jobs.candles_cron`): each minute's
 /// predictions are made as soon as its candles are stored (by `jobs.predict_cron`, second 20, at
@@ -85,9 +119,25 @@ pub async fn get_predictions(
     query: web::Query<PredictionsQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = parse_filters(&query.coin, &query.horizon)?;
+    let min_confidence = query
+        .min_confidence
+        .as_deref()
+        .map(parse_min_confidence)
+        .transpose()?;
     let snapshot = state.snapshot()?;
-    let body = snapshot.predictions.get(&filter).ok_or(ApiError::NotReady)?;
     // Fresh until the next prediction tick.
     let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
-    Ok(body.respond(&req, &cache))
+    match min_confidence {
+        // Published as they are: no work per request.
+        None => {
+            let body = snapshot.predictions.get(&filter).ok_or(ApiError::NotReady)?;
+            Ok(body.respond(&req, &cache))
+        }
+        // Any number: filtered from the published entries and serialized per request.
+        Some(min) => {
+            let body = Body::json(&confident(&snapshot.all_predictions, &filter, min))
+                .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("serializing predictions: {e}")))?;
+            Ok(body.respond(&req, &cache))
+        }
+    }
 }

@@ -1,0 +1,243 @@
+//! `GET /api/performance`: what following each model's signals earns after costs, walk-forward
+//! (from its card) and live (from its scored live predictions), next to buy-and-hold.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use models::card::ModelCard;
+use models::strategy::{self, Costs, Mode, Row, StrategyMetrics, StrategyReport};
+use sea_orm::DbErr;
+use serde::Deserialize;
+use shared::{
+    ApiErrorBody, EquityPoint, ModelPerformance, PerformanceResponse, StrategyFigures, StrategyResult,
+};
+use utoipa::IntoParams;
+
+use crate::clock::{self, DAY_S};
+use crate::db;
+use crate::http::error::ApiError;
+use crate::http::routes::params::parse_filters;
+use crate::http::state::AppState;
+
+/// The live ledger covers the predictions made in this trailing window.
+pub const LIVE_WINDOW_S: i64 = 30 * DAY_S;
+
+/// Query of `GET /api/performance`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PerformanceQuery {
+    /// Only this coin.
+    #[param(value_type = Option<shared::Coin>)]
+    pub coin: Option<String>,
+    /// Only this horizon.
+    #[param(value_type = Option<shared::Horizon>)]
+    pub horizon: Option<String>,
+}
+
+/// What following each model's signals earns after fees, walk-forward and live, next to
+/// buy-and-hold.
+///
+/// A position opens at a LONG or SHORT signal (confidence at or above the model's threshold,
+/// chosen on earlier walk-forward folds than the ones scored), holds for the horizon and never
+/// overlaps another; costs (the stated fee plus slippage, per side) are paid on entry and on
+/// exit. `walk_forward` is the model's out-of-sample test blocks, with the momentum rule traded
+/// on the same schedule; `live` follows the server's own scored live predictions (never the
+/// backfilled ones) over the last 30 days. Past figures after stated costs: no promise of future
+/// returns. A `net_return` at or below 0 means the model earned nothing after costs.
+#[utoipa::path(
+    tag = "predictions",
+    params(PerformanceQuery),
+    responses(
+        (status = 200, description = "One entry per coin and horizon served", body = PerformanceResponse),
+        (status = 304, description = "Unchanged since the `If-None-Match` ETag"),
+        (status = 400, description = "Unknown coin or horizon", body = ApiErrorBody),
+        (status = 503, description = "The database does not answer", body = ApiErrorBody),
+    )
+)]
+#[get("/api/performance")]
+pub async fn get_performance(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<PerformanceQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let filter = parse_filters(&query.coin, &query.horizon)?;
+    let snapshot = state.snapshot()?;
+    let body = snapshot.performance.get(&filter).ok_or(ApiError::NotReady)?;
+    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    Ok(body.respond(&req, &cache))
+}
+
+/// Every served model's trading figures, from its card and the database.
+pub async fn build(state: &AppState, now: i64) -> Result<PerformanceResponse, DbErr> {
+    let mut models = Vec::new();
+    for model in state.registry.all() {
+        let card = &model.card;
+        let traded = db::predictions::live_scored(
+            &state.db,
+            card.coin,
+            card.horizon,
+            &card.id,
+            now.saturating_sub(LIVE_WINDOW_S),
+        )
+        .await?;
+        let rows: Vec<Row> = traded
+            .iter()
+            .map(|t| Row {
+                ts: t.made_at,
+                p_up: t.p_up,
+                fwd_ret: t.ret,
+                // The momentum rule is not traded live.
+                last_up: false,
+            })
+            .collect();
+        models.push(performance(card, &rows, state.out_of_sample(card)));
+    }
+    Ok(PerformanceResponse {
+        mode: state.mode().await?,
+        models,
+    })
+}
+
+/// One model's figures: its card's walk-forward evaluation and the live ledger of `live` (its
+/// scored live predictions, oldest first).
+pub fn performance(card: &ModelCard, live: &[Row], live_out_of_sample: bool) -> ModelPerformance {
+    let report = card.strategy.as_ref();
+    let costs = report.map_or_else(Costs::default, StrategyReport::costs);
+    ModelPerformance {
+        coin: card.coin,
+        horizon: card.horizon,
+        model_id: card.id.clone(),
+        threshold: report.map(|r| r.threshold),
+        fee_bps: costs.fee_bps,
+        slippage_bps: costs.slippage_bps,
+        fee_source: report.map_or_else(
+            || strategy::DEFAULT_FEE_SOURCE.to_owned(),
+            |r| r.fee_source.clone(),
+        ),
+        walk_forward: report.map(|r| StrategyFigures {
+            from: parse_time(&r.from),
+            to: parse_time(&r.to),
+            n: u32::try_from(r.rows).unwrap_or(u32::MAX),
+            long_short: result(&r.long_short),
+            long_flat: result(&r.long_flat),
+            buy_and_hold: result(&r.buy_and_hold),
+            momentum: Some(result(&r.momentum)),
+        }),
+        live: ledger(live, card.horizon.minutes(), report.map(|r| r.threshold), costs),
+        live_out_of_sample,
+    }
+}
+
+/// The live ledger: the model's signals at `threshold` (none: it never trades) over `rows`.
+fn ledger(rows: &[Row], horizon_minutes: u32, threshold: Option<f64>, costs: Costs) -> StrategyFigures {
+    let horizon_s = i64::from(horizon_minutes) * 60;
+    let period = (
+        rows.first().map_or(0, |r| r.ts),
+        rows.last().map_or(0, |r| r.ts + horizon_s),
+    );
+    let run = |mode| {
+        let held = match threshold {
+            Some(t) => strategy::positions(rows, horizon_s, |r| strategy::model_signal(r, t, mode)),
+            None => Vec::new(),
+        };
+        result(&strategy::summarize(&held, period, horizon_s, costs))
+    };
+    let some = !rows.is_empty();
+    StrategyFigures {
+        from: some.then(|| clock::to_utc(period.0)).flatten(),
+        to: some.then(|| clock::to_utc(period.1)).flatten(),
+        n: u32::try_from(rows.len()).unwrap_or(u32::MAX),
+        long_short: run(Mode::LongShort),
+        long_flat: run(Mode::LongFlat),
+        buy_and_hold: result(&strategy::summarize(
+            &strategy::buy_and_hold(rows, horizon_s),
+            period,
+            horizon_s,
+            costs,
+        )),
+        momentum: None,
+    }
+}
+
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&chrono::Utc))
+}
+
+/// The wire form of a strategy's figures.
+fn result(m: &StrategyMetrics) -> StrategyResult {
+    StrategyResult {
+        trades: u32::try_from(m.trades).unwrap_or(u32::MAX),
+        hit_rate: m.hit_rate,
+        gross_return: m.gross_return,
+        net_return: m.net_return,
+        sharpe: m.sharpe,
+        max_drawdown: m.max_drawdown,
+        turnover_per_year: m.turnover_per_year,
+        exposure: m.exposure,
+        break_even_fee_bps: m.break_even_fee_bps,
+        equity: m
+            .equity
+            .iter()
+            .filter_map(|p| {
+                Some(EquityPoint {
+                    t: clock::to_utc(p.t)?,
+                    equity: p.equity,
+                })
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3600;
+
+    fn row(ts: i64, p_up: f64, ret: f64) -> Row {
+        Row {
+            ts,
+            p_up,
+            fwd_ret: ret,
+            last_up: false,
+        }
+    }
+
+    #[test]
+    fn the_live_ledger_follows_the_signals_after_costs() {
+        let costs = Costs {
+            fee_bps: 10.0,
+            slippage_bps: 0.0,
+        };
+        // Hour 0: LONG, +2%. Hour 0.5: skipped (a position is open). Hour 1: FLAT (0.52 is
+        // below a 0.1 threshold). Hour 2: SHORT, the coin falls 1%: +1%.
+        let rows = [
+            row(0, 0.7, 0.02),
+            row(H / 2, 0.9, -0.5),
+            row(H, 0.52, 0.03),
+            row(2 * H, 0.3, -0.01),
+        ];
+        let f = ledger(&rows, 60, Some(0.1), costs);
+        assert_eq!(f.n, 4);
+        assert_eq!(f.long_short.trades, 2);
+        let fee = 0.001;
+        let expected = (1.02 - 2.0 * fee) * (1.01 - 2.0 * fee) - 1.0;
+        assert!(
+            (f.long_short.net_return - expected).abs() < 1e-9,
+            "{}",
+            f.long_short.net_return
+        );
+        assert!((f.long_short.gross_return - (1.02 * 1.01 - 1.0)).abs() < 1e-9);
+        // Long-flat takes only the first.
+        assert_eq!(f.long_flat.trades, 1);
+        assert!((f.long_flat.net_return - (0.02 - 2.0 * fee)).abs() < 1e-9);
+        assert!(f.momentum.is_none());
+        // No threshold: the model never trades.
+        let none = ledger(&rows, 60, None, costs);
+        assert_eq!(none.long_short.trades, 0);
+        assert_eq!(none.long_short.net_return, 0.0);
+        // Nothing scored yet: no period.
+        let empty = ledger(&[], 60, Some(0.1), costs);
+        assert_eq!((empty.n, empty.from, empty.long_short.trades), (0, None, 0));
+    }
+}
