@@ -70,9 +70,10 @@ pub async fn models() -> Result<ModelsResponse, ApiClientError> {
     get_json("/api/models", &[]).await
 }
 
-/// `GET /api/performance`: every model's trading figures, walk-forward and live.
-pub async fn performance() -> Result<PerformanceResponse, ApiClientError> {
-    get_json("/api/performance", &[]).await
+/// `GET /api/performance?coin=`: the coin's models' trading figures, walk-forward and live
+/// (equity curves included, so one coin at a time).
+pub async fn performance(coin: Coin) -> Result<PerformanceResponse, ApiClientError> {
+    get_json(&format!("/api/performance?coin={}", coin.ticker()), &[]).await
 }
 
 /// `GET /api/prices/latest`.

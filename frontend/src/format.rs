@@ -371,17 +371,21 @@ impl ValueAxis {
     }
 }
 
-/// The decimals a tick step of 1, 2 or 5 times a power of ten needs (0 for steps of 1 and up).
+/// The decimals a tick step needs to be written exactly (0 for whole steps, 2 for 0.25).
 fn decimals_for(step: f64) -> usize {
-    if !(step.is_finite() && step > 0.0) || step >= 1.0 {
-        0
-    } else {
-        ((-step.log10() - 1e-9).ceil() as usize).min(8)
+    if !(step.is_finite() && step > 0.0) {
+        return 0;
     }
+    (0..8)
+        .find(|&d| {
+            let scaled = step * 10f64.powi(d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .map_or(8, |d| d as usize)
 }
 
-/// About `max` round tick values (steps of 1, 2 or 5 times a power of ten) within `[lo, hi]`,
-/// and the step.
+/// About `max` round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) within
+/// `[lo, hi]`, and the step.
 pub fn value_ticks(lo: f64, hi: f64, max: usize) -> (Vec<f64>, f64) {
     if !(lo.is_finite() && hi.is_finite() && hi > lo) || max == 0 {
         return (Vec::new(), 0.0);
@@ -392,6 +396,7 @@ pub fn value_ticks(lo: f64, hi: f64, max: usize) -> (Vec<f64>, f64) {
         * match raw / magnitude {
             n if n <= 1.0 => 1.0,
             n if n <= 2.0 => 2.0,
+            n if n <= 2.5 => 2.5,
             n if n <= 5.0 => 5.0,
             _ => 10.0,
         };
@@ -813,6 +818,11 @@ mod tests {
         assert_eq!(step, 500.0);
         assert_eq!(ticks, vec![44_000.0, 44_500.0, 45_000.0]);
         assert_eq!(ValueAxis::Usd.tick(44_500.0, step), "$44,500");
+        let (ticks, step) = value_ticks(42_000.0, 55_500.0, 6);
+        assert_eq!((ticks.len(), step), (6, 2500.0));
+        assert_eq!(ValueAxis::Usd.tick(ticks[0], step), "$42,500");
+        assert_eq!(ValueAxis::Usd.tick(1.25, 0.25), "$1.25");
+        assert_eq!(ValueAxis::Equity.tick(1.25, 0.25), "+25%");
         let (ticks, step) = value_ticks(1.512, 1.566, 5);
         assert!((step - 0.02).abs() < 1e-12);
         assert_eq!(ticks.len(), 3);

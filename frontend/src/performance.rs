@@ -21,7 +21,7 @@ pub fn Performance(coin: Coin) -> impl IntoView {
     let performance = LocalResource::new(move || {
         live.scores.track();
         live.reconnected.track();
-        api::performance()
+        api::performance(coin)
     });
     let shown = steady(performance);
     let chosen = RwSignal::new(Horizon::ALL[0]);
