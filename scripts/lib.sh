@@ -116,8 +116,9 @@ choose_wasm_route() {
     fi
   fi
   if [ "$WASM_ROUTE" = debian ]; then
-    # rust-web-llvm links rust-lld to lld-22, which it does not depend on.
-    ensure_apt rustc-web cargo-web rust-web-src lld-22
+    # rust-web-llvm (only recommended by rustc-web, so --no-install-recommends leaves it out) has
+    # rust-lld, the wasm linker; it links it to lld-22, which it does not depend on.
+    ensure_apt rustc-web cargo-web rust-web-src rust-web-llvm lld-22
   fi
   export WASM_ROUTE
 }

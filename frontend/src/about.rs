@@ -1,5 +1,6 @@
-//! The About page: how coincast works, its data, every model's card, and the evaluation report
-//! (walk-forward table, reliability diagrams, accuracy vs coverage) drawn from `/api/models`.
+//! The About page: how coincast works, its data, the baselines, what the signals' trading figures
+//! do and do not promise, every model's card, and the evaluation report (walk-forward table,
+//! reliability diagrams, accuracy vs coverage) drawn from `/api/models`.
 
 use leptos::prelude::*;
 use shared::{Coin, ModelInfo};
@@ -50,6 +51,62 @@ pub fn About() -> impl IntoView {
                  their overlapping futures give the answer away. Tools that publish 80% are usually measuring \
                  that. The figure is shown only to explain the difference; it never appears as accuracy."
             </p>
+            <p>
+                "A model can beat the majority class merely by learning a simpler rule. So every model is also \
+                 compared with momentum (UP if the last bar rose) and its reversal (DOWN if the last bar rose) on \
+                 the same rows; the models card on each coin page names the strongest of the three and says \
+                 whether the model beats it by more than chance (one-sided binomial test, p < 0.05). Many do not."
+            </p>
+            <h2 id="trading-figures">"Signals and trading figures: what they do and do not promise"</h2>
+            <p>
+                "Each prediction has a confidence, |P(up) - 0.5| x 2 (0 a coin toss, 1 certainty), and a signal: \
+                 LONG or SHORT when the confidence reaches the model's threshold, FLAT (stay out) below it. The \
+                 performance section of each coin page shows what following those signals would have returned. \
+                 Read those figures for what they are:"
+            </p>
+            <ul data-testid="trading-caveats">
+                <li>
+                    <strong>"Past, not future."</strong>
+                    " They are what the signals would have earned over periods that are over. Markets change; a \
+                     model that earned yesterday can lose tomorrow."
+                </li>
+                <li>
+                    <strong>"After the stated costs only."</strong>
+                    " Each position pays the stated fee (by default Binance's spot taker fee, 10 bps) on entry and \
+                     on exit. Larger fees, spreads, slippage, funding for short positions, taxes and a market that \
+                     moves when you trade are not in them. The break-even fee says how much cost a strategy could \
+                     bear; where it is below what you pay, it loses money for you."
+                </li>
+                <li>
+                    <strong>"One position at a time."</strong>
+                    " A position is held for the whole horizon and signals made while it is open are skipped, so \
+                     no return is counted twice. A bot that trades every signal, or exits early, gets other results."
+                </li>
+                <li>
+                    <strong>"The threshold was chosen on earlier data."</strong>
+                    " Each model's confidence threshold was picked on walk-forward folds before the ones the \
+                     figures are scored on, never on the scored ones: otherwise the best-looking threshold \
+                     would flatter the results. Still, one model per coin and horizon was kept out of several \
+                     tried, which flatters a little."
+                </li>
+                <li>
+                    <strong>"Compared with holding the coin."</strong>
+                    " Buy-and-hold and the momentum rule are traded over the same periods with the same costs. \
+                     Where a model's return after fees is zero or below, the page says it earns nothing."
+                </li>
+                <li>
+                    <strong>"Live figures are small samples."</strong>
+                    " The live record counts only this server's own scored predictions (never backfilled ones), \
+                     so it starts empty and grows by a few trades a day: a handful of trades says little either \
+                     way. When the server replays recorded prices that the model was trained on, its live \
+                     figures are in-sample and the page says so."
+                </li>
+                <li>
+                    <strong>"Not advice."</strong>
+                    " coincast is a measurement of models, not a recommendation to buy or sell anything. Trading \
+                     crypto-currencies can lose all of the money put in."
+                </li>
+            </ul>
             <Transition fallback=|| view! { <Skeleton label="Loading the models…" lines=10/> }>
                 {move || {
                     shown().map(|r| match r {

@@ -2,8 +2,8 @@
 
 use serde::de::DeserializeOwned;
 use shared::{
-    ApiErrorBody, CandlesResponse, Coin, HealthResponse, ModelsResponse, PredictionHistory,
-    PredictionsResponse, PricesResponse, SourcesResponse,
+    ApiErrorBody, CandlesResponse, Coin, HealthResponse, ModelsResponse, PerformanceResponse,
+    PredictionHistory, PredictionsResponse, PricesResponse, SourcesResponse,
 };
 
 /// Why a request failed, in words fit for the page.
@@ -68,6 +68,12 @@ pub async fn predictions(coin: Coin) -> Result<PredictionsResponse, ApiClientErr
 /// `GET /api/models`.
 pub async fn models() -> Result<ModelsResponse, ApiClientError> {
     get_json("/api/models", &[]).await
+}
+
+/// `GET /api/performance?coin=`: the coin's models' trading figures, walk-forward and live
+/// (equity curves included, so one coin at a time).
+pub async fn performance(coin: Coin) -> Result<PerformanceResponse, ApiClientError> {
+    get_json(&format!("/api/performance?coin={}", coin.ticker()), &[]).await
 }
 
 /// `GET /api/prices/latest`.

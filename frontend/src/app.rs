@@ -11,6 +11,7 @@ use crate::chart::{ChartChoice, PriceChart};
 use crate::coin::{History, ModelsCard, OtherCoins, PredictionCards};
 use crate::format;
 use crate::live::{ApiDownBanner, Live, StatusStrip};
+use crate::performance::Performance;
 
 /// The whole app: header with the coin buttons, the routed page, and the status strip.
 #[component]
@@ -78,7 +79,8 @@ fn Header() -> impl IntoView {
 fn CoinPage() -> impl IntoView {
     let params = use_params_map();
     let coin = Memo::new(move |_| params.read().get("coin").and_then(|c| c.parse::<Coin>().ok()));
-    move || match coin.get() {
+    move || {
+        match coin.get() {
         Some(coin) => untrack(move || {
             set_title(&format!(
                 "{} ({}) UP or DOWN · coincast",
@@ -90,18 +92,21 @@ fn CoinPage() -> impl IntoView {
                     <h1>{coin.name()} " " <span class="ticker">"(" {coin.ticker()} ")"</span></h1>
                     <p class="lede">
                         "Will " {coin.name()} " go UP or DOWN? One prediction per horizon, each with its \
-                         accuracy measured out of sample next to a majority-class baseline."
+                         accuracy measured out of sample next to the simplest rules (majority class, momentum, reversal), \
+                         and what trading its signals would have earned after costs."
                     </p>
                     <PredictionCards coin=coin/>
                     <PriceChart coin=coin/>
                     <History coin=coin/>
                     <ModelsCard coin=coin/>
+                    <Performance coin=coin/>
                     <OtherCoins coin=coin/>
                 </section>
             }
         })
         .into_any(),
         None => view! { <NotFound/> }.into_any(),
+    }
     }
 }
 

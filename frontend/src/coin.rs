@@ -1,4 +1,5 @@
-//! The sections of a coin's page: prediction cards, history, models card, other coins.
+//! The sections of a coin's page: prediction cards, history, models card, other coins (the
+//! performance section is in `performance.rs`).
 
 use leptos::prelude::*;
 use shared::{Coin, Horizon};
@@ -7,8 +8,9 @@ use crate::app::Skeleton;
 use crate::live::{Live, steady};
 use crate::{api, format};
 
-/// One card per horizon: the newest prediction (UP/DOWN in words and color, P(up), made and
-/// target times with a countdown, cadence) and its accuracy: live over 7 days beside the
+/// One card per horizon: the newest prediction (UP/DOWN in words and color, P(up), its signal
+/// (LONG/SHORT/FLAT) with the confidence against the model's threshold and the walk-forward
+/// accuracy at that confidence, made and target times with a countdown, cadence) and its accuracy: live over 7 days beside the
 /// walk-forward figure and its baseline. New predictions and scores arrive through the event
 /// stream; the countdowns tick, and the cards are re-read, every 20 seconds as well.
 #[component]
@@ -185,7 +187,9 @@ pub fn History(coin: Coin) -> impl IntoView {
 }
 
 /// "6 models for Bitcoin currently running": a row per horizon with the model's type, depth,
-/// walk-forward accuracy next to its baseline, live accuracy and cadence.
+/// walk-forward accuracy next to its baseline, the strongest simple rule (majority class,
+/// momentum or reversal) and whether the model beats it with its p-value, live accuracy and
+/// cadence.
 #[component]
 pub fn ModelsCard(coin: Coin) -> impl IntoView {
     let live = Live::get();
@@ -212,6 +216,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                 <th scope="col">"Model"</th>
                                                 <th scope="col">"Depth"</th>
                                                 <th scope="col">"Walk-forward (out of sample)"</th>
+                                                <th scope="col">"Strongest simple rule"</th>
                                                 <th scope="col">"Live, 7 d"</th>
                                                 <th scope="col">"Updated"</th>
                                             </tr>
@@ -221,6 +226,8 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                 .into_iter()
                                                 .map(|m| {
                                                     let wf = format::walk_forward(&m.walk_forward);
+                                                    let strongest = format::strongest_baseline(&m.skill);
+                                                    let not_beaten = m.skill.strongest_baseline.as_ref().is_some_and(|b| !b.beaten);
                                                     let live = m
                                                         .live
                                                         .iter()
@@ -233,6 +240,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                             <td>{format::model_kind(&m.kind)}</td>
                                                             <td>{m.depth}</td>
                                                             <td>{wf}</td>
+                                                            <td class:loss=not_beaten data-testid="strongest-baseline">{strongest}</td>
                                                             <td>{live}</td>
                                                             <td>{format::cadence(m.horizon.cadence_minutes())}</td>
                                                         </tr>
@@ -321,11 +329,22 @@ fn card_view(
     match p.prediction {
         Some(pred) => {
             let (word, class) = format::direction(pred.direction);
+            let (signal, signal_class, why) = format::signal(&pred);
+            let band = pred.band_accuracy.map(|a| {
+                format!(
+                    "right {} of the time at this confidence (walk-forward)",
+                    format::accuracy(a)
+                )
+            });
             view! {
                 <li class=format!("horizon-card {class}") data-horizon=horizon.as_str()>
                     <span class="horizon">{horizon.label()}</span>
                     <span class="direction" data-testid="direction">{word}</span>
                     <span class="p-up">"P(up) " {format::percent(pred.p_up)}</span>
+                    <span class="signal" data-testid="signal">
+                        <strong class=format!("signal-word {signal_class}")>{signal}</strong> " · " {why}
+                    </span>
+                    {band.map(|b| view! { <span class="band muted" data-testid="band-accuracy">{b}</span> })}
                     <span class="times">
                         "made " {format::clock(pred.made_at)} " · target " {format::clock(pred.target_at)} " ("
                         {format::countdown(pred.target_at, now)} ")"

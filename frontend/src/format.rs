@@ -1,7 +1,10 @@
 //! Pure formatting and routing helpers, kept out of components so they are unit-tested natively.
 
 use chrono::{DateTime, Utc};
-use shared::{AccuracyStats, Coin, Direction, Horizon, Outcome, Prediction};
+use shared::{
+    AccuracyStats, BaselineRule, Coin, Direction, Horizon, ModelPerformance, Outcome, Prediction, Signal,
+    Skill, StrategyResult,
+};
 
 /// The coin a client path names (`/Litecoin`, `/litecoin`, `/LTC/...`), if any.
 pub fn coin_from_path(path: &str) -> Option<Coin> {
@@ -28,8 +31,12 @@ pub fn duration(seconds: u64) -> String {
 
 /// A USD price with precision that suits its size: `$44,640.87`, `$292.43`, `$1.5436`.
 pub fn usd(price: f64) -> String {
-    let decimals = if price >= 100.0 { 2 } else { 4 };
-    let text = format!("{price:.decimals$}");
+    usd_fixed(price, if price >= 100.0 { 2 } else { 4 })
+}
+
+/// A USD amount with `decimals` decimals and grouped thousands: `$44,500`, `$1.54`.
+pub fn usd_fixed(price: f64, decimals: usize) -> String {
+    let text = format!("{:.decimals$}", price.abs());
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let mut grouped = String::new();
     for (i, ch) in int.chars().enumerate() {
@@ -38,7 +45,15 @@ pub fn usd(price: f64) -> String {
         }
         grouped.push(ch);
     }
-    format!("${grouped}.{frac}")
+    let sign = if price < 0.0 && text.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+        "-"
+    } else {
+        ""
+    };
+    match frac {
+        "" => format!("{sign}${grouped}"),
+        frac => format!("{sign}${grouped}.{frac}"),
+    }
 }
 
 /// A signed percentage change: `+2.19%`, `-0.51%`.
@@ -139,40 +154,437 @@ pub fn walk_forward(wf: &shared::WalkForwardSummary) -> String {
     )
 }
 
-/// A price line laid out in a `width` x `height` box: the SVG path, each point's (x, y), and the
-/// price range shown (padded 5%).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LineChart {
-    pub path: String,
-    pub points: Vec<(f64, f64)>,
-    pub low: f64,
-    pub high: f64,
-    pub t0: i64,
-    pub t1: i64,
+/// A return with its sign and one decimal: `+12.3%`, `-4.0%`, `0.0%`.
+pub fn signed_pct(r: f64) -> String {
+    let pct = 100.0 * r;
+    if pct.abs() < 0.05 {
+        "0.0%".into()
+    } else {
+        format!("{pct:+.1}%")
+    }
 }
 
-/// Lays out closes `(unix seconds, price)` (oldest first) in the box; `None` with fewer than two.
-pub fn line_chart(series: &[(i64, f64)], width: f64, height: f64) -> Option<LineChart> {
-    let (first, last) = (series.first()?, series.last()?);
-    if series.len() < 2 || last.0 <= first.0 {
-        return None;
+/// A number of basis points without a needless decimal: `10`, `2.5`.
+pub fn bps(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
     }
-    let lo = series.iter().map(|p| p.1).fold(f64::MAX, f64::min);
-    let hi = series.iter().map(|p| p.1).fold(f64::MIN, f64::max);
-    let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-6);
-    let (low, high) = (lo - pad, hi + pad);
-    let x = |t: i64| (t - first.0) as f64 / (last.0 - first.0) as f64 * width;
-    let y = |v: f64| height - (v - low) / (high - low) * height;
-    let points: Vec<(f64, f64)> = series.iter().map(|&(t, v)| (x(t), y(v))).collect();
-    let path = svg_path(&points);
-    Some(LineChart {
-        path,
-        points,
-        low,
-        high,
-        t0: first.0,
-        t1: last.0,
-    })
+}
+
+/// A p-value as people quote it: `p = 0.031`, `p < 0.001`.
+pub fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "p < 0.001".into()
+    } else {
+        format!("p = {p:.3}")
+    }
+}
+
+/// A prediction's signal: its word, CSS class, and why (`confidence 0.31 ≥ 0.25`; FLAT says the
+/// confidence is below the model's threshold, or that the model has none).
+pub fn signal(p: &Prediction) -> (&'static str, &'static str, String) {
+    let (word, class) = match p.signal {
+        Signal::Long => ("LONG", "long"),
+        Signal::Short => ("SHORT", "short"),
+        Signal::Flat => ("FLAT", "flat"),
+    };
+    let why = match (p.signal, p.signal_threshold) {
+        (_, None) => "this model has no signal threshold: stay out".to_owned(),
+        (Signal::Flat, Some(t)) => format!(
+            "confidence {:.2} < {t:.2}: below the model's threshold",
+            p.confidence
+        ),
+        (_, Some(t)) => format!("confidence {:.2} ≥ {t:.2}", p.confidence),
+    };
+    (word, class, why)
+}
+
+/// A simple rule's name: `momentum (UP if the last bar rose)`.
+pub fn baseline_rule(rule: BaselineRule) -> &'static str {
+    match rule {
+        BaselineRule::Majority => "majority class (always the more frequent direction)",
+        BaselineRule::Momentum => "momentum (UP if the last bar rose)",
+        BaselineRule::Reversal => "reversal (DOWN if the last bar rose)",
+    }
+}
+
+/// The strongest simple rule next to the model, plainly: `momentum (…) 52.1%: the model does not
+/// beat it (p = 0.310)`.
+pub fn strongest_baseline(skill: &Skill) -> String {
+    match &skill.strongest_baseline {
+        Some(b) => format!(
+            "{} {}: {} ({})",
+            baseline_rule(b.name),
+            accuracy(b.accuracy),
+            if b.beaten {
+                "the model beats it"
+            } else {
+                "the model does not beat it"
+            },
+            p_value(b.p_value)
+        ),
+        None => "not recorded for this model (compared with the majority class only)".into(),
+    }
+}
+
+/// The costs the trading figures are after: `after 10 bps per side: Binance spot taker fee`.
+pub fn costs(m: &ModelPerformance) -> String {
+    if m.slippage_bps > 0.0 {
+        format!(
+            "after {} bps fee and {} bps slippage per side: {}",
+            bps(m.fee_bps),
+            bps(m.slippage_bps),
+            m.fee_source
+        )
+    } else {
+        format!("after {} bps per side: {}", bps(m.fee_bps), m.fee_source)
+    }
+}
+
+/// The cost per side at which a strategy breaks even: `12.3 bps`, or that it loses before costs.
+pub fn break_even(fee_bps: Option<f64>) -> String {
+    match fee_bps {
+        None => "–".into(),
+        Some(x) if x < 0.0 => "none: it loses before costs".into(),
+        Some(x) if x >= 1000.0 => "over 1,000 bps".into(),
+        Some(x) => format!("{x:.1} bps"),
+    }
+}
+
+/// One strategy's numbers as the performance table shows them: net, gross, Sharpe, maximum
+/// drawdown, trades, hit rate, break-even fee.
+pub fn strategy_cells(r: &StrategyResult) -> [String; 7] {
+    [
+        signed_pct(r.net_return),
+        signed_pct(r.gross_return),
+        format!("{:.2}", r.sharpe),
+        format!("{:.1}%", 100.0 * r.max_drawdown),
+        r.trades.to_string(),
+        r.hit_rate.map_or_else(|| "–".into(), accuracy),
+        break_even(r.break_even_fee_bps),
+    ]
+}
+
+/// What following the signals earned, said plainly: nothing (net return at or below 0), or how
+/// it compares with holding the coin.
+pub fn earnings_verdict(long_short: &StrategyResult, hold: &StrategyResult) -> String {
+    let (net, gross) = (
+        signed_pct(long_short.net_return),
+        signed_pct(long_short.gross_return),
+    );
+    if long_short.trades == 0 {
+        "No trades: no prediction in this period was confident enough to act on.".into()
+    } else if long_short.net_return <= 0.0 {
+        format!(
+            "After fees this model earns nothing: following its signals returned {net} ({gross} before fees) over {} trades.",
+            long_short.trades
+        )
+    } else {
+        format!(
+            "Following the signals returned {net} after fees ({gross} before) over {} trades; holding the coin returned {}{}.",
+            long_short.trades,
+            signed_pct(hold.net_return),
+            if long_short.net_return < hold.net_return {
+                ", more than the signals"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// What the live record holds so far: none yet, no trades yet, or its trades and dates, with a
+/// warning about small samples.
+pub fn live_summary(m: &ModelPerformance) -> String {
+    let live = &m.live;
+    let period = match (live.from, live.to) {
+        (Some(from), Some(to)) => format!(
+            " from {} to {}",
+            from.format("%Y-%m-%d %H:%M"),
+            to.format("%Y-%m-%d %H:%M UTC")
+        ),
+        _ => String::new(),
+    };
+    if live.n == 0 {
+        "No scored live predictions yet: the live record starts with the first one.".into()
+    } else if live.long_short.trades == 0 {
+        format!(
+            "No live trades yet: {} scored live predictions{period}, none confident enough to act on.",
+            live.n
+        )
+    } else {
+        format!(
+            "{} live trades ({} scored predictions{period}): {} after fees ({} before), buy-and-hold {}.{}",
+            live.long_short.trades,
+            live.n,
+            signed_pct(live.long_short.net_return),
+            signed_pct(live.long_short.gross_return),
+            signed_pct(live.buy_and_hold.net_return),
+            if live.long_short.trades < 100 {
+                " So few trades say little: luck alone moves them a lot."
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// An equity curve as chart points: `(unix seconds, equity)`.
+pub fn equity_points(r: &StrategyResult) -> Vec<(i64, f64)> {
+    r.equity.iter().map(|p| (p.t.timestamp(), p.equity)).collect()
+}
+
+/// How a chart's values read on its value axis and in its readout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueAxis {
+    /// Prices in USD.
+    Usd,
+    /// Equity that starts at 1, read as the return so far (`+12.0%`).
+    Equity,
+}
+
+impl ValueAxis {
+    /// A tick's label, with the decimals its step needs: `$44,500`, `$1.54`, `+10%`, `-2.5%`.
+    pub fn tick(self, v: f64, step: f64) -> String {
+        match self {
+            ValueAxis::Usd => usd_fixed(v, decimals_for(step)),
+            ValueAxis::Equity => {
+                let pct = 100.0 * (v - 1.0);
+                let decimals = decimals_for(100.0 * step);
+                if pct.abs() < 0.5 * 10f64.powi(-(decimals as i32)) {
+                    "0%".into()
+                } else {
+                    format!("{pct:+.decimals$}%")
+                }
+            }
+        }
+    }
+
+    /// A value as a readout shows it: `$44,640.87`, `+3.2%`.
+    pub fn value(self, v: f64) -> String {
+        match self {
+            ValueAxis::Usd => usd(v),
+            ValueAxis::Equity => signed_pct(v - 1.0),
+        }
+    }
+}
+
+/// The decimals a tick step needs to be written exactly (0 for whole steps, 2 for 0.25).
+fn decimals_for(step: f64) -> usize {
+    if !(step.is_finite() && step > 0.0) {
+        return 0;
+    }
+    (0..8)
+        .find(|&d| {
+            let scaled = step * 10f64.powi(d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.max(1.0)
+        })
+        .map_or(8, |d| d as usize)
+}
+
+/// About `max` round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) within
+/// `[lo, hi]`, and the step.
+pub fn value_ticks(lo: f64, hi: f64, max: usize) -> (Vec<f64>, f64) {
+    if !(lo.is_finite() && hi.is_finite() && hi > lo) || max == 0 {
+        return (Vec::new(), 0.0);
+    }
+    let raw = (hi - lo) / max as f64;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    let step = magnitude
+        * match raw / magnitude {
+            n if n <= 1.0 => 1.0,
+            n if n <= 2.0 => 2.0,
+            n if n <= 2.5 => 2.5,
+            n if n <= 5.0 => 5.0,
+            _ => 10.0,
+        };
+    let first = (lo / step).ceil();
+    let ticks = (0..)
+        .map(|i| (first + f64::from(i)) * step)
+        .take_while(|v| *v <= hi + step * 1e-9)
+        .take(max + 1)
+        .collect();
+    (ticks, step)
+}
+
+/// Tick steps of a time axis up to two weeks, seconds; longer spans tick at month starts.
+const TIME_STEPS: [i64; 13] = [
+    60,
+    300,
+    900,
+    1800,
+    3600,
+    2 * 3600,
+    3 * 3600,
+    6 * 3600,
+    12 * 3600,
+    86_400,
+    2 * 86_400,
+    7 * 86_400,
+    14 * 86_400,
+];
+/// Month steps of a long time axis.
+const MONTH_STEPS: [i64; 5] = [1, 2, 3, 6, 12];
+
+/// At most `max` round times (Unix seconds) within `[t0, t1]`: whole minutes, hours or days (weeks
+/// start on Mondays), or month starts, and the step in seconds (a month counts as 30 days).
+pub fn time_ticks(t0: i64, t1: i64, max: usize) -> (Vec<i64>, i64) {
+    if t1 <= t0 || max == 0 {
+        return (Vec::new(), 0);
+    }
+    let span = t1 - t0;
+    let max_i = max as i64;
+    if let Some(&step) = TIME_STEPS.iter().find(|&&s| span / s < max_i) {
+        // Weeks align to Mondays (1970-01-01 was a Thursday, 4 days after one).
+        let offset = if step >= 7 * 86_400 { -3 * 86_400 } else { 0 };
+        let first = (t0 - offset).div_euclid(step) * step + offset;
+        let first = if first < t0 { first + step } else { first };
+        let ticks = (0..).map(|i| first + i * step).take_while(|t| *t <= t1).collect();
+        return (ticks, step);
+    }
+    use chrono::Datelike;
+    let Some(start) = DateTime::from_timestamp(t0, 0) else {
+        return (Vec::new(), 0);
+    };
+    let months = span / (30 * 86_400);
+    let step = MONTH_STEPS
+        .iter()
+        .copied()
+        .find(|m| months / m < max_i)
+        .unwrap_or_else(|| 12 * (months / (12 * max_i) + 1));
+    let mut index = i64::from(start.year()) * 12 + i64::from(start.month0());
+    let mut ticks = Vec::new();
+    while ticks.len() <= max {
+        if index % step == 0 {
+            let (year, month0) = (index.div_euclid(12), index.rem_euclid(12));
+            let Some(t) = i32::try_from(year)
+                .ok()
+                .and_then(|y| chrono::NaiveDate::from_ymd_opt(y, month0 as u32 + 1, 1))
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc().timestamp())
+            else {
+                break;
+            };
+            if t > t1 {
+                break;
+            }
+            if t >= t0 {
+                ticks.push(t);
+            }
+        }
+        index += 1;
+    }
+    (ticks, step * 30 * 86_400)
+}
+
+/// A time tick's label for its step: `14:30`, `May 14` (at midnight, or for day steps),
+/// `Feb 2019` (month steps).
+pub fn time_tick(t: i64, step: i64) -> String {
+    let Some(at) = DateTime::from_timestamp(t, 0) else {
+        return String::new();
+    };
+    if step >= 28 * 86_400 {
+        at.format("%b %Y").to_string()
+    } else if step >= 86_400 || t.rem_euclid(86_400) == 0 {
+        at.format("%b %-d").to_string()
+    } else {
+        at.format("%H:%M").to_string()
+    }
+}
+
+/// A label on a chart axis, `at` a share (0-1) of the plot's width (from the left) or height
+/// (from the top).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tick {
+    pub at: f64,
+    pub label: String,
+}
+
+/// A chart's data box, `t0..t1` by `low..high` (the values padded 5%), mapped into a `width` x
+/// `height` SVG box (y up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Frame {
+    pub t0: i64,
+    pub t1: i64,
+    pub low: f64,
+    pub high: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Frame {
+    /// The frame that holds every series' finite points (`(unix seconds, value)`); `None` when
+    /// they span no time.
+    pub fn around(series: &[&[(i64, f64)]], width: f64, height: f64) -> Option<Frame> {
+        let points = || series.iter().flat_map(|s| s.iter()).filter(|p| p.1.is_finite());
+        let t0 = points().map(|p| p.0).min()?;
+        let t1 = points().map(|p| p.0).max()?;
+        if t1 <= t0 {
+            return None;
+        }
+        let lo = points().map(|p| p.1).fold(f64::MAX, f64::min);
+        let hi = points().map(|p| p.1).fold(f64::MIN, f64::max);
+        let pad = ((hi - lo) * 0.05).max(hi.abs().max(lo.abs()) * 1e-6).max(1e-12);
+        Some(Frame {
+            t0,
+            t1,
+            low: lo - pad,
+            high: hi + pad,
+            width,
+            height,
+        })
+    }
+
+    /// The x of a time.
+    pub fn x(&self, t: i64) -> f64 {
+        (t - self.t0) as f64 / (self.t1 - self.t0) as f64 * self.width
+    }
+
+    /// The y of a value (higher values higher up).
+    pub fn y(&self, v: f64) -> f64 {
+        self.height - (v - self.low) / (self.high - self.low) * self.height
+    }
+
+    /// A series' finite points in the box.
+    pub fn points(&self, series: &[(i64, f64)]) -> Vec<(f64, f64)> {
+        series
+            .iter()
+            .filter(|p| p.1.is_finite())
+            .map(|&(t, v)| (self.x(t), self.y(v)))
+            .collect()
+    }
+
+    /// About `max` labelled levels of the value axis, from the top.
+    pub fn value_ticks(&self, axis: ValueAxis, max: usize) -> Vec<Tick> {
+        let (ticks, step) = value_ticks(self.low, self.high, max);
+        ticks
+            .into_iter()
+            .map(|v| Tick {
+                at: 1.0 - (v - self.low) / (self.high - self.low),
+                label: axis.tick(v, step),
+            })
+            .collect()
+    }
+
+    /// At most `max` labelled times of the time axis, from the left.
+    pub fn time_ticks(&self, max: usize) -> Vec<Tick> {
+        let (ticks, step) = time_ticks(self.t0, self.t1, max);
+        ticks
+            .into_iter()
+            .map(|t| Tick {
+                at: (t - self.t0) as f64 / (self.t1 - self.t0) as f64,
+                label: time_tick(t, step),
+            })
+            .collect()
+    }
+}
+
+/// The value of a series (sorted by time) at `t`: its last point at or before `t`.
+pub fn value_at(series: &[(i64, f64)], t: i64) -> Option<f64> {
+    let i = series.partition_point(|p| p.0 <= t);
+    series.get(i.checked_sub(1)?).map(|p| p.1)
 }
 
 /// The index of the point nearest to `x` (points sorted by x).
@@ -310,6 +722,9 @@ mod tests {
     #[test]
     fn prices_group_thousands_and_changes_carry_a_sign() {
         assert_eq!(usd(44640.87), "$44,640.87");
+        assert_eq!(usd_fixed(44500.0, 0), "$44,500");
+        assert_eq!(usd_fixed(-1234.5, 1), "-$1,234.5");
+        assert_eq!(usd_fixed(-0.0001, 2), "$0.00");
         assert_eq!(usd(292.432), "$292.43");
         assert_eq!(usd(1.54361), "$1.5436");
         assert_eq!(usd(1_234_567.0), "$1,234,567.00");
@@ -369,18 +784,252 @@ mod tests {
     }
 
     #[test]
-    fn a_line_chart_spans_its_box_and_finds_the_nearest_point() {
-        let c = line_chart(&[(0, 10.0), (50, 20.0), (100, 15.0)], 200.0, 100.0).unwrap();
-        assert_eq!(c.points.len(), 3);
-        assert_eq!(c.points[0].0, 0.0);
-        assert_eq!(c.points[2].0, 200.0);
-        assert!(c.points[1].1 < c.points[0].1, "higher prices are higher up");
-        assert!((c.low - 9.5).abs() < 1e-9 && (c.high - 20.5).abs() < 1e-9);
-        assert!(c.path.starts_with("M0.0,") && c.path.contains(" L100.0,"));
-        assert_eq!(nearest(&c.points, 40.0), Some(0));
-        assert_eq!(nearest(&c.points, 60.0), Some(1));
-        assert_eq!(nearest(&c.points, 500.0), Some(2));
-        assert_eq!(line_chart(&[(0, 1.0)], 10.0, 10.0), None);
+    fn a_frame_spans_its_box_and_finds_the_nearest_point() {
+        let series = [(0, 10.0), (50, 20.0), (100, 15.0)];
+        let f = Frame::around(&[&series], 200.0, 100.0).unwrap();
+        let points = f.points(&series);
+        assert_eq!(points.len(), 3);
+        assert_eq!(points[0].0, 0.0);
+        assert_eq!(points[2].0, 200.0);
+        assert!(points[1].1 < points[0].1, "higher values are higher up");
+        assert!((f.low - 9.5).abs() < 1e-9 && (f.high - 20.5).abs() < 1e-9);
+        let path = svg_path(&points);
+        assert!(path.starts_with("M0.0,") && path.contains(" L100.0,"));
+        assert_eq!(nearest(&points, 40.0), Some(0));
+        assert_eq!(nearest(&points, 60.0), Some(1));
+        assert_eq!(nearest(&points, 500.0), Some(2));
+        assert_eq!(Frame::around(&[&[(0, 1.0)]], 10.0, 10.0), None);
+        assert_eq!(Frame::around(&[], 10.0, 10.0), None);
+        // Several series share one frame; a flat line still gets a range.
+        let other = [(-100, 30.0), (0, 30.0)];
+        let f = Frame::around(&[&series, &other], 300.0, 100.0).unwrap();
+        assert_eq!((f.t0, f.t1), (-100, 100));
+        assert!(f.high > 30.0 && f.low < 10.0);
+        let flat = Frame::around(&[&[(0, 1.0), (10, 1.0)]], 10.0, 10.0).unwrap();
+        assert!(flat.high > flat.low);
+        assert_eq!(value_at(&series, 49), Some(10.0));
+        assert_eq!(value_at(&series, 50), Some(20.0));
+        assert_eq!(value_at(&series, -1), None);
+    }
+
+    #[test]
+    fn value_axes_tick_at_round_levels_with_the_decimals_they_need() {
+        let (ticks, step) = value_ticks(43_812.0, 45_377.0, 5);
+        assert_eq!(step, 500.0);
+        assert_eq!(ticks, vec![44_000.0, 44_500.0, 45_000.0]);
+        assert_eq!(ValueAxis::Usd.tick(44_500.0, step), "$44,500");
+        let (ticks, step) = value_ticks(42_000.0, 55_500.0, 6);
+        assert_eq!((ticks.len(), step), (6, 2500.0));
+        assert_eq!(ValueAxis::Usd.tick(ticks[0], step), "$42,500");
+        assert_eq!(ValueAxis::Usd.tick(1.25, 0.25), "$1.25");
+        assert_eq!(ValueAxis::Equity.tick(1.25, 0.25), "+25%");
+        let (ticks, step) = value_ticks(1.512, 1.566, 5);
+        assert!((step - 0.02).abs() < 1e-12);
+        assert_eq!(ticks.len(), 3);
+        assert_eq!(ValueAxis::Usd.tick(ticks[0], step), "$1.52");
+        assert_eq!(ValueAxis::Equity.tick(1.2, 0.1), "+20%");
+        assert_eq!(ValueAxis::Equity.tick(0.975, 0.005), "-2.5%");
+        assert_eq!(ValueAxis::Equity.tick(1.0, 0.05), "0%");
+        assert_eq!(ValueAxis::Equity.value(1.0321), "+3.2%");
+        assert_eq!(ValueAxis::Usd.value(292.432), "$292.43");
+        assert_eq!(value_ticks(1.0, 1.0, 5).0, Vec::<f64>::new());
+        // A frame labels its levels from the top, inside the box.
+        let f = Frame::around(&[&[(0, 0.8), (10, 1.3)]], 10.0, 10.0).unwrap();
+        let ticks = f.value_ticks(ValueAxis::Equity, 5);
+        assert_eq!(
+            ticks.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(),
+            ["-20%", "0%", "+20%"]
+        );
+        assert!(ticks.iter().all(|t| (0.0..=1.0).contains(&t.at)));
+        assert!(ticks[0].at > ticks[2].at, "higher levels nearer the top");
+    }
+
+    #[test]
+    fn time_axes_tick_at_round_times_labelled_for_their_step() {
+        let t0 = at("2021-05-14T09:07:00Z").timestamp();
+        // 24 hours: every 6 hours, midnight labelled with its date.
+        let (ticks, step) = time_ticks(t0, t0 + 86_400, 6);
+        assert_eq!(step, 6 * 3600);
+        let labels: Vec<String> = ticks.iter().map(|t| time_tick(*t, step)).collect();
+        assert_eq!(labels, ["12:00", "18:00", "May 15", "06:00"]);
+        // 6 hours: hourly.
+        let (ticks, step) = time_ticks(t0, t0 + 6 * 3600, 6);
+        assert_eq!((step, ticks.len()), (7200, 3));
+        assert_eq!(time_tick(ticks[0], step), "10:00");
+        // 30 days: weekly on Mondays.
+        let (ticks, step) = time_ticks(t0, t0 + 30 * 86_400, 6);
+        assert_eq!(step, 7 * 86_400);
+        assert_eq!(time_tick(ticks[0], step), "May 17");
+        assert!(
+            ticks.iter().all(|t| (t.div_euclid(86_400) + 3) % 7 == 0),
+            "Mondays"
+        );
+        // Eight months: month starts (every other month from January).
+        let from = at("2019-02-12T13:00:00Z").timestamp();
+        let to = at("2019-10-01T00:00:00Z").timestamp();
+        let (ticks, step) = time_ticks(from, to, 6);
+        let labels: Vec<String> = ticks.iter().map(|t| time_tick(*t, step)).collect();
+        assert_eq!(labels, ["Mar 2019", "May 2019", "Jul 2019", "Sep 2019"]);
+        for (ticks, _) in [time_ticks(t0, t0 + 7 * 86_400, 6), time_ticks(from, to, 6)] {
+            assert!(ticks.len() <= 6 && ticks.len() >= 2);
+        }
+        assert_eq!(time_ticks(5, 5, 6).0, Vec::<i64>::new());
+        // A frame places them from the left.
+        let f = Frame::around(&[&[(t0, 1.0), (t0 + 86_400, 2.0)]], 10.0, 10.0).unwrap();
+        let ticks = f.time_ticks(6);
+        assert!(ticks.windows(2).all(|w| w[0].at < w[1].at));
+        assert!(ticks.iter().all(|t| (0.0..=1.0).contains(&t.at)));
+    }
+
+    #[test]
+    fn signals_state_confidence_against_the_threshold_and_flat_says_why() {
+        let mut p = pred(Horizon::H1, "2026-11-24T09:00:00Z", 0.655, None);
+        p.signal_threshold = Some(0.25);
+        p.signal = Signal::from_p_up(p.p_up, 0.25);
+        assert_eq!(signal(&p), ("LONG", "long", "confidence 0.31 ≥ 0.25".into()));
+        p.p_up = 0.45;
+        p.confidence = shared::confidence(0.45);
+        p.signal = Signal::from_p_up(0.45, 0.25);
+        assert_eq!(
+            signal(&p),
+            (
+                "FLAT",
+                "flat",
+                "confidence 0.10 < 0.25: below the model's threshold".into()
+            )
+        );
+        p.p_up = 0.2;
+        p.confidence = shared::confidence(0.2);
+        p.signal = Signal::from_p_up(0.2, 0.25);
+        assert_eq!(signal(&p).0, "SHORT");
+        p.signal_threshold = None;
+        p.signal = Signal::Flat;
+        assert!(signal(&p).2.contains("no signal threshold"));
+    }
+
+    #[test]
+    fn the_strongest_baseline_is_named_and_a_model_that_does_not_beat_it_is_told_so() {
+        let mut skill = Skill {
+            model_id: "m".into(),
+            accuracy: 0.53,
+            baseline_accuracy: 0.51,
+            p_value: 0.01,
+            n: 5000,
+            beats_baseline: true,
+            out_of_sample: true,
+            strongest_baseline: Some(shared::StrongestBaseline {
+                name: BaselineRule::Momentum,
+                accuracy: 0.521,
+                p_value: 0.31,
+                beaten: false,
+            }),
+        };
+        assert_eq!(
+            strongest_baseline(&skill),
+            "momentum (UP if the last bar rose) 52.1%: the model does not beat it (p = 0.310)"
+        );
+        skill.strongest_baseline = Some(shared::StrongestBaseline {
+            name: BaselineRule::Reversal,
+            accuracy: 0.505,
+            p_value: 0.0002,
+            beaten: true,
+        });
+        assert_eq!(
+            strongest_baseline(&skill),
+            "reversal (DOWN if the last bar rose) 50.5%: the model beats it (p < 0.001)"
+        );
+        skill.strongest_baseline = None;
+        assert!(strongest_baseline(&skill).contains("majority class only"));
+    }
+
+    fn result(trades: u32, gross: f64, net: f64, break_even: Option<f64>) -> StrategyResult {
+        StrategyResult {
+            trades,
+            hit_rate: (trades > 0).then_some(0.55),
+            gross_return: gross,
+            net_return: net,
+            sharpe: 0.8,
+            max_drawdown: 0.233,
+            turnover_per_year: 100.0,
+            exposure: 0.1,
+            break_even_fee_bps: break_even,
+            equity: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn trading_figures_say_plainly_when_a_model_earns_nothing_after_fees() {
+        let hold = result(1, 1.318, 1.314, Some(1000.0));
+        let loses = result(249, 0.342, -0.184, Some(5.9));
+        assert_eq!(
+            earnings_verdict(&loses, &hold),
+            "After fees this model earns nothing: following its signals returned -18.4% (+34.2% before fees) over 249 trades."
+        );
+        let even = result(10, 0.02, 0.0, Some(10.0));
+        assert!(earnings_verdict(&even, &hold).starts_with("After fees this model earns nothing"));
+        let earns = result(229, 0.759, 0.113, Some(12.3));
+        assert_eq!(
+            earnings_verdict(&earns, &hold),
+            "Following the signals returned +11.3% after fees (+75.9% before) over 229 trades; holding the coin returned +131.4%, more than the signals."
+        );
+        assert!(earnings_verdict(&result(0, 0.0, 0.0, None), &hold).starts_with("No trades"));
+        assert_eq!(
+            strategy_cells(&loses),
+            ["-18.4%", "+34.2%", "0.80", "23.3%", "249", "55.0%", "5.9 bps"].map(String::from)
+        );
+        assert_eq!(break_even(Some(-0.25)), "none: it loses before costs");
+        assert_eq!(break_even(Some(1000.0)), "over 1,000 bps");
+        assert_eq!(break_even(None), "–");
+        assert_eq!(signed_pct(-0.0001), "0.0%");
+        assert_eq!(bps(10.0), "10");
+        assert_eq!(bps(2.5), "2.5");
+    }
+
+    fn performance(live: shared::StrategyFigures) -> ModelPerformance {
+        ModelPerformance {
+            coin: Coin::Btc,
+            horizon: Horizon::H1,
+            model_id: "m".into(),
+            threshold: Some(0.4),
+            fee_bps: 10.0,
+            slippage_bps: 0.0,
+            fee_source: "Binance taker fee".into(),
+            walk_forward: None,
+            live,
+            live_out_of_sample: true,
+        }
+    }
+
+    #[test]
+    fn costs_are_stated_and_the_live_record_says_when_it_has_nothing_or_little() {
+        let figures = |n: u32, trades: u32| shared::StrategyFigures {
+            from: (n > 0).then(|| at("2026-11-20T10:00:00Z")),
+            to: (n > 0).then(|| at("2026-11-24T09:00:00Z")),
+            n,
+            long_short: result(trades, 0.01, -0.004, Some(4.0)),
+            long_flat: result(trades, 0.0, 0.0, None),
+            buy_and_hold: result(1, 0.02, 0.018, Some(90.0)),
+            momentum: None,
+        };
+        let mut m = performance(figures(0, 0));
+        assert_eq!(costs(&m), "after 10 bps per side: Binance taker fee");
+        assert!(live_summary(&m).starts_with("No scored live predictions yet"));
+        m.live = figures(40, 0);
+        assert!(live_summary(&m).starts_with(
+            "No live trades yet: 40 scored live predictions from 2026-11-20 10:00 to 2026-11-24 09:00 UTC"
+        ));
+        m.live = figures(40, 6);
+        let text = live_summary(&m);
+        assert!(text.starts_with("6 live trades (40 scored predictions"), "{text}");
+        assert!(
+            text.contains("-0.4% after fees") && text.contains("luck alone"),
+            "{text}"
+        );
+        m.slippage_bps = 2.0;
+        assert_eq!(
+            costs(&m),
+            "after 10 bps fee and 2 bps slippage per side: Binance taker fee"
+        );
     }
 
     #[test]

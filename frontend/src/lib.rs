@@ -5,7 +5,8 @@
 //!   polled, the API-down banner and the status strip; sections refetch through it.
 //! - `app`: routes, header, the coin page's frame, skeletons.
 //! - `coin`: the coin page's sections (cards, history, models card, other coins).
-//! - `chart`: the price chart (SVG drawn by the app).
+//! - `chart`: the reusable SVG line chart with labelled axes, and the price chart.
+//! - `performance`: the coin page's trading figures after costs (equity curves, numbers).
 //! - `about`: the About page with the evaluation report.
 //! - `format`: pure view logic (numbers, durations, route names, chart geometry, contrast),
 //!   unit-tested natively.
@@ -17,5 +18,6 @@ mod chart;
 mod coin;
 pub mod format;
 mod live;
+mod performance;
 
 pub use app::App;

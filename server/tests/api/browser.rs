@@ -385,6 +385,18 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         assert!(card.contains("UP") || card.contains("DOWN"), "{card}");
         assert!(card.contains("P(up) ") && card.ends_with('%'), "{card}");
     }
+    // Each card's signal beside its direction: the confidence against the model's threshold.
+    let signals = browser
+        .js("return [...document.querySelectorAll('.horizon-card [data-testid=signal]')].map(s => s.textContent).join('|')")
+        .await;
+    let signals = signals.as_str().unwrap().to_owned();
+    assert_eq!(signals.split('|').count(), 6, "{signals}");
+    for signal in signals.split('|') {
+        let ok = (signal.starts_with("LONG · confidence ") || signal.starts_with("SHORT · confidence "))
+            && signal.contains(" ≥ ")
+            || signal.starts_with("FLAT · confidence ") && signal.ends_with("below the model's threshold");
+        assert!(ok, "{signal}");
+    }
     let first = browser
         .js("return document.querySelector('.horizon-card[data-horizon=\"30m\"]').textContent")
         .await;
@@ -441,6 +453,23 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
             "true",
         )
         .await;
+    // Labelled axes: USD levels beside the plot, UTC times below it.
+    let levels = browser
+        .js("return [...document.querySelectorAll('.price-chart .value-axis text')].map(t => t.textContent).join('|')")
+        .await;
+    let levels = levels.as_str().unwrap().to_owned();
+    assert!(
+        levels.split('|').count() >= 3 && levels.split('|').all(|l| l.starts_with('$')),
+        "price levels: {levels}"
+    );
+    let times = browser
+        .js("return [...document.querySelectorAll('.price-chart .time-axis text')].map(t => t.textContent).join('|')")
+        .await;
+    let times = times.as_str().unwrap().to_owned();
+    assert!(
+        times.split('|').count() >= 3 && times.contains(':'),
+        "times: {times}"
+    );
     let markers = browser
         .js("return String(document.querySelectorAll('[data-testid=chart] circle.marker').length)")
         .await;
@@ -550,6 +579,21 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         kinds.contains("logistic regression") && kinds.contains("baseline"),
         "{kinds}"
     );
+    // The strongest simple rule, and whether the model beats it, said in words.
+    let strongest = browser
+        .js("return [...document.querySelectorAll('[data-testid=strongest-baseline]')].map(c => c.textContent).join('|')")
+        .await;
+    let strongest = strongest.as_str().unwrap().to_owned();
+    assert_eq!(strongest.split('|').count(), 6, "{strongest}");
+    for cell in strongest.split('|') {
+        assert!(
+            ["majority", "momentum", "reversal"]
+                .iter()
+                .any(|r| cell.starts_with(r))
+                && (cell.contains("the model beats it (p") || cell.contains("the model does not beat it (p")),
+            "{cell}"
+        );
+    }
     browser.screenshot("bitcoin-cards-desktop.png").await;
 
     // The other coins' pages, reached through the header: the same sections with their own data.
@@ -641,6 +685,146 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         .js("document.querySelector('.evaluation').scrollIntoView(); return null")
         .await;
     browser.screenshot("about-plots-desktop.png").await;
+}
+
+#[tokio::test]
+async fn the_performance_section_shows_each_models_equity_curve_after_costs() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
+    let app = spawn_app(Frontend::Built).await;
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("{}/Bitcoin", app.address)).await;
+    const SECTION: &str = "return document.querySelector('[data-testid=performance]')?.textContent ?? ''";
+    let costs = browser
+        .wait_text(
+            "return document.querySelector('[data-testid=performance] [data-testid=costs]')?.textContent ?? ''",
+            "after 10 bps per side: ",
+        )
+        .await;
+    assert!(costs.contains("Signals at confidence ≥ 0."), "{costs}");
+    // A row per horizon in the overview, each with its walk-forward figure after costs.
+    let rows = browser
+        .js("return [...document.querySelectorAll('[data-testid=performance-overview] tbody tr')].map(r => r.dataset.horizon + ' ' + r.textContent).join('|')")
+        .await;
+    let rows = rows.as_str().unwrap().to_owned();
+    assert_eq!(rows.split('|').count(), 6, "{rows}");
+    assert!(rows.split('|').all(|r| r.contains('%')), "{rows}");
+    // The walk-forward equity curve (long-short after costs) with buy-and-hold beside it, on the
+    // shared line chart with labelled axes.
+    browser
+        .wait_text(
+            "return String((document.querySelector('[data-testid=equity-chart] path.line')?.getAttribute('d') ?? '').split('L').length >= 20)",
+            "true",
+        )
+        .await;
+    let hold = browser
+        .js("return String((document.querySelector('[data-testid=equity-chart] path.hold')?.getAttribute('d') ?? '').split('L').length)")
+        .await;
+    assert!(hold.as_str().unwrap().parse::<usize>().unwrap() >= 2, "{hold}");
+    let levels = browser
+        .js("return [...document.querySelectorAll('[data-testid=performance] .value-axis text')].map(t => t.textContent).join('|')")
+        .await;
+    assert!(levels.as_str().unwrap().contains('%'), "{levels}");
+    assert!(
+        browser
+            .js(
+                "return String(document.querySelectorAll('[data-testid=performance] .time-axis text').length)"
+            )
+            .await
+            .as_str()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+            >= 2
+    );
+    // The numbers, and a plain verdict: nothing after fees, or how it compares with holding.
+    let numbers = browser
+        .js("return document.querySelector('[data-testid=strategy-numbers]').textContent")
+        .await;
+    let numbers = numbers.as_str().unwrap();
+    for word in [
+        "Signals, long-short",
+        "Buy-and-hold",
+        "Momentum rule",
+        "Sharpe",
+        "Break-even fee",
+    ] {
+        assert!(numbers.contains(word), "{word}: {numbers}");
+    }
+    let verdict = browser
+        .js("return document.querySelector('[data-testid=verdict]').textContent")
+        .await;
+    let verdict = verdict.as_str().unwrap();
+    assert!(
+        verdict.starts_with("After fees this model earns nothing")
+            || verdict.starts_with("Following the signals returned"),
+        "{verdict}"
+    );
+    // No live predictions in this fresh database: the live record says so.
+    let text = browser.js(SECTION).await;
+    assert!(
+        text.as_str().unwrap().contains("No scored live predictions yet"),
+        "{text}"
+    );
+    browser
+        .js("document.querySelector('[data-testid=performance]').scrollIntoView(); return null")
+        .await;
+    browser.screenshot("bitcoin-performance-desktop.png").await;
+    // Another horizon: its own curve.
+    let before = browser
+        .js("return document.querySelector('[data-testid=equity-chart] path.line').getAttribute('d')")
+        .await;
+    browser
+        .click("[data-testid=performance-overview] tr[data-horizon=\"12h\"] button")
+        .await;
+    browser
+        .wait_text(
+            "return document.querySelector('.perf-detail')?.dataset.horizon ?? ''",
+            "12h",
+        )
+        .await;
+    let after = browser
+        .js("return document.querySelector('[data-testid=equity-chart] path.line')?.getAttribute('d') ?? ''")
+        .await;
+    assert_ne!(before, after, "the 12 h model's curve replaced the 30 min one");
+    // Hovering the curve reads the returns so far at that time.
+    browser
+        .js("const c = document.querySelector('[data-testid=equity-chart]'); const r = c.getBoundingClientRect(); \
+             c.dispatchEvent(new PointerEvent('pointermove', {clientX: r.left + r.width / 2, clientY: r.top + 10, bubbles: true})); return null")
+        .await;
+    let readout = browser
+        .wait_text(
+            "return document.querySelector('[data-testid=equity-chart-readout]').textContent",
+            "signals, long-short ",
+        )
+        .await;
+    assert!(
+        readout.contains("UTC · ") && readout.contains("buy-and-hold "),
+        "{readout}"
+    );
+    browser.phone_viewport(375, 812).await;
+    browser
+        .js("document.querySelector('[data-testid=performance]').scrollIntoView(); return null")
+        .await;
+    browser.screenshot("bitcoin-performance-phone.png").await;
+    // The About page explains what the figures do and do not promise.
+    browser.click("a.about-link").await;
+    let caveats = browser
+        .wait_text(
+            "return document.querySelector('[data-testid=trading-caveats]')?.textContent ?? ''",
+            "Not advice.",
+        )
+        .await;
+    for promise in [
+        "Past, not future.",
+        "After the stated costs only.",
+        "One position at a time.",
+        "earlier data",
+        "small samples",
+    ] {
+        assert!(caveats.contains(promise), "{promise}: {caveats}");
+    }
 }
 
 #[tokio::test]
