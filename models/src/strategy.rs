@@ -397,6 +397,33 @@ pub struct StrategyReport {
     pub momentum: StrategyMetrics,
 }
 
+/// The period `rows` (in time order) cover: from the first prediction to the last one's horizon.
+pub fn period(rows: &[Row], horizon_s: i64) -> Option<(i64, i64)> {
+    Some((rows.first()?.ts, rows.last()?.ts + horizon_s))
+}
+
+/// The model's signals at `threshold` in `mode`, followed through `rows` (in time order) after
+/// `costs`. Without rows: no positions over an empty period.
+pub fn follow(rows: &[Row], horizon_s: i64, threshold: f64, mode: Mode, costs: Costs) -> StrategyMetrics {
+    let held = positions(rows, horizon_s, |r| model_signal(r, threshold, mode));
+    summarize(
+        &held,
+        period(rows, horizon_s).unwrap_or_default(),
+        horizon_s,
+        costs,
+    )
+}
+
+/// Buy-and-hold over the period of `rows` after `costs`.
+pub fn hold(rows: &[Row], horizon_s: i64, costs: Costs) -> StrategyMetrics {
+    summarize(
+        &buy_and_hold(rows, horizon_s),
+        period(rows, horizon_s).unwrap_or_default(),
+        horizon_s,
+        costs,
+    )
+}
+
 impl StrategyReport {
     /// Scores the strategies on `rows` (in time order) at `threshold` and `costs`. `None` without
     /// rows.
@@ -407,14 +434,8 @@ impl StrategyReport {
         costs: Costs,
         fee_source: &str,
     ) -> Option<StrategyReport> {
-        let from = rows.first()?.ts;
-        let to = rows.last()?.ts + horizon_s;
-        let period = (from, to);
+        let (from, to) = period(rows, horizon_s)?;
         let threshold = threshold_choice.threshold;
-        let run = |mode| {
-            let held = positions(rows, horizon_s, |r| model_signal(r, threshold, mode));
-            summarize(&held, period, horizon_s, costs)
-        };
         Some(StrategyReport {
             fee_bps: costs.fee_bps,
             slippage_bps: costs.slippage_bps,
@@ -425,12 +446,12 @@ impl StrategyReport {
             to: rfc3339(to),
             horizon_s,
             rows: rows.len(),
-            long_short: run(Mode::LongShort),
-            long_flat: run(Mode::LongFlat),
-            buy_and_hold: summarize(&buy_and_hold(rows, horizon_s), period, horizon_s, costs),
+            long_short: follow(rows, horizon_s, threshold, Mode::LongShort, costs),
+            long_flat: follow(rows, horizon_s, threshold, Mode::LongFlat, costs),
+            buy_and_hold: hold(rows, horizon_s, costs),
             momentum: summarize(
                 &positions(rows, horizon_s, momentum_signal),
-                period,
+                (from, to),
                 horizon_s,
                 costs,
             ),

@@ -49,6 +49,11 @@ pub const FULL_REFRESH: Duration = Duration::from_secs(60);
 /// A coin and horizon filter, as the query parameters give it.
 pub type Filter = (Option<Coin>, Option<Horizon>);
 
+/// Whether a coin and horizon pass `filter`.
+pub fn passes(filter: &Filter, coin: Coin, horizon: Horizon) -> bool {
+    filter.0.is_none_or(|c| c == coin) && filter.1.is_none_or(|h| h == horizon)
+}
+
 /// Every filter combination: none, each coin, each horizon, each pair.
 fn filters() -> Vec<Filter> {
     let coins = std::iter::once(None).chain(Coin::ALL.map(Some));
@@ -341,16 +346,15 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
     let mut by_filter = HashMap::new();
     let mut accuracy_by_filter = HashMap::new();
     let mut performance_by_filter = HashMap::new();
-    let keep = |f: &Filter, c: Coin, h: Horizon| f.0.is_none_or(|x| x == c) && f.1.is_none_or(|x| x == h);
     for f in filters() {
         let mut p = all_predictions.clone();
-        p.predictions.retain(|x| keep(&f, x.coin, x.horizon));
+        p.predictions.retain(|x| passes(&f, x.coin, x.horizon));
         by_filter.insert(f, Body::json(&p).map_err(serialization)?);
         let mut a = all_accuracy.clone();
-        a.rows.retain(|x| keep(&f, x.coin, x.horizon));
+        a.rows.retain(|x| passes(&f, x.coin, x.horizon));
         accuracy_by_filter.insert(f, Body::json(&a).map_err(serialization)?);
         let mut m = all_performance.clone();
-        m.models.retain(|x| keep(&f, x.coin, x.horizon));
+        m.models.retain(|x| passes(&f, x.coin, x.horizon));
         performance_by_filter.insert(f, Body::json(&m).map_err(serialization)?);
     }
     tracing::debug!(

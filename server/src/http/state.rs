@@ -124,6 +124,11 @@ impl AppState {
         }
     }
 
+    /// The `Cache-Control` of an answer that holds until the next prediction tick.
+    pub fn cache_until_next_tick(&self) -> String {
+        format!("public, max-age={}", self.seconds_to_next_tick(clock::now()))
+    }
+
     /// Seconds from `now` to the next prediction tick (at least 1).
     pub fn seconds_to_next_tick(&self, now: i64) -> i64 {
         let (from, known) = (

@@ -4,7 +4,6 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use shared::{AccuracyResponse, AccuracyRow, ApiErrorBody};
 
-use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::routes::params::{CoinHorizonQuery, parse_filters};
 use crate::http::state::AppState;
@@ -31,7 +30,7 @@ pub async fn get_accuracy(
     let filter = parse_filters(&query.coin, &query.horizon)?;
     let snapshot = state.snapshot()?;
     let body = snapshot.accuracy.get(&filter).ok_or(ApiError::NotReady)?;
-    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    let cache = state.cache_until_next_tick();
     Ok(body.respond(&req, &cache))
 }
 

@@ -7,7 +7,6 @@ use shared::{
     WalkForwardSummary,
 };
 
-use crate::clock;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::predict::accuracy::{WINDOWS, accuracy};
@@ -28,7 +27,7 @@ pub const SIGNIFICANCE: f64 = 0.05;
 #[get("/api/models")]
 pub async fn get_models(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let snapshot = state.snapshot()?;
-    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    let cache = state.cache_until_next_tick();
     Ok(snapshot.models.respond(&req, &cache))
 }
 
@@ -56,7 +55,7 @@ pub async fn get_model(
             id.as_str()
         ))
     })?;
-    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    let cache = state.cache_until_next_tick();
     Ok(body.respond(&req, &cache))
 }
 

@@ -47,7 +47,7 @@ pub async fn get_performance(
     let filter = parse_filters(&query.coin, &query.horizon)?;
     let snapshot = state.snapshot()?;
     let body = snapshot.performance.get(&filter).ok_or(ApiError::NotReady)?;
-    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    let cache = state.cache_until_next_tick();
     Ok(body.respond(&req, &cache))
 }
 
@@ -115,30 +115,16 @@ pub fn performance(card: &ModelCard, live: &[Row], live_out_of_sample: bool) -> 
 /// The live ledger: the model's signals at `threshold` (none: it never trades) over `rows`.
 fn ledger(rows: &[Row], horizon_minutes: u32, threshold: Option<f64>, costs: Costs) -> StrategyFigures {
     let horizon_s = i64::from(horizon_minutes) * 60;
-    let period = (
-        rows.first().map_or(0, |r| r.ts),
-        rows.last().map_or(0, |r| r.ts + horizon_s),
-    );
-    let run = |mode| {
-        let held = match threshold {
-            Some(t) => strategy::positions(rows, horizon_s, |r| strategy::model_signal(r, t, mode)),
-            None => Vec::new(),
-        };
-        result(&strategy::summarize(&held, period, horizon_s, costs))
-    };
-    let some = !rows.is_empty();
+    let period = strategy::period(rows, horizon_s);
+    // Without a threshold no confidence reaches it: every signal is FLAT.
+    let follow = |mode| strategy::follow(rows, horizon_s, threshold.unwrap_or(f64::INFINITY), mode, costs);
     StrategyFigures {
-        from: some.then(|| clock::to_utc(period.0)).flatten(),
-        to: some.then(|| clock::to_utc(period.1)).flatten(),
+        from: period.and_then(|p| clock::to_utc(p.0)),
+        to: period.and_then(|p| clock::to_utc(p.1)),
         n: u32::try_from(rows.len()).unwrap_or(u32::MAX),
-        long_short: run(Mode::LongShort),
-        long_flat: run(Mode::LongFlat),
-        buy_and_hold: result(&strategy::summarize(
-            &strategy::buy_and_hold(rows, horizon_s),
-            period,
-            horizon_s,
-            costs,
-        )),
+        long_short: result(&follow(Mode::LongShort)),
+        long_flat: result(&follow(Mode::LongFlat)),
+        buy_and_hold: result(&strategy::hold(rows, horizon_s, costs)),
         momentum: None,
     }
 }

@@ -5,10 +5,9 @@ use sea_orm::DbErr;
 use serde::Deserialize;
 use shared::{ApiErrorBody, LatestPrediction, PredictionsResponse};
 
-use crate::http::published::{Body, Filter};
+use crate::http::published::{Body, Filter, passes};
 use utoipa::IntoParams;
 
-use crate::clock;
 use crate::collect::sources::SourceId;
 use crate::db;
 use crate::db::predictions::{readable, to_dto};
@@ -51,8 +50,7 @@ pub fn parse_min_confidence(raw: &str) -> Result<f64, ApiError> {
 pub fn confident(all: &PredictionsResponse, filter: &Filter, min: f64) -> PredictionsResponse {
     let mut out = all.clone();
     out.predictions.retain(|x| {
-        filter.0.is_none_or(|c| c == x.coin)
-            && filter.1.is_none_or(|h| h == x.horizon)
+        passes(filter, x.coin, x.horizon)
             && x.prediction.as_ref().is_some_and(|p| p.confidence + 1e-12 >= min)
     });
     out
@@ -126,7 +124,7 @@ pub async fn get_predictions(
         .transpose()?;
     let snapshot = state.snapshot()?;
     // Fresh until the next prediction tick.
-    let cache = format!("public, max-age={}", state.seconds_to_next_tick(clock::now()));
+    let cache = state.cache_until_next_tick();
     match min_confidence {
         // Published as they are: no work per request.
         None => {
