@@ -12,6 +12,7 @@ mod m20261124_000002_app_meta;
 mod m20261202_000003_prediction_indexes;
 mod m20261202_000004_events;
 mod m20261202_000005_signals;
+mod m20261203_000006_model_versions;
 
 /// Applies coincast's migrations.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000003_prediction_indexes::Migration),
             Box::new(m20261202_000004_events::Migration),
             Box::new(m20261202_000005_signals::Migration),
+            Box::new(m20261203_000006_model_versions::Migration),
         ]
     }
 }
@@ -45,6 +47,7 @@ mod tests {
             "predictions",
             "app_meta",
             "events",
+            "model_versions",
         ] {
             let sql = format!("SELECT COUNT(*) AS n FROM {table}");
             db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))

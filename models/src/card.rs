@@ -65,6 +65,10 @@ fn price() -> String {
 pub struct TrainingData {
     pub sources: Vec<String>,
     pub bar_seconds: i64,
+    /// Where the rows were made: each base's span, interval and row step (absent in cards written
+    /// before the one bar builder).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows_at: Vec<String>,
     pub from: String,
     pub to: String,
     pub rows: usize,
@@ -93,6 +97,22 @@ pub struct Golden {
     pub p_up: f32,
 }
 
+/// How a model fared against the model it was to replace (see `gate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GateRecord {
+    /// When the gate decided (RFC 3339).
+    pub decided_at: String,
+    /// The running model it was compared with.
+    pub champion_id: String,
+    /// The window both were scored on, which neither trained on (prediction times, RFC 3339).
+    pub window_from: String,
+    pub window_to: String,
+    /// The champion's training span covers the window (its figure there is in-sample, which
+    /// favours it).
+    pub champion_in_sample: bool,
+    pub result: crate::gate::GateResult,
+}
+
 /// The card of one shipped model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelCard {
@@ -115,6 +135,10 @@ pub struct ModelCard {
     /// the momentum rule (absent in cards written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<StrategyReport>,
+    /// The champion/challenger gate's decision on this model (absent for models trained by
+    /// `coincast train` without a gate, and for cards written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateRecord>,
     pub onnx_file: String,
     pub onnx_sha256: String,
     pub golden: Golden,

@@ -198,13 +198,24 @@ pub struct Dataset {
     pub fwd_ret: Vec<f64>,
 }
 
+/// Where a data set's rows come from: base bars (oldest first) of one interval, the model's bar
+/// size, and the spacing of the prediction times (see [`crate::bars::anchor_step`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    pub base: &'a [Bar],
+    pub base_s: i64,
+    pub bar_s: i64,
+    pub anchor_s: i64,
+    pub horizon_s: i64,
+}
+
 impl Dataset {
-    /// Every bar with full features and a known label.
+    /// Every bar of `bars` (already of the model's size) with full features and a known label.
     pub fn build(spec: &FeatureSpec, bars: &[Bar], interval_s: i64, horizon_bars: usize) -> Dataset {
         Self::build_with(spec, bars, interval_s, horizon_bars, &SeriesSet::default())
     }
 
-    /// [`Dataset::build`] with external series.
+    /// [`Dataset::build`] with external series: rows at every bar close, the bars as base.
     pub fn build_with(
         spec: &FeatureSpec,
         bars: &[Bar],
@@ -212,21 +223,43 @@ impl Dataset {
         horizon_bars: usize,
         set: &SeriesSet,
     ) -> Dataset {
+        let rows = Rows {
+            base: bars,
+            base_s: interval_s,
+            bar_s: interval_s,
+            anchor_s: interval_s,
+            horizon_s: horizon_bars as i64 * interval_s,
+        };
+        Self::build_at(spec, rows, set)
+    }
+
+    /// The rows a model learns from: at every prediction time `t` on the anchor grid, the
+    /// features of the bars ending at `t` (`crate::bars::bars_ending_at`, the same call the
+    /// server's engine makes at `t`), labelled by the real base bar closing at `t + horizon`
+    /// against the one closing at `t` (never a carried one). Times with no bars under the gap rule,
+    /// or no real outcome, give no row.
+    pub fn build_at(spec: &FeatureSpec, rows: Rows<'_>, set: &SeriesSet) -> Dataset {
         let mut data = Dataset::default();
-        for i in 0..bars.len() {
-            let (Some(x), Some(y), Some(fwd), Some(last)) = (
-                features_with(spec, &bars[..=i], interval_s, set),
-                label(bars, i, horizon_bars, interval_s),
-                forward_return(bars, i, horizon_bars, interval_s),
-                last_bar_return(bars, i, interval_s),
-            ) else {
-                continue;
-            };
-            data.x.push(x);
-            data.y.push(y);
-            data.ts.push(bars[i].ts + interval_s);
-            data.last_ret.push(last);
-            data.fwd_ret.push(fwd);
+        let (Some(first), Some(last)) = (rows.base.first(), rows.base.last()) else {
+            return data;
+        };
+        let step = rows.anchor_s.max(1);
+        let need = spec.lookback_bars();
+        let earliest = first.ts + need as i64 * rows.bar_s;
+        let mut t = earliest.div_euclid(step) * step;
+        if t < earliest {
+            t += step;
+        }
+        let end = last.ts + rows.base_s - rows.horizon_s;
+        while t <= end {
+            if let Some(row) = row_at(spec, rows, set, need, t) {
+                data.x.push(row.0);
+                data.y.push(row.1);
+                data.ts.push(t);
+                data.last_ret.push(row.2);
+                data.fwd_ret.push(row.3);
+            }
+            t += step;
         }
         data
     }
@@ -246,6 +279,36 @@ impl Dataset {
         out
     }
 
+    /// Data sets of several parts in one, in time order: a row of a later part is left out where
+    /// an earlier part (a finer base) has rows around its time (within the earlier part's span).
+    pub fn merge(parts: Vec<Dataset>) -> Dataset {
+        let mut spans: Vec<(i64, i64)> = Vec::new();
+        let mut rows: Vec<(i64, usize, usize)> = Vec::new();
+        for (p, part) in parts.iter().enumerate() {
+            let (Some(&lo), Some(&hi)) = (part.ts.first(), part.ts.last()) else {
+                continue;
+            };
+            for (i, &t) in part.ts.iter().enumerate() {
+                if !spans.iter().any(|&(a, b)| a <= t && t <= b) {
+                    rows.push((t, p, i));
+                }
+            }
+            spans.push((lo, hi));
+        }
+        rows.sort_by_key(|&(t, p, _)| (t, p));
+        rows.dedup_by_key(|r| r.0);
+        let mut out = Dataset::default();
+        for (_, p, i) in rows {
+            let d = &parts[p];
+            out.x.push(d.x[i].clone());
+            out.y.push(d.y[i]);
+            out.ts.push(d.ts[i]);
+            out.last_ret.push(d.last_ret[i]);
+            out.fwd_ret.push(d.fwd_ret[i]);
+        }
+        out
+    }
+
     /// The number of samples.
     pub fn len(&self) -> usize {
         self.y.len()
@@ -255,6 +318,23 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.y.is_empty()
     }
+}
+
+/// One row at `t`: features, label, last bar's return and the forward return.
+fn row_at(
+    spec: &FeatureSpec,
+    rows: Rows<'_>,
+    set: &SeriesSet,
+    need: usize,
+    t: i64,
+) -> Option<(Vec<f32>, bool, f64, f64)> {
+    let later = crate::bars::closing_at(rows.base, rows.base_s, t + rows.horizon_s)?;
+    let bars = crate::bars::bars_ending_at(rows.base, rows.base_s, rows.bar_s, need, t).ok()?;
+    let now = bars.last()?;
+    let y = crate::label_up(now.close, later.close)?;
+    let x = features_with(spec, &bars, rows.bar_s, set)?;
+    let last = last_bar_return(&bars, bars.len() - 1, rows.bar_s)?;
+    Some((x, y, last, later.close / now.close - 1.0))
 }
 
 #[cfg(test)]

@@ -4,14 +4,16 @@
 //! the labels, walk-forward evaluation, ONNX export and tract inference. Trained artefacts (ONNX
 //! files and their JSON model cards) live in `models/artifacts/`.
 //!
-//! Modules: reading history files (`history`), the feature pipeline and labels (`features`),
+//! Modules: reading history files (`history`), the one bar builder and gap rule (`bars`), the feature pipeline and labels (`features`),
 //! walk-forward splits with purge and embargo (`walkforward`), honest metrics next to the
 //! majority, momentum and reversal baselines (`metrics`), trading the signals after fees
-//! (`strategy`), training (`nn`, `train`), ONNX export and tract inference (`onnx`), model cards
+//! (`strategy`), the champion/challenger gate (`gate`), training (`nn`, `train`), ONNX export and tract inference (`onnx`), model cards
 //! (`card`) and the report (`report`).
 
+pub mod bars;
 pub mod card;
 pub mod features;
+pub mod gate;
 pub mod history;
 pub mod metrics;
 pub mod nn;

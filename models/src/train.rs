@@ -15,10 +15,11 @@ use chrono::DateTime;
 use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 
+use crate::bars::anchor_step;
 use crate::card::{
     Candidate, CoveragePoint, FeatureInfo, Golden, ModelCard, ReliabilityBin, TrainingData, WalkForwardReport,
 };
-use crate::features::{Dataset, FEATURE_VERSION, FeatureSpec};
+use crate::features::{Dataset, FEATURE_VERSION, FeatureSpec, Rows};
 use crate::history::Bar;
 use crate::metrics::{Metrics, accuracy_at_coverage};
 use crate::nn::{ModelKind, Net, Rng, TrainConfig, train};
@@ -27,12 +28,35 @@ use crate::series::SeriesSet;
 use crate::strategy::{self, Costs, Row, StrategyReport, ThresholdChoice};
 use crate::walkforward::{Split, WalkForward};
 
+/// Base bars of one interval (a history file, the database's minutes, or its imported bars),
+/// oldest first.
+#[derive(Debug, Clone)]
+pub struct BaseBars {
+    pub bars: Vec<Bar>,
+    pub interval_s: i64,
+}
+
+impl BaseBars {
+    /// Whether these bars can make the plan's bars and label its horizon (both whole numbers of
+    /// base bars).
+    pub fn feeds(&self, plan: &Plan) -> bool {
+        let horizon_s = i64::from(plan.horizon.minutes()) * 60;
+        self.interval_s > 0 && plan.bar_s % self.interval_s == 0 && horizon_s % self.interval_s == 0
+    }
+
+    /// The spacing of the rows these bars make for a plan (see [`anchor_step`]).
+    pub fn row_step(&self, plan: &Plan) -> i64 {
+        anchor_step(i64::from(plan.horizon.cadence_minutes()) * 60, self.interval_s)
+    }
+}
+
 /// The history one coin's models learn from.
 #[derive(Debug, Clone)]
 pub struct CoinHistory {
     pub coin: Coin,
-    pub bars: Vec<Bar>,
-    pub interval_s: i64,
+    /// The base bars, finest first: where two parts cover the same time, the finer part's rows
+    /// are kept (see [`Dataset::merge`]).
+    pub parts: Vec<BaseBars>,
     /// Where the bars came from (file names), for the card.
     pub sources: Vec<String>,
     /// External series (on-chain, markets) the plan may use.
@@ -41,10 +65,55 @@ pub struct CoinHistory {
     pub series_sources: Vec<String>,
 }
 
+impl CoinHistory {
+    /// The rows of a feature spec: each part's rows at its anchors (the engine's prediction times
+    /// that its base bars resolve), merged finest first.
+    pub fn dataset(&self, spec: &FeatureSpec, plan: &Plan) -> Dataset {
+        let horizon_s = i64::from(plan.horizon.minutes()) * 60;
+        let parts = self
+            .parts
+            .iter()
+            .filter(|p| p.feeds(plan))
+            .map(|p| {
+                let rows = Rows {
+                    base: &p.bars,
+                    base_s: p.interval_s,
+                    bar_s: plan.bar_s,
+                    anchor_s: p.row_step(plan),
+                    horizon_s,
+                };
+                Dataset::build_at(spec, rows, &self.series)
+            })
+            .collect();
+        Dataset::merge(parts)
+    }
+
+    /// How the card describes where rows were made: each usable part's base interval and row step.
+    pub fn rows_at(&self, plan: &Plan) -> Vec<String> {
+        self.parts
+            .iter()
+            .filter(|p| p.feeds(plan))
+            .filter_map(|p| {
+                let (first, last) = (p.bars.first()?, p.bars.last()?);
+                let step = p.row_step(plan);
+                Some(format!(
+                    "{} to {}: {} s base bars, a row every {} s (bars end at the prediction time)",
+                    rfc3339(first.ts),
+                    rfc3339(last.ts + p.interval_s),
+                    p.interval_s,
+                    step
+                ))
+            })
+            .collect()
+    }
+}
+
 /// What to train for one coin and horizon.
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub horizon: Horizon,
+    /// The model's bar size, seconds: every part's interval must divide it.
+    pub bar_s: i64,
     /// The price block's shape (its `series` is ignored: see `feature_sets`).
     pub spec: FeatureSpec,
     pub candidates: Vec<ModelKind>,
@@ -59,6 +128,10 @@ pub struct Plan {
     pub max_train_rows: usize,
     /// Trading costs for the strategy evaluation.
     pub costs: Costs,
+    /// A control, never a model to serve: the labels (with their returns) are shuffled before
+    /// training, so the result has learnt nothing. The gate must refuse such a model;
+    /// `coincast retrain --shuffled-labels` checks that it does.
+    pub shuffle_labels: bool,
 }
 
 /// Market series (daily closes) the plans may use.
@@ -82,6 +155,7 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
     }
     Plan {
         horizon,
+        bar_s: i64::from(bar_minutes) * 60,
         spec: FeatureSpec {
             periods: 5,
             first_period_bars: first,
@@ -95,6 +169,7 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
         initial_train_fraction: 0.4,
         max_train_rows: 40_000,
         costs: Costs::default(),
+        shuffle_labels: false,
     }
 }
 
@@ -231,8 +306,11 @@ pub fn train_one(
 ) -> anyhow::Result<Trained> {
     let (coin, horizon) = (history.coin, plan.horizon);
     let horizon_s = i64::from(horizon.minutes()) * 60;
-    let horizon_bars = crate::horizon_bars(horizon, history.interval_s)
-        .with_context(|| format!("{horizon} is not a whole number of bars"))?;
+    anyhow::ensure!(
+        history.parts.iter().any(|p| p.feeds(plan)),
+        "{coin} {horizon}: no history whose bars make {} s bars and a {horizon} label",
+        plan.bar_s
+    );
     // One data set per feature set; the sets the history cannot feed are dropped (with a note).
     let mut sets: Vec<(FeatureSpec, Dataset)> = Vec::new();
     let mut not_used =
@@ -255,13 +333,7 @@ pub fn train_one(
             series: series.clone(),
             ..plan.spec.clone()
         };
-        let data = Dataset::build_with(
-            &spec,
-            &history.bars,
-            history.interval_s,
-            horizon_bars,
-            &history.series,
-        );
+        let data = history.dataset(&spec, plan);
         sets.push((spec, data));
     }
     if sets.len() > 1 {
@@ -273,6 +345,17 @@ pub fn train_one(
         }
         for (_, d) in &mut sets {
             *d = d.filter(|t| common.contains(&t));
+        }
+    }
+    if plan.shuffle_labels {
+        for (_, d) in &mut sets {
+            let mut order: Vec<usize> = (0..d.len()).collect();
+            Rng::new(plan.train.seed ^ 0x5A0F).shuffle(&mut order);
+            let (y, fwd) = (d.y.clone(), d.fwd_ret.clone());
+            for (i, &j) in order.iter().enumerate() {
+                d.y[i] = y[j];
+                d.fwd_ret[i] = fwd[j];
+            }
         }
     }
     let Some((_, first)) = sets.first() else {
@@ -421,7 +504,7 @@ pub fn train_one(
         model: kind,
         features: FeatureInfo {
             version: FEATURE_VERSION,
-            bar_seconds: history.interval_s,
+            bar_seconds: plan.bar_s,
             periods: spec.periods,
             first_period_bars: spec.first_period_bars,
             growth: spec.growth,
@@ -440,7 +523,8 @@ pub fn train_one(
                 )
                 .cloned()
                 .collect(),
-            bar_seconds: history.interval_s,
+            bar_seconds: plan.bar_s,
+            rows_at: history.rows_at(plan),
             from: rfc3339(data.ts[start]),
             to: rfc3339(*data.ts.last().unwrap_or(&0)),
             rows: data.len() - start,
@@ -459,6 +543,7 @@ pub fn train_one(
         },
         shuffled_split: shuffled,
         strategy: Some(strategy),
+        gate: None,
         onnx_file: format!("{stem}.onnx"),
         onnx_sha256: sha,
         golden,
@@ -479,10 +564,17 @@ pub fn feature_set_label(series: &[String]) -> String {
 
 /// Writes a trained model's ONNX file and card into `dir`.
 pub fn write(trained: &Trained, dir: &Path) -> anyhow::Result<()> {
+    write_artifact(&trained.card, &trained.onnx, dir)
+}
+
+/// Writes a model's ONNX bytes and card into `dir` as `<COIN>-<horizon>.onnx` and `.json`.
+pub fn write_artifact(card: &ModelCard, onnx: &[u8], dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let stem = ModelCard::stem(trained.card.coin, trained.card.horizon);
-    std::fs::write(dir.join(format!("{stem}.onnx")), &trained.onnx)?;
-    let json = serde_json::to_string_pretty(&trained.card)?;
+    let stem = ModelCard::stem(card.coin, card.horizon);
+    let mut card = card.clone();
+    card.onnx_file = format!("{stem}.onnx");
+    std::fs::write(dir.join(&card.onnx_file), onnx)?;
+    let json = serde_json::to_string_pretty(&card)?;
     std::fs::write(dir.join(format!("{stem}.json")), json + "\n")?;
     Ok(())
 }

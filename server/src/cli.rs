@@ -34,12 +34,45 @@ pub enum Command {
     Openapi,
     /// Train, evaluate walk-forward and export the 18 models (ONNX + model cards + REPORT.md).
     Train(TrainArgs),
+    /// Retrain every coin and horizon on the app's own data now, and promote a challenger only
+    /// past the gate (what the weekly `retrain` job does); prints every decision.
+    Retrain(RetrainArgs),
     /// Score the trained models on history files (out of sample when the files postdate training).
     Evaluate(EvaluateArgs),
     /// Load history files (CryptoDataDownload CSV, freqtrade JSON) into the database.
     Import(ImportArgs),
     /// Pull minute-candle history from Bitstamp into the database (resumable).
     Backfill(BackfillArgs),
+}
+
+/// `coincast retrain`: the settings' `retrain` section, overridden by these flags.
+#[derive(Debug, Args)]
+pub struct RetrainArgs {
+    /// Only these coins (repeat for several; default: the settings', else all).
+    #[arg(long = "coin")]
+    pub coins: Vec<shared::Coin>,
+    /// Only these horizons (default: the settings', else all).
+    #[arg(long = "horizon")]
+    pub horizons: Vec<shared::Horizon>,
+    /// The most recent days both models are scored on.
+    #[arg(long)]
+    pub window_days: Option<i64>,
+    /// Days of history before the window the challenger learns from.
+    #[arg(long)]
+    pub history_days: Option<i64>,
+    /// A check of the gate itself: train the challengers on shuffled labels (they learn nothing,
+    /// and the gate must keep every champion).
+    #[arg(long)]
+    pub shuffled_labels: bool,
+    /// Decide as of this day (UTC, `YYYY-MM-DD`) instead of now: the window ends there (for
+    /// imported history that ends before today).
+    #[arg(long)]
+    pub as_of: Option<chrono::NaiveDate>,
+    /// Also write every challenger (promoted or not, its card carrying the gate's decision) into
+    /// this folder as `<COIN>-<horizon>.onnx` and `.json`, with REPORT.md beside: how the shipped
+    /// models are made from imported history.
+    #[arg(long)]
+    pub ship: Option<PathBuf>,
 }
 
 /// `coincast backfill`.
@@ -102,8 +135,8 @@ pub struct EvaluateArgs {
 /// `coincast train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The history folder (laid out as ../shared/data: `bitstamp-1h/Bitstamp_<COIN>USD_1h.csv` for
-    /// 1 h and longer horizons, `binance-5m-1h-2020-12_2021-07/<COIN>_USDT-5m.json` for 30 min).
+    /// The history folder (laid out as ../shared/data: the Binance 2024-01..2025-06 folders,
+    /// `<COIN>_USDT-1h.json` for 1 h and longer horizons, `<COIN>_USDT-5m.json` for 30 min).
     #[arg(long, default_value = "../shared/data")]
     pub data_root: PathBuf,
     /// Where ONNX files and model cards go.
@@ -132,6 +165,10 @@ pub struct TrainArgs {
     /// the history files under `--data-root`.
     #[arg(long)]
     pub from_db: bool,
+    /// Train only on data before this day (UTC, `YYYY-MM-DD`): keeps a later window unseen, for
+    /// `--gate-against`.
+    #[arg(long)]
+    pub until: Option<chrono::NaiveDate>,
 }
 
 /// `coincast serve`.

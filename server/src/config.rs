@@ -24,6 +24,7 @@ pub struct Settings {
     pub jobs: JobsSettings,
     pub replay: ReplaySettings,
     pub models: ModelsSettings,
+    pub retrain: RetrainSettings,
     pub retention: RetentionSettings,
     pub worker: WorkerSettings,
 }
@@ -64,6 +65,40 @@ pub struct ModelsSettings {
     /// At start, backfill predictions (marked as such) over this many past hours of stored data,
     /// every 15 minutes, so a fresh install shows history at once (0: off).
     pub backfill_hours: i64,
+}
+
+impl Default for RetrainSettings {
+    /// The built-in defaults (as `Settings::defaults` sets them).
+    fn default() -> Self {
+        RetrainSettings {
+            enabled: true,
+            cron: "0 0 3 * * Sun".to_owned(),
+            window_days: 7,
+            history_days: 180,
+            epochs: 12,
+            coins: Vec::new(),
+            horizons: Vec::new(),
+        }
+    }
+}
+
+/// The `retrain` job and `coincast retrain`: a challenger per coin and horizon, trained on the
+/// app's own data, promoted only past the gate (see `predict::retrain`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetrainSettings {
+    /// Schedule the job in the process that runs the jobs.
+    pub enabled: bool,
+    /// Cron (with seconds) of the job: weekly by default (Sunday 03:00 UTC).
+    pub cron: String,
+    /// The most recent days both models are scored on (neither trains on them).
+    pub window_days: i64,
+    /// The days of history before the window the challenger learns from.
+    pub history_days: i64,
+    /// Training epochs per fit (as `coincast train --epochs`).
+    pub epochs: usize,
+    /// Only these coins and horizons (empty: all).
+    pub coins: Vec<shared::Coin>,
+    pub horizons: Vec<shared::Horizon>,
 }
 
 /// Base URLs of the live sources (tests point them at a local fake) and the request timeout.
@@ -262,6 +297,11 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Where retrained models are written as content-addressed files (`<data_dir>/models`).
+    pub fn model_store_dir(&self) -> PathBuf {
+        self.data_dir.join("models")
+    }
+
     /// The defaults alone (as a builder, so tests and `load` can layer on top).
     pub fn defaults() -> anyhow::Result<config::ConfigBuilder<config::builder::DefaultState>> {
         Ok(config::Config::builder()
@@ -308,6 +348,13 @@ impl Settings {
             .set_default("retention.failed_jobs_days", 7)?
             .set_default("models.dir", "models/artifacts")?
             .set_default("models.backfill_hours", 24)?
+            .set_default("retrain.enabled", true)?
+            .set_default("retrain.cron", "0 0 3 * * Sun")?
+            .set_default("retrain.window_days", 7)?
+            .set_default("retrain.history_days", 180)?
+            .set_default("retrain.epochs", 12)?
+            .set_default("retrain.coins", Vec::<String>::new())?
+            .set_default("retrain.horizons", Vec::<String>::new())?
             .set_default("replay.enabled", false)?)
     }
 }

@@ -64,6 +64,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Openapi => print!("{}", http::openapi::yaml()?),
         Command::Train(args) => commands::train::main(args, &settings).await?,
+        Command::Retrain(args) => commands::retrain::run(&settings, &args).await?,
         Command::Evaluate(args) => {
             tokio::task::spawn_blocking(move || commands::evaluate::run(&args)).await??
         }

@@ -10,6 +10,7 @@ mod health;
 mod market;
 mod performance;
 mod predictions;
+mod versions;
 
 pub use data::{
     CandleDto, CandlesResponse, DataMode, LatestPrice, PricesResponse, ReplayInfo, Resolution, SourceHealth,
@@ -24,4 +25,7 @@ pub use predictions::{
     AccuracyResponse, AccuracyRow, AccuracyStats, BaselineRule, CoveragePoint, Direction, LatestPrediction,
     ModelInfo, ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin,
     Signal, Skill, StrongestBaseline, UP_ABOVE, WalkForwardSummary, confidence, predicts_up,
+};
+pub use versions::{
+    GateDecision, GateDecisionInfo, ModelOrigin, ModelVersion, RetrainStatus, VersionAccuracy,
 };

@@ -321,6 +321,9 @@ pub struct ModelInfo {
     /// The walk-forward skill in short (the same figures as `walk_forward`), as
     /// `GET /api/predictions` shows it.
     pub skill: Skill,
+    /// Which version serves (shipped or retrained and promoted), the gate's decisions for this
+    /// coin and horizon, and live accuracy per version.
+    pub version: crate::ModelVersion,
 }
 
 /// A model's walk-forward evaluation.
@@ -383,4 +386,6 @@ pub struct ReliabilityBin {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelsResponse {
     pub models: Vec<ModelInfo>,
+    /// The last retrain (or the one running now); absent before the first.
+    pub retrain: Option<crate::RetrainStatus>,
 }

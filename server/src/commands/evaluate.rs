@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use models::bars::anchor_step;
 use models::card::ModelCard;
-use models::features::{Dataset, FEATURE_VERSION};
+use models::features::{Dataset, FEATURE_VERSION, Rows};
 use models::history::{self, Bar};
 use models::metrics::Metrics;
 use models::onnx::OnnxModel;
@@ -19,7 +20,8 @@ use crate::cli::EvaluateArgs;
 use crate::commands::{load, load_series};
 
 /// `coincast evaluate`: scores every model whose coin a file holds, on that file's bars
-/// (resampled to the model's bar size), and writes a report like training's.
+/// (the model's bars ending at each prediction time, `models::bars`), and writes a report like
+/// training's.
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let cards = models::train::read_cards(&args.models)?;
     anyhow::ensure!(!cards.is_empty(), "no model cards in {}", args.models.display());
@@ -75,11 +77,18 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                 );
                 continue;
             }
-            let bars = history::resample(bars, interval_s, bar_s);
             let spec = card.spec();
-            let horizon_bars =
-                models::horizon_bars(card.horizon, bar_s).context("not a whole number of bars")?;
-            let data = Dataset::build_with(&spec, &bars, bar_s, horizon_bars, &series);
+            let horizon_s = i64::from(card.horizon.minutes()) * 60;
+            // The one bar builder: the model's bars ending at each prediction time the file's
+            // bars resolve, as in training and in the engine.
+            let rows = Rows {
+                base: bars,
+                base_s: interval_s,
+                bar_s,
+                anchor_s: anchor_step(i64::from(card.horizon.cadence_minutes()) * 60, interval_s),
+                horizon_s,
+            };
+            let data = Dataset::build_at(&spec, rows, &series);
             if data.is_empty() {
                 eprintln!(
                     "{}: no complete samples in {} (series needed: {})",
@@ -111,7 +120,6 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                     net_return: 0.0,
                 });
             let rows = strategy::rows(&data.ts, &p, &data.fwd_ret, &data.last_ret).context("row lengths")?;
-            let horizon_s = i64::from(card.horizon.minutes()) * 60;
             let traded = StrategyReport::evaluate(&rows, horizon_s, choice, costs, &fee_source(costs))
                 .context("no rows")?;
             let from = chrono::DateTime::from_timestamp(data.ts[0], 0)
@@ -229,7 +237,7 @@ The accuracy columns hold this evaluation; the shuffled-split column is the trai
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let method = "Each model scored every complete sample of the file (resampled to its bar size). A row marked \
+    let method = "Each model scored every complete sample of the file (its bars built ending at each prediction time the file resolves, as in training and the engine). A row marked \
 **IN-SAMPLE** comes from a file whose span overlaps that model's training span: its figure is not out of sample \
 and says nothing about future performance. The other rows postdate training and are out of sample. **Baseline** \
 is always predicting the majority class of the same rows; **p** the one-sided binomial probability of doing at \

@@ -1,9 +1,10 @@
 //! One-shot command-line tools: `import` history files, `backfill` Bitstamp history, `train` the
-//! models and `evaluate` them on other files. Each is a `run` that `main` dispatches to.
+//! models, `retrain` them behind the gate now, and `evaluate` them on other files. Each is a `run` that `main` dispatches to.
 
 pub mod backfill;
 pub mod evaluate;
 pub mod import;
+pub mod retrain;
 pub mod train;
 
 use std::path::Path;

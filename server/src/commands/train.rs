@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use models::history::{self, Bar};
+use models::history::Bar;
 use models::series::SeriesSet;
-use models::train::{CoinHistory, Plan, Trained, default_plan, train_one, write};
+use models::train::{BaseBars, CoinHistory, Plan, Trained, default_plan, train_one, write};
 use sea_orm::DatabaseConnection;
 use shared::{Coin, Horizon};
 
@@ -19,17 +19,27 @@ use crate::commands::{SERIES_FILES, load, load_series};
 use crate::config::Settings;
 use crate::db;
 
-/// The history file for a coin at a bar size, in the `../shared/data` layout.
-fn history_file(root: &Path, coin: Coin, horizon: Horizon) -> PathBuf {
-    if horizon == Horizon::M30 {
-        root.join(format!(
-            "binance-5m-1h-2020-12_2021-07/{}_USDT-5m.json",
-            coin.ticker()
-        ))
+/// The history files a coin's model of a horizon learns from, in the `../shared/data` layout,
+/// and the model's bar size: the newest market we hold (Binance, 2024-01 to 2025-06). 30 min
+/// models use 5-minute bars (a row every 5 minutes); 1 h to 12 h models hourly bars from the
+/// hourly files (a row every hour), which cover the whole span (the 5-minute files miss four
+/// months). The older files (Bitstamp 2017-2019, Binance 2020-2021) are kept for evaluation
+/// across regimes (`coincast evaluate`).
+pub fn history_files(root: &Path, coin: Coin, horizon: Horizon) -> (Vec<PathBuf>, i64) {
+    let (suffix, bar_s) = if horizon == Horizon::M30 {
+        ("5m", 300)
     } else {
-        root.join(format!("bitstamp-1h/Bitstamp_{}USD_1h.csv", coin.ticker()))
-    }
+        ("1h", 3600)
+    };
+    let files = TRAINING_FOLDERS
+        .iter()
+        .map(|folder| root.join(format!("{folder}/{}_USDT-{suffix}.json", coin.ticker())))
+        .collect();
+    (files, bar_s)
 }
+
+/// The folders of the newest market data, oldest first.
+pub const TRAINING_FOLDERS: [&str; 2] = ["binance-5m-1h-2024-01_2024-09", "binance-5m-1h-2024-09_2025-06"];
 
 fn commit() -> Option<String> {
     let out = std::process::Command::new("git")
@@ -67,24 +77,46 @@ fn costs(args: &TrainArgs) -> models::strategy::Costs {
 pub fn jobs_from_files(args: &TrainArgs) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
     let (coins, horizons) = selection(args);
     let (series, series_sources) = load_series(&args.data_root)?;
+    let until = args
+        .until
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp());
     let mut jobs = Vec::new();
     for &coin in &coins {
         for &horizon in &horizons {
-            let path = history_file(&args.data_root, coin, horizon);
-            let (bars, interval_s) = load(&path)?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let mut plan = default_plan(horizon, (interval_s / 60) as u32);
+            let (paths, bar_s) = history_files(&args.data_root, coin, horizon);
+            let mut merged = std::collections::BTreeMap::new();
+            let mut interval = None;
+            let mut names = Vec::new();
+            for path in &paths {
+                let (bars, interval_s) = load(path)?;
+                anyhow::ensure!(
+                    interval.is_none_or(|i| i == interval_s),
+                    "{}: {interval_s} s bars, but the other files of {coin} {horizon} have other bars",
+                    path.display()
+                );
+                interval = Some(interval_s);
+                merged.extend(bars.into_iter().map(|b| (b.ts, b)));
+                names.push(
+                    path.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+            }
+            let mut bars: Vec<Bar> = merged.into_values().collect();
+            if let Some(until) = until {
+                bars.retain(|b| b.ts < until);
+            }
+            let mut plan = default_plan(horizon, (bar_s / 60) as u32);
             plan.train.epochs = args.epochs;
             plan.costs = costs(args);
             jobs.push((
                 CoinHistory {
                     coin,
-                    bars,
-                    interval_s,
-                    sources: vec![name],
+                    parts: vec![BaseBars {
+                        bars,
+                        interval_s: interval.unwrap_or(bar_s),
+                    }],
+                    sources: names,
                     series: series.clone(),
                     series_sources: series_sources.clone(),
                 },
@@ -95,59 +127,74 @@ pub fn jobs_from_files(args: &TrainArgs) -> anyhow::Result<Vec<(CoinHistory, Pla
     Ok(jobs)
 }
 
-/// What to train, from the app's own database (after `import`, `backfill` or collecting): bars of
-/// the plan's size as stored, completed by resampled minute candles; series from `series_points`.
-pub async fn jobs_from_db(
-    db: &DatabaseConnection,
-    args: &TrainArgs,
-) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
-    let (coins, horizons) = selection(args);
+/// The bar size of a horizon's models.
+pub fn bar_seconds(horizon: Horizon) -> i64 {
+    if horizon == Horizon::M30 { 300 } else { 3600 }
+}
+
+/// What to train from the app's own database (collected, replayed, backfilled or imported):
+/// per coin, the minute candles opening in `[from, until)` as the finest base, then stored 5-minute
+/// and hourly bars (imported history) where there are no minutes; series from `series_points`.
+pub async fn histories_from_db(
+    db: &impl sea_orm::ConnectionTrait,
+    coins: &[Coin],
+    from: i64,
+    until: i64,
+) -> anyhow::Result<Vec<CoinHistory>> {
     let mut set = SeriesSet::default();
     let mut series_sources = Vec::new();
     for (name, _) in SERIES_FILES {
-        let obs = db::series::read_series(db, name, i64::MIN, i64::MAX).await?;
+        let obs = db::series::read_series(db, name, i64::MIN, until).await?;
         if obs.is_empty() {
             continue;
         }
         set.insert(name.as_str(), &obs);
         series_sources.push(format!("{name}: database ({} points)", obs.len()));
     }
-    let mut jobs = Vec::new();
-    for &coin in &coins {
-        for &horizon in &horizons {
-            let bar_s: i64 = if horizon == Horizon::M30 { 300 } else { 3600 };
-            let stored = db::candles::all_of(db, coin, bar_s).await?;
-            let minutes = db::candles::all_of(db, coin, MINUTE_S).await?;
-            let mut merged: std::collections::BTreeMap<i64, Bar> =
-                history::resample(&minutes, MINUTE_S, bar_s)
-                    .into_iter()
-                    .map(|b| (b.ts, b))
-                    .collect();
-            let n_stored = stored.len();
-            merged.extend(stored.into_iter().map(|b| (b.ts, b)));
-            let bars: Vec<Bar> = merged.into_values().collect();
+    let mut out = Vec::new();
+    for &coin in coins {
+        let mut parts = Vec::new();
+        let mut sources = Vec::new();
+        for interval_s in [MINUTE_S, 300, 3600] {
+            let bars = db::candles::all_of(db, coin, interval_s, from, until).await?;
             if bars.is_empty() {
-                anyhow::bail!(
-                    "{coin}: no candles in the database to make {bar_s} s bars (import or backfill first)"
-                );
+                continue;
             }
-            let mut plan = default_plan(horizon, (bar_s / 60) as u32);
+            sources.push(format!("database: {} stored {interval_s} s bars", bars.len()));
+            parts.push(BaseBars { bars, interval_s });
+        }
+        out.push(CoinHistory {
+            coin,
+            parts,
+            sources,
+            series: set.clone(),
+            series_sources: series_sources.clone(),
+        });
+    }
+    Ok(out)
+}
+
+/// What to train, from the app's own database (after `import`, `backfill` or collecting).
+pub async fn jobs_from_db(
+    db: &DatabaseConnection,
+    args: &TrainArgs,
+) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
+    let (coins, horizons) = selection(args);
+    let until = args.until.map_or(i64::MAX, |d| {
+        d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
+    });
+    let mut jobs = Vec::new();
+    for history in histories_from_db(db, &coins, i64::MIN, until).await? {
+        anyhow::ensure!(
+            !history.parts.is_empty(),
+            "{}: no candles in the database (import or backfill first)",
+            history.coin
+        );
+        for &horizon in &horizons {
+            let mut plan = default_plan(horizon, (bar_seconds(horizon) / 60) as u32);
             plan.train.epochs = args.epochs;
             plan.costs = costs(args);
-            jobs.push((
-                CoinHistory {
-                    coin,
-                    bars,
-                    interval_s: bar_s,
-                    sources: vec![format!(
-                        "database: {n_stored} stored {bar_s} s bars and {} minute candles",
-                        minutes.len()
-                    )],
-                    series: set.clone(),
-                    series_sources: series_sources.clone(),
-                },
-                plan,
-            ));
+            jobs.push((history.clone(), plan));
         }
     }
     Ok(jobs)
@@ -162,6 +209,15 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>) -> anyhow::Result<(
     let results = Mutex::new(Vec::<Trained>::new());
     let errors = Mutex::new(Vec::<anyhow::Error>::new());
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    // One bar for the whole run; each model's lines print above it (plain lines without a terminal).
+    let bar = crate::commands::retrain::progress_bar(total as u64);
+    let say = |line: String| {
+        if bar.is_hidden() {
+            eprintln!("{line}");
+        } else {
+            bar.println(line);
+        }
+    };
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
@@ -169,17 +225,18 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>) -> anyhow::Result<(
                     let next = queue.lock().map(|mut q| q.next()).ok().flatten();
                     let Some((i, (history, plan))) = next else { break };
                     let t = Instant::now();
+                    bar.set_message(format!("{} {}", history.coin, plan.horizon));
                     let mut log =
-                        |line: String| eprintln!("[{:>4.0} s] {line}", started.elapsed().as_secs_f64());
+                        |line: String| say(format!("[{:>4.0} s] {line}", started.elapsed().as_secs_f64()));
                     match train_one(&history, &plan, commit.clone(), &mut log) {
                         Ok(trained) => {
-                            eprintln!(
+                            say(format!(
                                 "[{:>4.0} s] ({}/{total}) {} done in {:.1} s",
                                 started.elapsed().as_secs_f64(),
                                 i + 1,
                                 trained.card.id,
                                 t.elapsed().as_secs_f64()
-                            );
+                            ));
                             if let Ok(mut r) = results.lock() {
                                 r.push(trained);
                             }
@@ -190,10 +247,12 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>) -> anyhow::Result<(
                             }
                         }
                     }
+                    bar.inc(1);
                 }
             });
         }
     });
+    bar.finish_and_clear();
     let errors = errors.into_inner().unwrap_or_default();
     if let Some(e) = errors.into_iter().next() {
         return Err(e);

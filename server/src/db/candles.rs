@@ -63,9 +63,17 @@ pub async fn minute_in(
         .await
 }
 
-/// Every stored bar of a coin at one bar size, oldest first.
-pub async fn all_of(db: &impl ConnectionTrait, coin: Coin, interval_s: i64) -> Result<Vec<Bar>, DbErr> {
+/// The stored bars of a coin at one bar size opening in `[from, to)`, oldest first.
+pub async fn all_of(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    interval_s: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Bar>, DbErr> {
     Ok(of(coin, interval_s)
+        .filter(candle::Column::Ts.gte(from))
+        .filter(candle::Column::Ts.lt(to))
         .order_by_asc(candle::Column::Ts)
         .all(db)
         .await?
@@ -123,62 +131,7 @@ pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-/// A bar as read back: `filled` is true when any minute in it was missing at the source and was
-/// carried forward from the previous close (open = high = low = close = previous close, volume 0).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ReadBar {
-    pub bar: Bar,
-    pub filled: bool,
-}
-
-/// Bars of `interval_s` from `from` (inclusive) to `to` (exclusive), aligned to the interval, one
-/// per slot: a missing slot after the first real bar repeats the previous close, flagged. Slots
-/// before the first real bar are left out (nothing to carry forward).
-pub fn fill_gaps(bars: &[Bar], interval_s: i64, from: i64, to: i64) -> Vec<ReadBar> {
-    let mut out = Vec::new();
-    let mut it = bars.iter().peekable();
-    let mut last_close: Option<f64> = None;
-    let interval_s = interval_s.max(1);
-    let mut slot = from.div_euclid(interval_s).saturating_mul(interval_s);
-    if slot < from {
-        slot = slot.saturating_add(interval_s);
-    }
-    while slot < to {
-        while it.peek().is_some_and(|b| b.ts < slot) {
-            last_close = it.next().map(|b| b.close);
-        }
-        match it.peek() {
-            Some(b) if b.ts == slot => {
-                out.push(ReadBar {
-                    bar: **b,
-                    filled: false,
-                });
-                last_close = Some(b.close);
-                it.next();
-            }
-            _ => {
-                if let Some(c) = last_close {
-                    out.push(ReadBar {
-                        bar: Bar {
-                            ts: slot,
-                            open: c,
-                            high: c,
-                            low: c,
-                            close: c,
-                            volume: 0.0,
-                        },
-                        filled: true,
-                    });
-                }
-            }
-        }
-        let Some(next) = slot.checked_add(interval_s) else {
-            break;
-        };
-        slot = next;
-    }
-    out
-}
+pub use models::bars::{ReadBar, fill_gaps};
 
 /// Aggregates consecutive read bars into buckets of `resolution_s` (a multiple of their interval).
 /// A bucket is flagged filled when any of its bars was.

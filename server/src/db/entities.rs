@@ -206,3 +206,68 @@ pub mod event {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `model_versions`: every decision of the champion/challenger gate (see `db::versions`).
+pub mod model_version {
+    use sea_orm::entity::prelude::*;
+
+    /// What the gate decided, stored as `promoted` or `kept`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum Decision {
+        /// The challenger replaced the champion (this row's card and ONNX are served).
+        #[sea_orm(string_value = "promoted")]
+        Promoted,
+        /// The champion stayed.
+        #[sea_orm(string_value = "kept")]
+        Kept,
+    }
+
+    impl From<models::gate::Decision> for Decision {
+        fn from(d: models::gate::Decision) -> Self {
+            match d {
+                models::gate::Decision::Promoted => Decision::Promoted,
+                models::gate::Decision::Kept => Decision::Kept,
+            }
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "model_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub coin: String,
+        pub horizon: String,
+        /// The challenger's id (`BTC-1h-<first 8 hex of its ONNX sha256>`).
+        pub model_id: String,
+        /// The running model it was compared with.
+        pub champion_id: String,
+        pub decision: Decision,
+        pub reason: String,
+        pub decided_at: i64,
+        /// The challenger's training rows (none when it could not be trained).
+        pub trained_from: Option<i64>,
+        pub trained_to: Option<i64>,
+        /// The window both were scored on (prediction times).
+        pub window_from: i64,
+        pub window_to: i64,
+        pub n: i64,
+        pub champion_log_loss: Option<f64>,
+        pub challenger_log_loss: Option<f64>,
+        pub champion_accuracy: Option<f64>,
+        pub challenger_accuracy: Option<f64>,
+        pub dm_statistic: Option<f64>,
+        pub p_value: Option<f64>,
+        /// The champion's training span overlaps the window (its figure there is in-sample).
+        pub champion_in_sample: bool,
+        /// The challenger's card (JSON) and ONNX bytes, kept for promoted rows only.
+        pub card: Option<String>,
+        pub onnx: Option<Vec<u8>>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

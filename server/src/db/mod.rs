@@ -12,6 +12,7 @@ pub mod meta;
 pub mod predictions;
 pub mod series;
 pub mod status;
+pub mod versions;
 
 use std::time::Duration;
 

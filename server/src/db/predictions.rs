@@ -292,13 +292,18 @@ pub async fn scored_sums(
     horizon: Horizon,
     backfilled: bool,
     since: i64,
+    model_id: Option<&str>,
 ) -> Result<ScoredSums, DbErr> {
     // Portable SQL (SQLite and PostgreSQL): CASE, comparisons and arithmetic on DOUBLE columns.
     const WENT_UP: &str = "realized_price > reference_price";
     let said_up = format!("p_up > {}", models::UP_ABOVE);
     let p = "(CASE WHEN p_up < 1e-7 THEN 1e-7 WHEN p_up > 1.0 - 1e-7 THEN 1.0 - 1e-7 ELSE p_up END)";
     let t = format!("(CASE WHEN {WENT_UP} THEN 1.0 ELSE 0.0 END)");
-    let row: Option<SumsRow> = of(coin, horizon)
+    let mut rows = of(coin, horizon);
+    if let Some(id) = model_id {
+        rows = rows.filter(prediction::Column::ModelId.eq(id));
+    }
+    let row: Option<SumsRow> = rows
         .filter(prediction::Column::Backfilled.eq(backfilled))
         .filter(prediction::Column::Outcome.eq(Outcome::Scored))
         .filter(prediction::Column::MadeAt.gte(since))

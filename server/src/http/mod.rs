@@ -36,7 +36,7 @@ use crate::db;
 use crate::db::changes::{Change, Changes, Feed, Origin};
 use crate::http::state::AppState;
 use crate::jobs::{self, Runner};
-use crate::predict::registry::Registry;
+use crate::predict::registry::{Registry, reload_logged};
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
@@ -80,6 +80,7 @@ impl Application {
             Registry::load(&settings.models.dir)
                 .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
         );
+        reload_logged(&conn, &registry, "start: the promoted versions").await;
         tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
         // Predictions follow each minute's candles: answers stay fresh until the next collection.
         let tick_schedule = cron::Schedule::from_str(&settings.jobs.candles_cron)
@@ -116,6 +117,8 @@ impl Application {
                 retention: settings.retention.clone(),
                 predicted: Default::default(),
                 minutes: Default::default(),
+                retrain: settings.retrain.clone(),
+                store_dir: settings.model_store_dir(),
             });
             Some(jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?)
         } else {
@@ -139,19 +142,11 @@ impl Application {
                 .context("listening for SIGHUP")?;
             tokio::spawn(async move {
                 while hangups.recv().await.is_some() {
-                    let r = state.registry.clone();
-                    match tokio::task::spawn_blocking(move || r.reload()).await {
-                        Ok(Ok(n)) => {
-                            tracing::info!(models = n, "models reloaded (SIGHUP)");
-                            if let Err(e) = state.published.refresh(&state).await {
-                                tracing::warn!(error = %e, "could not refresh the published state");
-                            }
-                            published::announce(&state, Change::Models).await;
+                    if reload_logged(&state.db, &state.registry, "SIGHUP").await {
+                        if let Err(e) = state.published.refresh(&state).await {
+                            tracing::warn!(error = %e, "could not refresh the published state");
                         }
-                        Ok(Err(e)) => {
-                            tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay")
-                        }
-                        Err(e) => tracing::error!(error = %e, "model reload panicked"),
+                        published::announce(&state, Change::Models).await;
                     }
                 }
             });

@@ -34,6 +34,7 @@ use crate::db::changes::{self, Change, Feed};
 use crate::http::events::{Event, load};
 use crate::http::routes::{accuracy, models, performance, predictions, prices, sources};
 use crate::http::state::AppState;
+use crate::predict::registry::reload_logged;
 
 /// Stream events kept for clients that lag behind; a client further behind is dropped (it
 /// reconnects and resumes with `Last-Event-ID`).
@@ -310,17 +311,10 @@ impl Published {
     }
 }
 
-/// Reloads this process's models from their folder (another process announced a reload), off
-/// the async threads; a failed reload keeps the running models.
+/// Reloads this process's models (another process announced a reload: a promotion or SIGHUP),
+/// off the async threads; a failed reload keeps the running models.
 pub async fn reload_models(state: &AppState) {
-    let registry = state.registry.clone();
-    match tokio::task::spawn_blocking(move || registry.reload()).await {
-        Ok(Ok(n)) => tracing::info!(models = n, "models reloaded (announced by another process)"),
-        Ok(Err(e)) => {
-            tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay")
-        }
-        Err(e) => tracing::error!(error = %e, "model reload panicked"),
-    }
+    reload_logged(&state.db, &state.registry, "announced by another process").await;
 }
 
 fn serialization(e: serde_json::Error) -> DbErr {
@@ -386,6 +380,15 @@ impl crate::jobs::Notify for Refresher {
         Box::pin(async move {
             // The others first: they refresh while this process does.
             announce(&self.0, Change::Data).await;
+            if let Err(e) = self.0.published.refresh(&self.0).await {
+                tracing::warn!(error = %e, "could not refresh the published state");
+            }
+        })
+    }
+
+    fn models_changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            announce(&self.0, Change::Models).await;
             if let Err(e) = self.0.published.refresh(&self.0).await {
                 tracing::warn!(error = %e, "could not refresh the published state");
             }

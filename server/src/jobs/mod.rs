@@ -12,6 +12,7 @@
 //! | `markets` | :00 :15 :30 :45 | Yahoo daily closes of gold, S&P 500, oil, MSCI World |
 //! | `predict` | second 20 of every minute (after the candles) | the predictions due, then scoring |
 //! | `maintenance` | :00 :15 :30 :45 (every mode, replay too) | pruning: job rows, and predictions and candles past their retention |
+//! | `retrain` | Sunday 03:00 UTC (`retrain.cron`) | a challenger per coin and horizon, promoted only past the gate (`predict::retrain`) |
 //!
 //! Each job's last success and failure are stored as a `source_status` row
 //! (`SourceId::Job`), so `/api/health` of any process can tell when collection or prediction has
@@ -24,6 +25,7 @@ mod workers;
 
 pub use workers::{JobCtx, Workers, handle_tick, setup, start};
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -32,7 +34,7 @@ use sea_orm::DatabaseConnection;
 use crate::clock;
 use crate::collect::run::{Collectors, SourceError};
 use crate::collect::sources::SourceId;
-use crate::config::RetentionSettings;
+use crate::config::{RetentionSettings, RetrainSettings};
 use crate::db;
 use crate::predict::minutes::MinuteCache;
 use crate::predict::{self, registry::Registry};
@@ -51,16 +53,19 @@ pub enum Job {
     Predict,
     /// Pruning of job rows, and of predictions and candles past their retention.
     Maintenance,
+    /// Retraining: a challenger per coin and horizon, promoted only past the gate.
+    Retrain,
 }
 
 impl Job {
-    pub const ALL: [Job; 6] = [
+    pub const ALL: [Job; 7] = [
         Job::Candles,
         Job::Chain,
         Job::Tweets,
         Job::Markets,
         Job::Predict,
         Job::Maintenance,
+        Job::Retrain,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +76,7 @@ impl Job {
             Job::Tweets => "tweets",
             Job::Markets => "markets",
             Job::Maintenance => "maintenance",
+            Job::Retrain => "retrain",
         }
     }
 
@@ -78,7 +84,7 @@ impl Job {
     pub fn runs(self, replaying: bool, predicting: bool) -> bool {
         match self {
             Job::Candles | Job::Maintenance => true,
-            Job::Predict => predicting,
+            Job::Predict | Job::Retrain => predicting,
             Job::Chain | Job::Tweets | Job::Markets => !replaying,
         }
     }
@@ -106,6 +112,9 @@ pub enum JobError {
     /// Pruning failed (the database).
     #[error("maintenance: {0}")]
     Maintenance(sea_orm::DbErr),
+    /// A retrain could not read its data or record a decision.
+    #[error("retrain: {0:#}")]
+    Retrain(anyhow::Error),
 }
 
 /// Told when a job run has committed something, so readers see it at once (the HTTP layer's
@@ -113,6 +122,8 @@ pub enum JobError {
 pub trait Notify: Send + Sync {
     /// Data changed; returns when the change is visible to readers.
     fn changed(&self) -> BoxFuture<'_, ()>;
+    /// The running models changed (a promotion): every process reloads them.
+    fn models_changed(&self) -> BoxFuture<'_, ()>;
 }
 
 /// What the jobs run: the collectors and, where this process predicts, the models.
@@ -127,6 +138,9 @@ pub struct Runner {
     pub predicted: tokio::sync::Mutex<i64>,
     /// The minute candles the ticks read, kept between them.
     pub minutes: MinuteCache,
+    /// What the `retrain` job does, and where its challengers' files go.
+    pub retrain: RetrainSettings,
+    pub store_dir: PathBuf,
 }
 
 impl Runner {
@@ -139,6 +153,8 @@ impl Runner {
             retention: RetentionSettings::default(),
             predicted: Default::default(),
             minutes: MinuteCache::default(),
+            retrain: RetrainSettings::default(),
+            store_dir: PathBuf::from("data/models"),
         }
     }
 
@@ -160,6 +176,7 @@ impl Runner {
         let outcomes = match job {
             Job::Predict => return self.predict_due().await,
             Job::Maintenance => return self.maintenance(clock::now()).await,
+            Job::Retrain => return self.retrain(clock::now()).await.map(|_| ()),
             Job::Candles => {
                 let outcomes = self.collectors.candles().await;
                 // Each coin's newest minute, as a `price` event of the stream; serialized with the
@@ -236,6 +253,28 @@ impl Runner {
         Ok(())
     }
 
+    /// Retrains every coin and horizon of the settings as of `now` (see `predict::retrain`): the
+    /// decisions are recorded, the progress is stored for the app (and announced), and promoted
+    /// models reach every process. Tests call it with their own clock.
+    pub async fn retrain(&self, now: i64) -> Result<Vec<predict::retrain::Outcome>, JobError> {
+        let Some(registry) = &self.registry else {
+            return Ok(Vec::new());
+        };
+        let options = predict::retrain::Options::from_settings(&self.retrain, &self.store_dir, now);
+        let report = StoredProgress { runner: self };
+        let outcomes = predict::retrain::run(self.db(), registry, &options, &report)
+            .await
+            .map_err(JobError::Retrain)?;
+        if outcomes
+            .iter()
+            .any(|o| o.decision == models::gate::Decision::Promoted)
+            && let Some(notify) = &self.notify
+        {
+            notify.models_changed().await;
+        }
+        Ok(outcomes)
+    }
+
     /// Predicts the current minute and scores what is due, unless this minute was predicted
     /// already (by the candles that triggered it, or the deadline cron).
     async fn predict_due(&self) -> Result<(), JobError> {
@@ -263,6 +302,26 @@ impl Runner {
             "prediction tick"
         );
         Ok(())
+    }
+}
+
+/// A retrain's progress, stored where every process reads it (`app_meta`) and announced.
+struct StoredProgress<'a> {
+    runner: &'a Runner,
+}
+
+impl predict::retrain::Report for StoredProgress<'_> {
+    fn step(&self, progress: &predict::retrain::Progress) -> BoxFuture<'_, ()> {
+        let text = serde_json::to_string(progress).unwrap_or_default();
+        Box::pin(async move {
+            if let Err(e) = db::meta::meta_set(self.runner.db(), predict::retrain::PROGRESS_KEY, &text).await
+            {
+                tracing::warn!(error = %e, "could not store the retrain's progress");
+            }
+            if let Some(notify) = &self.runner.notify {
+                notify.changed().await;
+            }
+        })
     }
 }
 

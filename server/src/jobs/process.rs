@@ -18,7 +18,7 @@ use crate::config::Settings;
 use crate::db;
 use crate::db::changes::{self, Change, Feed, Origin};
 use crate::jobs::{self, Job, Notify, Runner};
-use crate::predict::registry::Registry;
+use crate::predict::registry::{Registry, reload_logged};
 
 /// The jobs' hook in a process that publishes nothing itself: tells the other processes
 /// (PostgreSQL `NOTIFY`) after every run.
@@ -32,6 +32,14 @@ impl Notify for Announcer {
         Box::pin(async move {
             if let Err(e) = changes::announce(&self.db, &self.origin, Change::Data).await {
                 tracing::warn!(error = %e, "could not announce a change to the other processes");
+            }
+        })
+    }
+
+    fn models_changed(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = changes::announce(&self.db, &self.origin, Change::Models).await {
+                tracing::warn!(error = %e, "could not announce the promoted models");
             }
         })
     }
@@ -60,6 +68,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         Registry::load(&settings.models.dir)
             .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
     );
+    reload_logged(&conn, &registry, "start: the promoted versions").await;
     tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
     let origin = Origin::new();
     let feed = match (&settings.database.url, conn.get_database_backend()) {
@@ -80,6 +89,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         retention: settings.retention.clone(),
         predicted: Default::default(),
         minutes: Default::default(),
+        retrain: settings.retrain.clone(),
+        store_dir: settings.model_store_dir(),
     });
     let _workers = jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?;
     let mut tasks = vec![tokio::spawn(crate::memory::trim_periodically(
@@ -88,6 +99,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     if let Some((feed, _)) = &feed {
         tasks.push(tokio::spawn(reload_when_announced(
             feed.clone(),
+            conn.clone(),
             registry.clone(),
         )));
     }
@@ -164,33 +176,15 @@ fn write_atomically(path: &Path, health: &WorkerHealth) -> anyhow::Result<()> {
 }
 
 /// Reloads the models when another process announces a reload.
-async fn reload_when_announced(feed: Feed, registry: Arc<Registry>) {
+async fn reload_when_announced(feed: Feed, db: DatabaseConnection, registry: Arc<Registry>) {
     let mut heard = feed.subscribe();
     loop {
         match heard.recv().await {
             Ok(Change::Models) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                reload(&registry, "announced by another process").await;
+                reload_logged(&db, &registry, "announced by another process").await;
             }
             Ok(_) => {}
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    }
-}
-
-async fn reload(registry: &Arc<Registry>, why: &'static str) -> bool {
-    let r = registry.clone();
-    match tokio::task::spawn_blocking(move || r.reload()).await {
-        Ok(Ok(n)) => {
-            tracing::info!(models = n, why, "models reloaded");
-            true
-        }
-        Ok(Err(e)) => {
-            tracing::error!(error = %format!("{e:#}"), "model reload failed; the running models stay");
-            false
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "model reload panicked");
-            false
         }
     }
 }
@@ -206,7 +200,7 @@ fn reload_on_hangup(
         .context("listening for SIGHUP")?;
     Ok(async move {
         while hangups.recv().await.is_some() {
-            if reload(&registry, "SIGHUP").await
+            if reload_logged(&db, &registry, "SIGHUP").await
                 && let Err(e) = changes::announce(&db, &origin, Change::Models).await
             {
                 tracing::warn!(error = %e, "could not announce the model reload");

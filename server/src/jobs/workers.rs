@@ -69,11 +69,13 @@ pub async fn start(
     let jobs: Vec<Job> = Job::ALL
         .into_iter()
         .filter(|j| j.runs(replaying, runner.registry.is_some()))
+        .filter(|&j| j != Job::Retrain || runner.retrain.enabled)
         .collect();
     for &job in &jobs {
         let cron = match job {
             Job::Candles => &settings.candles_cron,
             Job::Predict => &settings.predict_cron,
+            Job::Retrain => &runner.retrain.cron,
             _ => &settings.slow_cron,
         };
         let schedule = cron::Schedule::from_str(cron)
@@ -87,7 +89,8 @@ pub async fn start(
         handles.push(spawn_worker(&db, job, schedule, ctx).await?);
         // With a prediction backfill, its task runs the first candles itself (it needs them first).
         let backfill_runs_it = job == Job::Candles && runner.registry.is_some() && backfill_hours > 0;
-        if settings.run_at_start && !backfill_runs_it {
+        // A retrain waits for its schedule: it is hours of CPU, not what a fresh server needs.
+        if settings.run_at_start && !backfill_runs_it && job != Job::Retrain {
             let first = runner.clone();
             handles.push(tokio::spawn(async move {
                 if let Err(e) = first.run_recorded(job).await {

@@ -28,7 +28,23 @@ pub async fn accuracy(
     now: i64,
 ) -> Result<AccuracyStats, DbErr> {
     let sums =
-        db::predictions::scored_sums(db, coin, horizon, backfilled, now.saturating_sub(window.1)).await?;
+        db::predictions::scored_sums(db, coin, horizon, backfilled, now.saturating_sub(window.1), None)
+            .await?;
+    Ok(stats(window.0, &sums))
+}
+
+/// Live accuracy of one model version (its scored live predictions in the trailing window): each
+/// version keeps its own record, so a promotion never mixes the old model's rows into the new one's.
+pub async fn accuracy_of_model(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    horizon: Horizon,
+    model_id: &str,
+    window: (&str, i64),
+    now: i64,
+) -> Result<AccuracyStats, DbErr> {
+    let since = now.saturating_sub(window.1);
+    let sums = db::predictions::scored_sums(db, coin, horizon, false, since, Some(model_id)).await?;
     Ok(stats(window.0, &sums))
 }
 

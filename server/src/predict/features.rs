@@ -1,19 +1,20 @@
 //! Features from stored data: the model's window of minute candles (and series) through the same
 //! `models` pipeline as training, or the reason there are none.
 
+use models::bars::{CARRY_S, NoBars, bars_ending_at};
 use models::features::features_with;
 use models::history::Bar;
 use models::series::SeriesSet;
 use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::clock::{DAY_S, HOUR_S, MINUTE_S};
+use crate::clock::{DAY_S, MINUTE_S};
 use crate::collect::sources::SeriesId;
 use crate::db;
-use crate::db::candles::fill_gaps;
 use crate::predict::registry::LoadedModel;
 
-/// More than this share of forward-filled minutes in a model's window: no prediction.
-pub const MAX_FILLED_SHARE: f64 = 0.05;
+/// More than this share of forward-filled minutes in a model's window: no prediction (the one
+/// gap rule of `models::bars`, which training follows too).
+pub use models::bars::MAX_FILLED_SHARE;
 /// How far back series points are read for a prediction (the features use at most a week).
 pub const SERIES_READ_S: i64 = 30 * DAY_S;
 
@@ -31,10 +32,10 @@ pub async fn series_set(
     Ok(set)
 }
 
-/// How far back a model's window reaches from the prediction time, seconds (plus an hour, so a
+/// How far back a model's window reaches from the prediction time, seconds (plus `CARRY_S`, so a
 /// gap at the window's start can be carried forward).
 pub fn reach_s(model: &LoadedModel) -> i64 {
-    model.spec.lookback_bars() as i64 * model.card.features.bar_seconds + HOUR_S
+    model.spec.lookback_bars() as i64 * model.card.features.bar_seconds + CARRY_S
 }
 
 /// Builds the model's features at minute `t` from stored data, or says why it cannot.
@@ -49,7 +50,9 @@ pub async fn features_at(
 }
 
 /// The features and reference price at minute `t` from minute candles (oldest first; only those
-/// before `t` are read), or why there are none. Pure: training-time semantics, no database.
+/// before `t` are read), or why there are none. Pure, and the same bars as training: the model's
+/// bars ending at `t` from `models::bars::bars_ending_at` (the one gap rule), then
+/// `models::features::features_with`.
 pub fn features_from(
     model: &LoadedModel,
     minutes: &[Bar],
@@ -58,49 +61,35 @@ pub fn features_from(
 ) -> Result<(Vec<f32>, f64), String> {
     let coin = model.card.coin;
     let bar_s = model.card.features.bar_seconds;
-    let need = model.spec.lookback_bars() as i64;
-    let from = t - need * bar_s;
-    let lo = minutes.partition_point(|b| b.ts < t - reach_s(model));
-    let hi = minutes.partition_point(|b| b.ts < t);
-    let minutes = &minutes[lo..hi];
-    let Some(last) = minutes.last() else {
+    let bars = match bars_ending_at(minutes, MINUTE_S, bar_s, model.spec.lookback_bars(), t) {
+        Ok(bars) => bars,
+        Err(NoBars::Empty) => return Err(format!("no {coin} minute candles stored before {t}")),
+        Err(NoBars::Stale { newest }) => {
+            return Err(format!(
+                "stale data: the newest {coin} minute is {} min old (the minute before the prediction time is missing)",
+                (t - newest) / 60
+            ));
+        }
+        Err(NoBars::Gaps { filled, of }) => {
+            return Err(format!(
+                "gaps: {filled} of the {of} minutes in the model's window are missing"
+            ));
+        }
+        Err(NoBars::TooLittle { have, need }) => {
+            return Err(format!(
+                "too little history: {have} of the {need} minutes the model needs"
+            ));
+        }
+        Err(NoBars::Misaligned) => {
+            return Err(format!(
+                "{coin}: the model's {bar_s} s bars cannot be made from minutes at {t}"
+            ));
+        }
+    };
+    // The close of the minute before `t` (real: a carried one would have been stale).
+    let Some(reference) = bars.last().map(|b| b.close) else {
         return Err(format!("no {coin} minute candles stored before {t}"));
     };
-    if last.ts != t - MINUTE_S {
-        return Err(format!(
-            "stale data: the newest {coin} minute is {} min old (the minute before the prediction time is missing)",
-            (t - last.ts) / 60
-        ));
-    }
-    let reference = last.close;
-    let window = fill_gaps(minutes, MINUTE_S, from, t);
-    let expected = (t - from) / MINUTE_S;
-    if (window.len() as i64) < expected {
-        return Err(format!(
-            "too little history: {} of the {expected} minutes the model needs",
-            window.len()
-        ));
-    }
-    let filled = window.iter().filter(|r| r.filled).count();
-    if filled as f64 > MAX_FILLED_SHARE * expected as f64 {
-        return Err(format!(
-            "gaps: {filled} of the {expected} minutes in the model's window are missing"
-        ));
-    }
-    // Bars of the model's size ending at t.
-    let per_bar = (bar_s / MINUTE_S) as usize;
-    let bars: Vec<Bar> = window
-        .chunks(per_bar)
-        .enumerate()
-        .map(|(j, chunk)| Bar {
-            ts: from + j as i64 * bar_s,
-            open: chunk[0].bar.open,
-            high: chunk.iter().map(|r| r.bar.high).fold(f64::MIN, f64::max),
-            low: chunk.iter().map(|r| r.bar.low).fold(f64::MAX, f64::min),
-            close: chunk[chunk.len() - 1].bar.close,
-            volume: chunk.iter().map(|r| r.bar.volume).sum(),
-        })
-        .collect();
     match features_with(&model.spec, &bars, bar_s, set) {
         Some(x) => Ok((x, reference)),
         None if !model.spec.series.is_empty() => Err(format!(

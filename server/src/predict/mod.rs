@@ -1,6 +1,6 @@
 //! Prediction: the served models (`registry`), features from stored data (`features`), the tick
-//! and the start-up backfill (`tick`), scoring once a horizon has passed (`score`), and live
-//! accuracy (`accuracy`).
+//! and the start-up backfill (`tick`), scoring once a horizon has passed (`score`), live
+//! accuracy (`accuracy`), and retraining behind the champion/challenger gate (`retrain`).
 //!
 //! Times: a prediction made at minute `t` (a minute boundary) uses every minute candle that closed
 //! by `t`; its reference price is the close of the minute `[t - 60, t)`. Its target is `t + h`,
@@ -11,6 +11,7 @@ pub mod accuracy;
 pub mod features;
 pub mod minutes;
 pub mod registry;
+pub mod retrain;
 pub mod score;
 pub mod tick;
 

@@ -1,5 +1,8 @@
 //! The model registry: the shipped ONNX models and their cards, loaded with tract at start,
-//! validated, and swappable at run time (`reload`) without a restart.
+//! validated, and swappable at run time (`reload`) without a restart. A coin and horizon whose
+//! challenger the gate promoted (`model_versions`, see `predict::retrain`) is served from the
+//! stored version instead of the shipped file; [`refresh`] reads those from the database and
+//! swaps the whole set in at once, in every process that calls it.
 //!
 //! A model is refused (and the server does not start) when its card's feature version is not the
 //! one this build computes, its feature names differ from what the spec produces, its ONNX file
@@ -18,10 +21,21 @@ use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 
 use crate::collect::sources::SeriesId;
+use crate::db::versions::StoredModel;
+
+/// Where a running model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The artifact in the models folder (shipped with the build).
+    Shipped,
+    /// A retrained challenger the gate promoted, at this time (Unix seconds).
+    Promoted { at: i64 },
+}
 
 /// A validated model ready to predict.
 pub struct LoadedModel {
     pub card: ModelCard,
+    pub origin: Origin,
     pub spec: FeatureSpec,
     /// The stored series its features read (the card's names, parsed).
     pub series: Vec<SeriesId>,
@@ -62,9 +76,26 @@ impl Registry {
     }
 
     /// Loads the folder again and swaps the models in at once; on any error the running models
-    /// stay. Returns how many are loaded.
+    /// stay. Returns how many are loaded. (Promoted versions: [`refresh`].)
     pub fn reload(&self) -> anyhow::Result<usize> {
-        let models = load_dir(&self.dir)?;
+        self.reload_with(&[])
+    }
+
+    /// Loads the folder again, puts the promoted versions over it (one that does not validate is
+    /// logged and left out: the shipped model serves), and swaps the set in at once.
+    pub fn reload_with(&self, promoted: &[StoredModel]) -> anyhow::Result<usize> {
+        let mut models = load_dir(&self.dir)?;
+        for stored in promoted {
+            match validate_stored(stored) {
+                Ok(model) => {
+                    models.insert((model.card.coin, model.card.horizon), Arc::new(model));
+                }
+                Err(e) => tracing::error!(
+                    error = %format!("{e:#}"),
+                    "a promoted model does not load; the shipped one serves"
+                ),
+            }
+        }
         let n = models.len();
         match self.models.write() {
             Ok(mut m) => *m = Arc::new(models),
@@ -104,6 +135,25 @@ fn load_dir(dir: &Path) -> anyhow::Result<Models> {
 }
 
 fn validate(dir: &Path, card: ModelCard) -> anyhow::Result<LoadedModel> {
+    let path = dir.join(&card.onnx_file);
+    let bytes =
+        std::fs::read(&path).with_context(|| format!("model {}: reading {}", card.id, path.display()))?;
+    validate_bytes(card, &bytes, Origin::Shipped)
+}
+
+fn validate_stored(stored: &StoredModel) -> anyhow::Result<LoadedModel> {
+    let card: ModelCard = serde_json::from_str(&stored.card).context("a stored model card")?;
+    validate_bytes(
+        card,
+        &stored.onnx,
+        Origin::Promoted {
+            at: stored.decided_at,
+        },
+    )
+}
+
+/// Checks a card against this build and its ONNX bytes (sha256, golden output).
+pub fn validate_bytes(card: ModelCard, bytes: &[u8], origin: Origin) -> anyhow::Result<LoadedModel> {
     let id = card.id.clone();
     anyhow::ensure!(
         card.features.version == FEATURE_VERSION,
@@ -121,15 +171,13 @@ fn validate(dir: &Path, card: ModelCard) -> anyhow::Result<LoadedModel> {
         spec.names() == card.features.names,
         "model {id}: its feature names are not the ones this server builds for its spec"
     );
-    let path = dir.join(&card.onnx_file);
-    let bytes = std::fs::read(&path).with_context(|| format!("model {id}: reading {}", path.display()))?;
-    let sha = format!("{:x}", Sha256::digest(&bytes));
+    let sha = format!("{:x}", Sha256::digest(bytes));
     anyhow::ensure!(
         sha == card.onnx_sha256,
         "model {id}: {} does not match its card's sha256",
-        path.display()
+        card.onnx_file
     );
-    let onnx = OnnxModel::from_bytes(&bytes, card.features.names.len())
+    let onnx = OnnxModel::from_bytes(bytes, card.features.names.len())
         .with_context(|| format!("model {id}: loading"))?;
     let p = onnx.predict(std::slice::from_ref(&card.golden.input))?;
     let p = p.first().copied().unwrap_or(f32::NAN);
@@ -140,10 +188,34 @@ fn validate(dir: &Path, card: ModelCard) -> anyhow::Result<LoadedModel> {
     );
     Ok(LoadedModel {
         card,
+        origin,
         spec,
         series,
         onnx,
     })
+}
+
+/// [`refresh`], logged: true when the new set is in (`why` says what asked for it).
+pub async fn reload_logged(db: &impl sea_orm::ConnectionTrait, registry: &Arc<Registry>, why: &str) -> bool {
+    match refresh(db, registry).await {
+        Ok(n) => {
+            tracing::info!(models = n, why, "models reloaded");
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), why, "model reload failed; the running models stay");
+            false
+        }
+    }
+}
+
+/// Reads the running versions from the database and swaps the registry's models (shipped, with
+/// the promoted ones over them) in at once, off the async threads; on any error the running
+/// models stay. Returns how many are loaded.
+pub async fn refresh(db: &impl sea_orm::ConnectionTrait, registry: &Arc<Registry>) -> anyhow::Result<usize> {
+    let promoted = crate::db::versions::running(db).await?;
+    let r = registry.clone();
+    tokio::task::spawn_blocking(move || r.reload_with(&promoted)).await?
 }
 
 #[cfg(test)]

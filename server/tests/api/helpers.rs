@@ -202,6 +202,8 @@ impl TestApp {
             retention: Default::default(),
             predicted: Default::default(),
             minutes: Default::default(),
+            retrain: Default::default(),
+            store_dir: self.data_dir.path().join("models"),
             notify: Some(std::sync::Arc::new(coincast::http::published::Refresher(
                 self.state.clone(),
             ))),

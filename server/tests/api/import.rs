@@ -216,16 +216,22 @@ async fn series_files_import_whole_and_training_reads_the_database() {
         fee_bps: 10.0,
         slippage_bps: 0.0,
         from_db: true,
+        until: None,
     };
     let jobs = coincast::commands::train::jobs_from_db(&app.state.db, &args)
         .await
         .unwrap();
     assert_eq!(jobs.len(), 2);
     let (history, plan) = &jobs[1];
-    // 300 imported hours plus the complete hours of 1500 minutes (24 of them; the first and last
-    // partial hours are left out).
-    assert_eq!(history.interval_s, 3600);
-    assert_eq!(history.bars.len(), 300 + 24);
+    // The 1500 minutes are the finest base, the 300 imported hours the next (the one bar builder
+    // makes the plan's hourly bars from either, ending at each prediction time).
+    let parts: Vec<(i64, usize)> = history
+        .parts
+        .iter()
+        .map(|p| (p.interval_s, p.bars.len()))
+        .collect();
+    assert_eq!(parts, [(60, 1500), (3600, 300)]);
+    assert_eq!(plan.bar_s, 3600);
     assert_eq!(history.series.names().collect::<Vec<_>>(), ["gold"]);
     assert!(plan.feature_sets.len() > 1, "4 h offers the series feature sets");
 }

@@ -25,4 +25,5 @@ mod resilience;
 mod retention;
 mod scale;
 mod spa;
+mod training;
 mod upstream;

@@ -55,7 +55,15 @@ async fn health_turns_degraded_naming_a_stalled_job_and_recovers_when_it_runs() 
     let names: Vec<&str> = body.jobs.iter().map(|j| j.job.as_str()).collect();
     assert_eq!(
         names,
-        ["candles", "chain", "tweets", "markets", "predict", "maintenance"]
+        [
+            "candles",
+            "chain",
+            "tweets",
+            "markets",
+            "predict",
+            "maintenance",
+            "retrain"
+        ]
     );
     // The worker's candle runs fail (nothing listens upstream); no success within the threshold.
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -119,7 +127,7 @@ async fn health_reports_jobs_from_the_database_but_never_stalls_where_no_jobs_ru
     tokio::time::sleep(Duration::from_millis(1_100)).await;
     let (status, body) = health(&app).await;
     assert_eq!(status, 200, "{body:?}");
-    assert_eq!(body.jobs.len(), 6, "{body:?}");
+    assert_eq!(body.jobs.len(), 7, "{body:?}");
     assert!(
         body.jobs
             .iter()

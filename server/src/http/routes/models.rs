@@ -3,14 +3,17 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use shared::{
-    ApiErrorBody, CoveragePoint, ModelInfo, ModelsResponse, ReliabilityBin, Skill, StrongestBaseline,
+    ApiErrorBody, CoveragePoint, GateDecision, GateDecisionInfo, ModelInfo, ModelOrigin, ModelVersion,
+    ModelsResponse, ReliabilityBin, RetrainStatus, Skill, StrongestBaseline, VersionAccuracy,
     WalkForwardSummary,
 };
 
+use crate::db;
+use crate::db::entities::model_version::Decision;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::predict::accuracy::{WINDOWS, accuracy};
-use crate::predict::registry::LoadedModel;
+use crate::predict::accuracy::{WINDOWS, accuracy, accuracy_of_model};
+use crate::predict::registry::{LoadedModel, Origin};
 
 /// The p-value under which a model counts as beating its baseline.
 pub const SIGNIFICANCE: f64 = 0.05;
@@ -143,7 +146,95 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
             shuffled_split_accuracy: c.shuffled_split.accuracy,
             live,
             skill: skill(&m),
+            version: version(state, &m, now).await?,
         });
     }
-    Ok(ModelsResponse { models })
+    let retrain = crate::predict::retrain::stored_progress(&state.db)
+        .await?
+        .map(|p| RetrainStatus {
+            running: p.finished_at.is_none(),
+            started_at: rfc3339(p.started_at),
+            finished_at: p.finished_at.map(rfc3339),
+            done: p.done as u32,
+            total: p.total as u32,
+            promoted: p.promoted as u32,
+            step: p.step,
+        });
+    Ok(ModelsResponse { models, retrain })
+}
+
+/// Decisions shown per coin and horizon.
+pub const DECISIONS_SHOWN: u64 = 10;
+
+fn rfc3339(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// The serving version of a model, the gate's decisions for its coin and horizon, and live
+/// accuracy per version (each on its own predictions, over 30 days).
+async fn version(state: &AppState, m: &LoadedModel, now: i64) -> Result<ModelVersion, DbErr> {
+    let c = &m.card;
+    let rows = db::versions::decisions(&state.db, c.coin, c.horizon, DECISIONS_SHOWN).await?;
+    let decisions: Vec<GateDecisionInfo> = rows
+        .iter()
+        .map(|r| GateDecisionInfo {
+            decided_at: rfc3339(r.decided_at),
+            challenger_id: r.model_id.clone(),
+            champion_id: r.champion_id.clone(),
+            decision: match r.decision {
+                Decision::Promoted => GateDecision::Promoted,
+                Decision::Kept => GateDecision::Kept,
+            },
+            reason: r.reason.clone(),
+            window_from: rfc3339(r.window_from),
+            window_to: rfc3339(r.window_to),
+            n: u32::try_from(r.n).unwrap_or(0),
+            champion_log_loss: r.champion_log_loss,
+            challenger_log_loss: r.challenger_log_loss,
+            champion_accuracy: r.champion_accuracy,
+            challenger_accuracy: r.challenger_accuracy,
+            dm_statistic: r.dm_statistic,
+            p_value: r.p_value,
+            champion_in_sample: r.champion_in_sample,
+        })
+        .collect();
+    // The serving version first, then the ones the promotions replaced.
+    let mut ids = vec![c.id.clone()];
+    for r in rows.iter().filter(|r| r.decision == Decision::Promoted) {
+        for id in [&r.model_id, &r.champion_id] {
+            if !id.is_empty() && !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    let mut live_by_version = Vec::new();
+    for id in ids {
+        let mut live = accuracy_of_model(&state.db, c.coin, c.horizon, &id, WINDOWS[2], now).await?;
+        // An older version's card is not at hand: in replay mode its figure may be in-sample.
+        live.out_of_sample = if id == c.id {
+            state.out_of_sample(c)
+        } else {
+            state.replay.is_none()
+        };
+        live_by_version.push(VersionAccuracy {
+            running: id == c.id,
+            model_id: id,
+            live,
+        });
+    }
+    Ok(ModelVersion {
+        origin: match m.origin {
+            Origin::Shipped => ModelOrigin::Shipped,
+            Origin::Promoted { .. } => ModelOrigin::Retrained,
+        },
+        trained_at: c.trained_at.clone(),
+        promoted_at: match m.origin {
+            Origin::Shipped => None,
+            Origin::Promoted { at } => Some(rfc3339(at)),
+        },
+        decisions,
+        live_by_version,
+    })
 }

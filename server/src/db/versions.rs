@@ -1,0 +1,186 @@
+//! `model_versions`: the gate's decisions (every trained challenger, promoted or not) and the
+//! promoted models' artifacts, which every process serves (see `predict::registry`).
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use shared::{Coin, Horizon};
+
+use crate::db::entities::model_version::{self, Decision};
+
+/// Decisions kept per coin and horizon (older ones are deleted by the retrain that adds one).
+pub const KEEP_DECISIONS: u64 = 100;
+/// Promoted versions per coin and horizon that keep their card and ONNX bytes (the running one
+/// and the ones before it, to go back to); older promoted rows keep their figures only.
+pub const KEEP_ARTIFACTS: u64 = 5;
+
+/// A promoted model as stored: its card (JSON) and ONNX bytes.
+#[derive(Debug, Clone)]
+pub struct StoredModel {
+    pub card: String,
+    pub onnx: Vec<u8>,
+    pub decided_at: i64,
+}
+
+/// Stores one decision and returns its id.
+pub async fn record(db: &impl ConnectionTrait, row: model_version::ActiveModel) -> Result<i64, DbErr> {
+    let res = model_version::Entity::insert(row).exec(db).await?;
+    Ok(res.last_insert_id)
+}
+
+fn of(coin: Coin, horizon: Horizon) -> sea_orm::Select<model_version::Entity> {
+    model_version::Entity::find()
+        .filter(model_version::Column::Coin.eq(coin.ticker()))
+        .filter(model_version::Column::Horizon.eq(horizon.as_str()))
+}
+
+/// The newest promoted model of each coin and horizon that has one (the running versions).
+pub async fn running(db: &impl ConnectionTrait) -> Result<Vec<StoredModel>, DbErr> {
+    let mut out = Vec::new();
+    for coin in Coin::ALL {
+        for horizon in Horizon::ALL {
+            let row = of(coin, horizon)
+                .filter(model_version::Column::Decision.eq(Decision::Promoted))
+                .filter(model_version::Column::Onnx.is_not_null())
+                .order_by_desc(model_version::Column::DecidedAt)
+                .order_by_desc(model_version::Column::Id)
+                .one(db)
+                .await?;
+            if let Some(model_version::Model {
+                card: Some(card),
+                onnx: Some(onnx),
+                decided_at,
+                ..
+            }) = row
+            {
+                out.push(StoredModel {
+                    card,
+                    onnx,
+                    decided_at,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The newest decisions of a coin and horizon, without their artifacts, newest first.
+pub async fn decisions(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    horizon: Horizon,
+    limit: u64,
+) -> Result<Vec<model_version::Model>, DbErr> {
+    let rows = of(coin, horizon)
+        .select_only()
+        .columns([
+            model_version::Column::Id,
+            model_version::Column::Coin,
+            model_version::Column::Horizon,
+            model_version::Column::ModelId,
+            model_version::Column::ChampionId,
+            model_version::Column::Decision,
+            model_version::Column::Reason,
+            model_version::Column::DecidedAt,
+            model_version::Column::TrainedFrom,
+            model_version::Column::TrainedTo,
+            model_version::Column::WindowFrom,
+            model_version::Column::WindowTo,
+            model_version::Column::N,
+            model_version::Column::ChampionLogLoss,
+            model_version::Column::ChallengerLogLoss,
+            model_version::Column::ChampionAccuracy,
+            model_version::Column::ChallengerAccuracy,
+            model_version::Column::DmStatistic,
+            model_version::Column::PValue,
+            model_version::Column::ChampionInSample,
+        ])
+        .expr_as(sea_orm::sea_query::Expr::cust("NULL"), "card")
+        .expr_as(sea_orm::sea_query::Expr::cust("NULL"), "onnx")
+        .order_by_desc(model_version::Column::DecidedAt)
+        .order_by_desc(model_version::Column::Id)
+        .limit(limit)
+        .into_model::<model_version::Model>()
+        .all(db)
+        .await?;
+    Ok(rows)
+}
+
+/// Bounds the table: per coin and horizon, the newest [`KEEP_DECISIONS`] decisions stay, and only
+/// the newest [`KEEP_ARTIFACTS`] promoted ones keep their card and ONNX bytes.
+pub async fn prune(db: &impl ConnectionTrait, coin: Coin, horizon: Horizon) -> Result<(), DbErr> {
+    let ids = |rows: Vec<model_version::Model>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let old = ids(of(coin, horizon)
+        .order_by_desc(model_version::Column::DecidedAt)
+        .order_by_desc(model_version::Column::Id)
+        .offset(KEEP_DECISIONS)
+        .limit(1000)
+        .all(db)
+        .await?);
+    if !old.is_empty() {
+        model_version::Entity::delete_many()
+            .filter(model_version::Column::Id.is_in(old))
+            .exec(db)
+            .await?;
+    }
+    let stale = ids(of(coin, horizon)
+        .filter(model_version::Column::Decision.eq(Decision::Promoted))
+        .filter(model_version::Column::Onnx.is_not_null())
+        .order_by_desc(model_version::Column::DecidedAt)
+        .order_by_desc(model_version::Column::Id)
+        .offset(KEEP_ARTIFACTS)
+        .limit(1000)
+        .all(db)
+        .await?);
+    if !stale.is_empty() {
+        model_version::Entity::update_many()
+            .col_expr(
+                model_version::Column::Card,
+                sea_orm::sea_query::Expr::cust("NULL"),
+            )
+            .col_expr(
+                model_version::Column::Onnx,
+                sea_orm::sea_query::Expr::cust("NULL"),
+            )
+            .filter(model_version::Column::Id.is_in(stale))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// A new decision row (the caller fills in the figures it has).
+pub fn new_row(
+    coin: Coin,
+    horizon: Horizon,
+    model_id: &str,
+    champion_id: &str,
+    decision: Decision,
+    reason: &str,
+    decided_at: i64,
+) -> model_version::ActiveModel {
+    model_version::ActiveModel {
+        id: sea_orm::ActiveValue::NotSet,
+        coin: Set(coin.ticker().to_owned()),
+        horizon: Set(horizon.as_str().to_owned()),
+        model_id: Set(model_id.to_owned()),
+        champion_id: Set(champion_id.to_owned()),
+        decision: Set(decision),
+        reason: Set(reason.to_owned()),
+        decided_at: Set(decided_at),
+        trained_from: Set(None),
+        trained_to: Set(None),
+        window_from: Set(0),
+        window_to: Set(0),
+        n: Set(0),
+        champion_log_loss: Set(None),
+        challenger_log_loss: Set(None),
+        champion_accuracy: Set(None),
+        challenger_accuracy: Set(None),
+        dm_statistic: Set(None),
+        p_value: Set(None),
+        champion_in_sample: Set(false),
+        card: Set(None),
+        onnx: Set(None),
+    }
+}

@@ -1,0 +1,337 @@
+//! Training and serving agree, and retraining is gated: the engine's features at minute `t` are
+//! training's row at `t` (one bar builder); a scheduled retrain on replayed plus imported data
+//! records its decision; a challenger trained on shuffled labels is refused; a challenger with
+//! more data than a starved champion is promoted and serves the next tick.
+
+use std::sync::Arc;
+
+use apalis::prelude::Data;
+use apalis_cron::Tick;
+use coincast::collect::run::Collectors;
+use coincast::commands::import::import_file;
+use coincast::commands::train::histories_from_db;
+use coincast::db::entities::{candle, model_version, prediction};
+use coincast::jobs::{Job, JobCtx, Runner, handle_tick};
+use coincast::predict::features::features_at;
+use coincast::predict::retrain::{self, Options, Progress, Report};
+use coincast::predict::tick;
+use models::gate::Decision;
+use models::train::{default_plan, train_one};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use shared::{Coin, GateDecision, Horizon, ModelOrigin, ModelsResponse};
+
+use crate::helpers::{Frontend, TestApp, repo_root, spawn_app_with};
+
+/// Real 5-minute Binance BTC/USDT candles, 2025-06-21 to 2025-06-30 (cut from
+/// `../shared/data/binance-5m-1h-2024-09_2025-06`).
+fn five_minutes() -> std::path::PathBuf {
+    repo_root().join("server/tests/fixtures/BTC_USDT-5m-2025-06.json")
+}
+
+/// A server replaying the bundled sample, its five days of warm-up stored; `tweak` changes the
+/// settings first. Returns the app and the minute after the newest stored candle.
+async fn replaying(tweak: impl FnOnce(&mut coincast::config::Settings)) -> (TestApp, i64) {
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        s.replay.enabled = true;
+        s.jobs.enabled = false;
+        s.retrain.coins = vec![Coin::Btc];
+        s.retrain.horizons = vec![Horizon::M30];
+        s.retrain.window_days = 2;
+        s.retrain.epochs = 4;
+        tweak(s);
+    })
+    .await;
+    let upstream = crate::helpers::default_settings().upstream;
+    Runner::collecting(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap())
+        .run(Job::Candles)
+        .await
+        .unwrap();
+    let newest = candle::Entity::find()
+        .filter(candle::Column::IntervalS.eq(60))
+        .order_by_desc(candle::Column::Ts)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .ts;
+    (app, newest + 60)
+}
+
+/// The app's runner with its registry and the retrain settings of `settings`.
+fn runner(app: &TestApp, settings: &coincast::config::Settings) -> Arc<Runner> {
+    let upstream = crate::helpers::default_settings().upstream;
+    let mut runner =
+        app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
+    runner.registry = Some(app.state.registry.clone());
+    runner.retrain = settings.retrain.clone();
+    Arc::new(runner)
+}
+
+struct Quiet;
+
+impl Report for Quiet {
+    fn step(&self, _: &Progress) -> futures_util::future::BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test]
+async fn the_engines_features_at_minute_t_are_trainings_row_at_t_for_every_shipped_model() {
+    let (app, t) = replaying(|_| {}).await;
+    let histories = histories_from_db(&app.state.db, &Coin::ALL, i64::MIN, t)
+        .await
+        .unwrap();
+    let mut compared = 0;
+    for model in app.state.registry.all() {
+        let c = &model.card;
+        let history = histories.iter().find(|h| h.coin == c.coin).unwrap();
+        let mut plan = default_plan(c.horizon, (c.features.bar_seconds / 60) as u32);
+        plan.bar_s = c.features.bar_seconds;
+        // Training's rows for this model's own spec (series included), from the stored minutes.
+        let rows = history.dataset(&model.spec, &plan);
+        assert!(rows.len() > 50, "{}: {} rows", c.id, rows.len());
+        // The engine at the same minutes: the newest rows, and some far back.
+        let picks: Vec<usize> = (0..rows.len()).rev().step_by(rows.len() / 7 + 1).collect();
+        for i in picks {
+            let at = rows.ts[i];
+            let (x, reference) = features_at(&app.state.db, &model, at)
+                .await
+                .unwrap()
+                .unwrap_or_else(|reason| panic!("{} at {at}: {reason}", c.id));
+            assert_eq!(
+                x, rows.x[i],
+                "{} at {at}: the engine's features differ from training's",
+                c.id
+            );
+            assert!(reference > 0.0);
+            compared += 1;
+        }
+        // Every row is a time the engine predicts at.
+        assert!(rows.ts.iter().all(|&at| tick::due(c.horizon, at)), "{}", c.id);
+    }
+    assert!(compared >= 18 * 7, "{compared}");
+}
+
+#[tokio::test]
+async fn a_scheduled_retrain_on_replayed_and_imported_data_records_its_decision() {
+    let mut settings = None;
+    let (app, _) = replaying(|s| settings = Some(s.clone())).await;
+    let settings = settings.unwrap();
+    import_file(&app.state.db, &five_minutes(), &mut |_| {})
+        .await
+        .unwrap();
+    let ctx = Data::new(JobCtx {
+        runner: runner(&app, &settings),
+        job: Job::Retrain,
+        retries: 0,
+        backoff: std::time::Duration::from_millis(1),
+    });
+    handle_tick(Tick::new(0), ctx).await.unwrap();
+
+    let rows = model_version::Entity::find().all(&app.state.db).await.unwrap();
+    assert_eq!(
+        rows.len(),
+        1,
+        "one coin and horizon in the settings: one decision"
+    );
+    let row = &rows[0];
+    assert_eq!((row.coin.as_str(), row.horizon.as_str()), ("BTC", "30m"));
+    assert!(row.model_id.starts_with("BTC-30m-"), "{row:?}");
+    assert!(row.n >= 200, "{} rows in the window", row.n);
+    assert!(row.dm_statistic.is_some() && row.p_value.is_some());
+    assert!(!row.reason.is_empty());
+    // The challenger learnt before the window, a horizon apart (the embargo).
+    assert!(row.trained_to.unwrap() + 1800 <= row.window_from, "{row:?}");
+    assert!(
+        !row.champion_in_sample,
+        "the shipped model never saw the replayed minutes' stored times"
+    );
+    // Its files are content-addressed.
+    let store = app.data_dir.path().join("models");
+    let names: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("BTC-30m-") && n.len() > 64),
+        "{names:?}"
+    );
+    // The job recorded its run, the progress is stored, and the API shows the decision.
+    app.refresh().await;
+    let body: ModelsResponse = app.get("/api/models").await.json().await.unwrap();
+    let retrain = body.retrain.expect("the retrain's progress");
+    assert!(
+        !retrain.running && retrain.done == 1 && retrain.total == 1,
+        "{retrain:?}"
+    );
+    let btc = body
+        .models
+        .iter()
+        .find(|m| m.coin == Coin::Btc && m.horizon == Horizon::M30)
+        .unwrap();
+    assert_eq!(btc.version.decisions.len(), 1);
+    assert_eq!(btc.version.decisions[0].challenger_id, row.model_id);
+    assert_eq!(btc.version.decisions[0].n as i64, row.n);
+    let sources = coincast::db::status::all(&app.state.db).await.unwrap();
+    assert!(
+        sources
+            .iter()
+            .any(|s| s.source == "job/retrain" && s.last_success_at.is_some()),
+        "{sources:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_challenger_trained_on_shuffled_labels_is_refused() {
+    let (app, t) = replaying(|_| {}).await;
+    import_file(&app.state.db, &five_minutes(), &mut |_| {})
+        .await
+        .unwrap();
+    let before = app
+        .state
+        .registry
+        .get(Coin::Btc, Horizon::M30)
+        .unwrap()
+        .card
+        .id
+        .clone();
+    let options = Options {
+        now: t,
+        window_s: 2 * 86_400,
+        history_s: 180 * 86_400,
+        coins: vec![Coin::Btc],
+        horizons: vec![Horizon::M30],
+        epochs: 4,
+        shuffle_labels: true,
+        store_dir: app.data_dir.path().join("models"),
+    };
+    let outcomes = retrain::run(&app.state.db, &app.state.registry, &options, &Quiet)
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 1);
+    let o = &outcomes[0];
+    assert_eq!(o.decision, Decision::Kept, "{o:?}");
+    let r = o.result.as_ref().unwrap();
+    eprintln!(
+        "shuffled-labels challenger | n {} | log loss champion {:.5} challenger {:.5} | DM {:.2} p {:.4} | {}",
+        r.n, r.champion.log_loss, r.challenger.log_loss, r.dm_statistic, r.p_value, o.reason
+    );
+    assert_eq!(
+        app.state.registry.get(Coin::Btc, Horizon::M30).unwrap().card.id,
+        before
+    );
+    let row = model_version::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.decision, model_version::Decision::Kept);
+    assert!(
+        row.card.is_none() && row.onnx.is_none(),
+        "a kept challenger is not stored to serve"
+    );
+}
+
+#[tokio::test]
+async fn a_challenger_with_more_data_than_a_starved_champion_is_promoted_and_serves_the_next_tick() {
+    // The champion: a 30 min BTC model trained on the first two days of the imported minutes only
+    // (too little data), served beside the 17 shipped others.
+    let models = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("BTC-30m") {
+            std::fs::copy(&path, models.path().join(name)).unwrap();
+        }
+    }
+    let text = std::fs::read_to_string(five_minutes()).unwrap();
+    let parsed = models::history::parse(&text).unwrap();
+    let little = models::train::CoinHistory {
+        coin: Coin::Btc,
+        parts: vec![models::train::BaseBars {
+            bars: parsed.bars[..1300].to_vec(),
+            interval_s: parsed.interval_s,
+        }],
+        sources: vec!["BTC_USDT-5m-2025-06.json (first 1300 bars)".into()],
+        series: Default::default(),
+        series_sources: vec![],
+    };
+    let mut plan = default_plan(Horizon::M30, 5);
+    plan.train.epochs = 4;
+    let starved = train_one(&little, &plan, None, &mut |_| {}).unwrap();
+    models::train::write(&starved, models.path()).unwrap();
+    let dir = models.path().to_path_buf();
+    let mut settings = None;
+    let (app, t) = replaying(|s| {
+        s.models.dir = dir;
+        settings = Some(s.clone());
+    })
+    .await;
+    let settings = settings.unwrap();
+    assert_eq!(
+        app.state.registry.get(Coin::Btc, Horizon::M30).unwrap().card.id,
+        starved.card.id
+    );
+    import_file(&app.state.db, &five_minutes(), &mut |_| {})
+        .await
+        .unwrap();
+
+    let runner = runner(&app, &settings);
+    let outcomes = runner.retrain(t).await.unwrap();
+    let o = &outcomes[0];
+    let r = o.result.as_ref().unwrap();
+    eprintln!(
+        "starved champion vs challenger | n {} | log loss champion {:.5} challenger {:.5} | DM {:.2} p {:.4} | {}",
+        r.n, r.champion.log_loss, r.challenger.log_loss, r.dm_statistic, r.p_value, o.reason
+    );
+    assert_eq!(o.decision, Decision::Promoted, "{o:?}");
+    let challenger = o.challenger_id.clone().unwrap();
+    // Swapped in without a restart, and the next tick predicts with it.
+    let serving = app.state.registry.get(Coin::Btc, Horizon::M30).unwrap();
+    assert_eq!(serving.card.id, challenger);
+    assert!(serving.card.gate.is_some(), "the card records its gate result");
+    tick::tick(&app.state.db, &app.state.registry, &Default::default(), t)
+        .await
+        .unwrap();
+    let stored = prediction::Entity::find()
+        .filter(prediction::Column::Coin.eq("BTC"))
+        .filter(prediction::Column::Horizon.eq("30m"))
+        .filter(prediction::Column::MadeAt.eq(t))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.model_id, challenger);
+    // The API says which version serves, since when, and what the gate decided.
+    app.refresh().await;
+    let body: ModelsResponse = app.get("/api/models").await.json().await.unwrap();
+    let btc = body
+        .models
+        .iter()
+        .find(|m| m.coin == Coin::Btc && m.horizon == Horizon::M30)
+        .unwrap();
+    assert_eq!(btc.id, challenger);
+    assert_eq!(btc.version.origin, ModelOrigin::Retrained);
+    assert!(btc.version.promoted_at.is_some());
+    assert_eq!(btc.version.decisions[0].decision, GateDecision::Promoted);
+    assert_eq!(btc.version.decisions[0].champion_id, starved.card.id);
+    let versions: Vec<&str> = btc
+        .version
+        .live_by_version
+        .iter()
+        .map(|v| v.model_id.as_str())
+        .collect();
+    assert_eq!(
+        versions,
+        [challenger.as_str(), starved.card.id.as_str()],
+        "live accuracy per version"
+    );
+    // A restarted process (same database) serves the promoted version too.
+    let again = coincast::predict::registry::Registry::load(&settings.models.dir).unwrap();
+    let again = Arc::new(again);
+    coincast::predict::registry::refresh(&app.state.db, &again)
+        .await
+        .unwrap();
+    assert_eq!(again.get(Coin::Btc, Horizon::M30).unwrap().card.id, challenger);
+}
