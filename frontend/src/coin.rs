@@ -8,6 +8,9 @@ use crate::app::Skeleton;
 use crate::live::{Live, steady};
 use crate::{api, format};
 
+/// How often the models card re-reads `/api/models` while a retrain runs.
+const RETRAIN_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// One card per horizon: the newest prediction (UP/DOWN in words and color, P(up), its signal
 /// (LONG/SHORT/FLAT) with the confidence against the model's threshold and the walk-forward
 /// accuracy at that confidence, made and target times with a countdown, cadence) and its accuracy: live over 7 days beside the
@@ -189,14 +192,26 @@ pub fn History(coin: Coin) -> impl IntoView {
 /// "6 models for Bitcoin currently running": a row per horizon with the model's type, depth,
 /// walk-forward accuracy next to its baseline, the strongest simple rule (majority class,
 /// momentum or reversal) and whether the model beats it with its p-value, live accuracy and
-/// cadence.
+/// cadence, and which version serves (shipped or retrained here) with what the last retrain did;
+/// above the table, the last retrain's progress, re-read every few seconds while one runs.
 #[component]
 pub fn ModelsCard(coin: Coin) -> impl IntoView {
     let live = Live::get();
+    // Bumped every RETRAIN_POLL while a retrain runs, so its progress can be watched.
+    let poll = RwSignal::new(0u32);
     let models = LocalResource::new(move || {
         live.scores.track();
         live.reconnected.track();
+        poll.track();
         api::models()
+    });
+    Effect::new(move |_| {
+        let running = models
+            .get()
+            .is_some_and(|r| r.is_ok_and(|b| b.retrain.is_some_and(|r| r.running)));
+        if running {
+            set_timeout(move || poll.update(|n| *n += 1), RETRAIN_POLL);
+        }
     });
     let shown = steady(models);
     view! {
@@ -206,8 +221,17 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                     shown().map(|r| match r {
                         Ok(body) => {
                             let mine: Vec<_> = body.models.into_iter().filter(|m| m.coin == coin).collect();
+                            let retrain = body.retrain.map(|r| {
+                                let running = r.running;
+                                view! {
+                                    <p class="retrain muted" class:running=running data-testid="retrain-status" role="status">
+                                        {format::retrain_status(&r)}
+                                    </p>
+                                }
+                            });
                             view! {
                                 <h2>{format!("{} models for {} currently running", mine.len(), coin.name())}</h2>
+                                {retrain}
                                 <div class="table-wrap">
                                     <table data-testid="models">
                                         <thead>
@@ -219,6 +243,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                 <th scope="col">"Strongest simple rule"</th>
                                                 <th scope="col">"Live, 7 d"</th>
                                                 <th scope="col">"Updated"</th>
+                                                <th scope="col">"Version"</th>
                                             </tr>
                                         </thead>
                                         <tbody>
@@ -234,6 +259,15 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                         .find(|a| a.window == "7d")
                                                         .map(format::live_accuracy)
                                                         .unwrap_or_default();
+                                                    let version = format::model_version(&m.version);
+                                                    // The newest decision's reason in full, on hover.
+                                                    let reason = m
+                                                        .version
+                                                        .decisions
+                                                        .first()
+                                                        .or(m.version.gate.as_ref())
+                                                        .map(|d| d.reason.clone())
+                                                        .unwrap_or_default();
                                                     view! {
                                                         <tr>
                                                             <th scope="row">{m.horizon.label()}</th>
@@ -243,6 +277,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                             <td class:loss=not_beaten data-testid="strongest-baseline">{strongest}</td>
                                                             <td>{live}</td>
                                                             <td>{format::cadence(m.horizon.cadence_minutes())}</td>
+                                                            <td class="version" data-testid="model-version" title=reason>{version}</td>
                                                         </tr>
                                                     }
                                                 })

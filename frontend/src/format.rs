@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use shared::{
-    AccuracyStats, BaselineRule, Coin, Direction, Horizon, ModelPerformance, Outcome, Prediction, Signal,
-    Skill, StrategyResult,
+    AccuracyStats, BaselineRule, Coin, Direction, GateDecision, GateDecisionInfo, Horizon, ModelOrigin,
+    ModelPerformance, ModelVersion, Outcome, Prediction, RetrainStatus, Signal, Skill, StrategyResult,
 };
 
 /// The coin a client path names (`/Litecoin`, `/litecoin`, `/LTC/...`), if any.
@@ -641,7 +641,7 @@ pub fn countdown(target: DateTime<Utc>, now: DateTime<Utc>) -> String {
 
 /// Live accuracy as a card shows it: `54.2% [50.1-58.3%] vs 51.0% baseline, n=412`.
 pub fn live_accuracy(a: &AccuracyStats) -> String {
-    match (a.accuracy, a.wilson_low, a.wilson_high, a.baseline_accuracy) {
+    let figure = match (a.accuracy, a.wilson_low, a.wilson_high, a.baseline_accuracy) {
         (Some(acc), Some(lo), Some(hi), Some(base)) if a.n > 0 => format!(
             "{} [{:.1}-{:.1}%] vs {} baseline, n={}",
             accuracy(acc),
@@ -650,7 +650,67 @@ pub fn live_accuracy(a: &AccuracyStats) -> String {
             accuracy(base),
             a.n
         ),
-        _ => "no scored live predictions yet".into(),
+        _ => return "no scored live predictions yet".into(),
+    };
+    if a.out_of_sample {
+        figure
+    } else {
+        figure + " (in-sample: on rows the model trained on)"
+    }
+}
+
+/// An RFC 3339 time as `2026-12-03 03:12 UTC` (the text itself when it does not parse).
+pub fn when(rfc3339: &str) -> String {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| t.with_timezone(&Utc).format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_else(|_| rfc3339.to_owned())
+}
+
+/// What a gate decision did, in words: `replaced the previous model (p < 0.001)`.
+fn gate_outcome(d: &GateDecisionInfo) -> String {
+    match (d.decision, d.p_value) {
+        (GateDecision::Promoted, Some(p)) => format!("replaced the previous model ({})", p_value(p)),
+        (GateDecision::Promoted, None) => "replaced the previous model".into(),
+        (GateDecision::Kept, Some(p)) => format!(
+            "kept the previous model: the new one was not better ({})",
+            p_value(p)
+        ),
+        (GateDecision::Kept, None) => "kept the previous model: no new one could be trained".into(),
+    }
+}
+
+/// The serving version of a model and its last retrain, as the models card shows them:
+/// `shipped, trained 2025-03-31 · replaced the previous model (p < 0.001) · last retrain
+/// 2026-12-06 03:00 UTC: kept the previous model: the new one was not better (p = 0.412)`.
+pub fn model_version(v: &ModelVersion) -> String {
+    let day = |s: &str| s.get(..10).unwrap_or(s).to_owned();
+    let mut out = match (v.origin, &v.promoted_at) {
+        (ModelOrigin::Retrained, Some(at)) => format!("retrained here, serving since {}", when(at)),
+        _ => format!("shipped, trained {}", day(&v.trained_at)),
+    };
+    if let (ModelOrigin::Shipped, Some(g)) = (v.origin, &v.gate) {
+        out += &format!(" · {}", gate_outcome(g));
+    }
+    match v.decisions.first() {
+        Some(d) => out += &format!(" · last retrain {}: {}", when(&d.decided_at), gate_outcome(d)),
+        None => out += " · not retrained here yet",
+    }
+    out
+}
+
+/// A retrain's progress: `Retraining now: 5 of 18 done · BTC 4h: training the challenger`, or
+/// when it is over `Last retrain finished 2026-12-06 03:04 UTC: 2 of 18 new models replaced the
+/// running ones`.
+pub fn retrain_status(r: &RetrainStatus) -> String {
+    if r.running {
+        format!("Retraining now: {} of {} done · {}", r.done, r.total, r.step)
+    } else {
+        format!(
+            "Last retrain finished {}: {} of {} new models replaced the running ones",
+            r.finished_at.as_deref().map(when).unwrap_or_default(),
+            r.promoted,
+            r.total
+        )
     }
 }
 
@@ -1054,9 +1114,85 @@ mod tests {
             baseline_accuracy: Some(0.51),
         };
         assert_eq!(live_accuracy(&a), "54.1% [49.3-58.9%] vs 51.0% baseline, n=412");
+        a.out_of_sample = false;
+        assert_eq!(
+            live_accuracy(&a),
+            "54.1% [49.3-58.9%] vs 51.0% baseline, n=412 (in-sample: on rows the model trained on)"
+        );
         a.n = 0;
         a.accuracy = None;
         assert_eq!(live_accuracy(&a), "no scored live predictions yet");
+    }
+
+    fn decision(decision: GateDecision, p: Option<f64>) -> GateDecisionInfo {
+        GateDecisionInfo {
+            decided_at: "2026-12-06T03:00:00Z".into(),
+            challenger_id: "BTC-1h-new".into(),
+            champion_id: "BTC-1h-old".into(),
+            decision,
+            reason: String::new(),
+            window_from: "2026-11-29T03:00:00Z".into(),
+            window_to: "2026-12-06T03:00:00Z".into(),
+            n: 168,
+            champion_log_loss: p.map(|_| 0.693),
+            challenger_log_loss: p.map(|_| 0.690),
+            champion_accuracy: None,
+            challenger_accuracy: None,
+            dm_statistic: None,
+            p_value: p,
+            champion_in_sample: false,
+        }
+    }
+
+    #[test]
+    fn the_models_card_says_where_a_model_came_from_and_what_the_last_retrain_did() {
+        let mut v = ModelVersion {
+            origin: ModelOrigin::Shipped,
+            trained_at: "2025-03-31T12:00:00+00:00".into(),
+            promoted_at: None,
+            gate: Some(decision(GateDecision::Promoted, Some(0.0004))),
+            decisions: Vec::new(),
+            live_by_version: Vec::new(),
+        };
+        assert_eq!(
+            model_version(&v),
+            "shipped, trained 2025-03-31 · replaced the previous model (p < 0.001) · not retrained here yet"
+        );
+        v.decisions.push(decision(GateDecision::Kept, Some(0.4123)));
+        assert_eq!(
+            model_version(&v),
+            "shipped, trained 2025-03-31 · replaced the previous model (p < 0.001) · last retrain 2026-12-06 03:00 UTC: kept the previous model: the new one was not better (p = 0.412)"
+        );
+        v.origin = ModelOrigin::Retrained;
+        v.promoted_at = Some("2026-12-13T03:01:00Z".into());
+        v.decisions
+            .insert(0, decision(GateDecision::Promoted, Some(0.01)));
+        assert_eq!(
+            model_version(&v),
+            "retrained here, serving since 2026-12-13 03:01 UTC · last retrain 2026-12-06 03:00 UTC: replaced the previous model (p = 0.010)"
+        );
+        v.decisions[0] = decision(GateDecision::Kept, None);
+        assert!(model_version(&v).ends_with("kept the previous model: no new one could be trained"));
+        let mut r = RetrainStatus {
+            running: true,
+            started_at: "2026-12-06T03:00:00Z".into(),
+            finished_at: None,
+            done: 5,
+            total: 18,
+            promoted: 1,
+            step: "BTC 4h: training the challenger".into(),
+        };
+        assert_eq!(
+            retrain_status(&r),
+            "Retraining now: 5 of 18 done · BTC 4h: training the challenger"
+        );
+        r.running = false;
+        r.finished_at = Some("2026-12-06T03:04:10Z".into());
+        r.done = 18;
+        assert_eq!(
+            retrain_status(&r),
+            "Last retrain finished 2026-12-06 03:04 UTC: 1 of 18 new models replaced the running ones"
+        );
     }
 
     #[test]

@@ -169,6 +169,12 @@ pub struct TrainArgs {
     /// `--gate-against`.
     #[arg(long)]
     pub until: Option<chrono::NaiveDate>,
+    /// Gate every new model against the running one in this folder (the champion) on the rows
+    /// from `--until` to the end of the data, which the new model never trained on, and write
+    /// only those the gate promotes into `--out` (the others keep the champion's files). Needs
+    /// `--until`.
+    #[arg(long, requires = "until", value_name = "DIR")]
+    pub gate_against: Option<PathBuf>,
 }
 
 /// `coincast serve`.

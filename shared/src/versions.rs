@@ -79,6 +79,11 @@ pub struct ModelVersion {
     pub trained_at: String,
     /// When the gate promoted it (absent for the shipped model).
     pub promoted_at: Option<String>,
+    /// The gate's decision that put the serving model in place, from its card: for a shipped
+    /// model, how it fared against the model it replaced when the release was built (absent for
+    /// models built without a gate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<GateDecisionInfo>,
     /// The gate's newest decisions for this coin and horizon, newest first (at most 10).
     pub decisions: Vec<GateDecisionInfo>,
     /// Live accuracy of the serving version and of the versions before it that the decisions

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
 
+use models::card::GateRecord;
+use models::gate::{Decision, GateResult};
 use models::history::Bar;
 use models::series::SeriesSet;
 use models::train::{BaseBars, CoinHistory, Plan, Trained, default_plan, train_one, write};
@@ -18,6 +20,8 @@ use crate::clock::MINUTE_S;
 use crate::commands::{SERIES_FILES, load, load_series};
 use crate::config::Settings;
 use crate::db;
+use crate::predict::registry::Registry;
+use crate::predict::retrain::{self, score_window};
 
 /// The history files a coin's model of a horizon learns from, in the `../shared/data` layout,
 /// and the model's bar size: the newest market we hold (Binance, 2024-01 to 2025-06). 30 min
@@ -73,13 +77,17 @@ fn costs(args: &TrainArgs) -> models::strategy::Costs {
     }
 }
 
-/// What to train, from history files laid out as `../shared/data`.
-pub fn jobs_from_files(args: &TrainArgs) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
+/// `--until` as a Unix time (midnight UTC).
+fn until_of(args: &TrainArgs) -> Option<i64> {
+    args.until
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+}
+
+/// What to train, from history files laid out as `../shared/data`, on the bars opening before
+/// `until` (all of them without).
+pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
     let (coins, horizons) = selection(args);
     let (series, series_sources) = load_series(&args.data_root)?;
-    let until = args
-        .until
-        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp());
     let mut jobs = Vec::new();
     for &coin in &coins {
         for &horizon in &horizons {
@@ -174,15 +182,15 @@ pub async fn histories_from_db(
     Ok(out)
 }
 
-/// What to train, from the app's own database (after `import`, `backfill` or collecting).
+/// What to train, from the app's own database (after `import`, `backfill` or collecting), on the
+/// bars opening before `until` (all of them without).
 pub async fn jobs_from_db(
     db: &DatabaseConnection,
     args: &TrainArgs,
+    until: Option<i64>,
 ) -> anyhow::Result<Vec<(CoinHistory, Plan)>> {
     let (coins, horizons) = selection(args);
-    let until = args.until.map_or(i64::MAX, |d| {
-        d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
-    });
+    let until = until.unwrap_or(i64::MAX);
     let mut jobs = Vec::new();
     for history in histories_from_db(db, &coins, i64::MIN, until).await? {
         anyhow::ensure!(
@@ -200,8 +208,130 @@ pub async fn jobs_from_db(
     Ok(jobs)
 }
 
-/// Trains `jobs` on every core and writes the models, cards and report.
-pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>) -> anyhow::Result<()> {
+/// The champions a run is gated against (`--gate-against`), and the whole history (past
+/// `--until`) to score them and the new models on.
+pub struct Gate {
+    pub champions: Registry,
+    pub window_from: i64,
+    pub full: Vec<(CoinHistory, Plan)>,
+}
+
+/// One gate decision of a `coincast train --gate-against` run.
+struct GateLine {
+    coin: Coin,
+    horizon: Horizon,
+    champion_id: String,
+    challenger_id: String,
+    window: (i64, i64),
+    result: GateResult,
+    champion_in_sample: bool,
+}
+
+/// Scores `trained` and the running model of its coin and horizon on the gate's window (every
+/// row from `--until` on, which the new model never trained on: its last label ends before it),
+/// and records the decision in its card. `None` when there is no champion to compare with.
+fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLine>> {
+    let (coin, horizon) = (trained.card.coin, trained.card.horizon);
+    let Some(champion) = gate.champions.get(coin, horizon) else {
+        return Ok(None);
+    };
+    let Some((history, plan)) = gate
+        .full
+        .iter()
+        .find(|(h, p)| h.coin == coin && p.horizon == horizon)
+    else {
+        return Ok(None);
+    };
+    let scored = score_window(
+        history,
+        plan,
+        &champion,
+        &trained.card,
+        &trained.onnx,
+        gate.window_from,
+    )?;
+    let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(plan));
+    let horizon_s = i64::from(horizon.minutes()) * MINUTE_S;
+    let result = models::gate::compare(&scored.y, &scored.champion, &scored.challenger, horizon_s, step);
+    let window = (
+        scored.ts.first().copied().unwrap_or(gate.window_from),
+        scored.ts.last().copied().unwrap_or(gate.window_from),
+    );
+    let champion_in_sample = retrain::overlaps(&champion.card, window.0, window.1 + 1);
+    trained.card.gate = Some(GateRecord {
+        decided_at: chrono::Utc::now().to_rfc3339(),
+        champion_id: champion.card.id.clone(),
+        window_from: retrain::rfc3339(window.0),
+        window_to: retrain::rfc3339(window.1),
+        champion_in_sample,
+        result: result.clone(),
+    });
+    Ok(Some(GateLine {
+        coin,
+        horizon,
+        champion_id: champion.card.id.clone(),
+        challenger_id: trained.card.id.clone(),
+        window,
+        result,
+        champion_in_sample,
+    }))
+}
+
+/// The gate's decisions as a REPORT.md section.
+fn gate_section(lines: &[GateLine]) -> String {
+    use std::fmt::Write as _;
+    let mut md = String::new();
+    let promoted = lines
+        .iter()
+        .filter(|l| l.result.decision == Decision::Promoted)
+        .count();
+    let _ = writeln!(
+        md,
+        "## The gate: each new model against the model it was to replace
+
+         Both were scored on the same rows of a window the new model never trained on (every row from the window's start, whose outcome is known; its last training label ends before it).          The test is Diebold-Mariano on the per-row log-loss difference with a Newey-West variance over the lags whose horizons overlap; a new model replaces the old one only when it is better with one-sided p < {} (DM > {:.3}).          **{promoted} of {} new models were promoted**; where the old model stays, its files stay in `models/artifacts`.
+",
+        models::gate::ALPHA,
+        models::gate::DM_CRITICAL,
+        lines.len()
+    );
+    let _ = writeln!(
+        md,
+        "| coin | horizon | window | n | old model | log loss / accuracy | new model | log loss / accuracy | DM | p | decision |"
+    );
+    let _ = writeln!(md, "|---|---|---|---:|---|---|---|---|---:|---:|---|");
+    let day = |t: i64| retrain::rfc3339(t).get(..10).unwrap_or_default().to_owned();
+    for l in lines {
+        let r = &l.result;
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} to {} | {} | {}{} | {:.4} / {:.1}% | {} | {:.4} / {:.1}% | {:.2} | {:.4} | {} |",
+            l.coin,
+            l.horizon,
+            day(l.window.0),
+            day(l.window.1),
+            r.n,
+            l.champion_id,
+            if l.champion_in_sample { " (in-sample)" } else { "" },
+            r.champion.log_loss,
+            100.0 * r.champion.accuracy,
+            l.challenger_id,
+            r.challenger.log_loss,
+            100.0 * r.challenger.accuracy,
+            r.dm_statistic,
+            r.p_value,
+            match r.decision {
+                Decision::Promoted => "**promoted**",
+                Decision::Kept => "old model kept",
+            }
+        );
+    }
+    md
+}
+
+/// Trains `jobs` on every core and writes the models, cards and report; with a `gate`, only the
+/// models it promotes.
+pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>) -> anyhow::Result<()> {
     let started = Instant::now();
     let commit = commit();
     let total = jobs.len();
@@ -259,16 +389,42 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>) -> anyhow::Result<(
     }
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|t| (t.card.coin, t.card.horizon));
-    for trained in &results {
-        write(trained, &args.out)?;
+    let trained_s = started.elapsed().as_secs_f64();
+    let mut lines = Vec::new();
+    for trained in &mut results {
+        let line = match &gate {
+            Some(gate) => gate_one(gate, trained)?,
+            None => None,
+        };
+        let keep_champion = line.as_ref().is_some_and(|l| l.result.decision == Decision::Kept);
+        if let Some(l) = &line {
+            eprintln!(
+                "{} {}: {:?} ({} rows; log loss {:.5} old, {:.5} new; DM {:.2}, p {:.4})",
+                l.coin,
+                l.horizon,
+                l.result.decision,
+                l.result.n,
+                l.result.champion.log_loss,
+                l.result.challenger.log_loss,
+                l.result.dm_statistic,
+                l.result.p_value
+            );
+        }
+        if !keep_champion {
+            write(trained, &args.out)?;
+        }
+        lines.extend(line);
     }
     let cards = models::train::read_cards(&args.out)?;
-    let note = format!(
-        "Produced by `coincast train` on this machine in {:.0} s ({} models, seed {}).",
-        started.elapsed().as_secs_f64(),
+    let mut note = format!(
+        "Produced by `coincast train` on this machine: {} models trained in {trained_s:.0} s (seed {}).",
         results.len(),
         results.first().map_or(0, |t| t.card.seed)
     );
+    if !lines.is_empty() {
+        note.push_str("\n\n");
+        note.push_str(&gate_section(&lines));
+    }
     models::report::write_report(
         &cards,
         &args.report_dir,
@@ -287,10 +443,30 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>) -> anyhow::Result<(
 
 /// `coincast train`: from the history files, or with `--from-db` from the app's database.
 pub async fn main(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
-    let jobs = if args.from_db {
-        jobs_from_db(&db::open(settings).await?, &args).await?
+    let until = until_of(&args);
+    let (jobs, gate) = if args.from_db {
+        let conn = db::open(settings).await?;
+        let jobs = jobs_from_db(&conn, &args, until).await?;
+        let full = match &args.gate_against {
+            Some(_) => jobs_from_db(&conn, &args, None).await?,
+            None => Vec::new(),
+        };
+        (jobs, full)
     } else {
-        jobs_from_files(&args)?
+        let jobs = jobs_from_files(&args, until)?;
+        let full = match &args.gate_against {
+            Some(_) => jobs_from_files(&args, None)?,
+            None => Vec::new(),
+        };
+        (jobs, full)
     };
-    tokio::task::spawn_blocking(move || run(&args, jobs)).await?
+    let gate = match (&args.gate_against, until) {
+        (Some(dir), Some(window_from)) => Some(Gate {
+            champions: Registry::load(dir)?,
+            window_from,
+            full: gate,
+        }),
+        _ => None,
+    };
+    tokio::task::spawn_blocking(move || run(&args, jobs, gate)).await?
 }

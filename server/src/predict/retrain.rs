@@ -348,7 +348,7 @@ pub fn score_window(
 }
 
 /// Whether a card's training span overlaps `[from, to)`.
-fn overlaps(card: &ModelCard, from: i64, to: i64) -> bool {
+pub fn overlaps(card: &ModelCard, from: i64, to: i64) -> bool {
     match (parse(&card.training.from), parse(&card.training.to)) {
         (Some(a), Some(b)) => a < to && b >= from,
         _ => true,
@@ -359,7 +359,7 @@ fn parse(s: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
 }
 
-fn rfc3339(ts: i64) -> String {
+pub fn rfc3339(ts: i64) -> String {
     DateTime::from_timestamp(ts, 0)
         .map(|d| d.to_rfc3339())
         .unwrap_or_default()

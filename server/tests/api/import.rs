@@ -217,8 +217,9 @@ async fn series_files_import_whole_and_training_reads_the_database() {
         slippage_bps: 0.0,
         from_db: true,
         until: None,
+        gate_against: None,
     };
-    let jobs = coincast::commands::train::jobs_from_db(&app.state.db, &args)
+    let jobs = coincast::commands::train::jobs_from_db(&app.state.db, &args, None)
         .await
         .unwrap();
     assert_eq!(jobs.len(), 2);
