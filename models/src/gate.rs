@@ -156,6 +156,24 @@ pub fn compare(y: &[bool], champion: &[f64], challenger: &[f64], horizon_s: i64,
     }
 }
 
+/// The shipping tie-break (`coincast train --gate-against` only, never the retrain job): when
+/// the gate kept the champion only because it could not tell the two apart (enough rows, and the
+/// challenger not significantly worse: DM > -[`DM_CRITICAL`]), and the champion is disqualified
+/// for a reason stated before any scoring (`disqualified`: say, its training span covers the
+/// replay a new user is shown, so its live figures there are in-sample), the challenger replaces
+/// it and the reason says why. Returns whether it did.
+pub fn break_tie(result: &mut GateResult, disqualified: &str) -> bool {
+    let tie = result.decision == Decision::Kept && result.n >= MIN_ROWS && result.dm_statistic > -DM_CRITICAL;
+    if tie {
+        result.decision = Decision::Promoted;
+        result.reason = format!(
+            "{}; the gate cannot tell the two apart (Diebold-Mariano {:.2} > -{DM_CRITICAL:.3}: the challenger is not significantly worse) and {disqualified}, so the challenger replaces it",
+            result.reason, result.dm_statistic
+        );
+    }
+    tie
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,6 +233,48 @@ mod tests {
         let few = compare(&y[..50], &coin_flip[..50], &informed[..50], 60, 60);
         assert_eq!(few.decision, Decision::Kept);
         assert!(few.reason.contains("only 50 rows"));
+    }
+
+    #[test]
+    fn the_tie_break_replaces_a_disqualified_champion_only_on_a_tie() {
+        let n = 2000;
+        let u = uniform(n, 3);
+        let signal: Vec<bool> = uniform(n, 5).iter().map(|v| *v < 0.5).collect();
+        let y: Vec<bool> = (0..n).map(|i| u[i] < if signal[i] { 0.6 } else { 0.4 }).collect();
+        let coin_flip = vec![0.5; n];
+        let informed: Vec<f64> = signal.iter().map(|&s| if s { 0.6 } else { 0.4 }).collect();
+        // A tie: two models as informed as each other, on alternate rows. The
+        // challenger replaces the disqualified champion, and the reason says why.
+        let half = |first: bool| -> Vec<f64> {
+            (0..n)
+                .map(|i| if (i % 2 == 0) == first { informed[i] } else { 0.5 })
+                .collect()
+        };
+        let (a, b) = (half(true), half(false));
+        let mut tie = compare(&y, &a, &b, 60, 60);
+        assert!(tie.dm_statistic.abs() < DM_CRITICAL, "{tie:?}");
+        assert_eq!(tie.decision, Decision::Kept);
+        assert!(break_tie(&mut tie, "the champion trained on the replay"));
+        assert_eq!(tie.decision, Decision::Promoted);
+        assert!(
+            tie.reason.contains("cannot tell the two apart")
+                && tie.reason.ends_with("the challenger replaces it"),
+            "{}",
+            tie.reason
+        );
+        // A significantly worse challenger never does, nor one scored on too few rows.
+        let mut worse = compare(&y, &informed, &coin_flip, 60, 60);
+        assert!(worse.dm_statistic < -DM_CRITICAL, "{worse:?}");
+        assert!(!break_tie(&mut worse, "the champion trained on the replay"));
+        assert_eq!(worse.decision, Decision::Kept);
+        let mut few = compare(&y[..50], &a[..50], &b[..50], 60, 60);
+        assert!(!break_tie(&mut few, "the champion trained on the replay"));
+        assert_eq!(few.decision, Decision::Kept);
+        // A promotion stays a promotion, with its own reason.
+        let mut better = compare(&y, &coin_flip, &informed, 60, 60);
+        let reason = better.reason.clone();
+        assert!(!break_tie(&mut better, "the champion trained on the replay"));
+        assert_eq!(better.reason, reason);
     }
 
     #[test]

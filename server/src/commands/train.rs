@@ -104,10 +104,17 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
                 );
                 interval = Some(interval_s);
                 merged.extend(bars.into_iter().map(|b| (b.ts, b)));
+                // `folder/file`: the folders hold files of the same names.
                 names.push(
-                    path.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
+                    path.iter()
+                        .rev()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .iter()
+                        .rev()
+                        .map(|p| p.to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/"),
                 );
             }
             let mut bars: Vec<Bar> = merged.into_values().collect();
@@ -214,6 +221,10 @@ pub struct Gate {
     pub champions: Registry,
     pub window_from: i64,
     pub full: Vec<(CoinHistory, Plan)>,
+    /// The recording the app replays offline (first and last minute): a champion that trained
+    /// on it shows in-sample live figures to every new user, so a tie goes to the challenger
+    /// (`models::gate::break_tie`).
+    pub replay: Option<(i64, i64)>,
 }
 
 /// One gate decision of a `coincast train --gate-against` run.
@@ -252,7 +263,21 @@ fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLin
     )?;
     let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(plan));
     let horizon_s = i64::from(horizon.minutes()) * MINUTE_S;
-    let result = models::gate::compare(&scored.y, &scored.champion, &scored.challenger, horizon_s, step);
+    let mut result = models::gate::compare(&scored.y, &scored.champion, &scored.challenger, horizon_s, step);
+    if let Some((from, to)) = gate.replay
+        && retrain::overlaps(&champion.card, from, to + 1)
+        && !retrain::overlaps(&trained.card, from, to + 1)
+    {
+        let day = |t: i64| retrain::rfc3339(t).get(..10).unwrap_or_default().to_owned();
+        models::gate::break_tie(
+            &mut result,
+            &format!(
+                "the old model trained on the days the app replays offline ({} to {}), so its live figures in replay mode are in-sample, while the new one never saw them",
+                day(from),
+                day(to)
+            ),
+        );
+    }
     let window = (
         scored.ts.first().copied().unwrap_or(gate.window_from),
         scored.ts.last().copied().unwrap_or(gate.window_from),
@@ -287,11 +312,18 @@ fn gate_section(lines: &[GateLine]) -> String {
         .count();
     let _ = writeln!(
         md,
-        "## The gate: each new model against the model it was to replace
-
-         Both were scored on the same rows of a window the new model never trained on (every row from the window's start, whose outcome is known; its last training label ends before it).          The test is Diebold-Mariano on the per-row log-loss difference with a Newey-West variance over the lags whose horizons overlap; a new model replaces the old one only when it is better with one-sided p < {} (DM > {:.3}).          **{promoted} of {} new models were promoted**; where the old model stays, its files stay in `models/artifacts`.
-",
+        "## The gate: each new model against the model it was to replace\n\n\
+         Both were scored on the same rows of a window the new model never trained on (every row \
+         from the window's start whose outcome is known; its last training label ends before it). \
+         The test is Diebold-Mariano on the per-row log-loss difference with a Newey-West variance \
+         over the lags whose horizons overlap; a new model replaces the old one only when it is \
+         better with one-sided p < {} (DM > {:.3}), or on a tie (not significantly worse: \
+         DM > -{:.3}) when the old model trained on the days the app replays offline (its live \
+         figures there would be in-sample); the decision column says which. \
+         **{promoted} of {} new models were promoted**; where the old model stays, its files stay \
+         in `models/artifacts`.\n",
         models::gate::ALPHA,
+        models::gate::DM_CRITICAL,
         models::gate::DM_CRITICAL,
         lines.len()
     );
@@ -321,6 +353,9 @@ fn gate_section(lines: &[GateLine]) -> String {
             r.dm_statistic,
             r.p_value,
             match r.decision {
+                Decision::Promoted if r.dm_statistic <= models::gate::DM_CRITICAL => {
+                    "**promoted** on a tie: the old model trained on the replayed days"
+                }
                 Decision::Promoted => "**promoted**",
                 Decision::Kept => "old model kept",
             }
@@ -424,6 +459,17 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
     if !lines.is_empty() {
         note.push_str("\n\n");
         note.push_str(&gate_section(&lines));
+        let kept: Vec<String> = lines
+            .iter()
+            .filter(|l| l.result.decision == Decision::Kept)
+            .map(|l| format!("{} {}", l.coin, l.horizon))
+            .collect();
+        if !kept.is_empty() {
+            note.push_str(&format!(
+                "\nThe models the gate kept ({}) keep their earlier cards: their rows below were measured walk-forward on their own, older training data, not on this run's; the last section gives every model's data and test period.\n",
+                kept.join(", ")
+            ));
+        }
     }
     models::report::write_report(
         &cards,
@@ -465,6 +511,8 @@ pub async fn main(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
             champions: Registry::load(dir)?,
             window_from,
             full: gate,
+            replay: Some(crate::collect::replay::Replay::bundled()?.info(0))
+                .map(|i| (i.recorded_from.timestamp(), i.recorded_to.timestamp())),
         }),
         _ => None,
     };

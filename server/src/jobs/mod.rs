@@ -306,8 +306,8 @@ impl Runner {
 }
 
 /// A retrain's progress, stored where every process reads it (`app_meta`) and announced.
-struct StoredProgress<'a> {
-    runner: &'a Runner,
+pub struct StoredProgress<'a> {
+    pub runner: &'a Runner,
 }
 
 impl predict::retrain::Report for StoredProgress<'_> {

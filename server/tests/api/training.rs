@@ -24,14 +24,22 @@ use crate::helpers::{Frontend, TestApp, repo_root, spawn_app_with};
 
 /// Real 5-minute Binance BTC/USDT candles, 2025-06-21 to 2025-06-30 (cut from
 /// `../shared/data/binance-5m-1h-2024-09_2025-06`).
-fn five_minutes() -> std::path::PathBuf {
+pub(crate) fn five_minutes() -> std::path::PathBuf {
     repo_root().join("server/tests/fixtures/BTC_USDT-5m-2025-06.json")
 }
 
 /// A server replaying the bundled sample, its five days of warm-up stored; `tweak` changes the
 /// settings first. Returns the app and the minute after the newest stored candle.
 async fn replaying(tweak: impl FnOnce(&mut coincast::config::Settings)) -> (TestApp, i64) {
-    let app = spawn_app_with(Frontend::Fixture, |s| {
+    replaying_with(Frontend::Fixture, tweak).await
+}
+
+/// [`replaying`], serving `frontend`.
+pub(crate) async fn replaying_with(
+    frontend: Frontend,
+    tweak: impl FnOnce(&mut coincast::config::Settings),
+) -> (TestApp, i64) {
+    let app = spawn_app_with(frontend, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = false;
         s.retrain.coins = vec![Coin::Btc];
@@ -58,7 +66,7 @@ async fn replaying(tweak: impl FnOnce(&mut coincast::config::Settings)) -> (Test
 }
 
 /// The app's runner with its registry and the retrain settings of `settings`.
-fn runner(app: &TestApp, settings: &coincast::config::Settings) -> Arc<Runner> {
+pub(crate) fn runner(app: &TestApp, settings: &coincast::config::Settings) -> Arc<Runner> {
     let upstream = crate::helpers::default_settings().upstream;
     let mut runner =
         app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
