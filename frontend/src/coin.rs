@@ -10,6 +10,8 @@ use crate::{api, format};
 
 /// How often the models card re-reads `/api/models` while a retrain runs.
 const RETRAIN_POLL: std::time::Duration = std::time::Duration::from_secs(3);
+/// How often it re-reads it otherwise, to see a retrain start (a revalidation: 304 when unchanged).
+const MODELS_POLL: std::time::Duration = std::time::Duration::from_secs(15);
 
 /// One card per horizon: the newest prediction (UP/DOWN in words and color, P(up), its signal
 /// (LONG/SHORT/FLAT) with the confidence against the model's threshold and the walk-forward
@@ -197,8 +199,10 @@ pub fn History(coin: Coin) -> impl IntoView {
 #[component]
 pub fn ModelsCard(coin: Coin) -> impl IntoView {
     let live = Live::get();
-    // Bumped every RETRAIN_POLL while a retrain runs, so its progress can be watched.
+    // Bumped every RETRAIN_POLL while a retrain runs, so its progress can be watched, and every
+    // MODELS_POLL otherwise, so a retrain that starts is seen; one timer at a time.
     let poll = RwSignal::new(0u32);
+    let timer = StoredValue::new(None::<TimeoutHandle>);
     let models = LocalResource::new(move || {
         live.scores.track();
         live.reconnected.track();
@@ -209,8 +213,15 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
         let running = models
             .get()
             .is_some_and(|r| r.is_ok_and(|b| b.retrain.is_some_and(|r| r.running)));
-        if running {
-            set_timeout(move || poll.update(|n| *n += 1), RETRAIN_POLL);
+        if let Some(previous) = timer.get_value() {
+            previous.clear();
+        }
+        let wait = if running { RETRAIN_POLL } else { MODELS_POLL };
+        timer.set_value(set_timeout_with_handle(move || poll.update(|n| *n += 1), wait).ok());
+    });
+    on_cleanup(move || {
+        if let Some(previous) = timer.get_value() {
+            previous.clear();
         }
     });
     let shown = steady(models);

@@ -666,9 +666,17 @@ pub fn when(rfc3339: &str) -> String {
         .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
-/// What a gate decision did, in words: `replaced the previous model (p < 0.001)`.
+/// What a gate decision did, in words: `replaced the previous model (p < 0.001)`; a promotion
+/// the figures did not decide (the release's tie-break, see `models::gate::break_tie`) says so.
+/// The gate's significance level (`models::gate::ALPHA`).
+const GATE_ALPHA: f64 = 0.05;
+
 fn gate_outcome(d: &GateDecisionInfo) -> String {
     match (d.decision, d.p_value) {
+        (GateDecision::Promoted, Some(p)) if p >= GATE_ALPHA => format!(
+            "replaced the previous model on a tie ({}; why on hover)",
+            p_value(p)
+        ),
         (GateDecision::Promoted, Some(p)) => format!("replaced the previous model ({})", p_value(p)),
         (GateDecision::Promoted, None) => "replaced the previous model".into(),
         (GateDecision::Kept, Some(p)) => format!(
@@ -1173,6 +1181,12 @@ mod tests {
         );
         v.decisions[0] = decision(GateDecision::Kept, None);
         assert!(model_version(&v).ends_with("kept the previous model: no new one could be trained"));
+        v.decisions[0] = decision(GateDecision::Promoted, Some(0.51));
+        assert!(
+            model_version(&v).ends_with("replaced the previous model on a tie (p = 0.510; why on hover)"),
+            "{}",
+            model_version(&v)
+        );
         let mut r = RetrainStatus {
             running: true,
             started_at: "2026-12-06T03:00:00Z".into(),

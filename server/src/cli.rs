@@ -125,6 +125,13 @@ pub struct EvaluateArgs {
     /// Slippage per side, in basis points, on top of the fee.
     #[arg(long, default_value_t = 0.0)]
     pub slippage_bps: f64,
+    /// Score only the predictions made on or after this day (UTC, `YYYY-MM-DD`); earlier bars
+    /// still feed their features. For a window no model trained on, such as the gate's.
+    #[arg(long)]
+    pub from: Option<chrono::NaiveDate>,
+    /// Score only the predictions made before this day (UTC, `YYYY-MM-DD`).
+    #[arg(long)]
+    pub to: Option<chrono::NaiveDate>,
     /// History files (CryptoDataDownload CSV or freqtrade JSON); the coin is read from the file
     /// name (BTC, LTC or XRP in it). Of several files of a coin in one folder, each model is
     /// scored on the one with the largest bars that make its bar size (the least resampling).

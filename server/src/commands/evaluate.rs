@@ -37,6 +37,13 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         let (bars, interval_s) = load(file)?;
         files.push((file.clone(), coin, bars, interval_s));
     }
+    let day =
+        |d: Option<chrono::NaiveDate>| d.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp());
+    let (from, to) = (
+        day(args.from).unwrap_or(i64::MIN),
+        day(args.to).unwrap_or(i64::MAX),
+    );
+    anyhow::ensure!(from < to, "--from must be before --to");
     let mut evaluated: Vec<ModelCard> = Vec::new();
     let mut trading = Vec::new();
     println!(
@@ -88,7 +95,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                 anchor_s: anchor_step(i64::from(card.horizon.cadence_minutes()) * 60, interval_s),
                 horizon_s,
             };
-            let data = Dataset::build_at(&spec, rows, &series);
+            let data = Dataset::build_at(&spec, rows, &series).filter(|t| (from..to).contains(&t));
             if data.is_empty() {
                 eprintln!(
                     "{}: no complete samples in {} (series needed: {})",
@@ -228,8 +235,16 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         costs.fee_bps + costs.slippage_bps
     );
     evaluated.sort_by_key(|c| (c.coin, c.horizon));
+    let window = match (args.from, args.to) {
+        (None, None) => String::new(),
+        (f, t) => format!(
+            " (only the predictions made {}{})",
+            f.map_or(String::new(), |f| format!("from {f}")),
+            t.map_or(String::new(), |t| format!(" before {t}"))
+        ),
+    };
     let note = format!(
-        "Produced by `coincast evaluate` on {}: the shipped models scored on these files as they are (no retraining). \
+        "Produced by `coincast evaluate` on {}{window}: the shipped models scored on these files as they are (no retraining). \
 The accuracy columns hold this evaluation; the shuffled-split column is the training-time contrast.",
         args.files
             .iter()

@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
+use coincast::predict::retrain::{Progress, Report};
 use serde_json::{Value, json};
 
 use crate::helpers::{Frontend, repo_root, spawn_app};
@@ -919,4 +920,122 @@ async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f
         .await
         .unwrap();
     app.refresh().await;
+}
+
+/// A retrain's progress, stored for the app as the job stores it ([`StoredProgress`]), held at
+/// its first step until the test has seen it in the browser.
+struct HeldProgress<'a> {
+    stored: coincast::jobs::StoredProgress<'a>,
+    release: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Report for HeldProgress<'_> {
+    fn step(&self, progress: &Progress) -> futures_util::future::BoxFuture<'_, ()> {
+        let first = progress.done == 0 && progress.finished_at.is_none();
+        let stored = self.stored.step(progress);
+        Box::pin(async move {
+            stored.await;
+            if first {
+                self.release.notified().await;
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_retrain_can_be_watched_in_the_models_card_and_its_decision_shows_in_the_version_column() {
+    use coincast::predict::retrain::{self, Options};
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
+    let mut settings = None;
+    let (app, t) = crate::training::replaying_with(Frontend::Built, |s| settings = Some(s.clone())).await;
+    let settings = settings.unwrap();
+    coincast::commands::import::import_file(&app.state.db, &crate::training::five_minutes(), &mut |_| {})
+        .await
+        .unwrap();
+    let runner = crate::training::runner(&app, &settings);
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let report = HeldProgress {
+        stored: coincast::jobs::StoredProgress { runner: &runner },
+        release: release.clone(),
+    };
+    let options = Options::from_settings(&settings.retrain, &app.data_dir.path().join("models"), t);
+    let browser = Browser::start(1280, 900).await;
+    const STATUS: &str = "return document.querySelector('[data-testid=retrain-status]')?.textContent ?? ''";
+    const VERSION_30M: &str = "return [...document.querySelectorAll('[data-testid=models] tbody tr')].find(r => r.querySelector('th')?.textContent === '30 min')?.querySelector('[data-testid=model-version]')?.textContent ?? ''";
+    let watch = async {
+        browser.goto(&format!("{}/Bitcoin", app.address)).await;
+        // Before any retrain: the shipped model, not retrained here yet.
+        let before = browser
+            .wait_text_for(VERSION_30M, "not retrained here yet", Duration::from_secs(30))
+            .await;
+        assert!(before.starts_with("shipped, trained 20"), "{before}");
+        // The retrain runs: the card says so, and what it is doing.
+        let running = browser
+            .wait_text_for(STATUS, "Retraining now: 0 of 1 done", Duration::from_secs(60))
+            .await;
+        assert!(running.contains("BTC 30m: training the challenger"), "{running}");
+        browser
+            .js("document.querySelector('[data-testid=retrain-status]').scrollIntoView(); return null")
+            .await;
+        browser.screenshot("retrain-running-desktop.png").await;
+        release.notify_one();
+        // It ends without a reload: the card reads the models again every few seconds.
+        let finished = browser
+            .wait_text_for(STATUS, "Last retrain finished", Duration::from_secs(300))
+            .await;
+        assert!(
+            finished.ends_with("of 1 new models replaced the running ones"),
+            "{finished}"
+        );
+        let version = browser
+            .wait_text_for(VERSION_30M, " · last retrain ", Duration::from_secs(30))
+            .await;
+        let last = version
+            .split(" · last retrain ")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            last.contains("replaced the previous model (p") || last.contains("kept the previous model"),
+            "{version}"
+        );
+        let reason = browser
+            .js("return [...document.querySelectorAll('[data-testid=models] tbody tr')].find(r => r.querySelector('th')?.textContent === '30 min').querySelector('[data-testid=model-version]').title")
+            .await;
+        assert!(
+            !reason.as_str().unwrap_or_default().is_empty(),
+            "the decision's reason on hover"
+        );
+        browser.screenshot("retrain-finished-desktop.png").await;
+        (finished, version, last)
+    };
+    let (outcomes, (finished, version, last)) = tokio::join!(
+        retrain::run(&app.state.db, &app.state.registry, &options, &report),
+        watch
+    );
+    let outcomes = outcomes.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    let promoted = outcomes[0].decision == models::gate::Decision::Promoted;
+    assert!(
+        finished.contains(&format!(": {} of 1 new models", usize::from(promoted))),
+        "{finished} vs {:?}",
+        outcomes[0].decision
+    );
+    assert_eq!(
+        last.contains("replaced the previous model"),
+        promoted,
+        "{version}"
+    );
+    assert_eq!(
+        version.starts_with("retrained here, serving since "),
+        promoted,
+        "{version}"
+    );
+    // The other horizons were not retrained.
+    let others = browser
+        .js("return [...document.querySelectorAll('[data-testid=model-version]')].filter(c => c.textContent.includes('not retrained here yet')).length")
+        .await;
+    assert_eq!(others, 5);
 }
