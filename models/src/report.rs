@@ -35,6 +35,11 @@ fn pct(x: f64) -> String {
 }
 
 /// How training's figures are made (the methodology paragraph of the training report).
+
+/// What `coincast evaluate` appends to the model name of a row measured inside the model's
+/// training span: such rows are never counted as out of sample.
+pub const IN_SAMPLE: &str = "**IN-SAMPLE**";
+
 pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each test block was predicted by a \
 model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
 embargo of one horizon. The model kind and the feature set (price and volume alone, or, from 4 h on, with \
@@ -103,8 +108,11 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
             pct(c.shuffled_split.accuracy),
         )?;
     }
+    // Rows an evaluation marked in-sample (`coincast evaluate`) are not counted.
+    let in_sample = cards.iter().filter(|c| c.model_name.contains(IN_SAMPLE)).count();
     let scored: Vec<_> = cards
         .iter()
+        .filter(|c| !c.model_name.contains(IN_SAMPLE))
         .filter_map(|c| c.walk_forward.metrics.strongest_baseline)
         .collect();
     if !scored.is_empty() {
@@ -117,9 +125,14 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
         }
         writeln!(
             md,
-            "\n**Against the strongest baseline**, {} of {} rows beat it with p < 0.05 (✓). Strongest baseline: {}.",
+            "\n**Against the strongest baseline**, {} of {} out-of-sample rows beat it with p < 0.05 (✓){}. Strongest baseline: {}.",
             scored.iter().filter(|s| s.beaten()).count(),
             scored.len(),
+            if in_sample > 0 {
+                format!(" ({in_sample} in-sample rows not counted)")
+            } else {
+                String::new()
+            },
             by_name
                 .iter()
                 .map(|(n, k)| format!("{n} on {k}"))

@@ -140,6 +140,8 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                 from.as_str() <= card.training.to.as_str() && to.as_str() >= card.training.from.as_str();
             let note = if overlaps {
                 "OVERLAPS the training span: not out of sample"
+            } else if to.as_str() < card.training.from.as_str() {
+                "before training: out of sample"
             } else {
                 "after training: out of sample"
             };
@@ -173,7 +175,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             ));
             let mut card = card.clone();
             if overlaps {
-                card.model_name = format!("{} **IN-SAMPLE**", card.model_name);
+                card.model_name = format!("{} {}", card.model_name, models::report::IN_SAMPLE);
             }
             card.walk_forward.metrics = m.clone();
             card.walk_forward.test_from = from;
@@ -254,7 +256,7 @@ The accuracy columns hold this evaluation; the shuffled-split column is the trai
     );
     let method = "Each model scored every complete sample of the file (its bars built ending at each prediction time the file resolves, as in training and the engine). A row marked \
 **IN-SAMPLE** comes from a file whose span overlaps that model's training span: its figure is not out of sample \
-and says nothing about future performance. The other rows postdate training and are out of sample. **Baseline** \
+and says nothing about future performance. The other rows lie wholly before or after the model's training span and are out of sample. **Baseline** \
 is always predicting the majority class of the same rows; **p** the one-sided binomial probability of doing at \
 least this well at the baseline's rate; **momentum** says UP when the last bar rose, **reversal** the opposite, \
 and **p vs strongest** is the same test at the strongest baseline's rate. The strategy table trades each model's \
