@@ -205,15 +205,21 @@ mod tests {
         assert_eq!(overlap_lags(1800, 300), 5);
     }
 
+    /// `n` outcomes, UP with probability 0.6 when a signal says so and 0.4 otherwise, and the
+    /// informed model's probabilities (0.6 or 0.4).
+    fn signalled(n: usize) -> (Vec<bool>, Vec<f64>) {
+        let u = uniform(n, 3);
+        let signal: Vec<bool> = uniform(n, 5).iter().map(|v| *v < 0.5).collect();
+        let y = (0..n).map(|i| u[i] < if signal[i] { 0.6 } else { 0.4 }).collect();
+        let informed = signal.iter().map(|&s| if s { 0.6 } else { 0.4 }).collect();
+        (y, informed)
+    }
+
     #[test]
     fn a_better_challenger_is_promoted_and_noise_is_not() {
         let n = 2000;
-        let u = uniform(n, 3);
-        // UP with probability 0.6 when a signal says so, 0.4 otherwise.
-        let signal: Vec<bool> = uniform(n, 5).iter().map(|v| *v < 0.5).collect();
-        let y: Vec<bool> = (0..n).map(|i| u[i] < if signal[i] { 0.6 } else { 0.4 }).collect();
+        let (y, informed) = signalled(n);
         let coin_flip = vec![0.5; n];
-        let informed: Vec<f64> = signal.iter().map(|&s| if s { 0.6 } else { 0.4 }).collect();
         let better = compare(&y, &coin_flip, &informed, 60, 60);
         assert_eq!(better.decision, Decision::Promoted, "{better:?}");
         assert!(better.p_value < 0.05 && better.mean_difference > 0.0);
@@ -238,11 +244,8 @@ mod tests {
     #[test]
     fn the_tie_break_replaces_a_disqualified_champion_only_on_a_tie() {
         let n = 2000;
-        let u = uniform(n, 3);
-        let signal: Vec<bool> = uniform(n, 5).iter().map(|v| *v < 0.5).collect();
-        let y: Vec<bool> = (0..n).map(|i| u[i] < if signal[i] { 0.6 } else { 0.4 }).collect();
+        let (y, informed) = signalled(n);
         let coin_flip = vec![0.5; n];
-        let informed: Vec<f64> = signal.iter().map(|&s| if s { 0.6 } else { 0.4 }).collect();
         // A tie: two models as informed as each other, on alternate rows. The
         // challenger replaces the disqualified champion, and the reason says why.
         let half = |first: bool| -> Vec<f64> {
