@@ -34,12 +34,11 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
-/// How training's figures are made (the methodology paragraph of the training report).
-
 /// What `coincast evaluate` appends to the model name of a row measured inside the model's
 /// training span: such rows are never counted as out of sample.
 pub const IN_SAMPLE: &str = "**IN-SAMPLE**";
 
+/// How training's figures are made (the methodology paragraph of the training report).
 pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each test block was predicted by a \
 model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
 embargo of one horizon. The model kind and the feature set (price and volume alone, or, from 4 h on, with \
