@@ -270,7 +270,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                         .find(|a| a.window == "7d")
                                                         .map(format::live_accuracy)
                                                         .unwrap_or_default();
-                                                    let version = format::model_version(&m.version);
+                                                    let version = format::model_version(&m.version, &m.trained_from, &m.trained_to);
                                                     // The newest decision's reason in full, on hover.
                                                     let reason = m
                                                         .version

@@ -687,14 +687,18 @@ fn gate_outcome(d: &GateDecisionInfo) -> String {
     }
 }
 
-/// The serving version of a model and its last retrain, as the models card shows them:
-/// `shipped, trained 2025-03-31 · replaced the previous model (p < 0.001) · last retrain
-/// 2026-12-06 03:00 UTC: kept the previous model: the new one was not better (p = 0.412)`.
-pub fn model_version(v: &ModelVersion) -> String {
+/// The serving version of a model (with the span of data it learnt from) and its last retrain,
+/// as the models card shows them: `shipped, trained on 2024-01-01 to 2025-03-31 · replaced the
+/// previous model (p < 0.001) · last retrain 2026-12-06 03:00 UTC: kept the previous model: the
+/// new one was not better (p = 0.412)`.
+pub fn model_version(v: &ModelVersion, trained_from: &str, trained_to: &str) -> String {
     let day = |s: &str| s.get(..10).unwrap_or(s).to_owned();
+    let span = format!("{} to {}", day(trained_from), day(trained_to));
     let mut out = match (v.origin, &v.promoted_at) {
-        (ModelOrigin::Retrained, Some(at)) => format!("retrained here, serving since {}", when(at)),
-        _ => format!("shipped, trained {}", day(&v.trained_at)),
+        (ModelOrigin::Retrained, Some(at)) => {
+            format!("retrained here on {span}, serving since {}", when(at))
+        }
+        _ => format!("shipped, trained on {span}"),
     };
     if let (ModelOrigin::Shipped, Some(g)) = (v.origin, &v.gate) {
         out += &format!(" · {}", gate_outcome(g));
@@ -1154,6 +1158,8 @@ mod tests {
 
     #[test]
     fn the_models_card_says_where_a_model_came_from_and_what_the_last_retrain_did() {
+        const FROM: &str = "2024-01-01";
+        const TO: &str = "2025-03-31T23:00:00+00:00";
         let mut v = ModelVersion {
             origin: ModelOrigin::Shipped,
             trained_at: "2025-03-31T12:00:00+00:00".into(),
@@ -1163,29 +1169,32 @@ mod tests {
             live_by_version: Vec::new(),
         };
         assert_eq!(
-            model_version(&v),
-            "shipped, trained 2025-03-31 · replaced the previous model (p < 0.001) · not retrained here yet"
+            model_version(&v, FROM, TO),
+            "shipped, trained on 2024-01-01 to 2025-03-31 · replaced the previous model (p < 0.001) · not retrained here yet"
         );
         v.decisions.push(decision(GateDecision::Kept, Some(0.4123)));
         assert_eq!(
-            model_version(&v),
-            "shipped, trained 2025-03-31 · replaced the previous model (p < 0.001) · last retrain 2026-12-06 03:00 UTC: kept the previous model: the new one was not better (p = 0.412)"
+            model_version(&v, FROM, TO),
+            "shipped, trained on 2024-01-01 to 2025-03-31 · replaced the previous model (p < 0.001) · last retrain 2026-12-06 03:00 UTC: kept the previous model: the new one was not better (p = 0.412)"
         );
         v.origin = ModelOrigin::Retrained;
         v.promoted_at = Some("2026-12-13T03:01:00Z".into());
         v.decisions
             .insert(0, decision(GateDecision::Promoted, Some(0.01)));
         assert_eq!(
-            model_version(&v),
-            "retrained here, serving since 2026-12-13 03:01 UTC · last retrain 2026-12-06 03:00 UTC: replaced the previous model (p = 0.010)"
+            model_version(&v, FROM, TO),
+            "retrained here on 2024-01-01 to 2025-03-31, serving since 2026-12-13 03:01 UTC · last retrain 2026-12-06 03:00 UTC: replaced the previous model (p = 0.010)"
         );
         v.decisions[0] = decision(GateDecision::Kept, None);
-        assert!(model_version(&v).ends_with("kept the previous model: no new one could be trained"));
+        assert!(
+            model_version(&v, FROM, TO).ends_with("kept the previous model: no new one could be trained")
+        );
         v.decisions[0] = decision(GateDecision::Promoted, Some(0.51));
         assert!(
-            model_version(&v).ends_with("replaced the previous model on a tie (p = 0.510; why on hover)"),
+            model_version(&v, FROM, TO)
+                .ends_with("replaced the previous model on a tie (p = 0.510; why on hover)"),
             "{}",
-            model_version(&v)
+            model_version(&v, FROM, TO)
         );
         let mut r = RetrainStatus {
             running: true,
