@@ -668,12 +668,9 @@ pub fn when(rfc3339: &str) -> String {
 
 /// What a gate decision did, in words: `replaced the previous model (p < 0.001)`; a promotion
 /// the figures did not decide (the release's tie-break, see `models::gate::break_tie`) says so.
-/// The gate's significance level (`models::gate::ALPHA`).
-const GATE_ALPHA: f64 = 0.05;
-
 fn gate_outcome(d: &GateDecisionInfo) -> String {
     match (d.decision, d.p_value) {
-        (GateDecision::Promoted, Some(p)) if p >= GATE_ALPHA => format!(
+        (GateDecision::Promoted, Some(p)) if p >= shared::GATE_ALPHA => format!(
             "replaced the previous model on a tie ({}; why on hover)",
             p_value(p)
         ),

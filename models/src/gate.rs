@@ -18,7 +18,7 @@ use crate::predicts_up;
 /// One-sided 5% critical value of the standard normal.
 pub const DM_CRITICAL: f64 = 1.644_853_626_951_472_2;
 /// The significance level the gate uses, as stated in every decision.
-pub const ALPHA: f64 = 0.05;
+pub const ALPHA: f64 = shared::GATE_ALPHA;
 /// Below this many common rows the gate keeps the champion.
 pub const MIN_ROWS: usize = 200;
 

@@ -29,6 +29,11 @@ pub fn last_completed_minute() -> i64 {
     current_minute() - MINUTE_S
 }
 
+/// Midnight (UTC) of a day, Unix seconds: what the commands' `YYYY-MM-DD` flags mean.
+pub fn midnight(day: chrono::NaiveDate) -> i64 {
+    day.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
+}
+
 /// A stored Unix time as a UTC time; `None` (never 1970) when it is out of chrono's range.
 pub fn to_utc(t: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t, 0)

@@ -27,5 +27,5 @@ pub use predictions::{
     Signal, Skill, StrongestBaseline, UP_ABOVE, WalkForwardSummary, confidence, predicts_up,
 };
 pub use versions::{
-    GateDecision, GateDecisionInfo, ModelOrigin, ModelVersion, RetrainStatus, VersionAccuracy,
+    GATE_ALPHA, GateDecision, GateDecisionInfo, ModelOrigin, ModelVersion, RetrainStatus, VersionAccuracy,
 };

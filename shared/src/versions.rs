@@ -17,6 +17,10 @@ pub enum ModelOrigin {
     Retrained,
 }
 
+/// The gate's one-sided significance level: a challenger replaces the running model only when
+/// it is better with p below this (`models::gate`). A promotion above it was a tie-break.
+pub const GATE_ALPHA: f64 = 0.05;
+
 /// What the gate decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

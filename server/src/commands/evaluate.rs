@@ -37,11 +37,9 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         let (bars, interval_s) = load(file)?;
         files.push((file.clone(), coin, bars, interval_s));
     }
-    let day =
-        |d: Option<chrono::NaiveDate>| d.map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp());
     let (from, to) = (
-        day(args.from).unwrap_or(i64::MIN),
-        day(args.to).unwrap_or(i64::MAX),
+        args.from.map_or(i64::MIN, crate::clock::midnight),
+        args.to.map_or(i64::MAX, crate::clock::midnight),
     );
     anyhow::ensure!(from < to, "--from must be before --to");
     let mut evaluated: Vec<ModelCard> = Vec::new();

@@ -44,9 +44,7 @@ pub async fn run(settings: &Settings, args: &RetrainArgs) -> anyhow::Result<()> 
     let conn = db::open(settings).await?;
     let registry = Arc::new(Registry::load(&settings.models.dir)?);
     reload_logged(&conn, &registry, "retrain: the running versions").await;
-    let now = args.as_of.map_or_else(crate::clock::now, |d| {
-        d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp()
-    });
+    let now = args.as_of.map_or_else(crate::clock::now, crate::clock::midnight);
     let mut options = Options::from_settings(&settings.retrain, &settings.model_store_dir(), now);
     if !args.coins.is_empty() {
         options.coins = args.coins.clone();

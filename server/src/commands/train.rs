@@ -79,8 +79,7 @@ fn costs(args: &TrainArgs) -> models::strategy::Costs {
 
 /// `--until` as a Unix time (midnight UTC).
 fn until_of(args: &TrainArgs) -> Option<i64> {
-    args.until
-        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+    args.until.map(crate::clock::midnight)
 }
 
 /// What to train, from history files laid out as `../shared/data`, on the bars opening before
@@ -106,15 +105,10 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
                 merged.extend(bars.into_iter().map(|b| (b.ts, b)));
                 // `folder/file`: the folders hold files of the same names.
                 names.push(
-                    path.iter()
-                        .rev()
-                        .take(2)
-                        .collect::<Vec<_>>()
-                        .iter()
-                        .rev()
-                        .map(|p| p.to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/"),
+                    path.strip_prefix(&args.data_root)
+                        .unwrap_or(path)
+                        .display()
+                        .to_string(),
                 );
             }
             let mut bars: Vec<Bar> = merged.into_values().collect();
@@ -224,7 +218,12 @@ pub struct Gate {
     /// The recording the app replays offline (first and last minute): a champion that trained
     /// on it shows in-sample live figures to every new user, so a tie goes to the challenger
     /// (`models::gate::break_tie`).
-    pub replay: Option<(i64, i64)>,
+    pub replay: (i64, i64),
+}
+
+/// The UTC day of a Unix time, `YYYY-MM-DD`.
+fn day(t: i64) -> String {
+    retrain::rfc3339(t).get(..10).unwrap_or_default().to_owned()
 }
 
 /// One gate decision of a `coincast train --gate-against` run.
@@ -264,11 +263,8 @@ fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLin
     let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(plan));
     let horizon_s = i64::from(horizon.minutes()) * MINUTE_S;
     let mut result = models::gate::compare(&scored.y, &scored.champion, &scored.challenger, horizon_s, step);
-    if let Some((from, to)) = gate.replay
-        && retrain::overlaps(&champion.card, from, to + 1)
-        && !retrain::overlaps(&trained.card, from, to + 1)
-    {
-        let day = |t: i64| retrain::rfc3339(t).get(..10).unwrap_or_default().to_owned();
+    let (from, to) = gate.replay;
+    if retrain::overlaps(&champion.card, from, to + 1) && !retrain::overlaps(&trained.card, from, to + 1) {
         models::gate::break_tie(
             &mut result,
             &format!(
@@ -332,7 +328,6 @@ fn gate_section(lines: &[GateLine]) -> String {
         "| coin | horizon | window | n | old model | log loss / accuracy | new model | log loss / accuracy | DM | p | decision |"
     );
     let _ = writeln!(md, "|---|---|---|---:|---|---|---|---|---:|---:|---|");
-    let day = |t: i64| retrain::rfc3339(t).get(..10).unwrap_or_default().to_owned();
     for l in lines {
         let r = &l.result;
         let _ = writeln!(
@@ -507,13 +502,15 @@ pub async fn main(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
         (jobs, full)
     };
     let gate = match (&args.gate_against, until) {
-        (Some(dir), Some(window_from)) => Some(Gate {
-            champions: Registry::load(dir)?,
-            window_from,
-            full: gate,
-            replay: Some(crate::collect::replay::Replay::bundled()?.info(0))
-                .map(|i| (i.recorded_from.timestamp(), i.recorded_to.timestamp())),
-        }),
+        (Some(dir), Some(window_from)) => {
+            let replay = crate::collect::replay::Replay::bundled()?.info(0);
+            Some(Gate {
+                champions: Registry::load(dir)?,
+                window_from,
+                full: gate,
+                replay: (replay.recorded_from.timestamp(), replay.recorded_to.timestamp()),
+            })
+        }
         _ => None,
     };
     tokio::task::spawn_blocking(move || run(&args, jobs, gate)).await?
