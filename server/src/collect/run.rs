@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use models::history::Bar;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use shared::Coin;
 
 use crate::clock::{self, MINUTE_S};
@@ -196,13 +196,25 @@ impl Collectors {
         // Whatever the source (Bitstamp parses this too; the replay is shifted to now), nothing
         // from the future or before 2009 is stored: the whole run is refused, as for a bad number.
         collectors::check_candle_times(bars, clock::now())?;
-        // One transaction: readers see a run's candles all at once, never half of a long catch-up.
-        let txn = self.db.begin().await?;
-        db::candles::upsert_candles(&txn, coin, MINUTE_S, bars, source, &mut |_| {})
-            .await
-            .context("storing candles")?;
-        txn.commit().await?;
-        Ok(bars.last().map(|b| b.ts))
+        // One transaction: readers see a run's candles all at once, never half of a long
+        // catch-up, and each new minute's `price` event commits with it (never a minute without
+        // its event). Serialized with the other writers of events, so ids commit in order.
+        let (Some(first), Some(last)) = (bars.iter().map(|b| b.ts).min(), bars.iter().map(|b| b.ts).max())
+        else {
+            return Ok(None);
+        };
+        let now = clock::now();
+        let bars = bars.to_vec();
+        let source = source.to_owned();
+        db::serialized(&self.db, move |txn| {
+            Box::pin(async move {
+                db::candles::upsert_candles(txn, coin, MINUTE_S, &bars, &source, &mut |_| {}).await?;
+                db::events::record_minutes(txn, coin, first, last, now).await
+            })
+        })
+        .await
+        .context("storing candles and their price events")?;
+        Ok(Some(last))
     }
 
     async fn store_points(

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use models::history;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use shared::Coin;
 
 use crate::cli::ImportArgs;
@@ -69,7 +69,7 @@ pub async fn import_file(
         if i > 0 {
             tokio::time::sleep(TXN_PAUSE).await;
         }
-        let txn = db.begin().await?;
+        let txn = db::begin_write(db).await?;
         db::candles::upsert_candles(&txn, coin, parsed.interval_s, chunk, &source, progress)
             .await
             .with_context(|| format!("{}: writing candles", path.display()))?;
@@ -113,7 +113,7 @@ pub async fn import_series(
         if i > 0 {
             tokio::time::sleep(TXN_PAUSE).await;
         }
-        let txn = db.begin().await?;
+        let txn = db::begin_write(db).await?;
         db::series::upsert_series(&txn, series, &source, chunk).await?;
         txn.commit().await?;
     }

@@ -2,8 +2,9 @@
 //!
 //! The writers record an event in the same run that stores what it is about: a prediction tick
 //! its live predictions (`record_predictions`), scoring the predictions it scored
-//! (`record_scores`), a candle collection each coin's newest minute (`record_prices`). Each is one
-//! set-based `INSERT .. SELECT` whose rows take ids from the table's auto-increment in order, and
+//! (`record_scores`), a candle collection every minute it stored (`record_minutes`, in the
+//! transaction that stores the minutes). Each is one set-based `INSERT .. SELECT` whose rows take
+//! ids from the table's auto-increment in order, and
 //! `ON CONFLICT DO NOTHING` on (kind, coin, subject) makes recording twice harmless. Readers
 //! (`after`, `newest_id`) only read. Backfilled predictions are history, not news: no events.
 
@@ -12,7 +13,7 @@ use sea_orm::{
 };
 use shared::{Coin, EventType, Horizon};
 
-use crate::db::entities::{candle, event};
+use crate::db::entities::event;
 
 /// Records a `prediction` event for each live prediction stored at `published_at` (what one
 /// insert stored), in id order.
@@ -43,33 +44,52 @@ async fn record_about_predictions(
     Ok(db.execute_unprepared(&sql).await?.rows_affected())
 }
 
-/// Records a `price` event for each coin's newest stored minute, unless it has one.
-pub async fn record_prices(db: &impl ConnectionTrait, now: i64) -> Result<u64, DbErr> {
-    let mut recorded = 0;
-    for coin in Coin::ALL {
-        let Some(c) = crate::db::candles::latest_minute(db, coin).await? else {
-            continue;
-        };
-        recorded += record_price(db, &c, now).await?;
-    }
-    Ok(recorded)
-}
+/// How far back from the run that stores them minutes are news: a collection run records a
+/// `price` event for each minute it stored within this span of its `now`. Older minutes a run
+/// fills in (a fresh database's history, the heal after a long outage) are history, read with
+/// `GET /api/prices`, as backfilled predictions are.
+pub const PRICE_EVENT_SPAN_S: i64 = 3_600;
 
-async fn record_price(db: &impl ConnectionTrait, c: &candle::Model, now: i64) -> Result<u64, DbErr> {
+/// Records a `price` event for each stored minute of `coin` in `[from, to]` (and within
+/// [`PRICE_EVENT_SPAN_S`] of `now`) that has none, oldest first. Collection runs call it in the
+/// transaction that stores the minutes, so a minute and its event commit together or not at all.
+pub async fn record_minutes(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    from: i64,
+    to: i64,
+    now: i64,
+) -> Result<u64, DbErr> {
+    let from = from.max(now - PRICE_EVENT_SPAN_S);
+    if from > to {
+        return Ok(0);
+    }
     let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => {
+            "INSERT INTO events (kind, coin, horizon, subject, price, at) \
+             SELECT $1, coin, NULL, ts, close, $2 FROM candles \
+             WHERE coin = $3 AND interval_s = $4 AND ts >= $5 AND ts <= $6 ORDER BY ts \
+             ON CONFLICT (kind, coin, subject) DO NOTHING"
+        }
+        _ => {
+            "INSERT INTO events (kind, coin, horizon, subject, price, at) \
+             SELECT ?, coin, NULL, ts, close, ? FROM candles \
+             WHERE coin = ? AND interval_s = ? AND ts >= ? AND ts <= ? ORDER BY ts \
+             ON CONFLICT (kind, coin, subject) DO NOTHING"
+        }
+    };
     let stmt = Statement::from_sql_and_values(
         backend,
-        match backend {
-            sea_orm::DbBackend::Postgres => {
-                "INSERT INTO events (kind, coin, horizon, subject, price, at) VALUES ('price', $1, NULL, $2, $3, $4) \
-                 ON CONFLICT (kind, coin, subject) DO NOTHING"
-            }
-            _ => {
-                "INSERT INTO events (kind, coin, horizon, subject, price, at) VALUES ('price', ?, NULL, ?, ?, ?) \
-                 ON CONFLICT (kind, coin, subject) DO NOTHING"
-            }
-        },
-        [c.coin.clone().into(), c.ts.into(), c.close.into(), now.into()],
+        sql,
+        [
+            EventType::Price.as_str().into(),
+            now.into(),
+            coin.ticker().into(),
+            60i32.into(),
+            from.into(),
+            to.into(),
+        ],
     );
     Ok(db.execute_raw(stmt).await?.rows_affected())
 }

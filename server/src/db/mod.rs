@@ -21,7 +21,7 @@ use backon::Retryable;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    Statement, TransactionTrait,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::config::Settings;
@@ -223,7 +223,7 @@ where
     F: for<'c> FnOnce(&'c DatabaseTransaction) -> futures_util::future::BoxFuture<'c, Result<T, DbErr>>
         + Send,
 {
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({PREDICTION_WRITES})"))
             .await?;
@@ -231,6 +231,22 @@ where
     let out = write(&txn).await?;
     txn.commit().await?;
     Ok(out)
+}
+
+/// Begins a transaction that writes. On SQLite it is `BEGIN IMMEDIATE`: the write lock is taken
+/// at once, waiting up to [`SQLITE_BUSY_TIMEOUT`] for another writer. A plain (deferred)
+/// transaction that reads before it writes fails *at once* with "database is locked" whenever
+/// another writer committed in between (SQLite cannot upgrade a stale read snapshot, and the busy
+/// timeout does not apply): that is how price events were lost while an import or scoring wrote.
+/// Every writer's transaction starts here. PostgreSQL ignores the mode.
+pub async fn begin_write(
+    db: &impl TransactionTrait<Transaction = DatabaseTransaction>,
+) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
 }
 
 /// A short name of the backend for health output.

@@ -179,16 +179,6 @@ impl Runner {
             Job::Retrain => return self.retrain(clock::now()).await.map(|_| ()),
             Job::Candles => {
                 let outcomes = self.collectors.candles().await;
-                // Each coin's newest minute, as a `price` event of the stream; serialized with the
-                // other writers of events, so their ids commit in order (`db::serialized`).
-                let now = clock::now();
-                let recorded = db::serialized(self.db(), move |txn| {
-                    Box::pin(db::events::record_prices(txn, now))
-                })
-                .await;
-                if let Err(e) = recorded {
-                    tracing::warn!(error = %e, "could not record the price events");
-                }
                 if outcomes.iter().all(Result::is_ok) {
                     // This minute's candles are stored: its predictions start now, not at a
                     // fixed second that a slow upstream or a retry would defeat (the `predict`
