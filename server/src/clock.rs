@@ -14,6 +14,11 @@ pub fn now() -> i64 {
     Utc::now().timestamp()
 }
 
+/// Now, Unix milliseconds (for what must not round a second up: cache lifetimes).
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
 /// The minute boundary at or before `t`.
 pub fn minute_of(t: i64) -> i64 {
     t.div_euclid(MINUTE_S) * MINUTE_S

@@ -136,6 +136,9 @@ pub struct Snapshot {
     pub sources: Body,
     /// When it was built (Unix seconds).
     pub built_at: i64,
+    /// The newest minute (`made_at`) of a live prediction it holds: how far the published ticks
+    /// have got (what answers' `max-age` is counted from, `AppState::cache_until_next_tick`).
+    pub published_minute: Option<i64>,
 }
 
 /// What the watcher compares to tell whether another process changed anything.
@@ -327,6 +330,13 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
     let started = std::time::Instant::now();
     let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
     let all_predictions = predictions::build(state, now).await?;
+    let published_minute = all_predictions
+        .predictions
+        .iter()
+        .filter_map(|e| e.prediction.as_ref())
+        .filter(|p| !p.backfilled)
+        .map(|p| p.made_at.timestamp())
+        .max();
     let predictions_ms = ms(started);
     let all_accuracy = accuracy::build(state, now).await?;
     let all_models = models::build(state, now).await?;
@@ -368,6 +378,7 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
         prices_latest: Body::json(&prices::build_latest(state).await?).map_err(serialization)?,
         sources: Body::json(&sources::build(state, now).await?).map_err(serialization)?,
         built_at: now,
+        published_minute,
     })
 }
 

@@ -124,9 +124,15 @@ impl AppState {
         }
     }
 
-    /// The `Cache-Control` of an answer that holds until the next prediction tick.
-    pub fn cache_until_next_tick(&self) -> String {
-        format!("public, max-age={}", self.seconds_to_next_tick(clock::now()))
+    /// The `Cache-Control` of an answer of `snapshot` that holds until the next prediction tick:
+    /// `max-age` counts down to that tick only when the snapshot already holds this minute's
+    /// tick (see [`max_age`]); until it does, the answer is about to change and gets `max-age=0`.
+    pub fn cache_until_next_tick(&self, snapshot: &Snapshot) -> String {
+        let now_ms = clock::now_ms();
+        let now = now_ms.div_euclid(1000);
+        let next_tick = now + self.seconds_to_next_tick(now);
+        let age = max_age(now_ms, next_tick, snapshot.published_minute);
+        format!("public, max-age={age}")
     }
 
     /// Seconds from `now` to the next prediction tick (at least 1).
@@ -193,5 +199,51 @@ impl std::ops::Deref for AppState {
 
     fn deref(&self) -> &Inner {
         &self.0
+    }
+}
+
+/// How long (whole seconds, rounded down) an answer may be cached at `now_ms` (Unix ms), given
+/// the next prediction tick (`next_tick`, Unix seconds) and the newest minute whose live
+/// predictions the answer holds (`published`). The ticks fire once a minute at the same second:
+/// once this minute's has fired, an answer without its predictions is already out of date (the
+/// tick is committing, or its candles are late), so it gets 0; otherwise the answer holds until
+/// the next tick, never past it.
+pub fn max_age(now_ms: i64, next_tick: i64, published: Option<i64>) -> i64 {
+    let now = now_ms.div_euclid(1000);
+    let tick_second = next_tick.rem_euclid(clock::MINUTE_S);
+    let minute = clock::minute_of(now);
+    // The minute of the newest tick that has fired by now.
+    let fired = if now - minute >= tick_second {
+        minute
+    } else {
+        minute - clock::MINUTE_S
+    };
+    if published.is_none_or(|p| p < fired) {
+        return 0;
+    }
+    (next_tick * 1000 - now_ms).div_euclid(1000).max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::max_age;
+
+    const M: i64 = 1_700_000_040; // a minute boundary
+    const MS: i64 = 1000;
+
+    #[test]
+    fn an_answer_is_cached_until_the_next_tick_only_once_it_holds_the_last_one() {
+        // Second 30 of minute M: the tick at M + 5 has fired and was published.
+        assert_eq!(max_age((M + 30) * MS, M + 65, Some(M)), 35);
+        // Its predictions are not published yet (the second after the tick): not cacheable.
+        assert_eq!(max_age((M + 5) * MS + 200, M + 65, Some(M - 60)), 0);
+        assert_eq!(max_age((M + 30) * MS, M + 65, None), 0);
+        // Before this minute's tick, the previous minute's answer holds until the tick.
+        assert_eq!(max_age((M + 2) * MS, M + 5, Some(M - 60)), 3);
+        // Rounded down, never up: 10 ms before the tick is 0 s, not 1.
+        assert_eq!(max_age((M + 5) * MS - 10, M + 5, Some(M - 60)), 0);
+        assert_eq!(max_age((M + 4) * MS + 500, M + 5, Some(M - 60)), 0);
+        // Just after the tick was published: a whole minute less the moments gone.
+        assert_eq!(max_age((M + 5) * MS + 300, M + 65, Some(M)), 59);
     }
 }

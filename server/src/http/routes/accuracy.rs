@@ -30,7 +30,7 @@ pub async fn get_accuracy(
     let filter = parse_filters(&query.coin, &query.horizon)?;
     let snapshot = state.snapshot()?;
     let body = snapshot.accuracy.get(&filter).ok_or(ApiError::NotReady)?;
-    let cache = state.cache_until_next_tick();
+    let cache = state.cache_until_next_tick(&snapshot);
     Ok(body.respond(&req, &cache))
 }
 

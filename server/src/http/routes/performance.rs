@@ -47,7 +47,7 @@ pub async fn get_performance(
     let filter = parse_filters(&query.coin, &query.horizon)?;
     let snapshot = state.snapshot()?;
     let body = snapshot.performance.get(&filter).ok_or(ApiError::NotReady)?;
-    let cache = state.cache_until_next_tick();
+    let cache = state.cache_until_next_tick(&snapshot);
     Ok(body.respond(&req, &cache))
 }
 
