@@ -1,6 +1,7 @@
 //! The apalis workers: one per job, a cron schedule piped into the job table, each tick handled
 //! by [`handle_tick`] (with retries), supervised so a worker that stops is started again.
 
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
-use sea_orm::{DatabaseConnection, DbBackend};
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::task::JoinHandle;
 
 use crate::clock;
@@ -16,9 +18,11 @@ use crate::config::JobsSettings;
 use crate::jobs::{BACKFILL_STEP_S, Job, Runner, retry};
 use crate::predict;
 
-/// The running workers; dropping it stops them.
+/// The running workers; dropping it stops them (and releases the SQLite job lock).
 pub struct Workers {
     handles: Vec<JoinHandle<()>>,
+    /// Held while this process runs the jobs on a SQLite file (see [`take_over_registrations`]).
+    _lock: Option<std::fs::File>,
 }
 
 impl Drop for Workers {
@@ -53,16 +57,18 @@ pub async fn handle_tick(tick: Tick, ctx: Data<JobCtx>) -> Result<(), BoxDynErro
     })
 }
 
-/// Creates the job tables (apalis's own migrations) and starts one worker per job. The first run
-/// of every job also starts at once, so a fresh server has data before the first tick; then
-/// predictions are backfilled over `backfill_hours` of stored history.
+/// Creates the job tables (apalis's own migrations) and starts the jobs. With
+/// `jobs.run_at_start`, the minute candles are caught up first (and the minute they complete is
+/// predicted at once, as every stored minute is), and only then do the cron workers start: no
+/// tick ever runs on the stale window a restart leaves, and bots get a fresh prediction as soon
+/// as the catch-up has committed. Then every other job runs once, and predictions are
+/// backfilled over `backfill_hours` of stored history.
 pub async fn start(
     runner: Arc<Runner>,
     settings: &JobsSettings,
     backfill_hours: i64,
 ) -> anyhow::Result<Workers> {
     let db = runner.db().clone();
-    let mut handles = Vec::new();
     // While replaying, only candles are collected (the other sources would mix today's series
     // with recorded prices): their sources show as `disabled`. Maintenance runs in every mode.
     let replaying = runner.collectors.replay().is_some();
@@ -71,6 +77,7 @@ pub async fn start(
         .filter(|j| j.runs(replaying, runner.registry.is_some()))
         .filter(|&j| j != Job::Retrain || runner.retrain.enabled)
         .collect();
+    let mut scheduled = Vec::new();
     for &job in &jobs {
         let cron = match job {
             Job::Candles => &settings.candles_cron,
@@ -86,50 +93,148 @@ pub async fn start(
             retries: settings.retries,
             backoff: Duration::from_millis(settings.backoff_ms.max(1)),
         };
-        handles.push(spawn_worker(&db, job, schedule, ctx).await?);
-        // With a prediction backfill, its task runs the first candles itself (it needs them first).
-        let backfill_runs_it = job == Job::Candles && runner.registry.is_some() && backfill_hours > 0;
-        // A retrain waits for its schedule: it is hours of CPU, not what a fresh server needs.
-        if settings.run_at_start && !backfill_runs_it && job != Job::Retrain {
-            let first = runner.clone();
-            handles.push(tokio::spawn(async move {
-                if let Err(e) = first.run_recorded(job).await {
-                    tracing::warn!(job = job.name(), error = %e, "first run failed");
+        scheduled.push((job, schedule, ctx));
+    }
+    setup(&db).await?;
+    let lock = take_over_registrations(&db, &jobs).await;
+    let run_at_start = settings.run_at_start;
+    let startup = tokio::spawn(async move {
+        // Owns the workers it starts: aborting this task (dropping `Workers`) stops them all.
+        let mut workers = Workers {
+            handles: Vec::new(),
+            _lock: None,
+        };
+        if run_at_start {
+            // Catch up the candles before any tick: a stored minute starts its predictions.
+            if let Err(e) = runner.run_recorded(Job::Candles).await {
+                tracing::warn!(error = %e, "catching up the candles at start failed");
+            }
+        }
+        for (job, schedule, ctx) in scheduled {
+            match spawn_worker(&db, job, schedule, ctx) {
+                Ok(handle) => workers.handles.push(handle),
+                Err(e) => {
+                    tracing::error!(job = job.name(), error = %format!("{e:#}"), "job worker not started")
                 }
-            }));
+            }
+        }
+        tracing::info!(jobs = workers.handles.len(), "collectors scheduled");
+        if run_at_start {
+            // A retrain waits for its schedule: it is hours of CPU, not what a fresh server needs.
+            for &job in jobs.iter().filter(|&&j| j != Job::Candles && j != Job::Retrain) {
+                let first = runner.clone();
+                workers.handles.push(tokio::spawn(async move {
+                    if let Err(e) = first.run_recorded(job).await {
+                        tracing::warn!(job = job.name(), error = %e, "first run failed");
+                    }
+                }));
+            }
+            if let (Some(registry), true) = (runner.registry.clone(), backfill_hours > 0) {
+                backfill(&runner, &registry, backfill_hours).await;
+            }
+        }
+        std::future::pending::<()>().await;
+    });
+    Ok(Workers {
+        handles: vec![startup],
+        _lock: lock,
+    })
+}
+
+/// Backfills predictions over the last `hours` of stored history, then publishes them.
+async fn backfill(runner: &Runner, registry: &predict::registry::Registry, hours: i64) {
+    let started = std::time::Instant::now();
+    match predict::tick::backfill(runner.db(), registry, clock::now(), hours, BACKFILL_STEP_S).await {
+        Ok(made) => {
+            tracing::info!(
+                made,
+                hours,
+                ms = started.elapsed().as_millis() as u64,
+                "predictions backfilled"
+            );
+            if let Some(notify) = &runner.notify {
+                notify.changed().await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "prediction backfill failed"),
+    }
+}
+
+/// The name an apalis worker of `job` registers under.
+fn worker_name(job: Job) -> String {
+    format!("coincast-{}", job.name())
+}
+
+/// On SQLite, frees the registrations of this installation's job workers left by a process that
+/// has stopped, so a restart starts its workers at once. apalis refuses to register a worker
+/// whose name was seen within its heartbeat (`WORKER_ALREADY_EXISTS`: about 15 s of failing
+/// workers and missed ticks after every restart). Only one process may run the jobs on a SQLite
+/// file: it takes an exclusive lock on `<file>.jobs.lock` first, and only the holder clears the
+/// old registrations (it returns the lock, held until the workers stop). When another live
+/// process holds it, nothing is cleared and the workers wait for the registrations to lapse, as
+/// before. PostgreSQL needs none of this: apalis ties a registration to its session's advisory
+/// lock, which ends with the process.
+async fn take_over_registrations(db: &DatabaseConnection, jobs: &[Job]) -> Option<std::fs::File> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return None;
+    }
+    let file = match sqlite_main_file(db).await {
+        Ok(Some(file)) => file,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not find the SQLite file to lock for the jobs");
+            return None;
+        }
+    };
+    let path = PathBuf::from(format!("{file}.jobs.lock"));
+    let lock = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not open the jobs lock file");
+            return None;
+        }
+    };
+    if let Err(e) = lock.try_lock() {
+        tracing::warn!(
+            path = %path.display(),
+            error = %e,
+            "another process runs the jobs on this database: its workers' registrations are left alone"
+        );
+        return None;
+    }
+    for &job in jobs {
+        let cleared = db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "UPDATE Workers SET last_seen = 0 WHERE id = ?",
+                [worker_name(job).into()],
+            ))
+            .await;
+        if let Err(e) = cleared {
+            tracing::warn!(job = job.name(), error = %e, "could not clear the job worker's old registration");
         }
     }
-    if let (Some(registry), true) = (
-        runner.registry.clone(),
-        backfill_hours > 0 && settings.run_at_start,
-    ) {
-        let first = runner.clone();
-        handles.push(tokio::spawn(async move {
-            // After the first candles are in (replay stores its warm-up then).
-            if let Err(e) = first.run_recorded(Job::Candles).await {
-                tracing::warn!(error = %e, "candles before the prediction backfill failed");
-            }
-            let started = std::time::Instant::now();
-            let db = first.db();
-            match predict::tick::backfill(db, &registry, clock::now(), backfill_hours, BACKFILL_STEP_S).await
-            {
-                Ok(made) => {
-                    tracing::info!(
-                        made,
-                        hours = backfill_hours,
-                        ms = started.elapsed().as_millis() as u64,
-                        "predictions backfilled"
-                    );
-                    if let Some(notify) = &first.notify {
-                        notify.changed().await;
-                    }
-                }
-                Err(e) => tracing::warn!(error = %format!("{e:#}"), "prediction backfill failed"),
-            }
-        }));
+    Some(lock)
+}
+
+/// The path of the main SQLite database file (`None` for an in-memory one).
+async fn sqlite_main_file(db: &DatabaseConnection) -> Result<Option<String>, sea_orm::DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA database_list"))
+        .await?;
+    for row in rows {
+        let name: String = row.try_get_by_index(1)?;
+        let file: String = row.try_get_by_index(2)?;
+        if name == "main" && !file.is_empty() {
+            return Ok(Some(file));
+        }
     }
-    tracing::info!(jobs = jobs.len(), "collectors scheduled");
-    Ok(Workers { handles })
+    Ok(None)
 }
 
 /// Creates the job tables (apalis's own migrations; on PostgreSQL sqlx runs them under its own
@@ -158,13 +263,13 @@ const WORKER_RESTART_FIRST: Duration = Duration::from_secs(1);
 /// run loop ends (an error, e.g. the database went away, or a plain return) it is logged and the
 /// worker is built and started again after a backoff, so the API process keeps collecting without
 /// a restart; `/api/health` shows a job that stays down as stalled.
-async fn spawn_worker(
+fn spawn_worker(
     db: &DatabaseConnection,
     job: Job,
     schedule: cron::Schedule,
     ctx: JobCtx,
 ) -> anyhow::Result<JoinHandle<()>> {
-    let name = format!("coincast-{}", job.name());
+    let name = worker_name(job);
     let queue = format!("coincast::{}", job.name());
     // The two storages are different types with the same API: one macro, no generic bounds.
     macro_rules! supervise {
@@ -203,17 +308,11 @@ async fn spawn_worker(
     Ok(match db.get_database_backend() {
         DbBackend::Sqlite => {
             let pool = db.get_sqlite_connection_pool().clone();
-            apalis_sqlite::SqliteStorage::setup(&pool)
-                .await
-                .context("creating the job tables (SQLite)")?;
             let config = apalis_sqlite::Config::default().queue(&queue);
             supervise!(apalis_sqlite::SqliteStorage::<Tick>::new(&pool).with_config(config.clone()))
         }
         DbBackend::Postgres => {
             let pool = db.get_postgres_connection_pool().clone();
-            apalis_postgres::PostgresStorage::setup(&pool)
-                .await
-                .context("creating the job tables (PostgreSQL)")?;
             let config = apalis_postgres::Config::default().queue(&queue);
             supervise!(apalis_postgres::PostgresStorage::<Tick>::new(&pool).with_config(config.clone()))
         }

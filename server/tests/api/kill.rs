@@ -100,7 +100,13 @@ async fn sound(data: &Path) -> DatabaseConnection {
                            GROUP BY coin, horizon, made_at HAVING COUNT(*) > 1)";
     assert_eq!(scalar(&db, dup_predictions).await.unwrap(), 0);
     let name = coincast::db::SQLITE_FILE;
-    let allowed = [name.to_owned(), format!("{name}-wal"), format!("{name}-shm")];
+    // The lock of the one process that runs the jobs on this file (`jobs::workers`).
+    let allowed = [
+        name.to_owned(),
+        format!("{name}-wal"),
+        format!("{name}-shm"),
+        format!("{name}.jobs.lock"),
+    ];
     for entry in std::fs::read_dir(data).unwrap() {
         let file = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(allowed.contains(&file), "a stray file in the data dir: {file}");
