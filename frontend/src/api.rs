@@ -101,8 +101,8 @@ impl Drop for Stream {
     }
 }
 
-/// Subscribes to the server-sent events: `on_event` gets each `prediction`, `score` and `price`
-/// event's name, and `open` / `error` when the connection opens or drops. The browser reconnects
+/// Subscribes to the server-sent events: `on_event` gets each `prediction`, `score`, `price`,
+/// `skipped` and `reset` event's name, and `open` / `error` when the connection opens or drops. The browser reconnects
 /// by itself (after a server restart too), resuming with `Last-Event-ID`. `None` where there is
 /// no browser (native builds).
 pub fn subscribe(on_event: impl Fn(&'static str) + Clone + 'static) -> Option<Stream> {
@@ -112,7 +112,15 @@ pub fn subscribe(on_event: impl Fn(&'static str) + Clone + 'static) -> Option<St
         use wasm_bindgen::closure::Closure;
         let source = web_sys::EventSource::new("/api/stream").ok()?;
         let mut listeners = Vec::new();
-        for kind in ["prediction", "score", "price", "open", "error"] {
+        for kind in [
+            "prediction",
+            "score",
+            "price",
+            "skipped",
+            "reset",
+            "open",
+            "error",
+        ] {
             let f = on_event.clone();
             let listener = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| f(kind));
             source

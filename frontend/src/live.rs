@@ -101,6 +101,13 @@ impl Live {
                 "prediction" => live.predictions.update(|n| *n += 1),
                 "score" => live.scores.update(|n| *n += 1),
                 "price" => live.prices.update(|n| *n += 1),
+                // Events were not replayed (a resume from far back, or after the server's events
+                // were reset): everything the page shows is read again.
+                "skipped" | "reset" => {
+                    live.predictions.update(|n| *n += 1);
+                    live.scores.update(|n| *n += 1);
+                    live.prices.update(|n| *n += 1);
+                }
                 // The stream dropped (the server stopped?) or came back: read the status now.
                 _ => {
                     live.retry();

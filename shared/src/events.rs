@@ -20,24 +20,29 @@ pub enum EventType {
     Price,
     /// A resume from far back: older events were skipped (`data` says which).
     Skipped,
+    /// A resume after an id this sequence has not reached (the database was reset or restored):
+    /// the stream goes on from the newest id, which this event carries (`data` says so).
+    Reset,
 }
 
 impl EventType {
     /// Every type, in the order of the docs.
-    pub const ALL: [EventType; 4] = [
+    pub const ALL: [EventType; 5] = [
         EventType::Prediction,
         EventType::Score,
         EventType::Price,
         EventType::Skipped,
+        EventType::Reset,
     ];
 
-    /// The wire name: `prediction`, `score`, `price`, `skipped`.
+    /// The wire name: `prediction`, `score`, `price`, `skipped`, `reset`.
     pub const fn as_str(self) -> &'static str {
         match self {
             EventType::Prediction => "prediction",
             EventType::Score => "score",
             EventType::Price => "price",
             EventType::Skipped => "skipped",
+            EventType::Reset => "reset",
         }
     }
 }
@@ -50,7 +55,7 @@ impl std::str::FromStr for EventType {
             .into_iter()
             .find(|t| t.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown event type {s:?}: expected one of prediction, score, price, skipped")
+                format!("unknown event type {s:?}: expected one of prediction, score, price, skipped, reset")
             })
     }
 }
@@ -76,6 +81,21 @@ pub struct SkippedEvents {
     pub first_id: i64,
     /// The last event id not sent; the next event sent is after it.
     pub last_id: i64,
+    /// Why, for people.
+    pub message: String,
+}
+
+/// The `data` of a `reset` event: the client resumed after an id the sequence has not reached
+/// (the server's database was reset or restored from a backup, so its ids start again lower).
+/// Nothing between is replayed: re-read `GET /api/predictions` (and the history you need), then
+/// keep the stream; its next events follow `newest_id`, which is also this event's `id:`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StreamReset {
+    /// The id the client resumed after (`Last-Event-ID` or `last_event_id`).
+    pub requested_id: i64,
+    /// The newest event id of the sequence now (0 when it has none yet).
+    pub newest_id: i64,
     /// Why, for people.
     pub message: String,
 }

@@ -17,7 +17,7 @@ pub use data::{
     SourceState, SourcesResponse,
 };
 pub use error::{ApiErrorBody, ErrorCode};
-pub use events::{EventType, PriceTick, SkippedEvents};
+pub use events::{EventType, PriceTick, SkippedEvents, StreamReset};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus, JobHealth};
 pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
 pub use performance::{EquityPoint, ModelPerformance, PerformanceResponse, StrategyFigures, StrategyResult};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use actix_web::web::Bytes;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
-use shared::{Coin, EventType, Horizon, PriceTick, SkippedEvents};
+use shared::{Coin, EventType, Horizon, PriceTick, SkippedEvents, StreamReset};
 
 use crate::db;
 use crate::db::entities::event;
@@ -49,10 +49,10 @@ impl Event {
         }
     }
 
-    /// Whether a client with this filter wants it (a `skipped` event goes to everyone).
+    /// Whether a client with this filter wants it (`skipped` and `reset` events go to everyone).
     pub fn passes(&self, filter: &EventFilter) -> bool {
         match (self.kind, self.coin) {
-            (EventType::Skipped, _) | (_, None) => true,
+            (EventType::Skipped | EventType::Reset, _) | (_, None) => true,
             (kind, Some(coin)) => filter.passes(kind, coin, self.horizon),
         }
     }
@@ -101,7 +101,7 @@ pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Ve
                 };
                 Event::new(r.id, kind, Some(coin), Some(p.horizon), &p)
             }
-            EventType::Skipped => continue,
+            EventType::Skipped | EventType::Reset => continue,
         };
         out.push(Arc::new(event));
     }
@@ -110,12 +110,28 @@ pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Ve
 
 /// What a client resuming after event `after` gets: at most [`MAX_RESUME`] of the events since
 /// that pass `filter`, oldest first, preceded by a `skipped` event when there were more (or when
-/// the ones right after `after` have been pruned); and the id it has then seen up to.
+/// the ones right after `after` have been pruned); and the id it has then seen up to. An `after`
+/// beyond the newest stored id (the database was reset or restored since the client's last
+/// event) gets one `reset` event carrying the newest id, from which the stream goes on.
 pub async fn resume(
     db: &DatabaseConnection,
     after: i64,
     filter: &EventFilter,
 ) -> Result<(Vec<Arc<Event>>, i64), DbErr> {
+    let newest = db::events::newest_id(db).await?;
+    if after > newest {
+        let data = StreamReset {
+            requested_id: after,
+            newest_id: newest,
+            message: format!(
+                "event {after} is beyond this stream's newest event ({newest}): the server's events \
+                 were reset or restored. Nothing in between is replayed: re-read GET /api/predictions \
+                 (and GET /api/predictions/history for what you need); the next events follow id {newest}"
+            ),
+        };
+        let reset = Event::new(newest, EventType::Reset, None, None, &data);
+        return Ok((vec![Arc::new(reset)], newest));
+    }
     let mut rows = db::events::newest_after(db, after, filter, MAX_RESUME + 1).await?;
     let mut out = Vec::new();
     let mut last_skipped = None;

@@ -23,7 +23,7 @@ use crate::http::routes::params::MAX_TIME;
 
 /// The document's version: bumped on every change of the API (additive only; see README,
 /// "Compatibility", and CHANGELOG.md).
-pub const API_VERSION: &str = "1.3.0";
+pub const API_VERSION: &str = "1.4.0";
 
 /// The document's fixed parts: title, description, tags, shared schemas.
 #[derive(OpenApi)]
@@ -51,6 +51,7 @@ bumped with each, and CHANGELOG.md lists them.",
         shared::EventType,
         shared::PriceTick,
         shared::SkippedEvents,
+        shared::StreamReset,
         shared::Prediction,
         TimeParam,
     ))
@@ -193,6 +194,15 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
                 "A resume from further back than is replayed: the ids in `data` are not sent",
             ),
         ),
+        ("ResetEvent", {
+            let mut reset = frame(
+                "reset",
+                "StreamReset",
+                "A resume after an id the sequence has not reached (the server's events were reset or restored): nothing is replayed, the stream goes on after `data.newest_id`, which is also this frame's `id:` (0 while there is no event yet)",
+            );
+            reset["properties"]["id"]["minimum"] = json!(0);
+            reset
+        }),
         (
             "StreamEvent",
             json!({
@@ -202,6 +212,7 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
                     {"$ref": "#/components/schemas/ScoreEvent"},
                     {"$ref": "#/components/schemas/PriceEvent"},
                     {"$ref": "#/components/schemas/SkippedEvent"},
+                    {"$ref": "#/components/schemas/ResetEvent"},
                 ],
                 "discriminator": {
                     "propertyName": "event",
@@ -210,6 +221,7 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
                         "score": "#/components/schemas/ScoreEvent",
                         "price": "#/components/schemas/PriceEvent",
                         "skipped": "#/components/schemas/SkippedEvent",
+                        "reset": "#/components/schemas/ResetEvent",
                     },
                 },
             }),
