@@ -223,7 +223,14 @@ pub fn strongest_baseline(skill: &Skill) -> String {
             } else {
                 "the model does not beat it"
             },
-            p_value(b.p_value)
+            match b.p_value_holm {
+                Some(holm) => format!(
+                    "{}; Holm-corrected across the models: {}",
+                    p_value(b.p_value),
+                    p_value(holm)
+                ),
+                None => p_value(b.p_value),
+            }
         ),
         None => "not recorded for this model (compared with the majority class only)".into(),
     }
@@ -990,22 +997,24 @@ mod tests {
                 name: BaselineRule::Momentum,
                 accuracy: 0.521,
                 p_value: 0.31,
+                p_value_holm: Some(1.0),
                 beaten: false,
             }),
         };
         assert_eq!(
             strongest_baseline(&skill),
-            "momentum (UP if the last bar rose) 52.1%: the model does not beat it (p = 0.310)"
+            "momentum (UP if the last bar rose) 52.1%: the model does not beat it (p = 0.310; Holm-corrected across the models: p = 1.000)"
         );
         skill.strongest_baseline = Some(shared::StrongestBaseline {
             name: BaselineRule::Reversal,
             accuracy: 0.505,
             p_value: 0.0002,
+            p_value_holm: Some(0.0036),
             beaten: true,
         });
         assert_eq!(
             strongest_baseline(&skill),
-            "reversal (DOWN if the last bar rose) 50.5%: the model beats it (p < 0.001)"
+            "reversal (DOWN if the last bar rose) 50.5%: the model beats it (p < 0.001; Holm-corrected across the models: p = 0.004)"
         );
         skill.strongest_baseline = None;
         assert!(strongest_baseline(&skill).contains("majority class only"));

@@ -20,6 +20,7 @@ pub mod nn;
 pub mod onnx;
 pub mod report;
 pub mod series;
+pub mod stats;
 pub mod strategy;
 pub mod train;
 pub mod walkforward;

@@ -178,12 +178,16 @@ pub struct Skill {
     pub accuracy: f64,
     /// The accuracy of always predicting the more frequent realized direction on the same rows.
     pub baseline_accuracy: f64,
-    /// One-sided binomial p-value of the accuracy against the baseline.
+    /// One-sided binomial p-value of the accuracy against the majority class
+    /// (`baseline_accuracy`), uncorrected.
     pub p_value: f64,
     /// Test rows.
     pub n: u32,
-    /// `accuracy > baseline_accuracy` and `p_value < 0.05`: whether the model beat the baseline
-    /// by more than chance. A model that does not is still served, and flagged here.
+    /// The headline: whether the model beat the *strongest* simple rule (`strongest_baseline`)
+    /// by more than chance, after Holm's correction across every served model (its
+    /// `p_value_holm` under 0.05); the same decision as `strongest_baseline.beaten`. For a card
+    /// without the strongest rule, the majority class with the same correction. A model that
+    /// does not is still served, and flagged here.
     pub beats_baseline: bool,
     /// Always true: walk-forward figures come from test blocks the model never trained on.
     pub out_of_sample: bool,
@@ -201,9 +205,15 @@ pub struct StrongestBaseline {
     pub name: BaselineRule,
     /// Its accuracy on the model's walk-forward test rows.
     pub accuracy: f64,
-    /// One-sided binomial p-value of the model's accuracy against it.
+    /// One-sided binomial p-value of the model's accuracy against it, uncorrected.
     pub p_value: f64,
-    /// Model accuracy above it with `p_value < 0.05`.
+    /// `p_value` after Holm's step-down correction across every model the deployment serves
+    /// (family-wise error rate): what `beaten` is decided on. Absent in answers of servers
+    /// before API 1.4.
+    #[serde(default)]
+    pub p_value_holm: Option<f64>,
+    /// Model accuracy above it with `p_value_holm < 0.05` (Holm-corrected across the served
+    /// models).
     pub beaten: bool,
 }
 
@@ -239,9 +249,13 @@ pub struct LatestPrediction {
     pub horizon: Horizon,
     /// How often a new prediction is made, minutes.
     pub cadence_minutes: u32,
-    /// The newest prediction, if any.
+    /// The current prediction: the newest one, unless its `valid_until` has passed (an expired
+    /// prediction is not a signal: it is left out and `not_made_reason` says so; read it in
+    /// `GET /api/predictions/history`). Absent too when none was ever made.
     pub prediction: Option<Prediction>,
-    /// Why the last attempt made no prediction (stale data, a gap, a missing series), if it did not.
+    /// Why there is no current prediction: the last attempt made none (stale data, a gap, a
+    /// missing series), or the newest one expired (e.g. a backfilled one, right after a start,
+    /// until its horizon's next live prediction is due).
     pub not_made_reason: Option<String>,
     /// Live (not backfilled) accuracy over the trailing 7 days.
     pub accuracy_7d: AccuracyStats,
@@ -359,9 +373,10 @@ pub struct WalkForwardSummary {
 pub struct CoveragePoint {
     /// Share of the test rows kept, most confident first (0-1].
     pub coverage: f64,
-    /// The `|p_up - 0.5|` of the least confident row kept: act only on predictions at least this
-    /// far from 0.5 to get about this coverage and accuracy. Absent for model cards written
-    /// before it was recorded.
+    /// The `confidence` (`|p_up - 0.5| * 2`, the scale of `Prediction.confidence` and of
+    /// `?min_confidence=`) of the least confident row kept: act only on predictions at least this
+    /// confident to get about this coverage and accuracy. Absent for model cards written before
+    /// it was recorded.
     pub min_confidence: Option<f64>,
     /// Accuracy on those rows.
     pub accuracy: f64,

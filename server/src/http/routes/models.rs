@@ -1,5 +1,8 @@
 //! `GET /api/models`: the served models, their walk-forward evaluation and live accuracy.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use shared::{
@@ -30,7 +33,7 @@ pub const SIGNIFICANCE: f64 = 0.05;
 #[get("/api/models")]
 pub async fn get_models(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let snapshot = state.snapshot()?;
-    let cache = state.cache_until_next_tick();
+    let cache = state.cache_until_next_tick(&snapshot);
     Ok(snapshot.models.respond(&req, &cache))
 }
 
@@ -58,34 +61,62 @@ pub async fn get_model(
             id.as_str()
         ))
     })?;
-    let cache = state.cache_until_next_tick();
+    let cache = state.cache_until_next_tick(&snapshot);
     Ok(body.respond(&req, &cache))
 }
 
-/// A model's walk-forward skill in short.
-pub fn skill(model: &LoadedModel) -> Skill {
+/// Each served model's p-value against its strongest simple rule (the majority class for a card
+/// without one), Holm-adjusted across every served model: a bot picks among all of them, so the
+/// chance that one of them "beats" its rule by luck alone is what must stay under 5%.
+pub fn holm_by_model(models: &[Arc<LoadedModel>]) -> HashMap<String, f64> {
+    let raw: Vec<f64> = models
+        .iter()
+        .map(|m| {
+            let wf = &m.card.walk_forward.metrics;
+            wf.strongest_baseline.map_or(wf.p_value, |b| b.p_value)
+        })
+        .collect();
+    models
+        .iter()
+        .map(|m| m.card.id.clone())
+        .zip(models::stats::holm(&raw))
+        .collect()
+}
+
+/// A model's walk-forward skill in short; `holm` is [`holm_by_model`] of the served models.
+/// `beats_baseline` is the headline: the model beat the strongest simple rule, Holm-corrected.
+pub fn skill(model: &LoadedModel, holm: &HashMap<String, f64>) -> Skill {
     let wf = &model.card.walk_forward.metrics;
+    let adjusted = holm.get(&model.card.id).copied();
+    let significant = |raw: f64| adjusted.unwrap_or(raw) < SIGNIFICANCE;
+    let strongest = wf.strongest_baseline.map(|b| StrongestBaseline {
+        name: b.name,
+        accuracy: b.accuracy,
+        p_value: b.p_value,
+        p_value_holm: adjusted,
+        beaten: wf.accuracy > b.accuracy && significant(b.p_value),
+    });
     Skill {
         model_id: model.card.id.clone(),
         accuracy: wf.accuracy,
         baseline_accuracy: wf.baseline_accuracy,
         p_value: wf.p_value,
         n: u32::try_from(wf.n).unwrap_or(u32::MAX),
-        beats_baseline: wf.accuracy > wf.baseline_accuracy && wf.p_value < SIGNIFICANCE,
+        beats_baseline: match &strongest {
+            Some(b) => b.beaten,
+            None => wf.accuracy > wf.baseline_accuracy && significant(wf.p_value),
+        },
         out_of_sample: true,
-        strongest_baseline: wf.strongest_baseline.map(|b| StrongestBaseline {
-            name: b.name,
-            accuracy: b.accuracy,
-            p_value: b.p_value,
-            beaten: wf.accuracy > b.accuracy && b.p_value < SIGNIFICANCE,
-        }),
+        strongest_baseline: strongest,
     }
 }
 
 /// Every served model with its evaluation and live accuracy, from its card and the database.
 pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> {
     let mut models = Vec::new();
-    for m in state.registry.all() {
+    let served = state.registry.all();
+    let holm = holm_by_model(&served);
+    for m in served {
         let c = &m.card;
         let wf = &c.walk_forward.metrics;
         let mut live = Vec::new();
@@ -127,7 +158,8 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
                     .iter()
                     .map(|p| CoveragePoint {
                         coverage: p.coverage,
-                        min_confidence: p.min_confidence,
+                        // The card keeps |p_up - 0.5|; the API speaks `confidence` everywhere.
+                        min_confidence: p.min_confidence.map(|d| (d * 2.0).min(1.0)),
                         accuracy: p.accuracy,
                         n: p.n as u32,
                     })
@@ -145,7 +177,7 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
             },
             shuffled_split_accuracy: c.shuffled_split.accuracy,
             live,
-            skill: skill(&m),
+            skill: skill(&m, &holm),
             version: version(state, &m, now).await?,
         });
     }

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use serde::Deserialize;
-use shared::{ApiErrorBody, LatestPrediction, PredictionsResponse};
+use shared::{ApiErrorBody, LatestPrediction, Prediction, PredictionsResponse};
 
 use crate::http::published::{Body, Filter, passes};
 use utoipa::IntoParams;
@@ -56,28 +56,53 @@ pub fn confident(all: &PredictionsResponse, filter: &Filter, min: f64) -> Predic
     out
 }
 
+/// The newest prediction as the current one at `now`, or, when its `valid_until` has passed, none
+/// and the reason: an expired prediction is no signal to trade on.
+pub fn current(newest: Option<Prediction>, now: i64) -> (Option<Prediction>, Option<String>) {
+    match newest {
+        Some(p) if p.valid_until.timestamp() <= now => {
+            let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+            let cadence = i64::from(p.horizon.cadence_minutes()) * crate::clock::MINUTE_S;
+            let next = (now.div_euclid(cadence) + 1) * cadence;
+            let reason = format!(
+                "the newest prediction ({}made at {}) expired at {}; the next is due at {}",
+                if p.backfilled { "backfilled, " } else { "" },
+                at(p.made_at),
+                at(p.valid_until),
+                crate::clock::to_utc(next).map_or_else(|| "the next tick".to_owned(), at),
+            );
+            (None, Some(reason))
+        }
+        other => (other, None),
+    }
+}
+
 /// Every coin and horizon's newest prediction with its live 7-day accuracy, from the database
 /// (what the published state serves; see `http::published`).
 pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, DbErr> {
     let mut out = Vec::new();
-    for model in state.registry.all() {
+    let served = state.registry.all();
+    let holm = crate::http::routes::models::holm_by_model(&served);
+    for model in served {
         let (c, h) = (model.card.coin, model.card.horizon);
         let newest = db::predictions::newest(&state.db, c, h).await?;
         let status = db::status::get(&state.db, SourceId::Predictions(c, h)).await?;
+        let failed = status
+            .filter(|s| s.consecutive_failures > 0)
+            .and_then(|s| s.last_error);
+        let (prediction, expired) = current(newest.as_ref().and_then(|p| readable(to_dto(p))), now);
         out.push(LatestPrediction {
             coin: c,
             horizon: h,
             cadence_minutes: h.cadence_minutes(),
-            prediction: newest.as_ref().and_then(|p| readable(to_dto(p))),
-            not_made_reason: status
-                .filter(|s| s.consecutive_failures > 0)
-                .and_then(|s| s.last_error),
+            prediction,
+            not_made_reason: failed.or(expired),
             accuracy_7d: {
                 let mut a = accuracy(&state.db, c, h, PREDICTIONS_WINDOW, false, now).await?;
                 a.out_of_sample = state.out_of_sample(&model.card);
                 a
             },
-            skill: Some(crate::http::routes::models::skill(&model)),
+            skill: Some(crate::http::routes::models::skill(&model, &holm)),
         });
     }
     Ok(PredictionsResponse {
@@ -124,7 +149,7 @@ pub async fn get_predictions(
         .transpose()?;
     let snapshot = state.snapshot()?;
     // Fresh until the next prediction tick.
-    let cache = state.cache_until_next_tick();
+    let cache = state.cache_until_next_tick(&snapshot);
     match min_confidence {
         // Published as they are: no work per request.
         None => {
