@@ -78,10 +78,15 @@ async fn predictions_carry_ids_freshness_and_the_models_skill() {
     let skill = entry.skill.as_ref().expect("the model's skill");
     assert_eq!(skill.model_id, p.model_id);
     assert!(skill.out_of_sample);
+    // The headline is the strongest simple rule, Holm-corrected across the served models.
+    let strongest = skill.strongest_baseline.as_ref().expect("the strongest rule");
+    let holm = strongest.p_value_holm.expect("the corrected p-value");
+    assert!(holm >= strongest.p_value);
     assert_eq!(
-        skill.beats_baseline,
-        skill.accuracy > skill.baseline_accuracy && skill.p_value < 0.05
+        strongest.beaten,
+        skill.accuracy > strongest.accuracy && holm < 0.05
     );
+    assert_eq!(skill.beats_baseline, strongest.beaten);
     // The same id in the history.
     let history: PredictionHistory = app
         .get("/api/predictions/history?coin=BTC&horizon=1h&step_minutes=1&limit=1")

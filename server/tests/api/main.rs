@@ -19,6 +19,7 @@ mod market;
 mod openapi;
 mod performance;
 mod predictions;
+mod promises;
 mod published;
 mod replay;
 mod resilience;

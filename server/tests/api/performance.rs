@@ -105,17 +105,14 @@ async fn predictions_carry_their_signal_and_min_confidence_filters_them() {
     let app = spawn_app(Frontend::Fixture).await;
     let model = btc_1h_model(&app).await;
     let now = chrono::Utc::now().timestamp() / 60 * 60;
-    let mut ltc =
-        coincast::db::predictions::new_row(Coin::Ltc, Horizon::H1, now - H, 0.45, 100.0, "m", false);
+    // This minute's predictions: current (an expired one is no signal and is not offered).
+    let mut ltc = coincast::db::predictions::new_row(Coin::Ltc, Horizon::H1, now, 0.45, 100.0, "m", false);
     ltc.signal_threshold = Set(Some(0.4));
     // Made before thresholds existed: FLAT, no threshold.
-    let xrp = coincast::db::predictions::new_row(Coin::Xrp, Horizon::H1, now - H, 0.95, 100.0, "m", false);
-    coincast::db::predictions::insert(
-        &app.state.db,
-        vec![row(&model, now - H, 0.2, None, false), ltc, xrp],
-    )
-    .await
-    .unwrap();
+    let xrp = coincast::db::predictions::new_row(Coin::Xrp, Horizon::H1, now, 0.95, 100.0, "m", false);
+    coincast::db::predictions::insert(&app.state.db, vec![row(&model, now, 0.2, None, false), ltc, xrp])
+        .await
+        .unwrap();
     app.refresh().await;
 
     let all: PredictionsResponse = app.get("/api/predictions?horizon=1h").await.json().await.unwrap();
