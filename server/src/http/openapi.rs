@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use actix_web::App;
 use serde_json::{Value, json};
+use shared::{Horizon, Resolution};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
@@ -23,7 +24,7 @@ use crate::http::routes::params::MAX_TIME;
 
 /// The document's version: bumped on every change of the API (additive only; see README,
 /// "Compatibility", and CHANGELOG.md).
-pub const API_VERSION: &str = "1.3.0";
+pub const API_VERSION: &str = "1.4.0";
 
 /// The document's fixed parts: title, description, tags, shared schemas.
 #[derive(OpenApi)]
@@ -105,6 +106,51 @@ const CACHEABLE: [&str; 8] = [
     "get_prices",
     "get_history",
 ];
+
+/// Member names for generated clients of the enums whose wire values are not identifiers (`1h`
+/// would become `VALUE_1`): the Rust variant names, as `x-enum-varnames`.
+fn enum_varnames() -> [(&'static str, Vec<(&'static str, String)>); 2] {
+    [
+        (
+            "Horizon",
+            Horizon::ALL
+                .iter()
+                .map(|h| (h.as_str(), format!("{h:?}")))
+                .collect(),
+        ),
+        (
+            "Resolution",
+            Resolution::ALL
+                .iter()
+                .map(|r| (r.as_str(), format!("{r:?}")))
+                .collect(),
+        ),
+    ]
+}
+
+/// Adds `x-enum-varnames` to the enum schemas of [`enum_varnames`], in the order of their values
+/// (left out if a value has no name, so a generator never pairs the wrong ones).
+fn name_enum_members(schemas: &mut serde_json::Map<String, Value>) {
+    for (schema, names) in enum_varnames() {
+        let Some(schema) = schemas.get_mut(schema) else {
+            continue;
+        };
+        let named: Option<Vec<String>> = schema["enum"].as_array().and_then(|values| {
+            values
+                .iter()
+                .map(|v| {
+                    names
+                        .iter()
+                        .find(|(wire, _)| v.as_str() == Some(*wire))
+                        .map(|(_, name)| name.clone())
+                })
+                .collect()
+        });
+        if let Some(named) = named {
+            schema["x-enum-varnames"] = json!(named);
+        }
+    }
+}
 
 /// The whole document: the fixed parts plus every registered route, finished.
 pub fn document() -> OpenApiDoc {
@@ -218,7 +264,8 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
 }
 
 /// Adds to every API operation what the layers in front of its handler answer, the caching
-/// headers, the stream's event schemas, and the version.
+/// headers, the stream's event schemas, the enum member names for generated clients, and the
+/// version.
 pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
     let Ok(mut v) = serde_json::to_value(&doc) else {
         return doc;
@@ -242,6 +289,7 @@ pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
         for (name, schema) in stream_schemas() {
             schemas.insert(name.to_owned(), schema);
         }
+        name_enum_members(schemas);
     }
     serde_json::from_value(v).unwrap_or(doc)
 }

@@ -232,6 +232,15 @@ async fn the_document_declares_errors_headers_and_events() {
     );
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["StreamEvent"]["discriminator"]["propertyName"], "event");
+    // Generated clients name enum members by these, not `VALUE_1`.
+    assert_eq!(
+        schemas["Horizon"]["x-enum-varnames"],
+        serde_json::json!(["M30", "H1", "H2", "H4", "H6", "H12"])
+    );
+    assert_eq!(
+        schemas["Resolution"]["x-enum-varnames"],
+        serde_json::json!(["M1", "M5", "M15", "H1", "D1"])
+    );
     assert_eq!(schemas["DataMode"]["discriminator"]["propertyName"], "kind");
     // Generators read a tagged union only when no variant hides in an allOf.
     let text = doc.to_string();
