@@ -21,6 +21,7 @@ from coincast_api_client.api.predictions import (
     get_history,
     get_model,
     get_models,
+    get_performance,
     get_predictions,
 )
 from coincast_api_client.models import (
@@ -35,6 +36,7 @@ from coincast_api_client.models import (
     LatestPrediction,
     ModelInfo,
     ModelsResponse,
+    PerformanceResponse,
     Prediction,
     PredictionEvent,
     PredictionHistory,
@@ -118,9 +120,14 @@ def test_etags_give_304s_weak_or_strong(client):
         assert again.status_code in (200, 304)  # 200 only if a tick landed in between
         if again.status_code == 304:
             assert again.headers["etag"] == etag
-    for op in (get_models, get_accuracy, get_latest_prices, get_sources):
+    for op in (get_models, get_accuracy, get_latest_prices, get_sources, get_performance):
         r = op.sync_detailed(client=client)
         assert r.status_code == 200 and r.headers["etag"] and r.headers["cache-control"], op.__name__
+    # A declared 304 (an undeclared status would raise here).
+    perf = get_performance.sync_detailed(client=client)
+    typed(perf.parsed, PerformanceResponse)
+    again = get_performance.sync_detailed(client=client, if_none_match=perf.headers["etag"])
+    assert again.status_code in (200, 304)  # 200 only if a tick landed in between
 
 
 def test_candles_say_whether_they_are_closed(client):

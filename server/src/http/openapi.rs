@@ -96,11 +96,12 @@ impl ToSchema for TimeParam {
 }
 
 /// Operations whose answers carry an `ETag` (and take `If-None-Match`) and a `Cache-Control`.
-const CACHEABLE: [&str; 8] = [
+const CACHEABLE: [&str; 9] = [
     "get_predictions",
     "get_accuracy",
     "get_models",
     "get_model",
+    "get_performance",
     "get_latest_prices",
     "get_sources",
     "get_prices",
@@ -190,7 +191,7 @@ fn caching_headers() -> Value {
         },
         "Cache-Control": {
             "schema": {"type": "string"},
-            "description": "`public, max-age=<seconds to the next prediction tick>` for predictions, accuracy and models; `no-cache` (revalidate with the ETag) for the others",
+            "description": "`public, max-age=<seconds to the next prediction tick>` for predictions, accuracy, models and performance; `no-cache` (revalidate with the ETag) for the others",
             "required": true,
         },
     })

@@ -209,9 +209,24 @@ async fn the_document_declares_errors_headers_and_events() {
         }
     }
     assert_eq!(ops, 11);
+    // Every route that sends an ETag declares it, its 304 and `If-None-Match`.
+    for path in ["/api/predictions", "/api/performance"] {
+        let op = &doc["paths"][path]["get"];
+        assert!(op["responses"]["200"]["headers"]["ETag"].is_object(), "{path}");
+        assert!(
+            op["responses"]["304"]["headers"]["Cache-Control"].is_object(),
+            "{path}"
+        );
+        assert!(
+            op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+            "{path}"
+        );
+    }
     let predictions = &doc["paths"]["/api/predictions"]["get"];
-    assert!(predictions["responses"]["200"]["headers"]["ETag"].is_object());
-    assert!(predictions["responses"]["304"]["headers"]["Cache-Control"].is_object());
     assert_eq!(
         predictions["parameters"][0]["schema"]["$ref"],
         "#/components/schemas/Coin"
