@@ -206,7 +206,7 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
             "required": ["event", "id", "data"],
             "properties": {
                 "event": {"type": "string", "enum": [kind], "description": "The frame's `event:` field"},
-                "id": {"type": "integer", "format": "int64", "minimum": 1, "description": "The frame's `id:` field: the event's place in the one sequence (`Last-Event-ID`)"},
+                "id": {"type": "integer", "format": "int64", "minimum": 1, "description": "The frame's `id:` field: the event's place in the one sequence of every type and coin (`Last-Event-ID`): increasing, with gaps"},
                 "data": {"$ref": format!("#/components/schemas/{data}")},
             },
         })

@@ -117,7 +117,9 @@ pub struct StreamQuery {
 /// than is replayed), with JSON `data` (schemas: `StreamEvent`).
 ///
 /// Every event has an `id:` from one increasing sequence, the same for every client and across
-/// reconnections. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get what you missed
+/// reconnections. Ids are ordered for resume, not dense: one sequence numbers the events of every
+/// type and coin, so the ids a client gets have gaps (more with a filter), and a gap is not a lost
+/// event. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get what you missed
 /// (at most the 1,000 newest of your filter, prices included; older ones are announced by a
 /// `skipped` event naming their ids; read `GET /api/predictions/history` for them). Filter with
 /// `coin`, `horizon` and `type`. A comment line (`: keep-alive`) comes after 15 s without events.
