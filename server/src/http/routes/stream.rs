@@ -123,6 +123,29 @@ pub struct StreamQuery {
 /// (at most the 1,000 newest of your filter, prices included; older ones are announced by a
 /// `skipped` event naming their ids; read `GET /api/predictions/history` for them). Filter with
 /// `coin`, `horizon` and `type`. A comment line (`: keep-alive`) comes after 15 s without events.
+///
+/// The 200 is an endless `text/event-stream`: it ends only when the connection drops or the
+/// server stops. A generated client's `get_stream` reads the whole body and so never returns:
+/// read the stream with an SSE client (a browser's `EventSource`) or line by line. A frame is
+/// `event:`, `id:` and `data:` (one line of JSON) lines, then an empty line; lines starting with
+/// `:` are comments. In Python with httpx (README, "Reading the event stream from Python", has
+/// the whole loop with reconnection):
+///
+/// ```python
+/// resume = {"Last-Event-ID": str(last_id)} if last_id else {}  # the last id you handled
+/// with httpx.stream("GET", base_url + "/api/stream", params={"coin": "BTC"}, headers=resume,
+///                   timeout=httpx.Timeout(10, read=60)) as r:   # keep-alives come every 15 s
+///     frame = {}
+///     for line in r.iter_lines():
+///         if line == "":                      # the frame is complete
+///             if "data" in frame:
+///                 last_id = int(frame["id"])
+///                 handle(frame["event"], last_id, json.loads(frame["data"]))
+///             frame = {}
+///         elif not line.startswith(":"):      # not a comment (`: keep-alive`)
+///             name, _, value = line.partition(":")
+///             frame[name] = value.removeprefix(" ")
+/// ```
 #[utoipa::path(
     tag = "predictions",
     params(
