@@ -21,6 +21,7 @@ from coincast_api_client.api.predictions import (
     get_history,
     get_model,
     get_models,
+    get_performance,
     get_predictions,
 )
 from coincast_api_client.models import (
@@ -35,6 +36,7 @@ from coincast_api_client.models import (
     LatestPrediction,
     ModelInfo,
     ModelsResponse,
+    PerformanceResponse,
     Prediction,
     PredictionEvent,
     PredictionHistory,
@@ -42,6 +44,7 @@ from coincast_api_client.models import (
     PriceEvent,
     PricesResponse,
     ReplayMode,
+    ResetEvent,
     Resolution,
     ScoreEvent,
     SkippedEvent,
@@ -55,6 +58,7 @@ FRAMES = {
     "score": ScoreEvent,
     "price": PriceEvent,
     "skipped": SkippedEvent,
+    "reset": ResetEvent,
 }
 
 
@@ -77,11 +81,23 @@ def test_health_and_sources_say_replay(client):
     assert sources.sources
 
 
+def test_enum_members_are_named_after_their_values():
+    # `x-enum-varnames` in the document: `Horizon.H1`, not `Horizon.VALUE_1` (the generator sorts
+    # members by name, so compare as mappings).
+    assert Horizon.H1.value == "1h"
+    assert {h.name: h.value for h in Horizon} == {
+        "M30": "30m", "H1": "1h", "H2": "2h", "H4": "4h", "H6": "6h", "H12": "12h"
+    }
+    assert {r.name: r.value for r in Resolution} == {
+        "M1": "1m", "M5": "5m", "M15": "15m", "H1": "1h", "D1": "1d"
+    }
+
+
 def test_predictions_carry_ids_freshness_and_skill(client):
-    resp = typed(get_predictions.sync(client=client, coin=Coin.BTC, horizon=Horizon("1h")), PredictionsResponse)
+    resp = typed(get_predictions.sync(client=client, coin=Coin.BTC, horizon=Horizon.H1), PredictionsResponse)
     (entry,) = resp.predictions
     typed(entry, LatestPrediction)
-    assert entry.coin == Coin.BTC and entry.horizon == Horizon("1h")
+    assert entry.coin == Coin.BTC and entry.horizon == Horizon.H1
     p = typed(entry.prediction, Prediction)
     assert isinstance(p.id, int) and p.id > 0
     assert isinstance(p.published_at, datetime.datetime) and isinstance(p.valid_until, datetime.datetime)
@@ -106,14 +122,19 @@ def test_etags_give_304s_weak_or_strong(client):
         assert again.status_code in (200, 304)  # 200 only if a tick landed in between
         if again.status_code == 304:
             assert again.headers["etag"] == etag
-    for op in (get_models, get_accuracy, get_latest_prices, get_sources):
+    for op in (get_models, get_accuracy, get_latest_prices, get_sources, get_performance):
         r = op.sync_detailed(client=client)
         assert r.status_code == 200 and r.headers["etag"] and r.headers["cache-control"], op.__name__
+    # A declared 304 (an undeclared status would raise here).
+    perf = get_performance.sync_detailed(client=client)
+    typed(perf.parsed, PerformanceResponse)
+    again = get_performance.sync_detailed(client=client, if_none_match=perf.headers["etag"])
+    assert again.status_code in (200, 304)  # 200 only if a tick landed in between
 
 
 def test_candles_say_whether_they_are_closed(client):
     resp = typed(
-        get_prices.sync(client=client, coin=Coin.LTC, resolution=Resolution("1m")),
+        get_prices.sync(client=client, coin=Coin.LTC, resolution=Resolution.M1),
         CandlesResponse,
     )
     assert resp.candles
@@ -137,8 +158,8 @@ def test_history_pages_with_a_cursor(client):
 
 
 def test_accuracy_and_models(client):
-    acc = typed(get_accuracy.sync(client=client, horizon=Horizon("4h")), AccuracyResponse)
-    assert {r.horizon for r in acc.rows} == {Horizon("4h")}
+    acc = typed(get_accuracy.sync(client=client, horizon=Horizon.H4), AccuracyResponse)
+    assert {r.horizon for r in acc.rows} == {Horizon.H4}
     models = typed(get_models.sync(client=client), ModelsResponse)
     first = models.models[0]
     one = typed(get_model.sync(client=client, id=first.id), ModelInfo)
@@ -201,5 +222,11 @@ def test_the_stream_filters_and_resumes_with_the_same_ids(client):
     with raw.stream("GET", "/api/stream", params=params, timeout=httpx.Timeout(100.0)) as r:
         preds = read_frames(r, 1, time.monotonic() + 90)
     assert preds and isinstance(preds[0], PredictionEvent)
-    assert preds[0].data.horizon == Horizon("30m") and preds[0].data.id > 0
+    assert preds[0].data.horizon == Horizon.M30 and preds[0].data.id > 0
     assert not isinstance(preds[0].data.valid_until, Unset)
+    # A resume from beyond the sequence (a reset or restored server) is told so at once.
+    params = {"last_event_id": "999999999"}
+    with raw.stream("GET", "/api/stream", params=params, timeout=httpx.Timeout(30.0)) as r:
+        reset = read_frames(r, 1, time.monotonic() + 20)
+    assert reset and isinstance(reset[0], ResetEvent), reset
+    assert reset[0].data.requested_id == 999999999 and reset[0].id == reset[0].data.newest_id

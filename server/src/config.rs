@@ -60,7 +60,8 @@ impl Default for RetentionSettings {
 /// The models the engine serves.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ModelsSettings {
-    /// The folder with the ONNX files and model cards (`coincast train --out`).
+    /// The folder with the ONNX files and model cards (`coincast train --out`). The default,
+    /// `models/artifacts`, is looked for beside the binary too ([`resolve_default`]).
     pub dir: PathBuf,
     /// At start, backfill predictions (marked as such) over this many past hours of stored data,
     /// every 15 minutes, so a fresh install shows history at once (0: off).
@@ -221,6 +222,7 @@ pub fn redact_url(url: &str) -> String {
 /// The built web app (the output of `scripts/build-frontend`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct FrontendSettings {
+    /// The default, `frontend/dist`, is looked for beside the binary too ([`resolve_default`]).
     pub dist_dir: PathBuf,
 }
 
@@ -244,7 +246,8 @@ pub enum LogFormat {
 impl Settings {
     /// Loads the layers for this command line.
     pub fn load(cli: &Cli) -> anyhow::Result<Self> {
-        let mut builder = Self::defaults()?;
+        // The layers above the defaults first: what they set is used as given.
+        let mut builder = config::Config::builder();
         if let Some(path) = &cli.config {
             builder = builder.add_source(config::File::from(path.as_path()).required(true));
         }
@@ -289,6 +292,15 @@ impl Settings {
                 builder = builder.set_override("worker.health_file", path_str(file)?)?;
             }
         }
+        let given = builder.build_cloned().context("reading settings")?;
+        let mut builder = Self::with_defaults(builder)?;
+        let exe = std::env::current_exe().ok();
+        for (key, relative) in CHECKOUT_PATHS {
+            if given.get_string(key).is_err() {
+                let path = resolve_default(Path::new(relative), exe.as_deref(), Path::exists);
+                builder = builder.set_default(key, path_str(&path)?)?;
+            }
+        }
         let settings: Settings = builder
             .build()
             .context("reading settings")?
@@ -302,9 +314,17 @@ impl Settings {
         self.data_dir.join("models")
     }
 
-    /// The defaults alone (as a builder, so tests and `load` can layer on top).
+    /// The defaults alone (as a builder, so tests and `load` can layer on top). The paths into the
+    /// checkout ([`CHECKOUT_PATHS`]) are relative here; `load` resolves them.
     pub fn defaults() -> anyhow::Result<config::ConfigBuilder<config::builder::DefaultState>> {
-        Ok(config::Config::builder()
+        Self::with_defaults(config::Config::builder())
+    }
+
+    /// `builder` with the built-in defaults under its layers (defaults always rank lowest).
+    fn with_defaults(
+        builder: config::ConfigBuilder<config::builder::DefaultState>,
+    ) -> anyhow::Result<config::ConfigBuilder<config::builder::DefaultState>> {
+        Ok(builder
             .set_default("data_dir", "data")?
             .set_default("server.host", "127.0.0.1")?
             .set_default("server.port", 8080)?
@@ -357,6 +377,33 @@ impl Settings {
             .set_default("retrain.horizons", Vec::<String>::new())?
             .set_default("replay.enabled", false)?)
     }
+}
+
+/// The defaults that are paths into the checkout: the shipped models and the built web app.
+const CHECKOUT_PATHS: [(&str, &str); 2] = [
+    ("models.dir", "models/artifacts"),
+    ("frontend.dist_dir", "frontend/dist"),
+];
+
+/// Where a default path into the checkout (`relative`, such as `models/artifacts`) is, for a
+/// binary at `exe`: the first that `exists` of `relative` from the working directory, beside the
+/// binary, under its install prefix (`<prefix>/bin/coincast` reads
+/// `<prefix>/share/coincast/<relative>`), then in the binary's further ancestors (a checkout's
+/// `target/release/coincast` reads the checkout's). When none exists, `relative` as it is, so the
+/// error names the path a reader expects.
+pub fn resolve_default(relative: &Path, exe: Option<&Path>, exists: impl Fn(&Path) -> bool) -> PathBuf {
+    let mut candidates = vec![relative.to_path_buf()];
+    if let Some(dir) = exe.and_then(Path::parent) {
+        candidates.push(dir.join(relative));
+        if let Some(prefix) = dir.parent() {
+            candidates.push(prefix.join("share/coincast").join(relative));
+        }
+        candidates.extend(dir.ancestors().skip(1).map(|a| a.join(relative)));
+    }
+    candidates
+        .into_iter()
+        .find(|p| exists(p))
+        .unwrap_or_else(|| relative.to_path_buf())
 }
 
 fn path_str(path: &Path) -> anyhow::Result<&str> {
@@ -424,6 +471,46 @@ mod tests {
             s.server.trusted_proxies,
             vec!["10.0.0.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]
         );
+    }
+
+    #[test]
+    fn checkout_paths_are_found_from_the_working_directory_beside_the_binary_or_its_prefix() {
+        let rel = Path::new("models/artifacts");
+        // Where `rel` resolves for a binary at `exe` when only the paths `there` exist.
+        let find = |exe: Option<&str>, there: &[&str]| {
+            resolve_default(rel, exe.map(Path::new), |p| {
+                there.iter().any(|t| p == Path::new(t))
+            })
+        };
+        let built = Some("/src/coincast/target/release/coincast");
+        let checkout = "/src/coincast/models/artifacts";
+        // Run from the checkout: the relative path, as before.
+        assert_eq!(find(built, &["models/artifacts", checkout]), rel);
+        // Run from elsewhere: the checkout the binary sits in.
+        assert_eq!(find(built, &[checkout]), Path::new(checkout));
+        // Installed: beside the binary first, then the prefix's share/coincast.
+        let installed = Some("/opt/coincast/bin/coincast");
+        let shared = "/opt/coincast/share/coincast/models/artifacts";
+        let beside = "/opt/coincast/bin/models/artifacts";
+        assert_eq!(find(installed, &[shared]), Path::new(shared));
+        assert_eq!(find(installed, &[shared, beside]), Path::new(beside));
+        // Nowhere: the relative path, which the error then names.
+        assert_eq!(find(built, &[]), rel);
+        assert_eq!(find(None, &[]), rel);
+    }
+
+    #[test]
+    fn a_configured_path_is_used_as_given() {
+        let dir = std::env::temp_dir().join(format!("coincast-paths-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("coincast.toml");
+        std::fs::write(&file, "[models]\ndir = \"nowhere/models\"\n").unwrap();
+        let cli = Cli::parse_from(["coincast", "--config", file.to_str().unwrap(), "serve"]);
+        let s = Settings::load(&cli).unwrap();
+        assert_eq!(s.models.dir, PathBuf::from("nowhere/models"));
+        // The one left at its default is resolved (wherever it is found, it names the same folder).
+        let dist = &s.frontend.dist_dir;
+        assert!(dist.ends_with("frontend/dist"), "{dist:?}");
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl ErrorCode {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(
     feature = "openapi",
-    schema(example = json!({"code": "invalid_parameter", "message": "unknown coin \"DOGE\": expected one of BTC, LTC, XRP (or Bitcoin, Litecoin, Ripple)", "parameter": "coin"}))
+    schema(example = json!({"code": "invalid_parameter", "message": "unknown coin \"DOGE\": expected one of BTC, LTC, XRP", "parameter": "coin"}))
 )]
 pub struct ApiErrorBody {
     /// Stable machine-readable code.

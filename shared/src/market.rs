@@ -5,8 +5,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A coin coincast follows. On the wire it is its ticker (`"BTC"`); parsing also accepts the name
-/// (`"Bitcoin"`) and either case, so `/Litecoin`, `/litecoin` and `?coin=ltc` all work.
+/// A coin coincast follows: its upper-case ticker, `BTC`, `LTC` or `XRP`, in every answer and
+/// every parameter. Any other spelling (`?coin=ltc`, `?coin=Bitcoin`) is a 400
+/// `invalid_parameter` whose message suggests the ticker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Coin {
@@ -64,6 +65,8 @@ impl fmt::Display for Coin {
 #[error("unknown coin {0:?}: expected one of BTC, LTC, XRP (or Bitcoin, Litecoin, Ripple)")]
 pub struct ParseCoinError(pub String);
 
+/// Lenient, for people: the ticker or the name in any case (the web app's `/Litecoin` and
+/// `/litecoin`, the command line's `--coin`). API parameters take the exact ticker only.
 impl FromStr for Coin {
     type Err = ParseCoinError;
 

@@ -93,7 +93,10 @@ pub enum Outcome {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prediction {
     /// A stable id (the stored row's): the same prediction has the same id in every answer and
-    /// event, and `score` events name the prediction they score by it.
+    /// event, and `score` events name the prediction they score by it. Ids tell predictions
+    /// apart; they are not dense and do not follow time: they increase in the order rows are
+    /// stored, so predictions backfilled at start-up (with past `made_at`) take ids after the live
+    /// ones stored before them. Order by `made_at`.
     #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub id: i64,
     pub coin: Coin,

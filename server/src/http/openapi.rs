@@ -12,6 +12,7 @@ use std::borrow::Cow;
 
 use actix_web::App;
 use serde_json::{Value, json};
+use shared::{Horizon, Resolution};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
@@ -96,16 +97,62 @@ impl ToSchema for TimeParam {
 }
 
 /// Operations whose answers carry an `ETag` (and take `If-None-Match`) and a `Cache-Control`.
-const CACHEABLE: [&str; 8] = [
+const CACHEABLE: [&str; 9] = [
     "get_predictions",
     "get_accuracy",
     "get_models",
     "get_model",
+    "get_performance",
     "get_latest_prices",
     "get_sources",
     "get_prices",
     "get_history",
 ];
+
+/// Member names for generated clients of the enums whose wire values are not identifiers (`1h`
+/// would become `VALUE_1`): the Rust variant names, as `x-enum-varnames`.
+fn enum_varnames() -> [(&'static str, Vec<(&'static str, String)>); 2] {
+    [
+        (
+            "Horizon",
+            Horizon::ALL
+                .iter()
+                .map(|h| (h.as_str(), format!("{h:?}")))
+                .collect(),
+        ),
+        (
+            "Resolution",
+            Resolution::ALL
+                .iter()
+                .map(|r| (r.as_str(), format!("{r:?}")))
+                .collect(),
+        ),
+    ]
+}
+
+/// Adds `x-enum-varnames` to the enum schemas of [`enum_varnames`], in the order of their values
+/// (left out if a value has no name, so a generator never pairs the wrong ones).
+fn name_enum_members(schemas: &mut serde_json::Map<String, Value>) {
+    for (schema, names) in enum_varnames() {
+        let Some(schema) = schemas.get_mut(schema) else {
+            continue;
+        };
+        let named: Option<Vec<String>> = schema["enum"].as_array().and_then(|values| {
+            values
+                .iter()
+                .map(|v| {
+                    names
+                        .iter()
+                        .find(|(wire, _)| v.as_str() == Some(*wire))
+                        .map(|(_, name)| name.clone())
+                })
+                .collect()
+        });
+        if let Some(named) = named {
+            schema["x-enum-varnames"] = json!(named);
+        }
+    }
+}
 
 /// The whole document: the fixed parts plus every registered route, finished.
 pub fn document() -> OpenApiDoc {
@@ -145,7 +192,7 @@ fn caching_headers() -> Value {
         },
         "Cache-Control": {
             "schema": {"type": "string"},
-            "description": "`public, max-age=<seconds to the next prediction tick>` for predictions, accuracy and models; `no-cache` (revalidate with the ETag) for the others",
+            "description": "`public, max-age=<seconds to the next prediction tick>` for predictions, accuracy, models and performance; `no-cache` (revalidate with the ETag) for the others",
             "required": true,
         },
     })
@@ -160,7 +207,7 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
             "required": ["event", "id", "data"],
             "properties": {
                 "event": {"type": "string", "enum": [kind], "description": "The frame's `event:` field"},
-                "id": {"type": "integer", "format": "int64", "minimum": 1, "description": "The frame's `id:` field: the event's place in the one sequence (`Last-Event-ID`)"},
+                "id": {"type": "integer", "format": "int64", "minimum": 1, "description": "The frame's `id:` field: the event's place in the one sequence of every type and coin (`Last-Event-ID`): increasing, with gaps"},
                 "data": {"$ref": format!("#/components/schemas/{data}")},
             },
         })
@@ -230,7 +277,8 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
 }
 
 /// Adds to every API operation what the layers in front of its handler answer, the caching
-/// headers, the stream's event schemas, and the version.
+/// headers, the stream's event schemas, the enum member names for generated clients, and the
+/// version.
 pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
     let Ok(mut v) = serde_json::to_value(&doc) else {
         return doc;
@@ -254,6 +302,7 @@ pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
         for (name, schema) in stream_schemas() {
             schemas.insert(name.to_owned(), schema);
         }
+        name_enum_members(schemas);
     }
     serde_json::from_value(v).unwrap_or(doc)
 }

@@ -214,9 +214,24 @@ async fn the_document_declares_errors_headers_and_events() {
         }
     }
     assert_eq!(ops, 11);
+    // Every route that sends an ETag declares it, its 304 and `If-None-Match`.
+    for path in ["/api/predictions", "/api/performance"] {
+        let op = &doc["paths"][path]["get"];
+        assert!(op["responses"]["200"]["headers"]["ETag"].is_object(), "{path}");
+        assert!(
+            op["responses"]["304"]["headers"]["Cache-Control"].is_object(),
+            "{path}"
+        );
+        assert!(
+            op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+            "{path}"
+        );
+    }
     let predictions = &doc["paths"]["/api/predictions"]["get"];
-    assert!(predictions["responses"]["200"]["headers"]["ETag"].is_object());
-    assert!(predictions["responses"]["304"]["headers"]["Cache-Control"].is_object());
     assert_eq!(
         predictions["parameters"][0]["schema"]["$ref"],
         "#/components/schemas/Coin"
@@ -237,6 +252,15 @@ async fn the_document_declares_errors_headers_and_events() {
     );
     let schemas = &doc["components"]["schemas"];
     assert_eq!(schemas["StreamEvent"]["discriminator"]["propertyName"], "event");
+    // Generated clients name enum members by these, not `VALUE_1`.
+    assert_eq!(
+        schemas["Horizon"]["x-enum-varnames"],
+        serde_json::json!(["M30", "H1", "H2", "H4", "H6", "H12"])
+    );
+    assert_eq!(
+        schemas["Resolution"]["x-enum-varnames"],
+        serde_json::json!(["M1", "M5", "M15", "H1", "D1"])
+    );
     assert_eq!(schemas["DataMode"]["discriminator"]["propertyName"], "kind");
     // Generators read a tagged union only when no variant hides in an allOf.
     let text = doc.to_string();

@@ -147,3 +147,16 @@ async fn bad_candle_requests_get_clear_json_errors() {
     let body: CandlesResponse = app.get(&wide).await.json().await.unwrap();
     assert_eq!(body.to.timestamp() - body.from.timestamp(), 5_000 * 60);
 }
+
+#[tokio::test]
+async fn a_missing_coin_is_said_to_be_required() {
+    let app = spawn_app(Frontend::Fixture).await;
+    for url in ["/api/prices?resolution=1h", "/api/prices"] {
+        let r = app.get(url).await;
+        assert_eq!(r.status(), 400, "{url}");
+        let body: ApiErrorBody = r.json().await.unwrap();
+        assert_eq!(body.code, ErrorCode::InvalidParameter, "{url}");
+        assert_eq!(body.parameter.as_deref(), Some("coin"), "{url}");
+        assert_eq!(body.message, "`coin` is required", "{url}");
+    }
+}

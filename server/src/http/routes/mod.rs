@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use actix_web::error::QueryPayloadError;
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -149,7 +150,11 @@ pub async fn api_not_found(
 /// query field is a string parsed by its handler): what is left is a missing required one.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
-        let message = err.to_string();
+        // The deserializer's own words (``missing field `coin` ``), without actix's prefix.
+        let message = match &err {
+            QueryPayloadError::Deserialize(e) => e.to_string(),
+            other => other.to_string(),
+        };
         let parameter = message
             .split('`')
             .nth(1)

@@ -356,6 +356,17 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_error_example_is_what_a_bad_coin_gets() {
+        let doc = serde_json::to_value(crate::http::openapi::document()).unwrap();
+        let example = &doc["components"]["schemas"]["ApiErrorBody"]["example"];
+        let Err(ApiError::InvalidParameter { parameter, message }) = parse_coin("DOGE") else {
+            panic!("DOGE accepted");
+        };
+        assert_eq!(example["parameter"], parameter.as_str());
+        assert_eq!(example["message"], message.as_str());
+    }
+
+    #[test]
     fn bounded_numbers() {
         assert_eq!(parse_bounded("limit", "10", 1, 1000).ok(), Some(10));
         for bad in ["0", "1001", "-1", "", "1e3", "18446744073709551616"] {

@@ -113,14 +113,41 @@ pub struct StreamQuery {
 }
 
 /// Server-sent events: `prediction` (a new prediction), `score` (a prediction scored against the
-/// real price), `price` (a coin's newest minute close) and `skipped` (a resume from further back
-/// than is replayed), with JSON `data` (schemas: `StreamEvent`).
+/// real price), `price` (each stored minute's close, once), `skipped` (a resume from further back
+/// than is replayed) and `reset` (a resume after an id the sequence has not reached: the server's
+/// events were reset or restored; it carries the newest id, re-read `GET /api/predictions`), with
+/// JSON `data` (schemas: `StreamEvent`).
 ///
 /// Every event has an `id:` from one increasing sequence, the same for every client and across
-/// reconnections. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get what you missed
+/// reconnections. Ids are ordered for resume, not dense: one sequence numbers the events of every
+/// type and coin, so the ids a client gets have gaps (more with a filter), and a gap is not a lost
+/// event. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get what you missed
 /// (at most the 1,000 newest of your filter, prices included; older ones are announced by a
 /// `skipped` event naming their ids; read `GET /api/predictions/history` for them). Filter with
 /// `coin`, `horizon` and `type`. A comment line (`: keep-alive`) comes after 15 s without events.
+///
+/// The 200 is an endless `text/event-stream`: it ends only when the connection drops or the
+/// server stops. A generated client's `get_stream` reads the whole body and so never returns:
+/// read the stream with an SSE client (a browser's `EventSource`) or line by line. A frame is
+/// `event:`, `id:` and `data:` (one line of JSON) lines, then an empty line; lines starting with
+/// `:` are comments. In Python with httpx (README, "Reading the event stream from Python", has
+/// the whole loop with reconnection):
+///
+/// ```python
+/// resume = {"Last-Event-ID": str(last_id)} if last_id else {}  # the last id you handled
+/// with httpx.stream("GET", base_url + "/api/stream", params={"coin": "BTC"}, headers=resume,
+///                   timeout=httpx.Timeout(10, read=60)) as r:   # keep-alives come every 15 s
+///     frame = {}
+///     for line in r.iter_lines():
+///         if line == "":                      # the frame is complete
+///             if "data" in frame:
+///                 last_id = int(frame["id"])
+///                 handle(frame["event"], last_id, json.loads(frame["data"]))
+///             frame = {}
+///         elif not line.startswith(":"):      # not a comment (`: keep-alive`)
+///             name, _, value = line.partition(":")
+///             frame[name] = value.removeprefix(" ")
+/// ```
 #[utoipa::path(
     tag = "predictions",
     params(
