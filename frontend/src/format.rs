@@ -646,16 +646,22 @@ pub fn countdown(target: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// Live accuracy as a card shows it: `54.2% [50.1-58.3%] vs 51.0% baseline, n=412`.
+/// Live accuracy as a card shows it: `54.2% [50.1-58.3%] vs 51.0% baseline, n=412 (≈ 7
+/// independent)`: the interval is over the effective sample size, which the text names.
 pub fn live_accuracy(a: &AccuracyStats) -> String {
     let figure = match (a.accuracy, a.wilson_low, a.wilson_high, a.baseline_accuracy) {
         (Some(acc), Some(lo), Some(hi), Some(base)) if a.n > 0 => format!(
-            "{} [{:.1}-{:.1}%] vs {} baseline, n={}",
+            "{} [{:.1}-{:.1}%] vs {} baseline, n={}{}",
             accuracy(acc),
             100.0 * lo,
             100.0 * hi,
             accuracy(base),
-            a.n
+            a.n,
+            if a.n_effective > 0 && a.n_effective < a.n {
+                format!(" (≈ {} independent)", a.n_effective)
+            } else {
+                String::new()
+            }
         ),
         _ => return "no scored live predictions yet".into(),
     };
@@ -1124,6 +1130,7 @@ mod tests {
             window: "7d".into(),
             out_of_sample: true,
             n: 412,
+            n_effective: 7,
             hits: 223,
             accuracy: Some(223.0 / 412.0),
             wilson_low: Some(0.493),
@@ -1131,8 +1138,12 @@ mod tests {
             brier: Some(0.249),
             baseline_accuracy: Some(0.51),
         };
-        assert_eq!(live_accuracy(&a), "54.1% [49.3-58.9%] vs 51.0% baseline, n=412");
+        assert_eq!(
+            live_accuracy(&a),
+            "54.1% [49.3-58.9%] vs 51.0% baseline, n=412 (≈ 7 independent)"
+        );
         a.out_of_sample = false;
+        a.n_effective = 412;
         assert_eq!(
             live_accuracy(&a),
             "54.1% [49.3-58.9%] vs 51.0% baseline, n=412 (in-sample: on rows the model trained on)"

@@ -152,8 +152,16 @@ pub fn wilson(hits: usize, n: usize, z: f64) -> (f64, f64) {
     if n == 0 {
         return (0.0, 1.0);
     }
-    let n_f = n as f64;
-    let p = hits as f64 / n_f;
+    wilson_rate(hits as f64 / n as f64, n as f64, z)
+}
+
+/// The Wilson score interval of a rate `p` seen over `n` outcomes, where `n` may be an effective
+/// sample size (fewer than the rows when the rows overlap); `(0, 1)` for n <= 0.
+pub fn wilson_rate(p: f64, n: f64, z: f64) -> (f64, f64) {
+    if n <= 0.0 || !p.is_finite() {
+        return (0.0, 1.0);
+    }
+    let n_f = n;
     let z2 = z * z;
     let centre = (p + z2 / (2.0 * n_f)) / (1.0 + z2 / n_f);
     let half = z * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / (1.0 + z2 / n_f);

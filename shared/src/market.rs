@@ -126,6 +126,11 @@ impl Horizon {
         }
     }
 
+    /// The horizon's length in seconds.
+    pub const fn seconds(self) -> i64 {
+        self.minutes() as i64 * 60
+    }
+
     /// The horizon's length in minutes.
     pub const fn minutes(self) -> u32 {
         match self {

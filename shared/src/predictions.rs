@@ -156,11 +156,17 @@ pub struct AccuracyStats {
     pub out_of_sample: bool,
     /// Scored predictions in the window.
     pub n: u32,
+    /// The effective sample size: how many horizon-length blocks of time the scored predictions
+    /// fall in. Predictions made every minute (or 15 minutes) with a longer horizon share most of
+    /// their future, so `n` overstates the evidence 30-120 times; the interval uses this. Absent
+    /// in answers of servers before API 1.5.
+    #[serde(default)]
+    pub n_effective: u32,
     /// Of which the direction was right.
     pub hits: u32,
     /// hits / n (absent when n = 0).
     pub accuracy: Option<f64>,
-    /// 95% Wilson interval of the accuracy.
+    /// 95% Wilson interval of the accuracy, over `n_effective` (not `n`) outcomes.
     pub wilson_low: Option<f64>,
     pub wilson_high: Option<f64>,
     /// Mean squared error of P(up) against the outcome.

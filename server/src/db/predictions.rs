@@ -276,11 +276,15 @@ pub struct ScoredSums {
     /// The sum of squared errors of `p_up` (clamped to `[1e-7, 1 - 1e-7]` as
     /// `models::metrics::Metrics` does) against what happened: n times the Brier score.
     pub squared_error: f64,
+    /// How many horizon-length blocks of time (`made_at / horizon`) hold at least one of the
+    /// rows: predictions in one block share most of their future, so this, not `n`, is about how
+    /// many independent outcomes the rows saw (the effective sample size).
+    pub blocks: i64,
 }
 
-/// COUNT, SUM(hits), SUM(ups), SUM(squared error) as the database returns them (SUM of no rows
-/// is NULL).
-type SumsRow = (i64, Option<i64>, Option<i64>, Option<f64>);
+/// COUNT, SUM(hits), SUM(ups), SUM(squared error), COUNT(DISTINCT block) as the database returns
+/// them (SUM of no rows is NULL).
+type SumsRow = (i64, Option<i64>, Option<i64>, Option<f64>, i64);
 
 /// The [`ScoredSums`] of the scored predictions of a coin and horizon made at or after `since`,
 /// live or backfilled, aggregated by the database (index
@@ -318,15 +322,21 @@ pub async fn scored_sums(
         )
         .column_as(Expr::cust(format!("SUM(CASE WHEN {WENT_UP} THEN 1 ELSE 0 END)")), "up")
         .column_as(Expr::cust(format!("SUM(({p} - {t}) * ({p} - {t}))")), "squared_error")
+        // Integer division on BIGINT in both SQLite and PostgreSQL (made_at is never negative).
+        .column_as(
+            Expr::cust(format!("COUNT(DISTINCT made_at / {})", horizon.seconds())),
+            "blocks",
+        )
         .into_tuple()
         .one(db)
         .await?;
     Ok(
-        row.map_or_else(ScoredSums::default, |(n, hits, up, se)| ScoredSums {
+        row.map_or_else(ScoredSums::default, |(n, hits, up, se, blocks)| ScoredSums {
             n,
             hits: hits.unwrap_or(0),
             up: up.unwrap_or(0),
             squared_error: se.unwrap_or(0.0),
+            blocks,
         }),
     )
 }

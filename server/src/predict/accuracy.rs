@@ -1,11 +1,18 @@
 //! Live accuracy: the scored live predictions of a coin and horizon over a trailing window, next
-//! to the majority-class baseline of the same rows, with n and a Wilson interval.
+//! to the majority-class baseline of the same rows, with n, the effective sample size and a
+//! Wilson interval over it.
+//!
+//! Predictions of a 1 h model made every minute overlap: sixty in a row share most of the hour
+//! they predict, so they are far from sixty independent outcomes. The effective sample size
+//! counts one outcome per horizon-length block of time that holds scored predictions
+//! (`ScoredSums::blocks`), and the interval is Wilson's at that size: 30-120 times fewer
+//! outcomes than rows at 30 min to 2 h, 4 times fewer at 4 h to 12 h.
 //!
 //! The database sums the rows (`db::predictions::scored_sums`: count, hits, ups, squared error);
 //! the figures are computed here from those sums exactly as `models::metrics::Metrics` computes
 //! them from the rows, so a request never loads a window's rows.
 
-use models::metrics::{Z95, wilson};
+use models::metrics::{Z95, wilson_rate};
 use sea_orm::{ConnectionTrait, DbErr};
 use shared::{AccuracyStats, Coin, Horizon};
 
@@ -55,13 +62,16 @@ pub fn stats(window: &str, s: &ScoredSums) -> AccuracyStats {
     let up = usize::try_from(s.up).unwrap_or(0).min(n);
     let some = n > 0;
     let n_f = n as f64;
-    let (low, high) = wilson(hits, n, Z95);
+    // At least one outcome when anything was scored; never more than the rows.
+    let n_effective = usize::try_from(s.blocks).unwrap_or(0).clamp(usize::from(some), n);
+    let (low, high) = wilson_rate(hits as f64 / n_f.max(1.0), n_effective as f64, Z95);
     AccuracyStats {
         window: window.to_owned(),
         // Live data is by nature unseen in training; callers correct it for a replay
         // (`AppState::out_of_sample`).
         out_of_sample: true,
         n: u32::try_from(n).unwrap_or(u32::MAX),
+        n_effective: u32::try_from(n_effective).unwrap_or(u32::MAX),
         hits: u32::try_from(hits).unwrap_or(u32::MAX),
         accuracy: some.then(|| hits as f64 / n_f),
         wilson_low: some.then_some(low),
@@ -128,8 +138,15 @@ mod tests {
         assert_eq!((got.n as usize, got.hits as usize), (m.n, m.hits));
         let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
         assert!(close(got.accuracy, m.accuracy), "{got:?} {m:?}");
-        assert!(close(got.wilson_low, m.wilson_low), "{got:?} {m:?}");
-        assert!(close(got.wilson_high, m.wilson_high), "{got:?} {m:?}");
+        // Twelve 1 h predictions a minute apart, in the 12 minutes before now - 10,000 s: one
+        // or two hour-long blocks (as the hour boundary falls), not twelve outcomes.
+        let blocks: std::collections::BTreeSet<i64> =
+            (0..12).map(|i| (now - 10_000 - i * 60) / 3_600).collect();
+        assert_eq!(got.n_effective as usize, blocks.len());
+        let (low, high) = wilson_rate(m.accuracy, blocks.len() as f64, Z95);
+        assert!(close(got.wilson_low, low), "{got:?}");
+        assert!(close(got.wilson_high, high), "{got:?}");
+        assert!(got.wilson_high.unwrap() - got.wilson_low.unwrap() > m.wilson_high - m.wilson_low);
         assert!(close(got.brier, m.brier), "{got:?} {m:?}");
         assert!(close(got.baseline_accuracy, m.baseline_accuracy), "{got:?} {m:?}");
 
@@ -137,5 +154,6 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((none.n, none.hits, none.accuracy, none.brier), (0, 0, None, None));
+        assert_eq!(none.n_effective, 0);
     }
 }

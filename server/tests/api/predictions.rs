@@ -196,8 +196,13 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
     assert_eq!(day.accuracy, Some(0.75));
     assert_eq!(day.baseline_accuracy, Some(0.5));
     assert!((day.brier.unwrap() - 0.1625).abs() < 1e-12);
-    // Wilson 95%: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n).
-    let (p, n, z) = (0.75f64, 4.0f64, 1.959_963_984_540_054f64);
+    // The four 1 h predictions a minute apart fall in one or two hour-long blocks: that many
+    // independent outcomes, not four.
+    let blocks: std::collections::BTreeSet<i64> =
+        [7200, 7140, 7080, 7020].iter().map(|back| (now - back) / 3600).collect();
+    assert_eq!(day.n_effective as usize, blocks.len());
+    // Wilson 95% over the effective n: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n).
+    let (p, n, z) = (0.75f64, blocks.len() as f64, 1.959_963_984_540_054f64);
     let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
     let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / (1.0 + z * z / n);
     assert!(
