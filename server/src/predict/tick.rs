@@ -39,10 +39,13 @@ fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool)
     row
 }
 
-/// Backfills predictions every `step_s` over `[now - hours, now)` from stored history (replayed
-/// or imported), marked `backfilled` (never counted as live), where none exists yet; then scores
-/// what has come due. One read of candles per coin; inference batched per model, off the async
-/// threads. Returns how many were made.
+/// Backfills predictions every `step_s` over the last `hours` from stored history (replayed or
+/// imported), marked `backfilled` (never counted as live), where none exists yet; then scores
+/// what has come due. The last step at or before `now` is included unless it is the current
+/// minute (the live tick's): so right after a start every horizon has a current prediction
+/// (the 4 h to 12 h ones are due only every 15 minutes), never one already past `valid_until`.
+/// One read of candles per coin; inference batched per model, off the async threads. Returns how
+/// many were made.
 pub async fn backfill(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
@@ -50,8 +53,15 @@ pub async fn backfill(
     hours: i64,
     step_s: i64,
 ) -> anyhow::Result<usize> {
-    let end = now.div_euclid(step_s) * step_s;
-    let start = end - hours * HOUR_S;
+    let slot = now.div_euclid(step_s) * step_s;
+    // Every step up to `end` (inclusive): the newest slot, unless the live tick owns it.
+    let end = if slot >= crate::clock::minute_of(now) {
+        slot - step_s
+    } else {
+        slot
+    };
+    // `hours` of steps, the newest at `end`.
+    let start = end - hours * HOUR_S + step_s;
     let mut made = 0;
     let models = registry.all();
     for coin in Coin::ALL {
@@ -68,7 +78,7 @@ pub async fn backfill(
             let set = series_set(db, model.series.iter().copied(), end).await?;
             let (mut xs, mut at) = (Vec::new(), Vec::new());
             let mut t = start;
-            while t < end {
+            while t <= end {
                 if due(model.card.horizon, t)
                     && !existing.contains(&t)
                     && let Ok((x, reference)) = features_from(&model, &minutes, &set, t)

@@ -198,8 +198,10 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
     assert!((day.brier.unwrap() - 0.1625).abs() < 1e-12);
     // The four 1 h predictions a minute apart fall in one or two hour-long blocks: that many
     // independent outcomes, not four.
-    let blocks: std::collections::BTreeSet<i64> =
-        [7200, 7140, 7080, 7020].iter().map(|back| (now - back) / 3600).collect();
+    let blocks: std::collections::BTreeSet<i64> = [7200, 7140, 7080, 7020]
+        .iter()
+        .map(|back| (now - back) / 3600)
+        .collect();
     assert_eq!(day.n_effective as usize, blocks.len());
     // Wilson 95% over the effective n: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n).
     let (p, n, z) = (0.75f64, blocks.len() as f64, 1.959_963_984_540_054f64);
@@ -301,6 +303,24 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
     assert_eq!(made, 6 * 4 * 18, "every 15 minutes over 6 hours, every model");
     let rows = prediction::Entity::find().all(&app.state.db).await.unwrap();
     assert!(rows.iter().all(|r| r.backfilled && r.made_at % 900 == 0));
+    // The newest quarter-hour before now is included (unless it is the current minute, the live
+    // tick's): the 4 h to 12 h models, due every 15 minutes, have a current prediction right
+    // after a start, none expired (the others' current minute is the start's first live tick).
+    if now % 900 != 0 {
+        app.refresh().await;
+        let current: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
+        let quarterly: Vec<_> = current
+            .predictions
+            .iter()
+            .filter(|e| e.cadence_minutes == 15)
+            .collect();
+        assert_eq!(quarterly.len(), 9);
+        assert!(
+            quarterly.iter().all(|e| e.prediction.is_some()),
+            "{:?}",
+            quarterly.iter().map(|e| &e.not_made_reason).collect::<Vec<_>>()
+        );
+    }
     assert!(
         rows.iter()
             .any(|r| r.outcome == coincast::db::entities::prediction::Outcome::Scored),
