@@ -54,17 +54,6 @@ pub struct GateResult {
     pub p_value: f64,
     /// Newey-West lags used (the rows whose horizons overlap).
     pub lags: usize,
-    /// The no-skill forecast: a constant at the window's share of UP (hindsight, so it is a
-    /// slightly stronger opponent than a real constant): its log loss, and the Diebold-Mariano
-    /// statistic and one-sided p-value of the challenger against it. A challenger must beat it
-    /// too, or beating a worse-than-chance champion would promote a model with no skill. Zero in
-    /// decisions recorded before the gate had it.
-    #[serde(default)]
-    pub no_skill_log_loss: f64,
-    #[serde(default)]
-    pub no_skill_dm: f64,
-    #[serde(default)]
-    pub no_skill_p_value: f64,
     pub decision: Decision,
     pub reason: String,
 }
@@ -98,42 +87,24 @@ pub fn compare(y: &[bool], champion: &[f64], challenger: &[f64], horizon_s: i64,
         accuracy: accuracy(y, p),
     };
     let lags = overlap_lags(horizon_s, step_s).min(n / 4);
-    let diebold_mariano = |d: &[f64]| {
-        let mean = d.iter().sum::<f64>() / n.max(1) as f64;
-        let var = newey_west_variance(d, lags);
-        let dm = if var > 0.0 && n > 0 {
-            mean / (var / n as f64).sqrt()
-        } else {
-            0.0
-        };
-        (mean, dm)
+    let mean = d.iter().sum::<f64>() / n.max(1) as f64;
+    let var = newey_west_variance(&d, lags);
+    let dm = if var > 0.0 && n > 0 {
+        mean / (var / n as f64).sqrt()
+    } else {
+        0.0
     };
-    let (mean, dm) = diebold_mariano(&d);
     let p_value = normal_sf(dm);
-    let base_rate = (y.iter().filter(|&&up| up).count() as f64 / n.max(1) as f64).clamp(1e-7, 1.0 - 1e-7);
-    let no_skill: Vec<f64> = (0..n)
-        .map(|i| loss(y[i], base_rate) - loss(y[i], challenger[i]))
-        .collect();
-    let (no_skill_mean, no_skill_dm) = diebold_mariano(&no_skill);
-    let no_skill_p_value = normal_sf(no_skill_dm);
-    let no_skill_log_loss = y.iter().map(|&y| loss(y, base_rate)).sum::<f64>() / n.max(1) as f64;
     let (decision, reason) = if n < MIN_ROWS {
         (
             Decision::Kept,
             format!("only {n} rows in the window (at least {MIN_ROWS} needed): the champion stays"),
         )
-    } else if dm > DM_CRITICAL && no_skill_dm <= DM_CRITICAL {
-        (
-            Decision::Kept,
-            format!(
-                "the challenger beats the champion (Diebold-Mariano {dm:.2}, p = {p_value:.4}) but not the no-skill forecast (a constant {base_rate:.3}: its log loss is lower by only {no_skill_mean:.5} per row, Diebold-Mariano {no_skill_dm:.2} <= {DM_CRITICAL:.3}, p = {no_skill_p_value:.4}): beating a champion that is no better than chance proves nothing"
-            ),
-        )
     } else if dm > DM_CRITICAL {
         (
             Decision::Promoted,
             format!(
-                "the challenger's log loss is lower by {mean:.5} per row (Diebold-Mariano {dm:.2} > {DM_CRITICAL:.3}, one-sided p = {p_value:.4} < {ALPHA}), and lower than the no-skill forecast's (Diebold-Mariano {no_skill_dm:.2}, p = {no_skill_p_value:.4})"
+                "the challenger's log loss is lower by {mean:.5} per row (Diebold-Mariano {dm:.2} > {DM_CRITICAL:.3}, one-sided p = {p_value:.4} < {ALPHA})"
             ),
         )
     } else if mean > 0.0 {
@@ -160,9 +131,6 @@ pub fn compare(y: &[bool], champion: &[f64], challenger: &[f64], horizon_s: i64,
         dm_statistic: dm,
         p_value,
         lags,
-        no_skill_log_loss,
-        no_skill_dm,
-        no_skill_p_value,
         decision,
         reason,
     }
@@ -251,26 +219,6 @@ mod tests {
         let few = compare(&y[..50], &coin_flip[..50], &informed[..50], 60, 60);
         assert_eq!(few.decision, Decision::Kept);
         assert!(few.reason.contains("only 50 rows"));
-    }
-
-    #[test]
-    fn beating_a_worse_than_chance_champion_is_not_enough_without_beating_no_skill() {
-        let n = 2000;
-        let (y, informed) = signalled(n);
-        // A champion worse than a coin flip (the informed model turned around), and a challenger
-        // with no skill at all: it beats the champion by far, but not the constant forecast.
-        let backwards: Vec<f64> = informed.iter().map(|p| 1.0 - p).collect();
-        let coin_flip = vec![0.5; n];
-        let r = compare(&y, &backwards, &coin_flip, 60, 60);
-        assert!(r.dm_statistic > DM_CRITICAL, "{r:?}");
-        assert!(r.no_skill_dm <= DM_CRITICAL, "{r:?}");
-        assert_eq!(r.decision, Decision::Kept, "{}", r.reason);
-        assert!(r.reason.contains("no-skill"), "{}", r.reason);
-        assert!(r.champion.log_loss > std::f64::consts::LN_2);
-        // A challenger with skill beats both and is promoted.
-        let r = compare(&y, &backwards, &informed, 60, 60);
-        assert_eq!(r.decision, Decision::Promoted, "{}", r.reason);
-        assert!(r.no_skill_p_value < 0.05 && r.no_skill_log_loss > r.challenger.log_loss);
     }
 
     #[test]
