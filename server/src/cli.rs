@@ -132,6 +132,11 @@ pub struct EvaluateArgs {
     /// Score only the predictions made before this day (UTC, `YYYY-MM-DD`).
     #[arg(long)]
     pub to: Option<chrono::NaiveDate>,
+    /// Also write one CSV row per scored prediction here (time, coin, horizon, model, p_up, the
+    /// signal at the card's threshold, what happened, each simple rule's call, in-sample or
+    /// not), so every printed figure can be recomputed outside coincast.
+    #[arg(long)]
+    pub rows_out: Option<PathBuf>,
     /// History files (CryptoDataDownload CSV or freqtrade JSON); the coin is read from the file
     /// name (BTC, LTC or XRP in it). Of several files of a coin in one folder, each model is
     /// scored on the one with the largest bars that make its bar size (the least resampling).

@@ -3,6 +3,7 @@
 //! majority, momentum and reversal baselines, and their signals traded after costs at the
 //! threshold their card chose (against buy-and-hold and the momentum rule).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -19,10 +20,19 @@ use shared::Coin;
 use crate::cli::EvaluateArgs;
 use crate::commands::{load, load_series};
 
+/// The header of `--rows-out`: one row per scored prediction.
+pub const ROWS_HEADER: &str =
+    "made_at,coin,horizon,model_id,p_up,threshold,signal,went_up,majority,momentum,reversal,in_sample,file";
+
 /// `coincast evaluate`: scores every model whose coin a file holds, on that file's bars
 /// (the model's bars ending at each prediction time, `models::bars`), and writes a report like
 /// training's.
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
+    evaluate(args).map(|_| ())
+}
+
+/// What [`run`] does, returning the evaluated cards (each model's figures on each file).
+pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
     let cards = models::train::read_cards(&args.models)?;
     anyhow::ensure!(!cards.is_empty(), "no model cards in {}", args.models.display());
     let (series, _) = load_series(&args.data_root)?;
@@ -44,10 +54,19 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     anyhow::ensure!(from < to, "--from must be before --to");
     let mut evaluated: Vec<ModelCard> = Vec::new();
     let mut trading = Vec::new();
+    let mut rows_out = match &args.rows_out {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            writeln!(w, "{ROWS_HEADER}")?;
+            Some(w)
+        }
+        None => None,
+    };
     println!(
-        "| model | file | n | accuracy [95% CI] | majority | momentum | reversal | strongest | p vs strongest | Brier | log loss | note |"
+        "| model | file | n | accuracy [95% CI] | majority | momentum | reversal | strongest | p vs strongest (binomial) | p vs strongest (HAC) | Brier | log loss | note |"
     );
-    println!("|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|---|");
+    println!("|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|");
     for (file, coin, bars, interval_s) in &files {
         let (file, coin, interval_s) = (file, *coin, *interval_s);
         for card in cards.iter().filter(|c| c.coin == coin) {
@@ -86,11 +105,12 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             let horizon_s = i64::from(card.horizon.minutes()) * 60;
             // The one bar builder: the model's bars ending at each prediction time the file's
             // bars resolve, as in training and in the engine.
+            let anchor_s = anchor_step(i64::from(card.horizon.cadence_minutes()) * 60, interval_s);
             let rows = Rows {
                 base: bars,
                 base_s: interval_s,
                 bar_s,
-                anchor_s: anchor_step(i64::from(card.horizon.cadence_minutes()) * 60, interval_s),
+                anchor_s,
                 horizon_s,
             };
             let data = Dataset::build_at(&spec, rows, &series).filter(|t| (from..to).contains(&t));
@@ -124,6 +144,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                     trades: 0,
                     net_return: 0.0,
                 });
+            let threshold = choice.threshold;
             let rows = strategy::rows(&data.ts, &p, &data.fwd_ret, &data.last_ret).context("row lengths")?;
             let traded = StrategyReport::evaluate(&rows, horizon_s, choice, costs, &fee_source(costs))
                 .context("no rows")?;
@@ -145,8 +166,53 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             };
             let pct = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{:.1}%", 100.0 * x));
             let strongest = m.strongest_baseline;
+            // Each simple rule's call per row: the majority class of these rows, the last bar's
+            // direction (momentum) and its opposite (reversal).
+            let ups = data.y.iter().filter(|&&up| up).count();
+            let majority_up = 2 * ups >= data.y.len();
+            let call = |rule: models::metrics::Baseline, i: usize| match rule {
+                models::metrics::Baseline::Majority => majority_up,
+                models::metrics::Baseline::Momentum => last_up[i],
+                models::metrics::Baseline::Reversal => !last_up[i],
+            };
+            // The paired, overlap-aware test of the model's hits against the strongest rule's.
+            let hac = strongest.and_then(|s| {
+                let hit = |said_up: bool, i: usize| f64::from(u8::from(said_up == data.y[i]));
+                let model: Vec<f64> = (0..data.y.len())
+                    .map(|i| hit(models::predicts_up(p[i]), i))
+                    .collect();
+                let rule: Vec<f64> = (0..data.y.len()).map(|i| hit(call(s.name, i), i)).collect();
+                models::stats::paired_hac(&model, &rule, models::stats::hac_lags(horizon_s, anchor_s))
+            });
+            if let Some(w) = rows_out.as_mut() {
+                let word = |up: bool| if up { "UP" } else { "DOWN" };
+                for i in 0..data.y.len() {
+                    let at = chrono::DateTime::from_timestamp(data.ts[i], 0)
+                        .map(|d| d.to_rfc3339())
+                        .unwrap_or_default();
+                    let signal = match shared::Signal::from_p_up(p[i], threshold) {
+                        shared::Signal::Long => "LONG",
+                        shared::Signal::Short => "SHORT",
+                        shared::Signal::Flat => "FLAT",
+                    };
+                    writeln!(
+                        w,
+                        "{at},{},{},{},{},{},{signal},{},{},{},{},{overlaps},\"{}\"",
+                        coin.ticker(),
+                        card.horizon.as_str(),
+                        card.id,
+                        p[i],
+                        threshold,
+                        u8::from(data.y[i]),
+                        word(call(models::metrics::Baseline::Majority, i)),
+                        word(call(models::metrics::Baseline::Momentum, i)),
+                        word(call(models::metrics::Baseline::Reversal, i)),
+                        file.display().to_string().replace('"', "\"\""),
+                    )?;
+                }
+            }
             println!(
-                "| {} | {} | {} | {:.1}% [{:.1}, {:.1}] | {:.1}% | {} | {} | {} | {} | {:.4} | {:.4} | {note} |",
+                "| {} | {} | {} | {:.1}% [{:.1}, {:.1}] | {:.1}% | {} | {} | {} | {} | {} | {:.4} | {:.4} | {note} |",
                 card.id,
                 file.display(),
                 m.n,
@@ -162,6 +228,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
                     100.0 * s.accuracy
                 )),
                 strongest.map_or("-".to_owned(), |s| format!("{:.3}", s.p_value)),
+                hac.map_or("-".to_owned(), |t| format!("{:.3} (n_eff {:.0})", t.p_value, t.n_effective)),
                 m.brier,
                 m.log_loss
             );
@@ -257,9 +324,70 @@ The accuracy columns hold this evaluation; the shuffled-split column is the trai
 and says nothing about future performance. The other rows lie wholly before or after the model's training span and are out of sample. **Baseline** \
 is always predicting the majority class of the same rows; **p** the one-sided binomial probability of doing at \
 least this well at the baseline's rate; **momentum** says UP when the last bar rose, **reversal** the opposite, \
-and **p vs strongest** is the same test at the strongest baseline's rate. The strategy table trades each model's \
+and **p vs strongest** is the same test at the strongest baseline's rate (binomial: it takes the rows as independent, which overlapping horizons are not). \
+The table `coincast evaluate` prints adds **p vs strongest (HAC)**: the paired test of the model's per-row hits against that rule's on the same rows, with a Newey-West \
+variance over twice the horizon in rows, with **n_eff**, the rows' effective sample size: the figure to trust. `--rows-out` writes every scored row. The strategy table trades each model's \
 signals on the file at the confidence threshold its card chose on training folds.";
     models::report::write_report(&evaluated, &args.report_dir, &note, method)?;
     eprintln!("report in {}", args.report_dir.join("REPORT.md").display());
-    Ok(())
+    if let (Some(mut w), Some(path)) = (rows_out, &args.rows_out) {
+        w.flush()?;
+        eprintln!("one row per scored prediction in {}", path.display());
+    }
+    Ok(evaluated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The BTC models on ten days of real June 2025 5-minute candles (a fixture cut from
+    /// `../shared/data`): the rows written by `--rows-out` give back every printed figure.
+    #[test]
+    fn rows_out_reproduce_the_figures() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let dir = tempfile::tempdir().unwrap();
+        let rows_path = dir.path().join("rows.csv");
+        let args = EvaluateArgs {
+            models: root.join("models/artifacts"),
+            report_dir: dir.path().join("report"),
+            data_root: dir.path().join("no-series"),
+            fee_bps: 10.0,
+            slippage_bps: 0.0,
+            from: None,
+            to: None,
+            rows_out: Some(rows_path.clone()),
+            files: vec![root.join("server/tests/fixtures/BTC_USDT-5m-2025-06.json")],
+        };
+        let cards = evaluate(&args).unwrap();
+        assert!(!cards.is_empty());
+        let text = std::fs::read_to_string(&rows_path).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(ROWS_HEADER));
+        let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        for card in &cards {
+            let mine: Vec<&Vec<&str>> = rows.iter().filter(|r| r[3] == card.id).collect();
+            let m = &card.walk_forward.metrics;
+            assert_eq!(mine.len(), m.n, "{}", card.id);
+            let went_up = |r: &Vec<&str>| r[7] == "1";
+            let rate = |hit: &dyn Fn(&Vec<&str>) -> bool| {
+                mine.iter().filter(|r| hit(r)).count() as f64 / mine.len() as f64
+            };
+            let said_up = |r: &Vec<&str>| models::predicts_up(r[4].parse::<f64>().unwrap());
+            let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+            assert!(close(rate(&|r| said_up(r) == went_up(r)), m.accuracy), "{}", card.id);
+            assert!(close(rate(&|r| (r[8] == "UP") == went_up(r)), m.baseline_accuracy), "{}", card.id);
+            let momentum = rate(&|r| (r[9] == "UP") == went_up(r));
+            let reversal = rate(&|r| (r[10] == "UP") == went_up(r));
+            assert!(m.momentum_accuracy.is_some_and(|a| close(a, momentum)), "{}", card.id);
+            assert!(m.reversal_accuracy.is_some_and(|a| close(a, reversal)), "{}", card.id);
+            // After every shipped model's training: out of sample; signals at the card's threshold.
+            assert!(mine.iter().all(|r| r[11] == "false"), "{}", card.id);
+            for r in &mine {
+                let (p, threshold): (f64, f64) = (r[4].parse().unwrap(), r[5].parse().unwrap());
+                let signal = shared::Signal::from_p_up(p, threshold);
+                assert_eq!(r[6], serde_json::to_value(signal).unwrap().as_str().unwrap());
+            }
+        }
+    }
 }
