@@ -228,7 +228,10 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                     100.0 * s.accuracy
                 )),
                 strongest.map_or("-".to_owned(), |s| format!("{:.3}", s.p_value)),
-                hac.map_or("-".to_owned(), |t| format!("{:.3} (n_eff {:.0})", t.p_value, t.n_effective)),
+                hac.map_or("-".to_owned(), |t| format!(
+                    "{:.3} (n_eff {:.0})",
+                    t.p_value, t.n_effective
+                )),
                 m.brier,
                 m.log_loss
             );
@@ -345,7 +348,10 @@ mod tests {
     /// `../shared/data`): the rows written by `--rows-out` give back every printed figure.
     #[test]
     fn rows_out_reproduce_the_figures() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let dir = tempfile::tempdir().unwrap();
         let rows_path = dir.path().join("rows.csv");
         let args = EvaluateArgs {
@@ -375,12 +381,28 @@ mod tests {
             };
             let said_up = |r: &Vec<&str>| models::predicts_up(r[4].parse::<f64>().unwrap());
             let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
-            assert!(close(rate(&|r| said_up(r) == went_up(r)), m.accuracy), "{}", card.id);
-            assert!(close(rate(&|r| (r[8] == "UP") == went_up(r)), m.baseline_accuracy), "{}", card.id);
+            assert!(
+                close(rate(&|r| said_up(r) == went_up(r)), m.accuracy),
+                "{}",
+                card.id
+            );
+            assert!(
+                close(rate(&|r| (r[8] == "UP") == went_up(r)), m.baseline_accuracy),
+                "{}",
+                card.id
+            );
             let momentum = rate(&|r| (r[9] == "UP") == went_up(r));
             let reversal = rate(&|r| (r[10] == "UP") == went_up(r));
-            assert!(m.momentum_accuracy.is_some_and(|a| close(a, momentum)), "{}", card.id);
-            assert!(m.reversal_accuracy.is_some_and(|a| close(a, reversal)), "{}", card.id);
+            assert!(
+                m.momentum_accuracy.is_some_and(|a| close(a, momentum)),
+                "{}",
+                card.id
+            );
+            assert!(
+                m.reversal_accuracy.is_some_and(|a| close(a, reversal)),
+                "{}",
+                card.id
+            );
             // After every shipped model's training: out of sample; signals at the card's threshold.
             assert!(mine.iter().all(|r| r[11] == "false"), "{}", card.id);
             for r in &mine {
