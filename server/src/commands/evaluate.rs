@@ -186,11 +186,11 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             });
             if let Some(w) = rows_out.as_mut() {
                 let word = |up: bool| if up { "UP" } else { "DOWN" };
-                for i in 0..data.y.len() {
-                    let at = chrono::DateTime::from_timestamp(data.ts[i], 0)
+                for (i, (&ts, &p_up)) in data.ts.iter().zip(&p).enumerate() {
+                    let at = chrono::DateTime::from_timestamp(ts, 0)
                         .map(|d| d.to_rfc3339())
                         .unwrap_or_default();
-                    let signal = match shared::Signal::from_p_up(p[i], threshold) {
+                    let signal = match shared::Signal::from_p_up(p_up, threshold) {
                         shared::Signal::Long => "LONG",
                         shared::Signal::Short => "SHORT",
                         shared::Signal::Flat => "FLAT",
@@ -201,7 +201,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                         coin.ticker(),
                         card.horizon.as_str(),
                         card.id,
-                        p[i],
+                        p_up,
                         threshold,
                         u8::from(data.y[i]),
                         word(call(models::metrics::Baseline::Majority, i)),
