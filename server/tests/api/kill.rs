@@ -17,7 +17,7 @@ use crate::helpers::repo_root;
 
 /// `coincast --data-dir <data> ...` with no settings from the environment and quiet output.
 /// `COINCAST_TEST_BIN` names another build of the binary (a copy taken with the test binary).
-fn coincast(data: &Path) -> Command {
+pub fn coincast(data: &Path) -> Command {
     let bin = std::env::var_os("COINCAST_TEST_BIN")
         .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_coincast")), PathBuf::from);
     let mut c = Command::new(bin);
@@ -178,10 +178,12 @@ async fn rows_of(db: &DatabaseConnection) -> (BTreeSet<String>, BTreeSet<String>
     )
 }
 
-/// Starts `coincast serve --replay` (jobs on) and returns it with its log lines.
-fn serve(data: &Path) -> (Child, mpsc::Receiver<String>) {
+/// Starts `coincast serve --replay` (jobs on, logging at `log`: a `RUST_LOG` filter) and returns
+/// it with its log lines.
+pub fn serve(data: &Path, log: &str) -> (Child, mpsc::Receiver<String>) {
     let mut child = coincast(data)
         .args(["serve", "--replay", "--host", "127.0.0.1", "--port", "0"])
+        .env("RUST_LOG", log)
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -197,17 +199,29 @@ fn serve(data: &Path) -> (Child, mpsc::Receiver<String>) {
     (child, rx)
 }
 
-/// Waits for a log line containing `what`.
-fn wait_for_log(logs: &mpsc::Receiver<String>, what: &str, limit: Duration) -> String {
+/// The log lines up to and including the first that contains `what` (panics, with what it saw,
+/// after `limit`).
+pub fn lines_until(logs: &mpsc::Receiver<String>, what: &str, limit: Duration) -> Vec<String> {
     let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match logs.recv_timeout(left) {
-            Ok(line) if line.contains(what) => return line,
-            Ok(_) => {}
-            Err(e) => panic!("no log line with {what:?}: {e}"),
+            Ok(line) => {
+                let done = line.contains(what);
+                seen.push(line);
+                if done {
+                    return seen;
+                }
+            }
+            Err(e) => panic!("no log line with {what:?} ({e}); saw:\n{}", seen.join("\n")),
         }
     }
+}
+
+/// Waits for a log line containing `what`.
+fn wait_for_log(logs: &mpsc::Receiver<String>, what: &str, limit: Duration) -> String {
+    lines_until(logs, what, limit).pop().unwrap_or_default()
 }
 
 #[tokio::test]
@@ -222,7 +236,7 @@ async fn kill_9_while_serving_keeps_what_was_committed_and_a_restart_completes()
     let started = Instant::now();
     // Killed while collecting: the replay's warm-up (about 7,200 minutes a coin) is stored in
     // one transaction per coin, so a coin has all of it or none.
-    let (mut child, _logs) = serve(&data);
+    let (mut child, _logs) = serve(&data, "info");
     wait_for(
         &mut child,
         &data,
@@ -246,7 +260,7 @@ async fn kill_9_while_serving_keeps_what_was_committed_and_a_restart_completes()
     );
 
     // Killed while predicting: as soon as the prediction backfill has written a batch.
-    let (mut child, _logs) = serve(&data);
+    let (mut child, _logs) = serve(&data, "info");
     let seen = wait_for(
         &mut child,
         &data,
@@ -269,7 +283,7 @@ async fn kill_9_while_serving_keeps_what_was_committed_and_a_restart_completes()
     db.close().await.unwrap();
 
     // The same command again: the backfill completes, everything from before is still there.
-    let (mut child, logs) = serve(&data);
+    let (mut child, logs) = serve(&data, "info");
     let line = wait_for_log(&logs, "predictions backfilled", Duration::from_secs(25));
     kill_9(&mut child);
     let db = sound(&data).await;

@@ -4,21 +4,21 @@
 //! sequence is told so at once.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use coincast::clock;
 use coincast::collect::run::Collectors;
-use coincast::jobs::Job;
+use coincast::jobs::{Job, Runner};
 use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use shared::PredictionsResponse;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{Frontend, repo_root, spawn_app_with};
+use crate::helpers::{Frontend, TestApp, spawn_app_with};
+use crate::kill::{lines_until, serve};
 use crate::upstream::{BitstampPages, upstream_settings};
 
 /// Bitstamp's minute candles up to a moving end: real BTC minutes of the fixture laid on the
@@ -191,22 +191,24 @@ async fn every_stored_minute_has_one_price_event_while_another_writer_commits() 
     assert_eq!(got, stored, "one price event per stored minute");
 }
 
-#[tokio::test]
-async fn a_resume_from_beyond_the_sequence_is_told_where_it_is_now_at_once() {
+/// A replaying server without jobs, its warm-up stored by one candles run of a runner without
+/// models (which publishes like the service's own).
+async fn replaying() -> (TestApp, Runner) {
     let app = spawn_app_with(Frontend::Fixture, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = false;
     })
     .await;
-    let runner = app.runner(
-        Collectors::new(
-            app.state.db.clone(),
-            crate::helpers::default_settings().upstream,
-            app.state.replay.clone(),
-        )
-        .unwrap(),
-    );
+    let upstream = crate::helpers::default_settings().upstream;
+    let runner =
+        app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
     runner.run(Job::Candles).await.unwrap();
+    (app, runner)
+}
+
+#[tokio::test]
+async fn a_resume_from_beyond_the_sequence_is_told_where_it_is_now_at_once() {
+    let (app, _) = replaying().await;
     let newest = coincast::db::events::newest_id(&app.state.db).await.unwrap();
     assert!(newest > 0, "the replay's newest minutes have their events");
     let started = Instant::now();
@@ -256,20 +258,7 @@ fn next_tick_after(t: i64) -> i64 {
 
 #[tokio::test]
 async fn max_age_never_outlives_the_answer_in_the_second_after_a_tick() {
-    let app = spawn_app_with(Frontend::Fixture, |s| {
-        s.replay.enabled = true;
-        s.jobs.enabled = false;
-    })
-    .await;
-    let mut runner = app.runner(
-        Collectors::new(
-            app.state.db.clone(),
-            crate::helpers::default_settings().upstream,
-            app.state.replay.clone(),
-        )
-        .unwrap(),
-    );
-    runner.run(Job::Candles).await.unwrap();
+    let (app, mut runner) = replaying().await;
     runner.registry = Some(app.state.registry.clone());
     // Nothing of this minute is published yet: an answer asked for now may be cached at most
     // until the tick that will replace it, and not at all once that tick has fired.
@@ -311,55 +300,8 @@ async fn max_age_never_outlives_the_answer_in_the_second_after_a_tick() {
     }
 }
 
-/// `coincast serve --replay` on `data` (jobs on, the job log at debug), with its log lines.
-fn serve(data: &std::path::Path) -> (Child, std::sync::mpsc::Receiver<String>) {
-    let bin = std::env::var_os("COINCAST_TEST_BIN")
-        .map_or_else(|| env!("CARGO_BIN_EXE_coincast").into(), std::path::PathBuf::from);
-    let mut child = Command::new(bin)
-        .current_dir(repo_root())
-        .arg("--data-dir")
-        .arg(data)
-        .args(["serve", "--replay", "--host", "127.0.0.1", "--port", "0"])
-        .env_remove("COINCAST_CONFIG")
-        .env_remove("COINCAST_DATA_DIR")
-        .env("RUST_LOG", "info,coincast::jobs=debug")
-        .env("NO_COLOR", "1")
-        .env("COINCAST__MODELS__DIR", repo_root().join("models/artifacts"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    (child, rx)
-}
-
-/// The log lines up to and including the first that contains `what`.
-fn lines_until(logs: &std::sync::mpsc::Receiver<String>, what: &str, limit: Duration) -> Vec<String> {
-    let deadline = Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match logs.recv_timeout(left) {
-            Ok(line) => {
-                let done = line.contains(what);
-                seen.push(line);
-                if done {
-                    return seen;
-                }
-            }
-            Err(e) => panic!("no log line with {what:?} ({e}); saw:\n{}", seen.join("\n")),
-        }
-    }
-}
+/// The job log at debug: each cron tick that goes through the job table says so.
+const LOG: &str = "info,coincast::jobs=debug";
 
 fn stop(child: &mut Child) {
     let _ = Command::new("kill")
@@ -382,12 +324,12 @@ async fn a_restart_catches_up_before_its_first_tick_and_starts_its_workers_at_on
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (mut child, logs) = serve(&data);
+    let (mut child, logs) = serve(&data, LOG);
     lines_until(&logs, "predictions backfilled", Duration::from_secs(60));
     stop(&mut child);
 
     // A deploy: the same command again at once.
-    let (mut child, logs) = serve(&data);
+    let (mut child, logs) = serve(&data, LOG);
     let restarted = clock::now();
     let first_tick = lines_until(&logs, "prediction tick", Duration::from_secs(60));
     let tick = first_tick.last().unwrap();
