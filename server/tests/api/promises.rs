@@ -11,14 +11,15 @@ use std::time::{Duration, Instant};
 
 use coincast::clock;
 use coincast::collect::run::Collectors;
-use coincast::jobs::{Job, Runner};
+use coincast::jobs::Job;
 use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use shared::PredictionsResponse;
 use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{Frontend, TestApp, spawn_app_with};
+use crate::helpers::{Frontend, spawn_app_with};
 use crate::kill::{lines_until, serve};
+use crate::published::replaying;
 use crate::upstream::{BitstampPages, upstream_settings};
 
 /// Bitstamp's minute candles up to a moving end: real BTC minutes of the fixture laid on the
@@ -191,21 +192,6 @@ async fn every_stored_minute_has_one_price_event_while_another_writer_commits() 
     assert_eq!(got, stored, "one price event per stored minute");
 }
 
-/// A replaying server without jobs, its warm-up stored by one candles run of a runner without
-/// models (which publishes like the service's own).
-async fn replaying() -> (TestApp, Runner) {
-    let app = spawn_app_with(Frontend::Fixture, |s| {
-        s.replay.enabled = true;
-        s.jobs.enabled = false;
-    })
-    .await;
-    let upstream = crate::helpers::default_settings().upstream;
-    let runner =
-        app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
-    runner.run(Job::Candles).await.unwrap();
-    (app, runner)
-}
-
 #[tokio::test]
 async fn a_resume_from_beyond_the_sequence_is_told_where_it_is_now_at_once() {
     let (app, _) = replaying().await;
@@ -258,8 +244,7 @@ fn next_tick_after(t: i64) -> i64 {
 
 #[tokio::test]
 async fn max_age_never_outlives_the_answer_in_the_second_after_a_tick() {
-    let (app, mut runner) = replaying().await;
-    runner.registry = Some(app.state.registry.clone());
+    let (app, runner) = replaying().await;
     // Nothing of this minute is published yet: an answer asked for now may be cached at most
     // until the tick that will replace it, and not at all once that tick has fired.
     let asked = clock::now_ms();

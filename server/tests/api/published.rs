@@ -25,7 +25,7 @@ mod erased {
 
 /// A replaying server without scheduled jobs, its warm-up stored, and a runner with its models
 /// that tells the server's published state when it commits, as the service's own runner does.
-async fn replaying() -> (TestApp, Runner) {
+pub async fn replaying() -> (TestApp, Runner) {
     let app = spawn_app_with(Frontend::Fixture, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = false;
