@@ -36,6 +36,19 @@ pub enum Change {
     Resync,
 }
 
+impl Change {
+    /// Whether what a subscriber heard means the running models may have changed: a reload
+    /// announced, or something missed that may have been one (the listener reconnected:
+    /// [`Change::Resync`]; the subscriber fell behind its channel: `Lagged`). A promotion
+    /// announced while the listener was away is then loaded all the same.
+    pub fn may_change_models(heard: &Result<Change, broadcast::error::RecvError>) -> bool {
+        matches!(
+            heard,
+            Ok(Change::Models | Change::Resync) | Err(broadcast::error::RecvError::Lagged(_))
+        )
+    }
+}
+
 /// One process instance (several `Application`s can share a process in tests).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin(String);
@@ -195,4 +208,19 @@ async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_or_anything_missed_may_change_the_models() {
+        use broadcast::error::RecvError;
+        assert!(Change::may_change_models(&Ok(Change::Models)));
+        assert!(Change::may_change_models(&Ok(Change::Resync)));
+        assert!(Change::may_change_models(&Err(RecvError::Lagged(3))));
+        assert!(!Change::may_change_models(&Ok(Change::Data)));
+        assert!(!Change::may_change_models(&Err(RecvError::Closed)));
+    }
 }

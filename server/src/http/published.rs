@@ -272,11 +272,17 @@ impl Published {
                     continue;
                 }
                 Some(first) => {
-                    // One refresh covers every change heard so far.
-                    let mut models = matches!(first, Ok(Change::Models));
+                    // One refresh covers every change heard so far. A reload announced, or one
+                    // that may have been missed (the listener reconnected, or this watcher fell
+                    // behind), reloads the models first.
+                    let mut models = Change::may_change_models(&first);
                     if let Some(rx) = heard.as_mut() {
-                        while let Ok(c) = rx.try_recv() {
-                            models |= c == Change::Models;
+                        loop {
+                            match rx.try_recv() {
+                                Ok(c) => models |= Change::may_change_models(&Ok(c)),
+                                Err(broadcast::error::TryRecvError::Lagged(_)) => models = true,
+                                Err(_) => break,
+                            }
                         }
                     }
                     if models {

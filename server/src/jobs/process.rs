@@ -179,12 +179,13 @@ fn write_atomically(path: &Path, health: &WorkerHealth) -> anyhow::Result<()> {
 async fn reload_when_announced(feed: Feed, db: DatabaseConnection, registry: Arc<Registry>) {
     let mut heard = feed.subscribe();
     loop {
-        match heard.recv().await {
-            Ok(Change::Models) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                reload_logged(&db, &registry, "announced by another process").await;
-            }
-            Ok(_) => {}
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        let change = heard.recv().await;
+        if matches!(change, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+            return;
+        }
+        // A reload announced, or one that may have been missed (reconnected, fell behind).
+        if Change::may_change_models(&change) {
+            reload_logged(&db, &registry, "announced by another process, or maybe missed").await;
         }
     }
 }

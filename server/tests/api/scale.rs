@@ -303,6 +303,59 @@ async fn a_model_reload_announced_by_one_process_reaches_the_others() {
 }
 
 #[tokio::test]
+async fn a_reload_announced_while_the_listener_was_away_is_caught_up_when_it_reconnects() {
+    if !on_postgres() {
+        eprintln!("SKIPPED on SQLite: there is no listener between processes to lose");
+        return;
+    }
+    let models = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, models.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let dir = models.path().to_path_buf();
+    let first = spawn_app_with(Frontend::Fixture, |s| {
+        s.jobs.enabled = false;
+        s.models.dir = dir.clone();
+    })
+    .await;
+    let other = first
+        .sibling(|s| {
+            s.jobs.enabled = false;
+            s.models.dir = dir.clone();
+        })
+        .await;
+    let feed = other.state.changes.feed.clone().unwrap();
+    until(Duration::from_secs(10), || {
+        std::future::ready(feed.is_listening())
+    })
+    .await;
+    assert_eq!(count(&other).await, 18);
+    // A model is retired and the first process reloads, but its announcement is lost: the
+    // other's listener is away (its connection is cut just after).
+    std::fs::remove_file(dir.join("XRP-12h.json")).unwrap();
+    assert_eq!(first.state.registry.reload().unwrap(), 17);
+    let db = other.state.db.clone();
+    let cut = db
+        .execute_unprepared(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+        )
+        .await
+        .unwrap();
+    assert!(cut.rows_affected() >= 1, "a listener connection was cut");
+    // When it reconnects it cannot know what it missed: it reloads its models too.
+    let other = &other;
+    let took = until(Duration::from_secs(20), move || async move {
+        count(other).await == 17
+    })
+    .await;
+    eprintln!("a reload missed while the listener was away was caught up {took:?} after the cut");
+}
+
+#[tokio::test]
 async fn concurrent_status_updates_keep_the_newest_data_time_and_every_failure() {
     let app = spawn_app(Frontend::Fixture).await;
     let source = coincast::collect::sources::SourceId::Bitstamp(Coin::Btc);
