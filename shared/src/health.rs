@@ -35,8 +35,8 @@ pub struct DatabaseHealth {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthResponse {
-    /// `ok`, or `degraded` when the database does not answer or collection or prediction has
-    /// stalled (then the status code is 503).
+    /// `ok`, or `degraded` when the database does not answer, collection or prediction has
+    /// stalled, or the published answers stopped updating (then the status code is 503).
     pub status: HealthStatus,
     /// The server's version (its crate version).
     pub version: String,
@@ -55,6 +55,11 @@ pub struct HealthResponse {
     /// runs no jobs reports those of the process that does).
     #[serde(default)]
     pub jobs: Vec<JobHealth>,
+    /// Seconds since this process last rebuilt the answers its read routes serve (absent before
+    /// the first build). Every process rebuilds them at least once a minute; older than 180 s,
+    /// the process serves answers that stopped updating and the status is `degraded` (503).
+    #[serde(default)]
+    pub published_age_seconds: Option<i64>,
 }
 
 /// One scheduled job's recent runs.
@@ -95,6 +100,7 @@ mod tests {
             mode: DataMode::Live,
             failing_sources: vec![],
             jobs: vec![],
+            published_age_seconds: Some(3),
         };
         let json = serde_json::to_string(&health).unwrap();
         assert!(json.contains("\"status\":\"ok\""), "{json}");

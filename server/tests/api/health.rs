@@ -27,6 +27,12 @@ async fn health_reports_version_database_and_uptime() {
     let known = migrations::Migrator::migrations().len();
     assert_eq!(health.database.migrations_applied as usize, known);
     assert!(health.uptime_seconds < 60);
+    // The answers this process serves were just built: fresh.
+    assert!(
+        health.published_age_seconds.is_some_and(|a| (0..60).contains(&a)),
+        "{:?}",
+        health.published_age_seconds
+    );
 }
 
 #[tokio::test]

@@ -16,12 +16,25 @@ use crate::jobs;
 /// changes.
 pub const CHANGES_HEADER: &str = "coincast-changes";
 
+/// Published answers older than this are stale: every process rebuilds them at least once a
+/// minute (after each job run where the jobs run, `published::FULL_REFRESH` in a watcher), so a
+/// snapshot three minutes old means the rebuilds stopped (a watcher that died, a database that
+/// stopped answering) and the process serves answers that no longer update.
+pub const PUBLISHED_STALE_AFTER_S: i64 = 180;
+
+/// Whether answers built at `built_at` (none yet: `None`) are stale at `now`.
+pub fn published_stale(built_at: Option<i64>, now: i64) -> bool {
+    built_at.is_none_or(|b| now - b > PUBLISHED_STALE_AFTER_S)
+}
+
 /// Service health: version, database reachability, uptime, data mode, failing sources and the
 /// scheduled jobs' last runs.
 ///
 /// Returns 200 when everything answers and 503 (with the same body, `status: degraded`) when the
-/// database does not, or when this process runs the jobs and the candles or predict job has had
-/// no successful run for longer than `jobs.stall_after_s` (a liveness probe can restart it).
+/// database does not, when this process runs the jobs and the candles or predict job has had
+/// no successful run for longer than `jobs.stall_after_s`, or when the answers this process
+/// serves have not been rebuilt for three minutes (`published_age_seconds`): a liveness probe can
+/// restart it.
 #[utoipa::path(
     tag = "health",
     responses(
@@ -109,7 +122,13 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
             state.mode_without_db()
         }
     };
-    let ok = known && stalled.is_empty();
+    let now = clock::now();
+    let built_at = state.published.snapshot().map(|s| s.built_at);
+    let stale = published_stale(built_at, now);
+    if stale {
+        tracing::warn!(built_at, "health: the published answers stopped updating");
+    }
+    let ok = known && stalled.is_empty() && !stale;
     let body = HealthResponse {
         status: if ok {
             HealthStatus::Ok
@@ -128,6 +147,7 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
         mode,
         failing_sources,
         jobs,
+        published_age_seconds: built_at.map(|b| (now - b).max(0)),
     };
     let mut res = if ok {
         HttpResponse::Ok()
@@ -139,4 +159,18 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
     res.insert_header((CHANGES_HEADER, state.changes_mode()));
     res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .json(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_not_rebuilt_for_three_minutes_are_stale() {
+        let now = 1_800_000_000;
+        assert!(!published_stale(Some(now - 59), now));
+        assert!(!published_stale(Some(now - PUBLISHED_STALE_AFTER_S), now));
+        assert!(published_stale(Some(now - PUBLISHED_STALE_AFTER_S - 1), now));
+        assert!(published_stale(None, now), "never built: nothing to serve");
+    }
 }
