@@ -20,6 +20,30 @@ use shared::Coin;
 use crate::cli::EvaluateArgs;
 use crate::commands::{load, load_series};
 
+/// The long-short Sharpe ratio's standard error (annualised, as the ratio is) and its deflated
+/// Sharpe ratio given `trials` configurations tried, from what a strategy report keeps: the
+/// ratio over one return per horizon of the scored period (`models::strategy`), taken as normal
+/// (the per-horizon returns are not kept), with a no-skill configuration's ratio scattering by
+/// its standard error.
+fn sharpe_evidence(s: &StrategyReport, trials: usize) -> (f64, f64) {
+    let parse = |t: &str| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.timestamp())
+            .ok()
+    };
+    let horizon = s.horizon_s.max(1);
+    let periods = match (parse(&s.from), parse(&s.to)) {
+        (Some(from), Some(to)) => usize::try_from((to - from) / horizon).unwrap_or(0),
+        _ => 0,
+    };
+    let per_year = (365.25 * 86_400.0 / horizon as f64).sqrt();
+    let sr = s.long_short.sharpe / per_year;
+    let se = models::stats::sharpe_se(sr, periods, 0.0, 3.0);
+    let null_sd = models::stats::sharpe_se(0.0, periods, 0.0, 3.0);
+    let deflated = models::stats::deflated_sharpe(sr, periods, trials, null_sd, 0.0, 3.0);
+    (se * per_year, deflated)
+}
+
 /// The header of `--rows-out`: one row per scored prediction.
 pub const ROWS_HEADER: &str =
     "made_at,coin,horizon,model_id,p_up,threshold,signal,went_up,majority,momentum,reversal,in_sample,file";
@@ -267,16 +291,19 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
         costs.slippage_bps,
         fee_source(costs)
     );
+    // Every configuration tried: each model at each threshold of the grid.
+    let trials = trading.len() * models::strategy::THRESHOLD_GRID.len();
     println!(
-        "| model | file | threshold | trades | long-short net (gross) | long-flat net | buy-and-hold | momentum net | Sharpe | max drawdown | break-even fee | note |"
+        "| model | file | threshold | trades | long-short net (gross) | long-flat net | buy-and-hold | momentum net | Sharpe ± SE | deflated Sharpe ({trials} trials) | max drawdown | break-even fee | note |"
     );
-    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut profitable = 0;
     for (id, file, s, overlaps) in &trading {
         let ls = &s.long_short;
         profitable += usize::from(ls.net_return > 0.0 && !overlaps);
+        let (sharpe_se, deflated) = sharpe_evidence(s, trials);
         println!(
-            "| {id} | {file} | {:.2} | {} | {:+.1}% ({:+.1}%) | {:+.1}% | {:+.1}% | {:+.1}% | {:.2} | {:.1}% | {} | {} |",
+            "| {id} | {file} | {:.2} | {} | {:+.1}% ({:+.1}%) | {:+.1}% | {:+.1}% | {:+.1}% | {:.2} ± {:.2} | {:.2} | {:.1}% | {} | {} |",
             s.threshold,
             ls.trades,
             100.0 * ls.net_return,
@@ -285,6 +312,8 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             100.0 * s.buy_and_hold.net_return,
             100.0 * s.momentum.net_return,
             ls.sharpe,
+            sharpe_se,
+            deflated,
             100.0 * ls.max_drawdown,
             ls.break_even_fee_bps
                 .map_or("-".to_owned(), |b| format!("{b:.1} bps")),
@@ -330,7 +359,9 @@ least this well at the baseline's rate; **momentum** says UP when the last bar r
 and **p vs strongest** is the same test at the strongest baseline's rate (binomial: it takes the rows as independent, which overlapping horizons are not). \
 The table `coincast evaluate` prints adds **p vs strongest (HAC)**: the paired test of the model's per-row hits against that rule's on the same rows, with a Newey-West \
 variance over twice the horizon in rows, with **n_eff**, the rows' effective sample size: the figure to trust. `--rows-out` writes every scored row. The strategy table trades each model's \
-signals on the file at the confidence threshold its card chose on training folds.";
+signals on the file at the confidence threshold its card chose on training folds; its Sharpe ratio stands with its standard error (Lo 2002, the \
+per-horizon returns taken as normal) and the deflated Sharpe ratio (Bailey and Lopez de Prado 2014): the probability that it beats what the best of \
+every configuration tried (models x thresholds of the grid) would show by luck; under 0.95 it may be luck.";
     models::report::write_report(&evaluated, &args.report_dir, &note, method)?;
     eprintln!("report in {}", args.report_dir.join("REPORT.md").display());
     if let (Some(mut w), Some(path)) = (rows_out, &args.rows_out) {
