@@ -251,8 +251,8 @@ async fn count(app: &TestApp) -> usize {
     res.json::<ModelsResponse>().await.unwrap().models.len()
 }
 
-#[tokio::test]
-async fn a_model_reload_announced_by_one_process_reaches_the_others() {
+/// A copy of the shipped models, and two processes (no jobs) on one database serving it.
+async fn two_processes_on_a_copy_of_the_models() -> (tempfile::TempDir, TestApp, TestApp) {
     let models = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
         let path = entry.unwrap().path();
@@ -272,6 +272,13 @@ async fn a_model_reload_announced_by_one_process_reaches_the_others() {
             s.models.dir = dir.clone();
         })
         .await;
+    (models, first, other)
+}
+
+#[tokio::test]
+async fn a_model_reload_announced_by_one_process_reaches_the_others() {
+    let (models, first, other) = two_processes_on_a_copy_of_the_models().await;
+    let dir = models.path().to_path_buf();
     assert_eq!(count(&other).await, 18);
     if on_postgres() {
         let feed = other.state.changes.feed.clone().unwrap();
@@ -308,25 +315,8 @@ async fn a_reload_announced_while_the_listener_was_away_is_caught_up_when_it_rec
         eprintln!("SKIPPED on SQLite: there is no listener between processes to lose");
         return;
     }
-    let models = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, models.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    let (models, first, other) = two_processes_on_a_copy_of_the_models().await;
     let dir = models.path().to_path_buf();
-    let first = spawn_app_with(Frontend::Fixture, |s| {
-        s.jobs.enabled = false;
-        s.models.dir = dir.clone();
-    })
-    .await;
-    let other = first
-        .sibling(|s| {
-            s.jobs.enabled = false;
-            s.models.dir = dir.clone();
-        })
-        .await;
     let feed = other.state.changes.feed.clone().unwrap();
     until(Duration::from_secs(10), || {
         std::future::ready(feed.is_listening())
