@@ -14,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::predicts_up;
-pub use crate::stats::{newey_west_variance, normal_sf};
+use crate::stats::{newey_west_variance, normal_sf};
 
 /// One-sided 5% critical value of the standard normal.
 pub const DM_CRITICAL: f64 = 1.644_853_626_951_472_2;

@@ -235,8 +235,7 @@ pub fn deflated_sharpe(sr: f64, periods: usize, trials: usize, sd: f64, skewness
 /// `a`. Holm is uniformly more powerful than Bonferroni and valid under any dependence.
 pub fn holm(p: &[f64]) -> Vec<f64> {
     let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let order = ascending(p);
     let mut out = vec![1.0; m];
     let mut running: f64 = 0.0;
     for (rank, &i) in order.iter().enumerate() {
@@ -250,8 +249,7 @@ pub fn holm(p: &[f64]) -> Vec<f64> {
 /// Benjamini-Hochberg's step-up adjustment (false discovery rate), in the order of `p`.
 pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
     let m = p.len();
-    let mut order: Vec<usize> = (0..m).collect();
-    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let order = ascending(p);
     let mut out = vec![1.0; m];
     let mut running: f64 = 1.0;
     for (rank, &i) in order.iter().enumerate().rev() {
@@ -260,6 +258,13 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
         out[i] = running;
     }
     out
+}
+
+/// The indices of `p`, smallest value first (the rank order both corrections step through).
+fn ascending(p: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..p.len()).collect();
+    order.sort_by(|&a, &b| p[a].total_cmp(&p[b]));
+    order
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ pub async fn record_minutes(
             EventType::Price.as_str().into(),
             now.into(),
             coin.ticker().into(),
-            60i32.into(),
+            crate::clock::MINUTE_S.into(),
             from.into(),
             to.into(),
         ],

@@ -9,7 +9,6 @@ use std::time::Duration;
 use anyhow::Context;
 use apalis::prelude::*;
 use apalis_cron::{CronScheduler, Tick};
-
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::task::JoinHandle;
 

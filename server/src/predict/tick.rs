@@ -55,7 +55,7 @@ pub async fn backfill(
 ) -> anyhow::Result<usize> {
     let slot = now.div_euclid(step_s) * step_s;
     // Every step up to `end` (inclusive): the newest slot, unless the live tick owns it.
-    let end = if slot >= crate::clock::minute_of(now) {
+    let end = if slot == crate::clock::minute_of(now) {
         slot - step_s
     } else {
         slot

@@ -288,16 +288,21 @@ async fn max_age_never_outlives_the_answer_in_the_second_after_a_tick() {
 /// The job log at debug: each cron tick that goes through the job table says so.
 const LOG: &str = "info,coincast::jobs=debug";
 
-fn stop(child: &mut Child) {
+/// SIGTERM, then waits (at most 20 s) for the process to end.
+async fn stop(mut child: Child) {
     let _ = Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string())
         .status();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let ended = tokio::time::timeout(
+        Duration::from_secs(20),
+        tokio::task::spawn_blocking(move || child.wait()),
+    )
+    .await;
+    assert!(
+        matches!(ended, Ok(Ok(Ok(_)))),
+        "the server did not stop on SIGTERM: {ended:?}"
+    );
 }
 
 #[tokio::test]
@@ -309,12 +314,12 @@ async fn a_restart_catches_up_before_its_first_tick_and_starts_its_workers_at_on
     }
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let (mut child, logs) = serve(&data, LOG);
+    let (child, logs) = serve(&data, LOG);
     lines_until(&logs, "predictions backfilled", Duration::from_secs(60));
-    stop(&mut child);
+    stop(child).await;
 
     // A deploy: the same command again at once.
-    let (mut child, logs) = serve(&data, LOG);
+    let (child, logs) = serve(&data, LOG);
     let restarted = clock::now();
     let first_tick = lines_until(&logs, "prediction tick", Duration::from_secs(60));
     let tick = first_tick.last().unwrap();
@@ -331,7 +336,7 @@ async fn a_restart_catches_up_before_its_first_tick_and_starts_its_workers_at_on
             "{line}"
         );
     }
-    stop(&mut child);
+    stop(child).await;
     eprintln!(
         "restart | first tick after the restart: {tick}; cron running {} s after the start",
         clock::now() - restarted
