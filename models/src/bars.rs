@@ -81,6 +81,53 @@ pub fn fill_gaps(bars: &[Bar], interval_s: i64, from: i64, to: i64) -> Vec<ReadB
     out
 }
 
+/// Aggregates consecutive read bars into buckets of `resolution_s` (a multiple of their interval):
+/// open of the first, high and low over all, close of the last, volumes summed. A bucket is
+/// flagged filled when any of its bars was.
+pub fn resample_read(bars: &[ReadBar], resolution_s: i64) -> Vec<ReadBar> {
+    let resolution_s = resolution_s.max(1);
+    let mut out: Vec<ReadBar> = Vec::new();
+    for rb in bars {
+        let bucket = rb.bar.ts.div_euclid(resolution_s).saturating_mul(resolution_s);
+        match out.last_mut() {
+            Some(last) if last.bar.ts == bucket => {
+                last.bar.high = last.bar.high.max(rb.bar.high);
+                last.bar.low = last.bar.low.min(rb.bar.low);
+                last.bar.close = rb.bar.close;
+                last.bar.volume += rb.bar.volume;
+                last.filled |= rb.filled;
+            }
+            _ => out.push(ReadBar {
+                bar: Bar { ts: bucket, ..rb.bar },
+                filled: rb.filled,
+            }),
+        }
+    }
+    out
+}
+
+/// A chart's bars of `resolution_s` over `[from, to)` (both multiples of it) from minute bars
+/// (oldest first; those in `[from - CARRY_S, to)` are the chart's, and any after `to` only say
+/// how far the data goes): gaps filled and flagged between stored minutes, never past the newest
+/// one (that would invent minutes that have not happened or not arrived), a gap at the start
+/// carried from a minute at most [`CARRY_S`] before `from`, then aggregated. The one read-time
+/// rule: the database read and the server's in-memory bars both answer with it.
+pub fn chart_bars(minutes: &[Bar], from: i64, to: i64, resolution_s: i64) -> Vec<ReadBar> {
+    const MINUTE_S: i64 = 60;
+    let lo = minutes.partition_point(|b| b.ts < from.saturating_sub(CARRY_S));
+    let hi = minutes.partition_point(|b| b.ts < to);
+    let bars = &minutes[lo..hi.max(lo)];
+    let end = minutes
+        .last()
+        .map_or(from, |b| to.min(b.ts.saturating_add(MINUTE_S)));
+    let filled = fill_gaps(bars, MINUTE_S, from, end);
+    if resolution_s == MINUTE_S {
+        filled
+    } else {
+        resample_read(&filled, resolution_s)
+    }
+}
+
 /// Why there are no bars at a prediction time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NoBars {

@@ -1,6 +1,7 @@
 //! Candles: idempotent upserts, and reading them back, over a range at a resolution, with gaps
-//! filled at read time (and flagged), never in storage. This is the one place gaps are filled.
+//! filled at read time (and flagged) by `models::bars::chart_bars`, never in storage.
 
+use models::bars::CARRY_S;
 use models::history::Bar;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -8,7 +9,7 @@ use sea_orm::{
 };
 use shared::Coin;
 
-use crate::clock::{HOUR_S, MINUTE_S};
+use crate::clock::MINUTE_S;
 use crate::db::entities::candle;
 
 /// Rows per INSERT statement (11 columns: well under SQLite's and PostgreSQL's bind limits).
@@ -131,32 +132,10 @@ pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
-pub use models::bars::{ReadBar, fill_gaps};
+pub use models::bars::{ReadBar, chart_bars, fill_gaps, resample_read};
 
-/// Aggregates consecutive read bars into buckets of `resolution_s` (a multiple of their interval).
-/// A bucket is flagged filled when any of its bars was.
-pub fn resample_read(bars: &[ReadBar], resolution_s: i64) -> Vec<ReadBar> {
-    let mut out: Vec<ReadBar> = Vec::new();
-    for rb in bars {
-        let bucket = rb.bar.ts.div_euclid(resolution_s) * resolution_s;
-        match out.last_mut() {
-            Some(last) if last.bar.ts == bucket => {
-                last.bar.high = last.bar.high.max(rb.bar.high);
-                last.bar.low = last.bar.low.min(rb.bar.low);
-                last.bar.close = rb.bar.close;
-                last.bar.volume += rb.bar.volume;
-                last.filled |= rb.filled;
-            }
-            _ => out.push(ReadBar {
-                bar: Bar { ts: bucket, ..rb.bar },
-                filled: rb.filled,
-            }),
-        }
-    }
-    out
-}
-
-/// Minute candles of a coin in `[from, to)`, gap-filled and resampled to `resolution_s`.
+/// Minute candles of a coin in `[from, to)`, gap-filled and resampled to `resolution_s`
+/// ([`chart_bars`]: the rule the in-memory chart bars follow too).
 pub async fn read_candles(
     db: &impl ConnectionTrait,
     coin: Coin,
@@ -164,20 +143,18 @@ pub async fn read_candles(
     to: i64,
     resolution_s: i64,
 ) -> Result<Vec<ReadBar>, DbErr> {
-    // One bar before `from` lets a gap at the start be carried forward. The caller bounds the
-    // span (`/api/prices` reads at most 70 days of minutes), which bounds the rows and the slots.
-    let bars = minutes(db, coin, from.saturating_sub(HOUR_S), to).await?;
-    // Gaps are filled between stored minutes only: never past the newest one (that would invent
-    // minutes that have not happened or not arrived; staleness shows in `/api/sources`).
-    let end = bars
-        .last()
-        .map_or(from, |b| to.min(b.ts.saturating_add(MINUTE_S)));
-    let filled = fill_gaps(&bars, MINUTE_S, from, end);
-    Ok(if resolution_s == MINUTE_S {
-        filled
-    } else {
-        resample_read(&filled, resolution_s)
-    })
+    // The minutes a gap at the start may be carried from come too. The caller bounds the span
+    // (`/api/prices` reads at most 70 days of minutes), which bounds the rows and the slots.
+    let mut bars = minutes(db, coin, from.saturating_sub(CARRY_S), to).await?;
+    // The first minute at or after `to`, if any: gaps at the end of the range are filled up to
+    // `to` when the data goes on past it.
+    let later = of(coin, MINUTE_S)
+        .filter(candle::Column::Ts.gte(to))
+        .order_by_asc(candle::Column::Ts)
+        .one(db)
+        .await?;
+    bars.extend(later.as_ref().map(candle::Model::bar));
+    Ok(chart_bars(&bars, from, to, resolution_s))
 }
 
 #[cfg(test)]
