@@ -4,11 +4,13 @@
 //! (`openapi`) and the web app's files (`spa`), all reading one `AppState`.
 
 pub mod access;
+pub mod charts;
 pub mod error;
 pub mod events;
 pub mod headers;
 pub mod limits;
 pub mod openapi;
+pub mod pages;
 pub mod published;
 pub mod routes;
 pub mod spa;

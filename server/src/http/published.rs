@@ -31,7 +31,9 @@ use tokio::sync::broadcast;
 use crate::clock;
 use crate::db;
 use crate::db::changes::{self, Change, Feed};
+use crate::http::charts::Charts;
 use crate::http::events::{Event, load};
+use crate::http::pages::{self, Pages};
 use crate::http::routes::{accuracy, models, performance, predictions, prices, sources};
 use crate::http::state::AppState;
 use crate::predict::registry::reload_logged;
@@ -46,6 +48,22 @@ pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// A process without jobs rebuilds its answers at least this often (sliding accuracy windows,
 /// source ages), changes or not.
 pub const FULL_REFRESH: Duration = Duration::from_secs(60);
+
+/// A chart request as `/api/prices` normalized it: coin, resolution (seconds), aligned `from` and
+/// `to`, and the current minute (which bars are final).
+pub type ChartKey = (Coin, i64, i64, i64, i64);
+
+/// A history request as `/api/predictions/history` read it: coin, horizon, `from`, `to`, step,
+/// limit and cursor.
+pub type HistoryKey = (
+    Option<Coin>,
+    Option<Horizon>,
+    i64,
+    i64,
+    u32,
+    u64,
+    Option<(i64, i64)>,
+);
 
 /// A coin and horizon filter, as the query parameters give it.
 pub type Filter = (Option<Coin>, Option<Horizon>);
@@ -139,6 +157,10 @@ pub struct Snapshot {
     /// The newest minute (`made_at`) of a live prediction it holds: how far the published ticks
     /// have got (what answers' `max-age` is counted from, `AppState::cache_until_next_tick`).
     pub published_minute: Option<i64>,
+    /// Which refresh built it (counts up): the answers kept in `http::pages` belong to one.
+    pub generation: u64,
+    /// Live, or which recording is replayed and with what shift.
+    pub mode: shared::DataMode,
 }
 
 /// What the watcher compares to tell whether another process changed anything.
@@ -158,6 +180,16 @@ pub struct Published {
     cursor: std::sync::atomic::AtomicI64,
     /// One refresh at a time: events go out in order, once each.
     refreshing: tokio::sync::Mutex<()>,
+    /// Refreshes that built a snapshot.
+    generation: std::sync::atomic::AtomicU64,
+    /// Each coin's chart bars (`http::charts`), brought up to date by every refresh.
+    pub charts: Charts,
+    /// Chart answers made since the last refresh, by normalized query.
+    pub chart_pages: Pages<ChartKey>,
+    /// History pages made since the last refresh, by normalized query.
+    pub history_pages: Pages<HistoryKey>,
+    /// Reads that must touch the database per request (`http::pages::SLOW_READS` at once).
+    pub slow_reads: tokio::sync::Semaphore,
 }
 
 impl Default for Published {
@@ -167,6 +199,11 @@ impl Default for Published {
             events: broadcast::channel(EVENT_BUFFER).0,
             cursor: std::sync::atomic::AtomicI64::new(0),
             refreshing: tokio::sync::Mutex::new(()),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            charts: Charts::default(),
+            chart_pages: Pages::default(),
+            history_pages: Pages::default(),
+            slow_reads: pages::slow_reads(),
         }
     }
 }
@@ -199,7 +236,9 @@ impl Published {
             self.cursor.store(newest, std::sync::atomic::Ordering::SeqCst);
         }
         let events = self.new_events(&state.db).await?;
-        let snapshot = build(state).await?;
+        self.charts.refresh(&state.db, clock::now()).await?;
+        let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let snapshot = build(state, generation).await?;
         self.snapshot.store(Some(Arc::new(snapshot)));
         for e in events {
             // No receivers is fine: nobody is listening.
@@ -330,12 +369,74 @@ fn serialization(e: serde_json::Error) -> DbErr {
     DbErr::Custom(format!("serializing a published answer: {e}"))
 }
 
-/// Every answer, from the database as it is now.
-async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
+/// Every answer, from the database as it is now: read here, serialized off the async threads.
+async fn build(state: &AppState, generation: u64) -> Result<Snapshot, DbErr> {
     let now = clock::now();
     let started = std::time::Instant::now();
     let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
     let all_predictions = predictions::build(state, now).await?;
+    let predictions_ms = ms(started);
+    let all_accuracy = accuracy::build(state, now).await?;
+    let all_models = models::build(state, now).await?;
+    let read_ms = ms(started);
+    let all_performance = performance::build(state, now).await?;
+    let performance_ms = ms(started) - read_ms;
+    let prices_latest = prices::build_latest(state).await?;
+    let sources = sources::build(state, now).await?;
+    let mode = state.mode().await?;
+    let serialized = std::time::Instant::now();
+    let snapshot = tokio::task::spawn_blocking(move || {
+        serialize(Parts {
+            all_predictions,
+            all_accuracy,
+            all_models,
+            all_performance,
+            prices_latest,
+            sources,
+            mode,
+            now,
+            generation,
+        })
+    })
+    .await
+    .map_err(|e| DbErr::Custom(format!("building the published answers: {e}")))??;
+    tracing::debug!(
+        predictions_ms,
+        read_ms,
+        performance_ms,
+        serialize_ms = ms(serialized),
+        total_ms = ms(started),
+        "published state built"
+    );
+    Ok(snapshot)
+}
+
+/// What a snapshot is built from.
+struct Parts {
+    all_predictions: shared::PredictionsResponse,
+    all_accuracy: shared::AccuracyResponse,
+    all_models: shared::ModelsResponse,
+    all_performance: shared::PerformanceResponse,
+    prices_latest: shared::PricesResponse,
+    sources: shared::SourcesResponse,
+    mode: shared::DataMode,
+    now: i64,
+    generation: u64,
+}
+
+/// Every answer of a snapshot, serialized once (CPU work: run off the async threads).
+fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
+    let Parts {
+        all_predictions,
+        all_accuracy,
+        all_models,
+        all_performance,
+        prices_latest,
+        sources,
+        mode,
+        now,
+        generation,
+    } = parts;
     let published_minute = all_predictions
         .predictions
         .iter()
@@ -343,12 +444,6 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
         .filter(|p| !p.backfilled)
         .map(|p| p.made_at.timestamp())
         .max();
-    let predictions_ms = ms(started);
-    let all_accuracy = accuracy::build(state, now).await?;
-    let all_models = models::build(state, now).await?;
-    let read_ms = ms(started);
-    let all_performance = performance::build(state, now).await?;
-    let performance_ms = ms(started) - read_ms;
     let mut model_by_id = HashMap::new();
     for m in &all_models.models {
         model_by_id.insert(m.id.clone(), Body::json(m).map_err(serialization)?);
@@ -367,13 +462,6 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
         m.models.retain(|x| passes(&f, x.coin, x.horizon));
         performance_by_filter.insert(f, Body::json(&m).map_err(serialization)?);
     }
-    tracing::debug!(
-        predictions_ms,
-        read_ms,
-        performance_ms,
-        total_ms = ms(started),
-        "published state built"
-    );
     Ok(Snapshot {
         predictions: by_filter,
         all_predictions,
@@ -381,10 +469,12 @@ async fn build(state: &AppState) -> Result<Snapshot, DbErr> {
         accuracy: accuracy_by_filter,
         models: Body::json(&all_models).map_err(serialization)?,
         model_by_id,
-        prices_latest: Body::json(&prices::build_latest(state).await?).map_err(serialization)?,
-        sources: Body::json(&sources::build(state, now).await?).map_err(serialization)?,
+        prices_latest: Body::json(&prices_latest).map_err(serialization)?,
+        sources: Body::json(&sources).map_err(serialization)?,
         built_at: now,
         published_minute,
+        generation,
+        mode,
     })
 }
 

@@ -21,6 +21,7 @@ mod performance;
 mod predictions;
 mod promises;
 mod published;
+mod reads;
 mod replay;
 mod resilience;
 mod retention;

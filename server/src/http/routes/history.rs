@@ -20,6 +20,10 @@ pub const MAX_LIMIT: u64 = 1_000;
 /// never scans more than that much of the table whatever the step filter drops.
 pub const MAX_SPAN_S: i64 = 32 * DAY_S;
 
+/// How long after a page's window ends it can no longer change (every horizon scored; the
+/// start-up backfill reaches `models.backfill_hours` back, 24 by default).
+pub const SETTLED_AFTER_S: i64 = 2 * DAY_S;
+
 /// The form of a cursor: `<made_at>.<id>`.
 pub const CURSOR_PATTERN: &str = r"^[0-9]{1,10}\.[0-9]{1,15}$";
 
@@ -52,11 +56,12 @@ pub struct HistoryQuery {
     /// Only this horizon.
     #[param(value_type = Option<shared::Horizon>, example = "1h")]
     pub horizon: Option<String>,
-    /// Made at or after this time; default: 3 hours before `to`. One page reads at most 32 days
+    /// Made at or after this time (rounded up to a whole minute, as predictions are made on
+    /// whole minutes); default: 3 hours before `to`. One page reads at most 32 days
     /// (the newest of the range first): `next_cursor` continues further back.
     #[param(value_type = Option<crate::http::openapi::TimeParam>)]
     pub from: Option<String>,
-    /// Made before this time; default: now.
+    /// Made before this time (rounded up to a whole minute); default: now.
     #[param(value_type = Option<crate::http::openapi::TimeParam>)]
     pub to: Option<String>,
     /// Only predictions made on multiples of this many minutes (default 15, the page's table; 1 for all).
@@ -75,6 +80,8 @@ pub struct HistoryQuery {
 /// By default the last 3 hours at 15-minute steps for every coin and horizon: the table the web
 /// app shows. Page with `cursor`; a page reads at most 32 days of the range, so a wider range
 /// takes several pages (`next_cursor` is absent only when nothing older is left in the range).
+/// A page is read once per change of the data and then answered from memory; one whose window
+/// ended two days ago no longer changes and may be cached (`Cache-Control: public, max-age=300`).
 #[utoipa::path(
     tag = "predictions",
     params(HistoryQuery),
@@ -91,6 +98,8 @@ pub async fn get_history(
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (coin, horizon) = parse_filters(&query.coin, &query.horizon)?;
+    // Predictions are made on whole minutes: both ends are rounded up to one (the same rows),
+    // so the clients asking within the same minute ask the same question.
     let to = match &query.to {
         Some(t) => parse_time("to", t)?,
         None => clock::now().saturating_add(1),
@@ -99,6 +108,7 @@ pub async fn get_history(
         Some(f) => parse_time("from", f)?,
         None => to.saturating_sub(3 * HOUR_S),
     };
+    let (from, to) = (ceil_minute(from), ceil_minute(to));
     let step = match &query.step_minutes {
         Some(s) => parse_bounded("step_minutes", s, 1, 1440)?,
         None => 15,
@@ -128,36 +138,75 @@ pub async fn get_history(
         cursor,
         limit,
     };
-    let rows = if window_from < to {
-        db::predictions::history(&state.db, filter).await?
+    let snapshot = state.snapshot()?;
+    let published = &state.published;
+    let key = (coin, horizon, from, to, step, limit, cursor);
+    // A page whose window ended two days ago no longer changes (its predictions are scored and
+    // nothing is made that far back): caches may keep it a while.
+    let cache = if to <= clock::now().saturating_sub(SETTLED_AFTER_S) {
+        "public, max-age=300"
     } else {
-        Vec::new()
+        "no-cache"
     };
-    let more = rows.len() as u64 > limit;
-    let page = &rows[..rows.len().min(limit as usize)];
-    let next_cursor = if more {
-        page.last().map(|r| format!("{}.{}", r.made_at, r.id))
-    } else if window_from > from {
-        // The window stopped short of `from`: continue before it if anything is there.
-        let older = HistoryFilter {
-            from,
-            to: window_from,
-            cursor: None,
-            limit: 0,
-            ..filter
+    if let Some(body) = published.history_pages.get(snapshot.generation, &key) {
+        return Ok(body.respond(&req, cache));
+    }
+    let (rows, older) = {
+        let _permit = published
+            .slow_reads
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Unexpected(e.into()))?;
+        let rows = if window_from < to {
+            db::predictions::history(&state.db, filter).await?
+        } else {
+            Vec::new()
         };
-        let any = !db::predictions::history(&state.db, older).await?.is_empty();
-        any.then(|| format!("{window_from}.0"))
+        // When the page is not full and its window stopped short of `from`: is anything older?
+        let older = if rows.len() as u64 <= limit && window_from > from {
+            let older = HistoryFilter {
+                from,
+                to: window_from,
+                cursor: None,
+                limit: 0,
+                ..filter
+            };
+            !db::predictions::history(&state.db, older).await?.is_empty()
+        } else {
+            false
+        };
+        (rows, older)
+    };
+    let mode = snapshot.mode.clone();
+    let body = tokio::task::spawn_blocking(move || {
+        let more = rows.len() as u64 > limit;
+        let page = &rows[..rows.len().min(limit as usize)];
+        let next_cursor = if more {
+            page.last().map(|r| format!("{}.{}", r.made_at, r.id))
+        } else {
+            older.then(|| format!("{window_from}.0"))
+        };
+        let body = PredictionHistory {
+            mode,
+            predictions: db::predictions::to_dtos(page),
+            next_cursor,
+        };
+        Body::json(&body).map_err(|e| ApiError::Unexpected(e.into()))
+    })
+    .await
+    .map_err(|e| ApiError::Unexpected(e.into()))??;
+    published.history_pages.put(snapshot.generation, key, &body);
+    Ok(body.respond(&req, cache))
+}
+
+/// `t` rounded up to a whole minute.
+fn ceil_minute(t: i64) -> i64 {
+    let floor = clock::minute_of(t);
+    if floor == t {
+        t
     } else {
-        None
-    };
-    let body = PredictionHistory {
-        mode: state.mode().await?,
-        predictions: db::predictions::to_dtos(page),
-        next_cursor,
-    };
-    let body = Body::json(&body).map_err(|e| ApiError::Unexpected(e.into()))?;
-    Ok(body.respond(&req, "no-cache"))
+        floor.saturating_add(clock::MINUTE_S)
+    }
 }
 
 #[cfg(test)]

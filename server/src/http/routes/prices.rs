@@ -1,5 +1,6 @@
 //! `GET /api/prices/latest` and `GET /api/prices`: stored market data, read back with gaps filled
-//! (and flagged) at read time.
+//! (and flagged) by one rule (`models::bars::chart_bars`), from the bars each process keeps in
+//! memory (`http::charts`) when the range lies in their window, else from the database.
 
 use actix_web::{HttpRequest, HttpResponse};
 use actix_web::{get, web};
@@ -18,17 +19,15 @@ use crate::http::state::AppState;
 /// Most bars one candle request returns.
 pub const MAX_BARS: i64 = 5_000;
 
-/// Most minutes one candle request spans (70 days: 100,800 minute rows, plus the hour before
-/// `from` read to carry a gap forward).
+/// Most minutes one candle request spans (70 days: 100,800 minutes, plus the hour before `from`
+/// a gap at the start is carried from).
 ///
-/// Every resolution is resampled at read time from the stored minute candles (gaps filled and
-/// flagged in one place, `db::candles::fill_gaps`), so the rows a request reads, and the slots it
-/// walks, grow with the span, not with the bars it returns: `1d` over a year would read half a
-/// million rows. Bounding the span keeps every request under about 100k rows (a few MB, tens of
-/// milliseconds) while the web app's widest view (30 days, at 15 m or 1 d) reads 43,200 and fits
-/// with room to spare. Aggregating in SQL would lift the bound but needs the gap-filling rules
-/// twice (in SQL and in Rust); a longer history is better served by paging the range. Without
-/// `from`, `1d` returns the last 70 days instead of 200 bars.
+/// A range in the last 72 days is copied from the bars each process keeps in memory
+/// (`http::charts`); an older one reads the database (one of `http::pages::SLOW_READS` at a
+/// time) and resamples at read time, and bounding the span keeps such a read under about 100k
+/// rows (a few MB, tens of milliseconds). The web app's widest view (30 days, at 15 m or 1 d)
+/// fits with room to spare; a longer history is served by paging the range. Without `from`, `1d`
+/// returns the last 70 days instead of 200 bars.
 pub const MAX_READ_MINUTES: i64 = 70 * DAY_S / MINUTE_S;
 
 /// `t` rounded down to a multiple of `step` (`None` on overflow).
@@ -168,16 +167,55 @@ pub async fn get_prices(
             .ok_or_else(|| overflow("to"))?,
     }
     .max(earliest);
-    let bars = if from < to {
-        db::candles::read_candles(&state.db, coin, from, to, step).await?
+    let snapshot = state.snapshot()?;
+    let published = &state.published;
+    let key = (coin, step, from, to, clock::current_minute());
+    if let Some(body) = published.chart_pages.get(snapshot.generation, &key) {
+        return Ok(body.respond(&req, "no-cache"));
+    }
+    // The bars kept in memory when the range lies in their window; else the database, one of
+    // a few such reads at a time.
+    let kept = if from < to {
+        published
+            .charts
+            .with(coin, |c| c.bars(from, to, step).map(|bars| (bars, c.newest())))
+            .flatten()
     } else {
-        Vec::new()
+        Some((Vec::new(), None))
     };
-    // A bar is final once its last minute has ended and been collected.
-    let newest = db::candles::latest_minute(&state.db, coin)
-        .await?
-        .map_or(0, |c| c.ts);
-    let final_before = clock::current_minute().min(newest.saturating_add(MINUTE_S));
+    let (bars, newest) = match kept {
+        Some(kept) => kept,
+        None => {
+            let _permit = published
+                .slow_reads
+                .acquire()
+                .await
+                .map_err(|e| ApiError::Unexpected(e.into()))?;
+            let bars = db::candles::read_candles(&state.db, coin, from, to, step).await?;
+            let newest = db::candles::latest_minute(&state.db, coin).await?.map(|c| c.ts);
+            (bars, newest)
+        }
+    };
+    let body = tokio::task::spawn_blocking(move || answer(coin, resolution, from, to, key.4, bars, newest))
+        .await
+        .map_err(|e| ApiError::Unexpected(e.into()))??;
+    published.chart_pages.put(snapshot.generation, key, &body);
+    Ok(body.respond(&req, "no-cache"))
+}
+
+/// The answer to a chart request: `bars` of `resolution` over `[from, to)`; a bar is final once
+/// its last minute has ended (by `current_minute`) and been collected (`newest`).
+fn answer(
+    coin: Coin,
+    resolution: Resolution,
+    from: i64,
+    to: i64,
+    current_minute: i64,
+    bars: Vec<db::candles::ReadBar>,
+    newest: Option<i64>,
+) -> Result<Body, ApiError> {
+    let step = resolution.seconds();
+    let final_before = current_minute.min(newest.unwrap_or(0).saturating_add(MINUTE_S));
     let body = CandlesResponse {
         coin,
         resolution,
@@ -199,6 +237,5 @@ pub async fn get_prices(
             })
             .collect::<Result<_, ApiError>>()?,
     };
-    let body = Body::json(&body).map_err(|e| ApiError::Unexpected(e.into()))?;
-    Ok(body.respond(&req, "no-cache"))
+    Body::json(&body).map_err(|e| ApiError::Unexpected(e.into()))
 }
