@@ -57,6 +57,8 @@ pub struct Inner {
     /// This process's end of the change channel between processes (`db::changes`): who it is
     /// when it announces, and what it hears (PostgreSQL only).
     pub changes: Changes,
+    /// `/api/health`'s last database check.
+    pub health: crate::http::routes::health::HealthCache,
     /// Becomes `true` when the server begins to stop: event streams end so it can.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -95,6 +97,7 @@ impl AppState {
             next_tick_from: AtomicI64::new(0),
             streams: Arc::new(StreamSlots::new(max_streams)),
             changes,
+            health: Default::default(),
             shutdown: tokio::sync::watch::Sender::new(false),
         }))
     }

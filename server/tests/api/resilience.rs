@@ -27,8 +27,9 @@ fn closed_port() -> u16 {
         .port()
 }
 
+/// `/api/health` as it is now (`deep`: a check of the database made for this request).
 async fn health(app: &TestApp) -> (u16, HealthResponse) {
-    let res = app.get("/api/health").await;
+    let res = app.get("/api/health?deep=1").await;
     let status = res.status().as_u16();
     (status, res.json().await.unwrap())
 }

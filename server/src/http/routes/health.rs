@@ -1,10 +1,13 @@
 //! `GET /api/health`: is the service up, and can it reach its database?
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpResponse, ResponseError, get, web};
 use sea_orm::ConnectionTrait;
+use serde::Deserialize;
 use shared::{ApiErrorBody, DatabaseHealth, HealthResponse, HealthStatus, SourceState};
+use utoipa::IntoParams;
 
 use crate::clock;
 use crate::collect::sources;
@@ -15,6 +18,16 @@ use crate::jobs;
 /// The response header of `/api/health` that says how this process hears other processes'
 /// changes.
 pub const CHANGES_HEADER: &str = "coincast-changes";
+
+/// Query of `GET /api/health`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HealthQuery {
+    /// `true` (or `1`): check the database now (a readiness probe); by default the answer reuses a check at
+    /// most a second old, so health under load costs no database work.
+    #[param(value_type = Option<bool>)]
+    pub deep: Option<String>,
+}
 
 /// Published answers older than this are stale: every process rebuilds them at least once a
 /// minute (after each job run where the jobs run, `published::FULL_REFRESH` in a watcher), so a
@@ -34,9 +47,11 @@ pub fn published_stale(built_at: Option<i64>, now: i64) -> bool {
 /// database does not, when this process runs the jobs and the candles or predict job has had
 /// no successful run for longer than `jobs.stall_after_s`, or when the answers this process
 /// serves have not been rebuilt for three minutes (`published_age_seconds`): a liveness probe can
-/// restart it.
+/// restart it. The database figures come from a check at most a second old (`?deep=1`: one made
+/// now).
 #[utoipa::path(
     tag = "health",
+    params(HealthQuery),
     responses(
         (status = 200, description = "The service and its database answer", body = HealthResponse),
         (status = 503, description = "The database does not answer, or collection or prediction has stalled", body = HealthResponse),
@@ -44,7 +59,109 @@ pub fn published_stale(built_at: Option<i64>, now: i64) -> bool {
     )
 )]
 #[get("/api/health")]
-pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
+pub async fn get_health(state: web::Data<AppState>, query: web::Query<HealthQuery>) -> HttpResponse {
+    let deep = match query.deep.as_deref() {
+        None | Some("0" | "false") => false,
+        Some("1" | "true") => true,
+        Some(_) => {
+            return crate::http::error::ApiError::invalid_parameter(
+                "deep",
+                "`deep` must be 1, true, 0 or false",
+            )
+            .error_response();
+        }
+    };
+    let checked = state.health.checked(&state, deep).await;
+    let Checked {
+        reachable,
+        known,
+        latency_ms,
+        migrations_applied,
+        failing_sources,
+        jobs,
+        mode,
+    } = (*checked).clone();
+    let now = clock::now();
+    let built_at = state.published.snapshot().map(|s| s.built_at);
+    let stale = published_stale(built_at, now);
+    if stale {
+        tracing::warn!(built_at, "health: the published answers stopped updating");
+    }
+    let ok = known && !jobs.iter().any(|j| j.stalled) && !stale;
+    let body = HealthResponse {
+        status: if ok {
+            HealthStatus::Ok
+        } else {
+            HealthStatus::Degraded
+        },
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        database: DatabaseHealth {
+            reachable,
+            backend: db::backend_name(&state.db).to_owned(),
+            latency_ms,
+            migrations_applied: u32::try_from(migrations_applied).unwrap_or(u32::MAX),
+        },
+        started_at: state.started_at,
+        uptime_seconds: state.started.elapsed().as_secs(),
+        mode,
+        failing_sources,
+        jobs,
+        published_age_seconds: built_at.map(|b| (now - b).max(0)),
+    };
+    let mut res = if ok {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    // How this process learns of other processes' commits (`listen` on PostgreSQL; `poll` on
+    // SQLite without jobs, or while the listener is down; `local` when it writes them itself).
+    res.insert_header((CHANGES_HEADER, state.changes_mode()));
+    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(body)
+}
+
+/// What `/api/health` reads from the database.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    reachable: bool,
+    known: bool,
+    latency_ms: f64,
+    migrations_applied: usize,
+    failing_sources: Vec<String>,
+    jobs: Vec<shared::JobHealth>,
+    mode: shared::DataMode,
+}
+
+/// The last database check of `/api/health`, reused for [`CHECK_EVERY`]: health answers at
+/// memory speed however often it is asked, and at most one check a second reaches the database.
+#[derive(Default)]
+pub struct HealthCache {
+    last: tokio::sync::Mutex<Option<(Instant, Arc<Checked>)>>,
+}
+
+/// How long one database check answers `/api/health` (`?deep=1` checks every time).
+pub const CHECK_EVERY: Duration = Duration::from_secs(1);
+
+impl HealthCache {
+    /// The last check when it is recent (and `deep` is off), else a new one (one at a time: the
+    /// requests that arrive meanwhile get its result).
+    pub async fn checked(&self, state: &AppState, deep: bool) -> Arc<Checked> {
+        let asked = Instant::now();
+        let mut last = self.last.lock().await;
+        if let Some((at, checked)) = last.as_ref() {
+            // Fresh, or made while this request waited for the lock.
+            if (!deep && at.elapsed() < CHECK_EVERY) || *at >= asked {
+                return checked.clone();
+            }
+        }
+        let checked = Arc::new(check(state).await);
+        *last = Some((Instant::now(), checked.clone()));
+        checked
+    }
+}
+
+/// Reads the database's health: reachability, migrations, failing sources, the jobs, the mode.
+async fn check(state: &AppState) -> Checked {
     let started = Instant::now();
     let ping = state.db.execute_unprepared("SELECT 1").await;
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -122,43 +239,15 @@ pub async fn get_health(state: web::Data<AppState>) -> HttpResponse {
             state.mode_without_db()
         }
     };
-    let now = clock::now();
-    let built_at = state.published.snapshot().map(|s| s.built_at);
-    let stale = published_stale(built_at, now);
-    if stale {
-        tracing::warn!(built_at, "health: the published answers stopped updating");
-    }
-    let ok = known && stalled.is_empty() && !stale;
-    let body = HealthResponse {
-        status: if ok {
-            HealthStatus::Ok
-        } else {
-            HealthStatus::Degraded
-        },
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        database: DatabaseHealth {
-            reachable,
-            backend: db::backend_name(&state.db).to_owned(),
-            latency_ms,
-            migrations_applied: u32::try_from(migrations_applied).unwrap_or(u32::MAX),
-        },
-        started_at: state.started_at,
-        uptime_seconds: state.started.elapsed().as_secs(),
-        mode,
+    Checked {
+        reachable,
+        known,
+        latency_ms,
+        migrations_applied,
         failing_sources,
         jobs,
-        published_age_seconds: built_at.map(|b| (now - b).max(0)),
-    };
-    let mut res = if ok {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::ServiceUnavailable()
-    };
-    // How this process learns of other processes' commits (`listen` on PostgreSQL; `poll` on
-    // SQLite without jobs, or while the listener is down; `local` when it writes them itself).
-    res.insert_header((CHANGES_HEADER, state.changes_mode()));
-    res.insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(body)
+        mode,
+    }
 }
 
 #[cfg(test)]
