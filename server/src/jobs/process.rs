@@ -117,7 +117,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         tasks.push(tokio::spawn(async move {
             loop {
                 let report = health(&db, &expected, stall_after_s, since, listening.as_ref()).await;
-                if let Err(e) = write_atomically(&path, &report) {
+                // File work off the async threads.
+                let file = path.clone();
+                let written = tokio::task::spawn_blocking(move || write_atomically(&file, &report))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r);
+                if let Err(e) = written {
                     tracing::warn!(file = %path.display(), error = %format!("{e:#}"), "could not write the health file");
                 }
                 tokio::time::sleep(every).await;

@@ -257,7 +257,11 @@ async fn one(
         champion_in_sample: in_sample,
         result: result.clone(),
     });
-    write_files(&options.store_dir, &card, &trained.onnx)?;
+    // File work off the async threads.
+    {
+        let (dir, card, onnx) = (options.store_dir.clone(), card.clone(), trained.onnx.clone());
+        tokio::task::spawn_blocking(move || write_files(&dir, &card, &onnx)).await??;
+    }
     let card_json = serde_json::to_string(&card)?;
     row.model_id = Set(card.id.clone());
     row.decision = Set(result.decision.into());
