@@ -13,6 +13,7 @@
 pub mod bars;
 pub mod card;
 pub mod features;
+pub mod fills;
 pub mod gate;
 pub mod history;
 pub mod metrics;

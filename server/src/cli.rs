@@ -137,6 +137,28 @@ pub struct EvaluateArgs {
     /// not), so every printed figure can be recomputed outside coincast.
     #[arg(long)]
     pub rows_out: Option<PathBuf>,
+    /// Also write every model's signals here as a bot would have received them
+    /// (`published_at,pair,horizon,signal,confidence`: what `integrations/freqtrade` backtests):
+    /// published the tick's `--publish-delay-s` after each prediction time.
+    #[arg(long)]
+    pub signals_out: Option<PathBuf>,
+    /// Also write, into this folder, each model's ledger of those signals followed as a bot can
+    /// (`models::fills`: the next candle's open after publication, held for the horizon, costs of
+    /// `--fee-bps` plus `--slippage-bps` per side) as `<COIN>-<horizon>.csv`, the trades
+    /// freqtrade's backtester must reproduce.
+    #[arg(long)]
+    pub ledger_out: Option<PathBuf>,
+    /// Seconds from a prediction's time to its publication (the live tick's second).
+    #[arg(long, default_value_t = 5)]
+    pub publish_delay_s: i64,
+    /// Trade at this confidence threshold (0 to 1) instead of the one each card chose on its
+    /// training folds (for the signals, the ledgers, the rows and the trading table, which says
+    /// so): `0` makes every prediction a LONG or SHORT.
+    #[arg(long, value_parser = parse_unit)]
+    pub threshold: Option<f64>,
+    /// The ledger takes LONG signals only (spot: no shorting).
+    #[arg(long)]
+    pub long_only: bool,
     /// History files (CryptoDataDownload CSV or freqtrade JSON); the coin is read from the file
     /// name (BTC, LTC or XRP in it). Of several files of a coin in one folder, each model is
     /// scored on the one with the largest bars that make its bar size (the least resampling).
@@ -227,4 +249,12 @@ pub struct MigrateArgs {
     /// Only report how many migrations are applied.
     #[arg(long)]
     pub status: bool,
+}
+
+/// A number from 0 to 1.
+fn parse_unit(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?} is not a number from 0 to 1")),
+    }
 }

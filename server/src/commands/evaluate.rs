@@ -87,6 +87,18 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
         }
         None => None,
     };
+    let mut signals_out = match &args.signals_out {
+        Some(path) => {
+            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+            let mut w = std::io::BufWriter::new(file);
+            writeln!(w, "{SIGNALS_HEADER}")?;
+            Some(w)
+        }
+        None => None,
+    };
+    if let Some(dir) = &args.ledger_out {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     println!(
         "| model | file | n | accuracy [95% CI] | majority | momentum | reversal | strongest | p vs strongest (binomial) | p vs strongest (HAC) | Brier | log loss | note |"
     );
@@ -168,6 +180,15 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                     trades: 0,
                     net_return: 0.0,
                 });
+            // `--threshold` replaces the card's choice (said in the trading table's objective).
+            let choice = match args.threshold {
+                Some(t) => ThresholdChoice {
+                    threshold: t,
+                    objective: format!("set by --threshold {t} (the card chose {})", choice.threshold),
+                    ..choice
+                },
+                None => choice,
+            };
             let threshold = choice.threshold;
             let rows = strategy::rows(&data.ts, &p, &data.fwd_ret, &data.last_ret).context("row lengths")?;
             let traded = StrategyReport::evaluate(&rows, horizon_s, choice, costs, &fee_source(costs))
@@ -233,6 +254,45 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                         word(call(models::metrics::Baseline::Reversal, i)),
                         file.display().to_string().replace('"', "\"\""),
                     )?;
+                }
+            }
+            if signals_out.is_some() || args.ledger_out.is_some() {
+                let pair = pair_of(file, coin);
+                let signals: Vec<(i64, shared::Signal)> = data
+                    .ts
+                    .iter()
+                    .zip(&p)
+                    .map(|(&ts, &p_up)| {
+                        (
+                            ts + args.publish_delay_s,
+                            shared::Signal::from_p_up(p_up, threshold),
+                        )
+                    })
+                    .collect();
+                if let Some(w) = signals_out.as_mut() {
+                    for ((published, signal), &p_up) in signals.iter().zip(&p) {
+                        writeln!(
+                            w,
+                            "{},{pair},{},{},{}",
+                            utc(*published),
+                            card.horizon.as_str(),
+                            signal_word(*signal),
+                            shared::confidence(p_up)
+                        )?;
+                    }
+                }
+                if let Some(dir) = &args.ledger_out {
+                    let fills = models::fills::follow(bars, &signals, horizon_s, costs, args.long_only);
+                    let path = dir.join(format!("{}.csv", ModelCard::stem(coin, card.horizon)));
+                    write_ledger(&path, &pair, &fills)?;
+                    let compounded = fills.iter().fold(1.0, |acc, f| acc * (1.0 + f.profit_ratio)) - 1.0;
+                    eprintln!(
+                        "{}: {} positions at the next open after publication, {:+.2}% compounded after costs ({})",
+                        card.id,
+                        fills.len(),
+                        100.0 * compounded,
+                        path.display()
+                    );
                 }
             }
             println!(
@@ -368,7 +428,73 @@ every configuration tried (models x thresholds of the grid) would show by luck; 
         w.flush()?;
         eprintln!("one row per scored prediction in {}", path.display());
     }
+    if let (Some(mut w), Some(path)) = (signals_out, &args.signals_out) {
+        w.flush()?;
+        eprintln!("the signals as published in {}", path.display());
+    }
     Ok(evaluated)
+}
+
+/// The columns of `--signals-out` (what `integrations/freqtrade` reads).
+pub const SIGNALS_HEADER: &str = "published_at,pair,horizon,signal,confidence";
+/// The columns of each `--ledger-out` file (what `integrations/freqtrade/referee` compares).
+pub const LEDGER_HEADER: &str = "pair,open_date,close_date,is_short,open_rate,close_rate,profit_ratio";
+
+/// A time as RFC 3339 UTC with `Z`: `2025-06-02T00:05:00Z`.
+fn utc(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+fn signal_word(signal: shared::Signal) -> &'static str {
+    match signal {
+        shared::Signal::Long => "LONG",
+        shared::Signal::Short => "SHORT",
+        shared::Signal::Flat => "FLAT",
+    }
+}
+
+/// The exchange pair of a history file: freqtrade's `BTC_USDT-5m...` names say it; otherwise the
+/// coin against USD (Bitstamp's quote).
+fn pair_of(file: &std::path::Path, coin: Coin) -> String {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.split('-').next().unwrap_or_default();
+    match stem.split_once('_') {
+        Some((base, quote))
+            if base == coin.ticker()
+                && !quote.is_empty()
+                && quote.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            format!("{base}/{quote}")
+        }
+        _ => format!("{}/USD", coin.ticker()),
+    }
+}
+
+/// Writes a ledger in [`LEDGER_HEADER`]'s columns (rates and returns in Rust's shortest exact
+/// decimal form).
+fn write_ledger(path: &std::path::Path, pair: &str, fills: &[models::fills::Fill]) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    writeln!(w, "{LEDGER_HEADER}")?;
+    for f in fills {
+        writeln!(
+            w,
+            "{pair},{},{},{},{},{},{}",
+            utc(f.open_ts),
+            utc(f.close_ts),
+            f.short,
+            f.open_rate,
+            f.close_rate,
+            f.profit_ratio
+        )?;
+    }
+    w.flush()?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -394,6 +520,11 @@ mod tests {
             from: None,
             to: None,
             rows_out: Some(rows_path.clone()),
+            signals_out: Some(dir.path().join("signals.csv")),
+            ledger_out: Some(dir.path().join("ledgers")),
+            publish_delay_s: 5,
+            threshold: None,
+            long_only: false,
             files: vec![root.join("server/tests/fixtures/BTC_USDT-5m-2025-06.json")],
         };
         let cards = evaluate(&args).unwrap();
@@ -440,6 +571,41 @@ mod tests {
                 let (p, threshold): (f64, f64) = (r[4].parse().unwrap(), r[5].parse().unwrap());
                 let signal = shared::Signal::from_p_up(p, threshold);
                 assert_eq!(r[6], serde_json::to_value(signal).unwrap().as_str().unwrap());
+            }
+        }
+
+        // The signals as published: one per scored row, five seconds after it, the same call.
+        let signals = std::fs::read_to_string(dir.path().join("signals.csv")).unwrap();
+        let mut lines = signals.lines();
+        assert_eq!(lines.next(), Some(SIGNALS_HEADER));
+        let signals: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+        assert_eq!(signals.len(), rows.len());
+        for (s, r) in signals.iter().zip(&rows) {
+            let made = chrono::DateTime::parse_from_rfc3339(r[0]).unwrap().timestamp();
+            let published = chrono::DateTime::parse_from_rfc3339(s[0]).unwrap().timestamp();
+            assert_eq!((published - made, s[1], s[2], s[3]), (5, "BTC/USDT", r[2], r[6]));
+        }
+        // Each model's ledger: positions at candle opens after their signal, one at a time.
+        let (bars, _) = crate::commands::load(&args.files[0]).unwrap();
+        let open_at = |t: &str| {
+            let ts = chrono::DateTime::parse_from_rfc3339(t).unwrap().timestamp();
+            bars.iter().find(|b| b.ts == ts).unwrap().open
+        };
+        for card in &cards {
+            let path = dir
+                .path()
+                .join("ledgers")
+                .join(format!("{}.csv", ModelCard::stem(Coin::Btc, card.horizon)));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut lines = text.lines();
+            assert_eq!(lines.next(), Some(LEDGER_HEADER));
+            let mut free_at = String::new();
+            for l in lines {
+                let f: Vec<&str> = l.split(',').collect();
+                assert!(f[1] >= free_at.as_str() && f[2] > f[1], "{l}");
+                assert_eq!(f[4].parse::<f64>().unwrap(), open_at(f[1]), "{l}");
+                assert_eq!(f[5].parse::<f64>().unwrap(), open_at(f[2]), "{l}");
+                free_at = f[2].to_owned();
             }
         }
     }
