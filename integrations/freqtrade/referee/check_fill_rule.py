@@ -17,6 +17,13 @@ of the data (force_exit); they are listed, not compared.
 
 Exit status 0 when every complete position matches (times, direction, rates exactly; profit
 ratio within --tolerance) and freqtrade has no other trade; 1 otherwise.
+
+Without --trades it only computes: --write-ledger FILE writes the complete positions in the
+ledger format coincast's Rust side writes (pair,open_date,close_date,is_short,open_rate,
+close_rate,profit_ratio; dates 2025-06-02T00:10:00Z, is_short true/false, numbers as the shortest
+text that reads back as the same double), e.g. to test referee/ci.sh. Candles come from
+--datadir (feather, freqtrade's layout) or from --candles [PAIR=]FILE (freqtrade JSON or
+feather, pair from the name as in candles.py).
 """
 
 from __future__ import annotations
@@ -33,9 +40,15 @@ from pyarrow import feather
 HORIZON_MIN = {"30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360, "12h": 720}
 
 
-def load_candles(datadir: str, pair: str, tf: str, timerange: str | None) -> pd.DataFrame:
+def load_candles(datadir: str | None, pair: str, tf: str, timerange: str | None,
+                 files: dict | None = None) -> pd.DataFrame:
     base, quote = pair.split("/")
-    df = feather.read_table(f"{datadir}/{base}_{quote}-{tf}.feather").to_pandas()
+    if files:
+        import candles
+
+        df = candles.read(files[pair])
+    else:
+        df = feather.read_table(f"{datadir}/{base}_{quote}-{tf}.feather").to_pandas()
     df = df[["date", "open", "close"]].sort_values("date").reset_index(drop=True)
     df["date"] = df["date"].astype("datetime64[ns, UTC]")
     if timerange:
@@ -92,11 +105,29 @@ def expected_positions(candles: pd.DataFrame, sig: pd.DataFrame, horizon: str, c
     return out
 
 
+def write_ledger(path: str, positions: list[dict]) -> None:
+    """Complete positions, ordered by open_date then pair, in coincast's ledger CSV format."""
+    done = sorted((p for p in positions if p["complete"]),
+                  key=lambda p: (p["open_date"], p["pair"]))
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["pair", "open_date", "close_date", "is_short", "open_rate", "close_rate",
+                    "profit_ratio"])
+        for p in done:
+            w.writerow([p["pair"], f"{p['open_date']:%Y-%m-%dT%H:%M:%SZ}",
+                        f"{p['close_date']:%Y-%m-%dT%H:%M:%SZ}", str(p["is_short"]).lower(),
+                        repr(float(p["open_rate"])), repr(float(p["close_rate"])),
+                        repr(float(p["profit_ratio"]))])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--signals", required=True)
-    ap.add_argument("--datadir", required=True)
-    ap.add_argument("--pairs", nargs="+", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--datadir")
+    src.add_argument("--candles", action="append", metavar="[PAIR=]FILE",
+                     help="candle file (freqtrade JSON or feather); repeat for more pairs")
+    ap.add_argument("--pairs", nargs="+", help="required with --datadir; default the --candles")
     ap.add_argument("--timeframe", default="5m")
     ap.add_argument("--horizon", default="1h")
     ap.add_argument("--mode", default="spot", choices=["spot", "futures"])
@@ -104,7 +135,8 @@ def main() -> None:
     ap.add_argument("--slippage-bps", type=float, default=0.0)
     ap.add_argument("--min-confidence", type=float, default=0.0)
     ap.add_argument("--timerange")
-    ap.add_argument("--trades", required=True, help="trades.csv written by export_trades.py")
+    ap.add_argument("--trades", help="trades.csv written by export_trades.py, to compare with")
+    ap.add_argument("--write-ledger", help="write the complete positions here (ledger CSV)")
     ap.add_argument("--tolerance", type=float, default=1e-9)
     ap.add_argument("--report", help="write a JSON report here")
     a = ap.parse_args()
@@ -117,11 +149,28 @@ def main() -> None:
     ).astype("datetime64[ns, UTC]")
     sig = sig[sig["horizon"] == a.horizon]
 
+    files = None
+    if a.candles:
+        import candles
+
+        specs = [candles.parse_spec(c) for c in a.candles]
+        files = {f.pair: f.path for f in specs}
+        a.pairs = a.pairs or list(files)
+    elif not a.pairs:
+        ap.error("--pairs is required with --datadir")
     expected = []
     for pair in a.pairs:
-        candles = load_candles(a.datadir, pair, a.timeframe, a.timerange)
-        expected += expected_positions(candles, sig[sig["pair"] == pair], a.horizon,
+        cndl = load_candles(a.datadir, pair, a.timeframe, a.timerange, files)
+        expected += expected_positions(cndl, sig[sig["pair"] == pair], a.horizon,
                                        a.mode == "futures", a.min_confidence, cost)
+    if a.write_ledger:
+        write_ledger(a.write_ledger, expected)
+    if not a.trades:
+        done = [e for e in expected if e["complete"]]
+        print(f"[check] {len(done)} complete positions ({sum(e['is_short'] for e in done)} "
+              f"short), {len(expected) - len(done)} incomplete"
+              + (f"; ledger written to {a.write_ledger}" if a.write_ledger else ""))
+        return
 
     with open(a.trades, newline="") as fh:
         got = list(csv.DictReader(fh))

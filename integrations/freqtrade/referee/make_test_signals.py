@@ -16,6 +16,9 @@ above). Both fall before the candle opening at B+5m, so only the second one coun
 
 Usage: make_test_signals.py --datadir DIR --pairs BTC/USDT --start 2024-03-01 --end 2024-04-01
        --horizons 1h --out signals.csv
+   or: make_test_signals.py --candles server/tests/fixtures/BTC_USDT-5m-2025-06.json
+       --start 2025-06-21 --end 2025-07-01 --horizons 1h --out signals.csv
+(--candles [PAIR=]FILE, repeatable: freqtrade JSON or feather, pair from the name; see candles.py)
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ from pyarrow import feather
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--datadir", required=True)
-    ap.add_argument("--pairs", nargs="+", required=True)
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--datadir")
+    src.add_argument("--candles", action="append", metavar="[PAIR=]FILE")
+    ap.add_argument("--pairs", nargs="+", help="required with --datadir; default the --candles")
     ap.add_argument("--start", required=True, help="first hour, UTC (YYYY-MM-DD[THH:MM])")
     ap.add_argument("--end", required=True, help="end, UTC, exclusive")
     ap.add_argument("--horizons", nargs="+", default=["1h"])
@@ -42,10 +47,21 @@ def main() -> None:
 
     start = pd.Timestamp(a.start, tz="UTC")
     end = pd.Timestamp(a.end, tz="UTC")
+    files = {}
+    if a.candles:
+        import candles
+
+        files = {f.pair: f.path for f in map(candles.parse_spec, a.candles)}
+        a.pairs = a.pairs or list(files)
+    elif not a.pairs:
+        ap.error("--pairs is required with --datadir")
     rows = []
     for pair in a.pairs:
         base, quote = pair.split("/")
-        df = feather.read_table(f"{a.datadir}/{base}_{quote}-5m.feather").to_pandas()
+        if files:
+            df = candles.read(files[pair])
+        else:
+            df = feather.read_table(f"{a.datadir}/{base}_{quote}-5m.feather").to_pandas()
         close = df.set_index("date")["close"]
         opens = df.set_index("date")["open"]
         five = pd.Timedelta(minutes=5)

@@ -3,6 +3,8 @@
 """The referee's driver: backtest a coincast signal CSV with freqtrade, offline, and export trades.
 
 Run it through run.sh (which makes the pinned venv). Steps, each timed:
+  0. candles (with --candles): the candle files given (freqtrade JSON or feather, any name
+     starting BASE_QUOTE-<tf>) staged into OUT/candles in freqtrade's layout (candles.py);
   1. exchangeInfo: a generated Binance market list for the pairs (make_exchange_info.py);
   2. config: a freqtrade config for the CoincastSignals strategy (written to OUT/config.json);
   3. backtest: `freqtrade backtesting` through offline.py (no network);
@@ -50,23 +52,25 @@ def pairs_in(signal_file: Path, horizon: str) -> list[str]:
         return sorted({r["pair"] for r in csv.DictReader(fh) if r["horizon"] == horizon})
 
 
-def scratch_futures_datadir(datadir: Path, pairs: list[str], tf: str, out: Path) -> Path:
-    """OUT/data/futures/<B>_<Q>_<Q>-<tf>-futures.feather -> the spot candle files (symlinks)."""
+def scratch_futures_datadir(datadir: Path, pairs: list[str], tf: str, out: Path,
+                            ext: str = "feather") -> Path:
+    """OUT/data/futures/<B>_<Q>_<Q>-<tf>-futures.<ext> -> the spot candle files (symlinks)."""
     fut = out / "data" / "futures"
     fut.mkdir(parents=True, exist_ok=True)
     for pair in pairs:
         base, quote = pair.split("/")
-        src = (datadir / f"{base}_{quote}-{tf}.feather").resolve()
+        src = (datadir / f"{base}_{quote}-{tf}.{ext}").resolve()
         if not src.exists():
             sys.exit(f"referee: no candles for {pair}: {src}")
-        dst = fut / f"{base}_{quote}_{quote}-{tf}-futures.feather"
+        dst = fut / f"{base}_{quote}_{quote}-{tf}-futures.{ext}"
         if dst.is_symlink() or dst.exists():
             dst.unlink()
         dst.symlink_to(src)
     return out / "data"
 
 
-def make_config(a, pairs: list[str], datadir: Path, out: Path) -> Path:
+def make_config(a, pairs: list[str], datadir: Path, out: Path, dataformat: str = "feather"
+                ) -> Path:
     futures = a.mode == "futures"
     fee = (a.fee_bps + a.slippage_bps) / 10_000.0
     whitelist = [f"{p}:{p.split('/')[1]}" if futures else p for p in pairs]
@@ -85,7 +89,7 @@ def make_config(a, pairs: list[str], datadir: Path, out: Path) -> Path:
         "max_open_trades": -1,
         "fee": fee,
         "position_stacking": True,
-        "dataformat_ohlcv": "feather",
+        "dataformat_ohlcv": dataformat,
         "datadir": str(datadir),
         "user_data_dir": str(out / "user_data"),
         "exchange": {
@@ -133,11 +137,19 @@ def sh(cmd: list[str], env: dict | None = None, log: Path | None = None) -> None
 def main() -> None:
     ap = argparse.ArgumentParser(description="Backtest a coincast signal CSV with freqtrade, offline.")
     ap.add_argument("--signals", required=True, type=Path, help="coincast signal CSV")
-    ap.add_argument("--datadir", required=True, type=Path,
-                    help="folder of freqtrade feather candles, <BASE>_<QUOTE>-<tf>.feather")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--datadir", type=Path,
+                     help="folder of freqtrade feather candles, <BASE>_<QUOTE>-<tf>.feather")
+    src.add_argument("--candles", action="append", metavar="[PAIR=]FILE",
+                     help="a candle file, freqtrade JSON ([[ms, o, h, l, c, v], ...]) or feather; "
+                          "pair and timeframe from the name (BTC_USDT-5m-2025-06.json), or "
+                          "PAIR=FILE; repeat for more pairs")
+    ap.add_argument("--candles-format", choices=["feather", "json"], default="feather",
+                    help="with --candles, the format freqtrade reads: feather (converted from "
+                         "the exact values) or json (freqtrade's JSON reader) [feather]")
     ap.add_argument("--out", required=True, type=Path, help="output folder (created)")
     ap.add_argument("--horizon", default="1h", choices=["30m", "1h", "2h", "4h", "6h", "12h"])
-    ap.add_argument("--timeframe", default="5m")
+    ap.add_argument("--timeframe", help="5m unless --candles names say otherwise")
     ap.add_argument("--mode", default="spot", choices=["spot", "futures"],
                     help="spot: long-only (SHORT skipped); futures: long and short at 1x")
     ap.add_argument("--pairs", nargs="*", help="default: every pair of the horizon in the CSV")
@@ -154,21 +166,39 @@ def main() -> None:
 
     out = a.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    datadir = a.datadir.resolve()
-    pairs = a.pairs or pairs_in(a.signals, a.horizon)
-    if not pairs:
-        sys.exit(f"referee: no signals of horizon {a.horizon} in {a.signals}")
+    if not a.signals.is_file():
+        sys.exit(f"referee: no such signal file: {a.signals}")
     py = sys.executable
     t = Timer()
+    dataformat = "feather"
+    signal_pairs = pairs_in(a.signals, a.horizon)
+    if a.candles:
+        import candles
 
-    ft_datadir = datadir
+        datadir, ft_datadir, candle_pairs, a.timeframe = t.run(
+            "candles", candles.stage, a.candles, a.timeframe, out, a.candles_format)
+        dataformat = a.candles_format
+        pairs = a.pairs or candle_pairs
+        missing = sorted(set(pairs) - set(candle_pairs))
+        if missing:
+            sys.exit(f"referee: --pairs {missing} have no --candles file")
+        ignored = sorted(set(signal_pairs) - set(pairs))
+        if ignored:
+            print(f"[referee] signals of {ignored} ignored: no candles given", flush=True)
+    else:
+        a.timeframe = a.timeframe or "5m"
+        datadir = ft_datadir = a.datadir.resolve()
+        pairs = a.pairs or signal_pairs
+    if not pairs:
+        sys.exit(f"referee: no signals of horizon {a.horizon} in {a.signals}")
+
     if a.mode == "futures":
-        ft_datadir = scratch_futures_datadir(datadir, pairs, a.timeframe, out)
+        ft_datadir = scratch_futures_datadir(ft_datadir, pairs, a.timeframe, out, dataformat)
     xinfo = out / "exchange-info"
     t.run("exchangeInfo", sh, [py, str(HERE / "make_exchange_info.py"), "--datadir", str(datadir),
                                "--timeframe", a.timeframe, "--out", str(xinfo), "--pairs", *pairs]
           + (["--futures"] if a.mode == "futures" else []))
-    config = t.run("config", make_config, a, pairs, ft_datadir, out)
+    config = t.run("config", make_config, a, pairs, ft_datadir, out, dataformat)
 
     results = out / "user_data" / "backtest_results"
     results.mkdir(parents=True, exist_ok=True)

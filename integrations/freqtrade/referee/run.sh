@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# freqtrade as the referee: backtest a coincast signal CSV on feather candles, offline, and write
-# freqtrade's trades to OUT/trades.csv and OUT/trades.json.
+# freqtrade as the referee: backtest a coincast signal CSV on freqtrade candles (feather or JSON),
+# offline, and write freqtrade's trades to OUT/trades.csv and OUT/trades.json.
 #
-#   integrations/freqtrade/referee/run.sh --signals SIGNALS.csv --datadir DIR --out OUT \
-#       [--horizon 1h] [--timeframe 5m] [--mode spot|futures] [--fee-bps 10] [--slippage-bps 0] \
-#       [--min-confidence 0] [--pairs BTC/USDT ...] [--timerange 20240301-20240401] [--check]
+#   integrations/freqtrade/referee/run.sh --signals SIGNALS.csv \
+#       (--datadir DIR | --candles [PAIR=]FILE [--candles ...] [--candles-format feather|json]) \
+#       --out OUT [--horizon 1h] [--timeframe 5m] [--mode spot|futures] [--fee-bps 10] \
+#       [--slippage-bps 0] [--min-confidence 0] [--pairs BTC/USDT ...] \
+#       [--timerange 20240301-20240401] [--check]
+#
+# --candles takes single files (e.g. server/tests/fixtures/BTC_USDT-5m-2025-06.json), pair and
+# timeframe from the name; see referee/README.md. ci.sh wraps this and compares with a ledger.
 #
 # Makes (or reuses) a venv outside the repository with the pinned freqtrade of requirements.txt,
 # from PyPI only: $COINCAST_FT_VENV, default ${XDG_CACHE_HOME:-$HOME/.cache}/coincast/ft-venv.

@@ -5,7 +5,9 @@
 #      and a dry-run smoke test (freqtrade's live loop, coincast and Binance stood in locally);
 #   2. the referee on the fixtures (real Binance candles, see fixtures/README.md) with --check:
 #      freqtrade's trades must equal an independent computation of the fill rule; on the
-#      hand-written edge cases they must also equal the golden files checked by hand.
+#      hand-written edge cases they must also equal the golden files checked by hand;
+#   3. ci.sh on server/tests/fixtures/BTC_USDT-5m-2025-06.json (freqtrade JSON): a correct ledger
+#      passes (spot; futures with freqtrade reading the JSON), a corrupted one fails.
 # Prints one closing line "selftest: N passed, N failed"; exits non-zero on any failure.
 #   integrations/freqtrade/referee/selftest.sh [OUT_DIR]
 set -uo pipefail
@@ -50,6 +52,39 @@ step hourly-1h-spot "$HERE/run.sh" --signals "$FIX/signals-hourly.csv" --datadir
 step hourly-2h-futures-slippage "$HERE/run.sh" --signals "$FIX/signals-hourly.csv" \
     --datadir "$FIX" --out "$OUT/hourly-2h-futures" --horizon 2h --mode futures \
     --slippage-bps 2 --check
+# ci.sh on the repo's own freqtrade-JSON candles (server/tests/fixtures, real Binance BTC/USDT
+# 5m, 2025-06-21..30): a ledger computed independently (check_fill_rule.py) must pass, in spot
+# with feather staging and in futures with freqtrade reading the JSON itself; the same ledger with
+# one close_date moved by 5 minutes must fail.
+JSON_CANDLES="$HERE/../../../server/tests/fixtures/BTC_USDT-5m-2025-06.json"
+ci_json() {  # ci_json MODE [extra ci.sh args]
+    local mode="$1"; shift
+    local d="$OUT/ci-json-$mode"
+    mkdir -p "$d"
+    "$VENV/bin/python" "$HERE/make_test_signals.py" --candles "$JSON_CANDLES" \
+        --start 2025-06-21 --end 2025-07-01 --horizons 1h --out "$d/signals.csv" &&
+    "$VENV/bin/python" "$HERE/check_fill_rule.py" --signals "$d/signals.csv" \
+        --candles "$JSON_CANDLES" --horizon 1h --mode "$mode" --fee-bps 10 --slippage-bps 2 \
+        --write-ledger "$d/ledger.csv" &&
+    "$HERE/ci.sh" --signals "$d/signals.csv" --ledger "$d/ledger.csv" --candles "$JSON_CANDLES" \
+        --horizon 1h --mode "$mode" --fee-bps 10 --slippage-bps 2 --out "$d/out" "$@"
+}
+ci_json_corrupt_fails() {
+    local d="$OUT/ci-json-spot"
+    awk -F, -v OFS=, 'NR == 11 { sub(/:05:00Z$/, ":10:00Z", $3) } { print }' "$d/ledger.csv" \
+        > "$d/ledger-corrupt.csv"
+    if "$HERE/ci.sh" --signals "$d/signals.csv" --ledger "$d/ledger-corrupt.csv" \
+        --candles "$JSON_CANDLES" --horizon 1h --mode spot --fee-bps 10 --slippage-bps 2 \
+        --out "$d/out-corrupt"; then
+        echo "ci.sh passed a corrupted ledger"
+        return 1
+    fi
+    grep -q 'close_date' "$d/out-corrupt/compare.json" || { echo "not the close_date"; return 1; }
+    echo "[compare] the corrupted ledger failed as it should"
+}
+step ci-json-spot ci_json spot
+step ci-json-corrupt-fails ci_json_corrupt_fails
+step ci-json-futures-jsonformat ci_json futures --candles-format json
 # The live path inside a real `freqtrade trade --dry-run` (loopback coincast, local Binance).
 step dryrun-smoke "$VENV/bin/python" "$HERE/../tests/dryrun_smoke.py"
 echo "outputs in $OUT"
