@@ -10,7 +10,10 @@ use models::history::Bar;
 use sea_orm::{ActiveModelTrait, Set};
 use shared::{CandlesResponse, Coin, HealthResponse, PredictionHistory};
 
-use crate::helpers::{Frontend, TestApp, spawn_app};
+use coincast::collect::run::Collectors;
+use coincast::jobs::{Job, Runner};
+
+use crate::helpers::{Frontend, TestApp, spawn_app, spawn_app_with};
 
 fn bar(ts: i64, close: f64) -> Bar {
     Bar {
@@ -45,9 +48,14 @@ async fn gappy(app: &TestApp) -> (i64, i64) {
 
 /// `/api/prices` over `[from, to)` against the read-time rule on the database, bar for bar.
 async fn same_as_database(app: &TestApp, step: i64, res: &str, from: i64, to: i64) -> usize {
+    same_for(app, Coin::Btc, step, res, from, to).await
+}
+
+async fn same_for(app: &TestApp, coin: Coin, step: i64, res: &str, from: i64, to: i64) -> usize {
     let body: CandlesResponse = app
         .get(&format!(
-            "/api/prices?coin=BTC&resolution={res}&from={from}&to={to}"
+            "/api/prices?coin={}&resolution={res}&from={from}&to={to}",
+            coin.ticker()
         ))
         .await
         .json()
@@ -61,13 +69,11 @@ async fn same_as_database(app: &TestApp, step: i64, res: &str, from: i64, to: i6
         app.state
             .published
             .charts
-            .with(Coin::Btc, |c| c.bars(from, to, step).is_some())
+            .with(coin, |c| c.bars(from, to, step).is_some())
             .unwrap(),
         "served from memory"
     );
-    let want = read_candles(&app.state.db, Coin::Btc, from, to, step)
-        .await
-        .unwrap();
+    let want = read_candles(&app.state.db, coin, from, to, step).await.unwrap();
     let got: Vec<_> = body
         .candles
         .iter()
@@ -184,6 +190,34 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
         .await
         .unwrap();
     assert!(!filled.candles[0].filled && filled.candles[0].c == late.close);
+}
+
+#[tokio::test]
+async fn chart_bars_from_memory_equal_the_database_read_on_the_bundled_replay() {
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        s.replay.enabled = true;
+        s.jobs.enabled = false;
+    })
+    .await;
+    // The replay's warm-up: days of real minutes of every coin, shifted to now.
+    let upstream = crate::helpers::default_settings().upstream;
+    let collectors = Runner::collecting(
+        Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap(),
+    );
+    collectors.run(Job::Candles).await.unwrap();
+    app.refresh().await;
+    let newest = clock::current_minute();
+    let mut bars = 0;
+    for coin in Coin::ALL {
+        for (step, res) in [(60, "1m"), (300, "5m"), (900, "15m"), (3600, "1h"), (DAY_S, "1d")] {
+            // Within the 5,000 bars one request returns.
+            for days in [1, 2, 3] {
+                let from = newest - days * DAY_S + 17 * MINUTE_S;
+                bars += same_for(&app, coin, step, res, from, newest + step).await;
+            }
+        }
+    }
+    assert!(bars > 10_000, "{bars}");
 }
 
 /// Chart starts begin this far after the first stored minute (the hour a gap is carried from).
