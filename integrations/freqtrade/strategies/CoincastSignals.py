@@ -228,8 +228,11 @@ def live_decision(
                       f"{pred['valid_until']})"), True
     published = parse_rfc3339_any(pred.get("published_at") or pred["made_at"])
     window_start = entry_candle_open - timedelta(seconds=timeframe_s)
-    if not (window_start < published <= entry_candle_open):
+    if published <= window_start:
         return None, f"prediction {pred.get('id')} was for an earlier candle", False
+    if published > entry_candle_open:
+        return None, (f"prediction {pred.get('id')} was published after this candle opened "
+                      "(it counts at the next candle)"), False
     signal = pred.get("signal")
     if signal == "FLAT":
         return None, "FLAT", False
@@ -434,14 +437,17 @@ class CoincastSignals(IStrategy):
         import requests  # a freqtrade dependency
 
         headers = {"Accept": "application/json"}
+        sent = None
         if self._etag and self._body is not None:
-            headers["If-None-Match"] = self._etag
+            sent = headers["If-None-Match"] = self._etag
+        url = f"{self.cc_url}/api/predictions"
         try:
-            resp = requests.get(
-                f"{self.cc_url}/api/predictions", headers=headers, timeout=self.cc_timeout
-            )
+            resp = requests.get(url, headers=headers, timeout=self.cc_timeout)
             if resp.status_code == 304 and self._body is not None:
                 self._poll_error = None
+                logger.info("coincast: polled %s for the candle %s: 304 Not Modified, ETag %s "
+                            "(If-None-Match %s): reusing the last answer", url,
+                            entry_candle.isoformat(), resp.headers.get("ETag"), sent)
                 return
             resp.raise_for_status()
             body = resp.json()
@@ -450,6 +456,10 @@ class CoincastSignals(IStrategy):
             self._body = body
             self._etag = resp.headers.get("ETag")
             self._poll_error = None
+            logger.info("coincast: polled %s for the candle %s: %d, ETag %s (If-None-Match %s), "
+                        "mode %s, %d entries", url, entry_candle.isoformat(), resp.status_code,
+                        self._etag, sent, (body.get("mode") or {}).get("kind"),
+                        len(body["predictions"]))
         except Exception as e:  # noqa: BLE001 - any failure means: unreachable this candle
             self._poll_error = f"{type(e).__name__}: {e}"
 
@@ -490,7 +500,11 @@ class CoincastSignals(IStrategy):
             self._unavailable.pop(coin, None)
         if direction is None:
             if not unavailable:
-                self._say(entry_candle, coin, f"no entry: {why}")
+                pred = entry["prediction"]
+                self._say(entry_candle, coin, f"no entry: {why} (prediction {pred.get('id')}, "
+                          f"{self.cc_horizon} {pred.get('signal')} "
+                          f"c={float(pred.get('confidence', 0.0)):.3f}, published "
+                          f"{pred.get('published_at')})")
             return
         (el if direction == "long" else es)[-1] = 1
         pred = entry["prediction"]

@@ -157,6 +157,10 @@ class LiveDecision(unittest.TestCase):
         self.assertEqual(self.decide(self.entry(T0 + FIVE + timedelta(seconds=1)))[0], "long")
         self.assertIsNone(self.decide(self.entry(T0 + FIVE))[0])  # the previous candle's
         self.assertIsNone(self.decide(self.entry(T0))[0])
+        self.assertIn("earlier candle", self.decide(self.entry(T0))[1])
+        late = self.decide(self.entry(T0 + 2 * FIVE + timedelta(seconds=5)))
+        self.assertEqual(late[0], None)
+        self.assertIn("published after this candle opened", late[1])
 
     def test_reasons(self):
         pub = T0 + 2 * FIVE - timedelta(seconds=30)
