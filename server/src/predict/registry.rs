@@ -63,6 +63,9 @@ type Models = BTreeMap<(Coin, Horizon), Arc<LoadedModel>>;
 pub struct Registry {
     dir: PathBuf,
     models: RwLock<Arc<Models>>,
+    /// One [`refresh`] at a time: a reload that read the running versions before a promotion
+    /// committed cannot swap its older set in after the promotion's own reload.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
@@ -72,6 +75,7 @@ impl Registry {
         Ok(Registry {
             dir: dir.to_path_buf(),
             models: RwLock::new(Arc::new(models)),
+            reloading: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -211,8 +215,11 @@ pub async fn reload_logged(db: &impl sea_orm::ConnectionTrait, registry: &Arc<Re
 
 /// Reads the running versions from the database and swaps the registry's models (shipped, with
 /// the promoted ones over them) in at once, off the async threads; on any error the running
-/// models stay. Returns how many are loaded.
+/// models stay. Returns how many are loaded. Reloads run one at a time, each reading the
+/// versions after the one before it swapped, so the last to start wins: a reload heard from
+/// another process while this one promotes never puts the old champion back.
 pub async fn refresh(db: &impl sea_orm::ConnectionTrait, registry: &Arc<Registry>) -> anyhow::Result<usize> {
+    let _one = registry.reloading.lock().await;
     let promoted = crate::db::versions::running(db).await?;
     let r = registry.clone();
     tokio::task::spawn_blocking(move || r.reload_with(&promoted)).await?
