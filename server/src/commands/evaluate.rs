@@ -78,24 +78,8 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
     anyhow::ensure!(from < to, "--from must be before --to");
     let mut evaluated: Vec<ModelCard> = Vec::new();
     let mut trading = Vec::new();
-    let mut rows_out = match &args.rows_out {
-        Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            writeln!(w, "{ROWS_HEADER}")?;
-            Some(w)
-        }
-        None => None,
-    };
-    let mut signals_out = match &args.signals_out {
-        Some(path) => {
-            let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-            let mut w = std::io::BufWriter::new(file);
-            writeln!(w, "{SIGNALS_HEADER}")?;
-            Some(w)
-        }
-        None => None,
-    };
+    let mut rows_out = csv_out(args.rows_out.as_deref(), ROWS_HEADER)?;
+    let mut signals_out = csv_out(args.signals_out.as_deref(), SIGNALS_HEADER)?;
     if let Some(dir) = &args.ledger_out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -440,6 +424,20 @@ pub const SIGNALS_HEADER: &str = "published_at,pair,horizon,signal,confidence";
 /// The columns of each `--ledger-out` file (what `integrations/freqtrade/referee` compares).
 pub const LEDGER_HEADER: &str = "pair,open_date,close_date,is_short,open_rate,close_rate,profit_ratio";
 
+/// A new CSV file at `path` (if asked for) with its header line written.
+fn csv_out(
+    path: Option<&std::path::Path>,
+    header: &str,
+) -> anyhow::Result<Option<std::io::BufWriter<std::fs::File>>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = std::io::BufWriter::new(file);
+    writeln!(w, "{header}")?;
+    Ok(Some(w))
+}
+
 /// A time as RFC 3339 UTC with `Z`: `2025-06-02T00:05:00Z`.
 fn utc(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)
@@ -478,9 +476,7 @@ fn pair_of(file: &std::path::Path, coin: Coin) -> String {
 /// Writes a ledger in [`LEDGER_HEADER`]'s columns (rates and returns in Rust's shortest exact
 /// decimal form).
 fn write_ledger(path: &std::path::Path, pair: &str, fills: &[models::fills::Fill]) -> anyhow::Result<()> {
-    let file = std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut w = std::io::BufWriter::new(file);
-    writeln!(w, "{LEDGER_HEADER}")?;
+    let mut w = csv_out(Some(path), LEDGER_HEADER)?.context("a ledger file")?;
     for f in fills {
         writeln!(
             w,

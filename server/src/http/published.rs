@@ -381,25 +381,21 @@ async fn build(state: &AppState, generation: u64) -> Result<Snapshot, DbErr> {
     let read_ms = ms(started);
     let all_performance = performance::build(state, now).await?;
     let performance_ms = ms(started) - read_ms;
-    let prices_latest = prices::build_latest(state).await?;
-    let sources = sources::build(state, now).await?;
-    let mode = state.mode().await?;
+    let parts = Parts {
+        all_predictions,
+        all_accuracy,
+        all_models,
+        all_performance,
+        prices_latest: prices::build_latest(state).await?,
+        sources: sources::build(state, now).await?,
+        mode: state.mode().await?,
+        now,
+        generation,
+    };
     let serialized = std::time::Instant::now();
-    let snapshot = tokio::task::spawn_blocking(move || {
-        serialize(Parts {
-            all_predictions,
-            all_accuracy,
-            all_models,
-            all_performance,
-            prices_latest,
-            sources,
-            mode,
-            now,
-            generation,
-        })
-    })
-    .await
-    .map_err(|e| DbErr::Custom(format!("building the published answers: {e}")))??;
+    let snapshot = tokio::task::spawn_blocking(move || serialize(parts))
+        .await
+        .map_err(|e| DbErr::Custom(format!("building the published answers: {e}")))??;
     tracing::debug!(
         predictions_ms,
         read_ms,
@@ -426,17 +422,7 @@ struct Parts {
 
 /// Every answer of a snapshot, serialized once (CPU work: run off the async threads).
 fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
-    let Parts {
-        all_predictions,
-        all_accuracy,
-        all_models,
-        all_performance,
-        prices_latest,
-        sources,
-        mode,
-        now,
-        generation,
-    } = parts;
+    let all_predictions = parts.all_predictions;
     let published_minute = all_predictions
         .predictions
         .iter()
@@ -445,7 +431,7 @@ fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
         .map(|p| p.made_at.timestamp())
         .max();
     let mut model_by_id = HashMap::new();
-    for m in &all_models.models {
+    for m in &parts.all_models.models {
         model_by_id.insert(m.id.clone(), Body::json(m).map_err(serialization)?);
     }
     let mut by_filter = HashMap::new();
@@ -455,10 +441,10 @@ fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
         let mut p = all_predictions.clone();
         p.predictions.retain(|x| passes(&f, x.coin, x.horizon));
         by_filter.insert(f, Body::json(&p).map_err(serialization)?);
-        let mut a = all_accuracy.clone();
+        let mut a = parts.all_accuracy.clone();
         a.rows.retain(|x| passes(&f, x.coin, x.horizon));
         accuracy_by_filter.insert(f, Body::json(&a).map_err(serialization)?);
-        let mut m = all_performance.clone();
+        let mut m = parts.all_performance.clone();
         m.models.retain(|x| passes(&f, x.coin, x.horizon));
         performance_by_filter.insert(f, Body::json(&m).map_err(serialization)?);
     }
@@ -467,14 +453,14 @@ fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
         all_predictions,
         performance: performance_by_filter,
         accuracy: accuracy_by_filter,
-        models: Body::json(&all_models).map_err(serialization)?,
+        models: Body::json(&parts.all_models).map_err(serialization)?,
         model_by_id,
-        prices_latest: Body::json(&prices_latest).map_err(serialization)?,
-        sources: Body::json(&sources).map_err(serialization)?,
-        built_at: now,
+        prices_latest: Body::json(&parts.prices_latest).map_err(serialization)?,
+        sources: Body::json(&parts.sources).map_err(serialization)?,
+        built_at: parts.now,
         published_minute,
-        generation,
-        mode,
+        generation: parts.generation,
+        mode: parts.mode,
     })
 }
 

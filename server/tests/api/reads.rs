@@ -10,10 +10,7 @@ use models::history::Bar;
 use sea_orm::{ActiveModelTrait, Set};
 use shared::{CandlesResponse, Coin, HealthResponse, PredictionHistory};
 
-use coincast::collect::run::Collectors;
-use coincast::jobs::{Job, Runner};
-
-use crate::helpers::{Frontend, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Frontend, TestApp, spawn_app};
 
 fn bar(ts: i64, close: f64) -> Bar {
     Bar {
@@ -194,18 +191,8 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
 
 #[tokio::test]
 async fn chart_bars_from_memory_equal_the_database_read_on_the_bundled_replay() {
-    let app = spawn_app_with(Frontend::Fixture, |s| {
-        s.replay.enabled = true;
-        s.jobs.enabled = false;
-    })
-    .await;
     // The replay's warm-up: days of real minutes of every coin, shifted to now.
-    let upstream = crate::helpers::default_settings().upstream;
-    let collectors = Runner::collecting(
-        Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap(),
-    );
-    collectors.run(Job::Candles).await.unwrap();
-    app.refresh().await;
+    let (app, _) = crate::published::replaying().await;
     let newest = clock::current_minute();
     let mut bars = 0;
     for coin in Coin::ALL {
