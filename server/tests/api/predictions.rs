@@ -1,11 +1,11 @@
 //! The prediction engine on the replayed real data, scoring, live accuracy and the predictions API.
 
 use coincast::collect::run::Collectors;
-use coincast::db::entities::{candle, prediction};
+use coincast::db::entities::prediction;
 use coincast::jobs::{Job, Runner};
 use coincast::predict::tick::{self, Attempt};
 use coincast::predict::{features, score};
-use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use shared::{
     AccuracyResponse, ApiErrorBody, Coin, Direction, ErrorCode, Horizon, ModelsResponse, Outcome,
     PredictionHistory, PredictionsResponse,
@@ -26,13 +26,15 @@ async fn replaying() -> (TestApp, i64) {
         Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap(),
     );
     collectors.run(Job::Candles).await.unwrap();
-    let newest = candle::Entity::find()
-        .order_by_desc(candle::Column::Ts)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .ts;
+    // The newest minute every coin has: when the minute turns during the run, the coins
+    // collected after it have one minute more.
+    let mut newest = i64::MAX;
+    for coin in Coin::ALL {
+        let latest = coincast::db::candles::latest_minute(&app.state.db, coin)
+            .await
+            .unwrap();
+        newest = newest.min(latest.unwrap().ts);
+    }
     (app, newest + 60)
 }
 

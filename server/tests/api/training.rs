@@ -10,14 +10,14 @@ use apalis_cron::Tick;
 use coincast::collect::run::Collectors;
 use coincast::commands::import::import_file;
 use coincast::commands::train::histories_from_db;
-use coincast::db::entities::{candle, model_version, prediction};
+use coincast::db::entities::{model_version, prediction};
 use coincast::jobs::{Job, JobCtx, Runner, handle_tick};
 use coincast::predict::features::features_at;
 use coincast::predict::retrain::{self, Options, Progress, Report};
 use coincast::predict::tick;
 use models::gate::Decision;
 use models::train::{default_plan, train_one};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use shared::{Coin, GateDecision, Horizon, ModelOrigin, ModelsResponse};
 
 use crate::helpers::{Frontend, TestApp, repo_root, spawn_app_with};
@@ -54,14 +54,16 @@ pub(crate) async fn replaying_with(
         .run(Job::Candles)
         .await
         .unwrap();
-    let newest = candle::Entity::find()
-        .filter(candle::Column::IntervalS.eq(60))
-        .order_by_desc(candle::Column::Ts)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .ts;
+    // The newest minute every coin has: when the minute turns during the run, the coins
+    // collected after it have one minute more (and a tick at their newest + 60 would find BTC's
+    // minute before it missing).
+    let mut newest = i64::MAX;
+    for coin in Coin::ALL {
+        let latest = coincast::db::candles::latest_minute(&app.state.db, coin)
+            .await
+            .unwrap();
+        newest = newest.min(latest.unwrap().ts);
+    }
     (app, newest + 60)
 }
 
