@@ -294,3 +294,17 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
         pg,
     }
 }
+
+/// The newest stored minute every coin has: when the minute turns during a collection run, the
+/// coins collected after it have one minute more, and a tick at their newest + 60 would find
+/// another coin's minute before it missing.
+pub async fn newest_minute_of_every_coin(app: &TestApp) -> i64 {
+    let mut newest = i64::MAX;
+    for coin in shared::Coin::ALL {
+        let latest = coincast::db::candles::latest_minute(&app.state.db, coin)
+            .await
+            .unwrap();
+        newest = newest.min(latest.expect("every coin has minutes").ts);
+    }
+    newest
+}

@@ -26,15 +26,7 @@ async fn replaying() -> (TestApp, i64) {
         Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap(),
     );
     collectors.run(Job::Candles).await.unwrap();
-    // The newest minute every coin has: when the minute turns during the run, the coins
-    // collected after it have one minute more.
-    let mut newest = i64::MAX;
-    for coin in Coin::ALL {
-        let latest = coincast::db::candles::latest_minute(&app.state.db, coin)
-            .await
-            .unwrap();
-        newest = newest.min(latest.unwrap().ts);
-    }
+    let newest = crate::helpers::newest_minute_of_every_coin(&app).await;
     (app, newest + 60)
 }
 
