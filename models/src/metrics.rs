@@ -1,11 +1,12 @@
-//! How good are predictions, honestly: accuracy with its Wilson interval next to the baselines on
-//! the same rows (the majority class, and where the last bar is known the momentum rule and its
-//! reversal), binomial p-values against them, Brier score, log loss, and accuracy on the most
-//! confident predictions.
+//! How good are predictions, honestly: accuracy with its interval next to the baselines on the
+//! same rows (the majority class, and where the last bar is known the momentum rule and its
+//! reversal), each fixed before the test, with paired, overlap-aware p-values against them
+//! (`stats::paired_hac`), Brier score, log loss, and accuracy on the most confident predictions.
 
 use serde::{Deserialize, Serialize};
 
 use crate::predicts_up;
+use crate::stats::{effective_n, paired_hac};
 
 /// A 95% interval.
 pub const Z95: f64 = 1.959_963_984_540_054;
@@ -20,14 +21,31 @@ pub struct Metrics {
     pub balanced_accuracy: f64,
     pub brier: f64,
     pub log_loss: f64,
-    /// The 95% Wilson interval of the accuracy.
+    /// The 95% Wilson interval of the accuracy, over `n_effective` outcomes (over `n` in cards
+    /// written before it was recorded).
     pub wilson_low: f64,
     pub wilson_high: f64,
-    /// The accuracy of always predicting the majority class of these same rows.
+    /// The accuracy of always predicting the majority class fixed before the test (see
+    /// `baselines`; the majority of these same rows in cards written before it).
     pub baseline_accuracy: f64,
-    /// P(at least `hits` hits | each hit has the baseline's probability): small means better
-    /// than the baseline beyond chance.
+    /// The paired, overlap-aware one-sided p-value of the model's per-row hits against the
+    /// majority class's (Newey-West over `lags` lags): small means better than the baseline beyond
+    /// chance. In cards written before `lags` was recorded, the binomial value.
     pub p_value: f64,
+    /// The naive binomial p-value, `P(at least hits | each hit at the baseline's rate)`: it takes
+    /// overlapping rows as independent and overstates the evidence. Shown for comparison only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value_binomial: Option<f64>,
+    /// The effective sample size of the model's hits: how many independent rows would give the
+    /// accuracy the same precision (`stats::effective_n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_effective: Option<f64>,
+    /// The lags of every HAC variance here (`stats::hac_lags`: twice the horizon in rows).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lags: Option<usize>,
+    /// The simple rules as fixed before these rows were scored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baselines: Option<FixedBaselines>,
     /// The accuracy of the momentum rule on these rows: UP when the last closed bar rose (close
     /// above the previous close), DOWN otherwise. Absent when the rows carry no last bar (and in
     /// cards written before it was recorded).
@@ -36,8 +54,8 @@ pub struct Metrics {
     /// The accuracy of the reversal rule, the opposite of momentum (`1 - momentum_accuracy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reversal_accuracy: Option<f64>,
-    /// The most accurate of the majority class, momentum and reversal on these rows, and the
-    /// model's p-value against it.
+    /// The strongest of the majority class, momentum and reversal (fixed before the test), its
+    /// accuracy on these rows, and the model's p-value against it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strongest_baseline: Option<StrongestBaseline>,
 }
@@ -46,31 +64,149 @@ pub struct Metrics {
 /// the strongest one).
 pub use shared::BaselineRule as Baseline;
 
+/// Where the simple rules were fixed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChosenOn {
+    /// On the selection folds, before any scored row: the honest comparison.
+    SelectionFolds,
+    /// On the scored rows themselves, in hindsight (a card that recorded none): generous to the
+    /// rules, so conservative for the model.
+    ScoredRows,
+}
+
+impl ChosenOn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChosenOn::SelectionFolds => "selection folds",
+            ChosenOn::ScoredRows => "the scored rows (hindsight)",
+        }
+    }
+}
+
+/// The majority class and the strongest simple rule, fixed before the scored rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedBaselines {
+    /// The majority class: UP (true) or DOWN.
+    pub majority_up: bool,
+    /// The most accurate of majority, momentum and reversal where they were chosen (the majority
+    /// class on a tie, then momentum).
+    pub strongest: Baseline,
+    pub chosen_on: ChosenOn,
+}
+
+impl FixedBaselines {
+    /// Chooses on rows with outcomes `up` whose last bar rose where `last_up` says (`None` when
+    /// empty or the lengths differ).
+    pub fn choose(up: &[bool], last_up: &[bool], chosen_on: ChosenOn) -> Option<FixedBaselines> {
+        if up.is_empty() || up.len() != last_up.len() {
+            return None;
+        }
+        let ups = up.iter().filter(|&&u| u).count();
+        let majority_up = 2 * ups >= up.len();
+        let n = up.len();
+        let majority_hits = if majority_up { ups } else { n - ups };
+        let momentum_hits = up.iter().zip(last_up).filter(|(y, l)| y == l).count();
+        let mut strongest = (Baseline::Majority, majority_hits);
+        for candidate in [
+            (Baseline::Momentum, momentum_hits),
+            (Baseline::Reversal, n - momentum_hits),
+        ] {
+            if candidate.1 > strongest.1 {
+                strongest = candidate;
+            }
+        }
+        Some(FixedBaselines {
+            majority_up,
+            strongest: strongest.0,
+            chosen_on,
+        })
+    }
+
+    /// The majority class of `up` alone (no last bar: the strongest rule is the majority class).
+    pub fn majority_of(up: &[bool], chosen_on: ChosenOn) -> Option<FixedBaselines> {
+        let ups = up.iter().filter(|&&u| u).count();
+        (!up.is_empty()).then_some(FixedBaselines {
+            majority_up: 2 * ups >= up.len(),
+            strongest: Baseline::Majority,
+            chosen_on,
+        })
+    }
+
+    /// A rule's call on a row whose last bar rose (`last_up`): UP is true.
+    pub fn call(&self, rule: Baseline, last_up: bool) -> bool {
+        match rule {
+            Baseline::Majority => self.majority_up,
+            Baseline::Momentum => last_up,
+            Baseline::Reversal => !last_up,
+        }
+    }
+}
+
 /// The strongest baseline on a set of rows and whether the model beats it.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StrongestBaseline {
     pub name: Baseline,
     pub accuracy: f64,
-    /// The one-sided binomial p-value of the model's hits at this baseline's accuracy:
-    /// P(X >= hits | X ~ Binomial(n, accuracy)). The baseline's rate is taken as known (its own
-    /// sampling noise and its pairing with the model's calls on the same rows are ignored), as
-    /// for the majority class; small means the model beats it beyond chance.
+    /// The paired, overlap-aware one-sided p-value of the model's per-row hits against this
+    /// rule's on the same rows (Newey-West; `Metrics::lags`): small means the model beats it
+    /// beyond chance. Uncorrected for the other models compared (see `stats::holm`). In cards
+    /// written before `p_value_binomial`, the binomial value.
     pub p_value: f64,
+    /// The naive binomial value at the rule's rate (rows taken as independent, the rule's rate
+    /// as known), for comparison only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p_value_binomial: Option<f64>,
+    /// The effective sample size of the per-row hit differences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_effective: Option<f64>,
 }
 
 impl StrongestBaseline {
-    /// Whether the model beats this baseline at the 5% level (one-sided).
+    /// Whether the model beats this baseline at the 5% level (one-sided, uncorrected: a table of
+    /// several models corrects with `stats::holm`).
     pub fn beaten(&self) -> bool {
         self.p_value < 0.05
     }
 }
 
+/// The per-row hits (1 or 0) of calls `said_up` against `up`.
+fn hits_of(up: &[bool], said_up: impl Iterator<Item = bool>) -> Vec<f64> {
+    up.iter()
+        .zip(said_up)
+        .map(|(&y, s)| f64::from(u8::from(s == y)))
+        .collect()
+}
+
 impl Metrics {
-    /// Scores `p_up` (probabilities of UP) against `up` (what happened), next to the majority
-    /// class only (see [`Metrics::compute_with_baselines`]). `None` when empty or the lengths
-    /// differ.
+    /// Scores `p_up` (probabilities of UP) against `up` (what happened) as if the rows were
+    /// independent (`lags` 0) next to the majority class of these same rows: for the selection
+    /// folds' log loss and the shuffled-split contrast, never for a figure shown as evidence
+    /// (see [`Metrics::evaluate`]). `None` when empty or the lengths differ.
     pub fn compute(up: &[bool], p_up: &[f64]) -> Option<Metrics> {
-        if up.is_empty() || up.len() != p_up.len() {
+        Metrics::evaluate(
+            up,
+            p_up,
+            None,
+            FixedBaselines::majority_of(up, ChosenOn::ScoredRows)?,
+            0,
+        )
+    }
+
+    /// Scores `p_up` against `up` next to the simple rules `fixed` before the test: the majority
+    /// class, and with `last_up` (whether each row's last closed bar rose) momentum, reversal and
+    /// the strongest of the three. Every p-value is the paired test of the model's per-row hits
+    /// against a rule's with a Newey-West variance over `lags` lags (`stats::hac_lags`), and the
+    /// interval is Wilson's over the effective sample size. `None` when empty or the lengths
+    /// differ.
+    pub fn evaluate(
+        up: &[bool],
+        p_up: &[f64],
+        last_up: Option<&[bool]>,
+        fixed: FixedBaselines,
+        lags: usize,
+    ) -> Option<Metrics> {
+        if up.is_empty() || up.len() != p_up.len() || last_up.is_some_and(|l| l.len() != up.len()) {
             return None;
         }
         let n = up.len();
@@ -100,48 +236,48 @@ impl Metrics {
             (Some(a), None) | (None, Some(a)) => a,
             (None, None) => 0.0,
         };
-        let baseline = pos.max(neg) as f64 / n as f64;
-        let (wilson_low, wilson_high) = wilson(hits, n, Z95);
-        Some(Metrics {
+        let model = hits_of(up, p_up.iter().map(|&p| predicts_up(p.clamp(1e-7, 1.0 - 1e-7))));
+        let majority = hits_of(up, std::iter::repeat(fixed.majority_up));
+        let rate = |h: &[f64]| h.iter().sum::<f64>() / n as f64;
+        let baseline = rate(&majority);
+        let accuracy = hits as f64 / n as f64;
+        let n_effective = effective_n(&model, lags);
+        let (wilson_low, wilson_high) = wilson_rate(accuracy, n_effective, Z95);
+        let versus_majority = paired_hac(&model, &majority, lags)?;
+        let mut m = Metrics {
             n,
             hits,
-            accuracy: hits as f64 / n as f64,
+            accuracy,
             balanced_accuracy,
             brier: brier / n as f64,
             log_loss: log_loss / n as f64,
             wilson_low,
             wilson_high,
             baseline_accuracy: baseline,
-            p_value: binomial_sf(hits, n, baseline),
+            p_value: versus_majority.p_value,
+            p_value_binomial: Some(binomial_sf(hits, n, baseline)),
+            n_effective: Some(n_effective),
+            lags: Some(lags),
+            baselines: Some(fixed),
             momentum_accuracy: None,
             reversal_accuracy: None,
             strongest_baseline: None,
-        })
-    }
-
-    /// [`Metrics::compute`] with the momentum and reversal rules on the same rows: `last_up[i]`
-    /// is whether row `i`'s last closed bar rose. The strongest baseline is the most accurate of
-    /// the three (the majority class on a tie, then momentum). `None` when the lengths differ.
-    pub fn compute_with_baselines(up: &[bool], p_up: &[f64], last_up: &[bool]) -> Option<Metrics> {
-        if last_up.len() != up.len() {
-            return None;
-        }
-        let mut m = Metrics::compute(up, p_up)?;
+        };
+        let Some(last_up) = last_up else {
+            return Some(m);
+        };
         let momentum_hits = up.iter().zip(last_up).filter(|(y, l)| y == l).count();
-        let momentum = momentum_hits as f64 / m.n as f64;
-        let reversal = (m.n - momentum_hits) as f64 / m.n as f64;
-        let mut strongest = (Baseline::Majority, m.baseline_accuracy);
-        for candidate in [(Baseline::Momentum, momentum), (Baseline::Reversal, reversal)] {
-            if candidate.1 > strongest.1 {
-                strongest = candidate;
-            }
-        }
-        m.momentum_accuracy = Some(momentum);
-        m.reversal_accuracy = Some(reversal);
+        m.momentum_accuracy = Some(momentum_hits as f64 / n as f64);
+        m.reversal_accuracy = Some((n - momentum_hits) as f64 / n as f64);
+        let rule = hits_of(up, last_up.iter().map(|&l| fixed.call(fixed.strongest, l)));
+        let test = paired_hac(&model, &rule, lags)?;
+        let rule_rate = rate(&rule);
         m.strongest_baseline = Some(StrongestBaseline {
-            name: strongest.0,
-            accuracy: strongest.1,
-            p_value: binomial_sf(m.hits, m.n, strongest.1),
+            name: fixed.strongest,
+            accuracy: rule_rate,
+            p_value: test.p_value,
+            p_value_binomial: Some(binomial_sf(hits, n, rule_rate)),
+            n_effective: Some(test.n_effective),
         });
         Some(m)
     }
@@ -313,23 +449,33 @@ mod tests {
         // last rose: T T F F T T T; went up: T F F T T T F -> momentum right on rows 0, 2, 4, 5.
         assert_eq!(last_up, [true, true, false, false, true, true, true]);
         assert_eq!(up, [true, false, false, true, true, true, false]);
-        // A model that always says DOWN: 3 of 7.
+        // A model that always says DOWN: 3 of 7. The rules fixed on these same rows.
         let p = vec![0.2; up.len()];
-        let m = Metrics::compute_with_baselines(&up, &p, &last_up).unwrap();
+        let fixed = FixedBaselines::choose(&up, &last_up, ChosenOn::ScoredRows).unwrap();
+        assert_eq!(
+            (fixed.majority_up, fixed.strongest),
+            (true, Baseline::Majority),
+            "4 of 7 went UP; a tie goes to the majority class"
+        );
+        let m = Metrics::evaluate(&up, &p, Some(&last_up), fixed, 0).unwrap();
         assert_eq!(m.hits, 3);
         assert_eq!(m.baseline_accuracy, 4.0 / 7.0, "4 of 7 went UP");
         assert_eq!(m.momentum_accuracy, Some(4.0 / 7.0));
         assert_eq!(m.reversal_accuracy, Some(3.0 / 7.0));
         let s = m.strongest_baseline.unwrap();
-        assert_eq!(s.name, Baseline::Majority, "a tie goes to the majority class");
+        assert_eq!(s.name, Baseline::Majority);
         assert_eq!(s.accuracy, 4.0 / 7.0);
-        assert_eq!(s.p_value, binomial_sf(3, 7, 4.0 / 7.0));
+        assert_eq!(s.p_value_binomial, Some(binomial_sf(3, 7, 4.0 / 7.0)));
+        // The paired test: the model is right exactly where the majority class is wrong, so
+        // d = -1 on 4 rows and +1 on 3: mean -1/7, far from beating it.
+        assert!(s.p_value > 0.5, "{s:?}");
         // Against a series that keeps reversing, reversal is strongest and the model that
-        // learned it is not better than the rule.
+        // learned it is not better than the rule: no difference at all, p = 1.
         let up = [true, false, true, false, true, false];
         let last_up = [false, true, false, true, false, true];
         let p = [0.9, 0.1, 0.9, 0.1, 0.9, 0.1];
-        let m = Metrics::compute_with_baselines(&up, &p, &last_up).unwrap();
+        let fixed = FixedBaselines::choose(&up, &last_up, ChosenOn::ScoredRows).unwrap();
+        let m = Metrics::evaluate(&up, &p, Some(&last_up), fixed, 2).unwrap();
         assert_eq!(
             (m.accuracy, m.momentum_accuracy, m.reversal_accuracy),
             (1.0, Some(0.0), Some(1.0))
@@ -337,7 +483,74 @@ mod tests {
         let s = m.strongest_baseline.unwrap();
         assert_eq!((s.name, s.accuracy, s.p_value), (Baseline::Reversal, 1.0, 1.0));
         assert!(!s.beaten());
-        assert!(Metrics::compute_with_baselines(&up, &p, &last_up[1..]).is_none());
+        assert!(Metrics::evaluate(&up, &p, Some(&last_up[1..]), fixed, 0).is_none());
+    }
+
+    /// The rules are fixed where they were chosen: scored later, a rule chosen on earlier rows
+    /// keeps its call even where the later rows' own majority differs.
+    #[test]
+    fn baselines_fixed_before_the_test_keep_their_call() {
+        let earlier_up = [true, true, true, false];
+        let earlier_last = [true, true, false, false];
+        let fixed = FixedBaselines::choose(&earlier_up, &earlier_last, ChosenOn::SelectionFolds).unwrap();
+        // Earlier: UP 3 of 4 (majority 75%), momentum right on 3 of 4 (75%): the tie goes to
+        // the majority class.
+        assert_eq!(
+            fixed,
+            FixedBaselines {
+                majority_up: true,
+                strongest: Baseline::Majority,
+                chosen_on: ChosenOn::SelectionFolds
+            }
+        );
+        // Later rows go DOWN 3 of 4: the fixed majority (UP) is right once, not three times.
+        let up = [false, false, true, false];
+        let last_up = [false, true, true, true];
+        let m = Metrics::evaluate(&up, &[0.3, 0.3, 0.3, 0.3], Some(&last_up), fixed, 0).unwrap();
+        assert_eq!(m.baseline_accuracy, 0.25);
+        assert_eq!(m.strongest_baseline.unwrap().accuracy, 0.25);
+        assert_eq!(m.baselines.unwrap().chosen_on, ChosenOn::SelectionFolds);
+    }
+
+    /// Overlapping rows: the same hits are weaker evidence, and the interval uses the effective
+    /// sample size.
+    #[test]
+    fn overlap_widens_the_interval_and_weakens_the_p_value() {
+        // Outcomes in runs of 12 (one 12-row horizon), the model right on 7 of every 12 runs
+        // more often than the majority class.
+        let mut up = Vec::new();
+        let mut p = Vec::new();
+        let mut state = 17u64;
+        let mut coin = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % 100
+        };
+        for _ in 0..200 {
+            let y = coin() < 48;
+            let right = coin() < 56;
+            for _ in 0..12 {
+                up.push(y);
+                p.push(if right == y { 0.6 } else { 0.4 });
+            }
+        }
+        let fixed = FixedBaselines::majority_of(&up, ChosenOn::ScoredRows).unwrap();
+        let naive = Metrics::evaluate(&up, &p, None, fixed, 0).unwrap();
+        let honest = Metrics::evaluate(&up, &p, None, fixed, crate::stats::hac_lags(12, 1)).unwrap();
+        assert_eq!(
+            (naive.n_effective, naive.accuracy),
+            (Some(2400.0), honest.accuracy)
+        );
+        let n_eff = honest.n_effective.unwrap();
+        assert!(n_eff < 2400.0 / 5.0, "{n_eff}");
+        assert!(honest.wilson_high - honest.wilson_low > 2.0 * (naive.wilson_high - naive.wilson_low));
+        assert!(
+            honest.p_value > naive.p_value,
+            "{} vs {}",
+            honest.p_value,
+            naive.p_value
+        );
     }
 
     #[test]

@@ -25,6 +25,18 @@ pub fn hac_lags(horizon_s: i64, step_s: i64) -> usize {
     2 * rows.max(1)
 }
 
+/// The typical spacing of rows made at times `ts` (ascending): the median gap between
+/// neighbours, so a few long gaps (between folds, over outages) do not count (1 with fewer than two
+/// rows).
+pub fn row_step(ts: &[i64]) -> i64 {
+    let mut gaps: Vec<i64> = ts.windows(2).map(|w| w[1] - w[0]).filter(|g| *g > 0).collect();
+    if gaps.is_empty() {
+        return 1;
+    }
+    let mid = gaps.len() / 2;
+    *gaps.select_nth_unstable(mid).1
+}
+
 /// The long-run variance of `d` (Newey-West: Bartlett weights over `lags` lags); `lags = 0` is
 /// the plain variance. The variance of `d`'s mean is this over `n`.
 pub fn newey_west_variance(d: &[f64], lags: usize) -> f64 {
@@ -267,6 +279,46 @@ fn ascending(p: &[f64]) -> Vec<usize> {
     order
 }
 
+/// The probability of backtest overfitting by combinatorially symmetric cross-validation (Bailey,
+/// Borwein, Lopez de Prado and Zhu 2017). `perf[b][k]` is configuration `k`'s performance (a
+/// return, summed over blocks) in time block `b`, blocks in time order (an odd last one is
+/// dropped; at most 16 are used). For every way of taking half the blocks as "in sample", the
+/// configuration best there is ranked among all on the other half; the PBO is the share of splits
+/// where it ranks at or below the median out of sample (logit of its relative rank <= 0). Near 0:
+/// the best configuration stays good; 0.5 or more: choosing the best is no better than chance.
+/// `None` with fewer than 2 blocks or 2 configurations.
+pub fn pbo(perf: &[Vec<f64>]) -> Option<f64> {
+    let blocks = perf.len().min(16) / 2 * 2;
+    let configs = perf.first()?.len();
+    if blocks < 2 || configs < 2 || perf.iter().any(|r| r.len() != configs) {
+        return None;
+    }
+    let half = blocks / 2;
+    let (mut splits, mut overfit) = (0usize, 0usize);
+    let mut is = vec![0.0; configs];
+    let mut oos = vec![0.0; configs];
+    for mask in 0u32..(1 << blocks) {
+        if mask.count_ones() as usize != half {
+            continue;
+        }
+        is.iter_mut().chain(oos.iter_mut()).for_each(|v| *v = 0.0);
+        for (b, row) in perf.iter().take(blocks).enumerate() {
+            let side = if mask & (1 << b) != 0 { &mut is } else { &mut oos };
+            side.iter_mut().zip(row).for_each(|(acc, v)| *acc += v);
+        }
+        let best = (0..configs)
+            .max_by(|&a, &b| is[a].total_cmp(&is[b]).then(b.cmp(&a)))
+            .unwrap_or(0);
+        // Its relative rank out of sample, in (0, 1): ties share the middle.
+        let below = oos.iter().filter(|v| **v < oos[best]).count() as f64;
+        let ties = oos.iter().filter(|v| **v == oos[best]).count() as f64;
+        let omega = (below + (ties + 1.0) / 2.0) / (configs as f64 + 1.0);
+        splits += 1;
+        overfit += usize::from(omega <= 0.5);
+    }
+    Some(overfit as f64 / splits as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,6 +340,47 @@ mod tests {
                 x
             })
             .collect()
+    }
+
+    #[test]
+    fn pbo_tells_a_lasting_edge_from_noise() {
+        // Configuration 2 earns in every block: choosing it is never overfitting.
+        let lasting: Vec<Vec<f64>> = (0..8)
+            .map(|b| vec![0.0, (b % 3) as f64 * 0.1 - 0.1, 1.0])
+            .collect();
+        assert_eq!(pbo(&lasting), Some(0.0));
+        // Pure noise across 10 configurations: the best in sample is a coin toss out of sample.
+        let mut rng = Rng::new(42);
+        let noise: Vec<Vec<f64>> = (0..12)
+            .map(|_| {
+                (0..10)
+                    .map(|_| (rng.next_u64() % 1000) as f64 / 1000.0 - 0.5)
+                    .collect()
+            })
+            .collect();
+        let p = pbo(&noise).unwrap();
+        assert!((0.25..=0.75).contains(&p), "{p}");
+        // What wins in one half loses in the other: always overfit.
+        let flip: Vec<Vec<f64>> = (0..4)
+            .map(|b| {
+                if b % 2 == 0 {
+                    vec![1.0, -1.0]
+                } else {
+                    vec![-1.0, 1.0]
+                }
+            })
+            .collect();
+        assert!(pbo(&flip).unwrap() >= 0.5);
+        assert_eq!(pbo(&[vec![1.0, 2.0]]), None);
+        assert_eq!(pbo(&[vec![1.0], vec![2.0]]), None);
+    }
+
+    #[test]
+    fn the_row_step_is_the_median_gap() {
+        assert_eq!(row_step(&[0, 300, 600, 900, 4500, 4800]), 300);
+        assert_eq!(row_step(&[0, 3600, 7200, 7500]), 3600);
+        assert_eq!(row_step(&[5]), 1);
+        assert_eq!(hac_lags(1800, row_step(&[0, 300, 600])), 12);
     }
 
     #[test]
