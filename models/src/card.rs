@@ -72,6 +72,10 @@ pub struct TrainingData {
     pub from: String,
     pub to: String,
     pub rows: usize,
+    /// The share of those rows that went UP: the no-skill forecast the gate holds a challenger
+    /// against (absent in cards written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_rate: Option<f64>,
     /// Series considered and not used, with the reason.
     pub not_used: Vec<String>,
 }

@@ -181,7 +181,8 @@ pub fn last_bar_return(bars: &[Bar], i: usize, interval_s: i64) -> Option<f64> {
 /// Beside the features and the label, each row keeps what the baselines and the strategy
 /// evaluation need and the model never sees: the return of the bar that closed at the prediction
 /// time (`last_ret`: the momentum and reversal rules) and the realized return over the horizon
-/// (`fwd_ret`: the label's own prices, for trading the signal).
+/// (`fwd_ret`: the label's own prices), and what a bot following the signal earns before costs
+/// (`fill_ret`: `models::fills`' rule, from the open of the first candle after publication).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dataset {
     /// One feature row per sample.
@@ -196,6 +197,11 @@ pub struct Dataset {
     /// The simple return over the horizon from the prediction time (see [`forward_return`]); its
     /// sign is the label. Not a feature.
     pub fwd_ret: Vec<f64>,
+    /// The return of a position a bot takes on the prediction: entered at the open of the first
+    /// base candle opening at or after the prediction is published (`fills::PUBLISH_DELAY_S`
+    /// after its time), closed at the open of the first candle at or after the entry plus the
+    /// horizon (`models::fills`). NaN where the data ends first (no trade). Not a feature.
+    pub fill_ret: Vec<f64>,
 }
 
 /// Where a data set's rows come from: base bars (oldest first) of one interval, the model's bar
@@ -258,6 +264,7 @@ impl Dataset {
                 data.ts.push(t);
                 data.last_ret.push(row.2);
                 data.fwd_ret.push(row.3);
+                data.fill_ret.push(fill_return(rows.base, t, rows.horizon_s));
             }
             t += step;
         }
@@ -274,6 +281,8 @@ impl Dataset {
                 out.ts.push(self.ts[i]);
                 out.last_ret.push(self.last_ret[i]);
                 out.fwd_ret.push(self.fwd_ret[i]);
+                out.fill_ret
+                    .push(self.fill_ret.get(i).copied().unwrap_or(f64::NAN));
             }
         }
         out
@@ -305,6 +314,7 @@ impl Dataset {
             out.ts.push(d.ts[i]);
             out.last_ret.push(d.last_ret[i]);
             out.fwd_ret.push(d.fwd_ret[i]);
+            out.fill_ret.push(d.fill_ret.get(i).copied().unwrap_or(f64::NAN));
         }
         out
     }
@@ -321,6 +331,21 @@ impl Dataset {
 }
 
 /// One row at `t`: features, label, last bar's return and the forward return.
+/// What a bot following a prediction made at `t` earns before costs on `base` candles (oldest
+/// first, each `ts` its open): from the open of the first candle opening at or after publication
+/// to the open of the first at or after the entry plus `horizon_s` (`models::fills`); NaN when the
+/// data ends first.
+pub fn fill_return(base: &[Bar], t: i64, horizon_s: i64) -> f64 {
+    let first_from = |at: i64| base.get(base.partition_point(|b| b.ts < at));
+    let Some(entry) = first_from(t + crate::fills::PUBLISH_DELAY_S) else {
+        return f64::NAN;
+    };
+    match first_from(entry.ts + horizon_s) {
+        Some(exit) if entry.open > 0.0 => exit.open / entry.open - 1.0,
+        _ => f64::NAN,
+    }
+}
+
 fn row_at(
     spec: &FeatureSpec,
     rows: Rows<'_>,

@@ -17,6 +17,11 @@
 
 use shared::Signal;
 
+/// Seconds from a prediction's time to its publication that the fills assume (the engine stores
+/// and serves a tick's predictions a few seconds after its minute; `coincast evaluate
+/// --publish-delay-s` sets another).
+pub const PUBLISH_DELAY_S: i64 = 5;
+
 use crate::history::Bar;
 use crate::strategy::Costs;
 

@@ -42,14 +42,44 @@ pub const IN_SAMPLE: &str = "**IN-SAMPLE**";
 pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each test block was predicted by a \
 model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
 embargo of one horizon. The model kind and the feature set (price and volume alone, or, from 4 h on, with \
-the daily market series) were chosen on earlier folds than the ones reported; candidates with series are \
-compared on the rows where every series is known. **Baseline** is always \
-predicting the majority class of the same test rows; **p** is the one-sided binomial probability of doing at \
-least this well at the baseline's rate. **Momentum** says UP when the last bar rose (its close above the one \
-before), **reversal** the opposite; **strongest** is the best of the three baselines on the same rows and \
-**p vs strongest** the same binomial test at its rate (the baseline's rate taken as known). The signal's \
-confidence threshold was chosen on the same earlier folds as the model (never on the reported ones). \
-Short-horizon direction is hard: credible results are 51-58%.";
+the daily market series) were chosen on earlier folds than the ones reported (the selection folds); \
+candidates with series are compared on the rows where every series is known. The simple rules are fixed on \
+the same selection folds before any reported row is scored: **baseline** always predicts the direction that \
+was more frequent there; **momentum** says UP when the last bar rose (its close above the one before), \
+**reversal** the opposite; **strongest** is the one of the three that was most accurate there, scored here. \
+**n_eff** is the effective sample size: neighbouring rows share most of their label window (rows every 5 \
+minutes or every hour, outcomes 30 minutes to 12 hours ahead), so n independent rows they are not; the 95% \
+interval is Wilson's over n_eff. **p** and **p vs strongest** are paired tests of the model's per-row hits \
+against the rule's on the same rows, with a Newey-West (HAC) variance over twice the horizon in rows, \
+one-sided; **Holm** (family-wise error) and **BH** (Benjamini-Hochberg, false discovery rate) adjust p vs \
+strongest across the table's out-of-sample rows, and ✓ marks p < 0.05 after Holm, the decision the API and \
+the app use. The signal's confidence threshold was chosen on the same selection folds (never on the reported \
+ones). Short-horizon direction is hard: credible results are 51-58%.";
+
+/// The accuracy table's p-values against the strongest rule adjusted across the out-of-sample rows
+/// (in-sample rows are in no family): Holm's and Benjamini-Hochberg's, by card.
+pub fn adjusted(cards: &[ModelCard]) -> Vec<Option<(f64, f64)>> {
+    let family: Vec<usize> = (0..cards.len())
+        .filter(|&i| !cards[i].model_name.contains(IN_SAMPLE))
+        .filter(|&i| cards[i].walk_forward.metrics.strongest_baseline.is_some())
+        .collect();
+    let raw: Vec<f64> = family
+        .iter()
+        .filter_map(|&i| {
+            cards[i]
+                .walk_forward
+                .metrics
+                .strongest_baseline
+                .map(|s| s.p_value)
+        })
+        .collect();
+    let (holm, bh) = (crate::stats::holm(&raw), crate::stats::benjamini_hochberg(&raw));
+    let mut out = vec![None; cards.len()];
+    for (k, &i) in family.iter().enumerate() {
+        out[i] = Some((holm[k], bh[k]));
+    }
+    out
+}
 
 /// Writes REPORT.md and its plots (in `plots/`) into `dir`. `title_note` says how the cards were
 /// produced; `method` how their figures were measured.
@@ -62,13 +92,14 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
     writeln!(md, "{method}\n")?;
     writeln!(
         md,
-        "| coin | horizon | model | features | n | accuracy [95% CI] | baseline | p | momentum | reversal | strongest | p vs strongest | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
+        "| coin | horizon | model | features | n | n_eff | accuracy [95% CI] | baseline | p | momentum | reversal | strongest | p vs strongest | Holm | BH | p binomial (naive) | balanced | Brier | log loss | top 10% | top 25% | top 50% | shuffled split |"
     )?;
     writeln!(
         md,
-        "|---|---|---|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---|---|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     )?;
-    for c in cards {
+    let corrected = adjusted(cards);
+    for (c, adj) in cards.iter().zip(&corrected) {
         let m = &c.walk_forward.metrics;
         let cov = |x: f64| {
             c.walk_forward
@@ -78,14 +109,19 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
                 .map(|p| format!("{} (n={})", pct(p.accuracy), p.n))
                 .unwrap_or_else(|| "-".into())
         };
+        let fixed_on = match m.baselines.map(|b| b.chosen_on) {
+            Some(crate::metrics::ChosenOn::SelectionFolds) | None => "",
+            Some(crate::metrics::ChosenOn::ScoredRows) => " (chosen on these rows)",
+        };
         writeln!(
             md,
-            "| {} | {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} [{}, {}] | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.4} | {:.4} | {} | {} | {} | {} |",
             c.coin.ticker(),
             c.horizon.as_str(),
             c.model_name,
             crate::train::feature_set_label(&c.features.series),
             m.n,
+            m.n_effective.map_or("-".into(), |n| format!("{n:.0}")),
             pct(m.accuracy),
             pct(m.wilson_low),
             pct(m.wilson_high),
@@ -93,11 +129,21 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
             p_value(m.p_value),
             m.momentum_accuracy.map_or("-".into(), pct),
             m.reversal_accuracy.map_or("-".into(), pct),
+            m.strongest_baseline.map_or("-".into(), |s| format!(
+                "{} {}{fixed_on}",
+                s.name.as_str(),
+                pct(s.accuracy)
+            )),
+            m.strongest_baseline.map_or("-".into(), |s| p_value(s.p_value)),
+            adj.map_or("-".into(), |(h, _)| format!(
+                "{}{}",
+                p_value(h),
+                if h < 0.05 { " ✓" } else { "" }
+            )),
+            adj.map_or("-".into(), |(_, b)| p_value(b)),
             m.strongest_baseline
-                .map_or("-".into(), |s| format!("{} {}", s.name.as_str(), pct(s.accuracy))),
-            m.strongest_baseline.map_or("-".into(), |s| {
-                format!("{}{}", p_value(s.p_value), if s.beaten() { " ✓" } else { "" })
-            }),
+                .and_then(|s| s.p_value_binomial)
+                .map_or("-".into(), p_value),
             pct(m.balanced_accuracy),
             m.brier,
             m.log_loss,
@@ -109,6 +155,14 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
     }
     // Rows an evaluation marked in-sample (`coincast evaluate`) are not counted.
     let in_sample = cards.iter().filter(|c| c.model_name.contains(IN_SAMPLE)).count();
+    let family: Vec<(f64, f64, f64)> = cards
+        .iter()
+        .zip(&corrected)
+        .filter_map(|(c, adj)| {
+            let (h, b) = (*adj)?;
+            Some((c.walk_forward.metrics.strongest_baseline?.p_value, h, b))
+        })
+        .collect();
     let scored: Vec<_> = cards
         .iter()
         .filter(|c| !c.model_name.contains(IN_SAMPLE))
@@ -124,9 +178,11 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
         }
         writeln!(
             md,
-            "\n**Against the strongest baseline**, {} of {} out-of-sample rows beat it with p < 0.05 (✓){}. Strongest baseline: {}.",
-            scored.iter().filter(|s| s.beaten()).count(),
-            scored.len(),
+            "\n**Against the strongest baseline** (paired, overlap-aware test): {} of {} out-of-sample rows have p < 0.05 uncorrected, **{} after Holm's correction** across them (✓), {} after Benjamini-Hochberg's{}. Strongest baseline: {}.",
+            family.iter().filter(|f| f.0 < 0.05).count(),
+            family.len(),
+            family.iter().filter(|f| f.1 < 0.05).count(),
+            family.iter().filter(|f| f.2 < 0.05).count(),
             if in_sample > 0 {
                 format!(" ({in_sample} in-sample rows not counted)")
             } else {
@@ -224,30 +280,40 @@ fn strategy_section(md: &mut String, cards: &[ModelCard], dir: &Path) -> anyhow:
 threshold, SHORT when it says DOWN with it, FLAT otherwise. The threshold was chosen from a fixed grid on the \
 selection folds (maximising the long-short net return after costs there, at least 30 trades; rows whose \
 horizon reaches the scored period left out), never on the rows scored here. A position takes the whole equity \
-at the prediction's close and is closed one horizon later; predictions while a position is open are skipped \
-(no overlap). Costs: {} bps per side ({}; slippage {} bps), paid on entry and on exit. **Long-short** trades \
+at the open of the first candle after the prediction is published (5 s after its time: a bot acts after it reads \
+it) and is closed at the open one horizon later (`models::fills`, the rule freqtrade's backtester reproduces); \
+predictions while a position is open are skipped (no overlap). Costs: {} bps per side ({}; slippage {} bps), paid \
+on entry and on exit. **Long-short** trades \
 both signals, **long-flat** only LONG; **buy-and-hold** holds the coin over the same rows (costs once in, once \
 out); **momentum** trades the momentum rule (LONG after a rising bar, else SHORT) long-short on the same \
 schedule. Sharpe is annualised from per-horizon returns (0 while flat); the drawdown is measured at position \
 exits; the **break-even fee** is the cost per side at which the long-short net return would be 0 (negative: \
-it loses even without costs). Past returns on these folds promise nothing about the future.\n",
+it loses even without costs). **Sharpe ± SE** is the ratio with its standard error (Lo 2002, per-horizon returns \
+taken as normal); **DSR** the deflated Sharpe ratio (Bailey and Lopez de Prado 2014) given every configuration tried \
+for that coin and horizon (candidate models x the 12 thresholds): the probability that it beats what the best of them \
+would show by luck, under 0.95 it may be luck; **PBO** the probability of backtest overfitting across the threshold \
+grid on the scored rows (combinatorially symmetric cross-validation over 16 time blocks): 0.5 or more, picking the \
+best threshold is no better than chance. Past returns on these folds promise nothing about the future.\n",
         first.fee_bps, first.fee_source, first.slippage_bps
     )?;
     writeln!(
         md,
-        "| model | period | threshold | trades | long-short net (gross) | Sharpe | max drawdown | hit rate | break-even fee | long-flat net | buy-and-hold | momentum net | verdict |"
+        "| model | period | threshold | trades | long-short net (gross) | Sharpe ± SE | DSR | PBO | max drawdown | hit rate | break-even fee | long-flat net | buy-and-hold | momentum net | verdict |"
     )?;
     writeln!(
         md,
-        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
+        "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     )?;
     let signed = |x: f64| format!("{:+.1}%", 100.0 * x);
     let mut nothing = Vec::new();
-    let (mut profitable, mut above_hold) = (0, 0);
+    let (mut profitable, mut above_hold, mut skipped) = (0, 0, 0);
     for c in &traded {
         let Some(s) = c.strategy.as_ref() else { continue };
         let ls = &s.long_short;
-        let verdict = if ls.trades == 0 {
+        let in_sample = c.model_name.contains(IN_SAMPLE);
+        let verdict = if in_sample {
+            "**IN-SAMPLE**: not counted"
+        } else if ls.trades == 0 {
             "no trades at this threshold"
         } else if ls.net_return <= 0.0 {
             "**earns nothing after fees**"
@@ -256,7 +322,9 @@ it loses even without costs). Past returns on these folds promise nothing about 
         } else {
             "beats buy-and-hold"
         };
-        if ls.net_return > 0.0 {
+        if in_sample {
+            skipped += 1;
+        } else if ls.net_return > 0.0 {
             profitable += 1;
             above_hold += usize::from(ls.net_return > s.buy_and_hold.net_return);
         } else {
@@ -264,9 +332,10 @@ it loses even without costs). Past returns on these folds promise nothing about 
         }
         writeln!(
             md,
-            "| {} {} | {} to {} | {:.2} | {} | {} ({}) | {:.2} | {} | {} | {} | {} | {} | {} | {verdict} |",
+            "| {} {}{} | {} to {} | {:.2} | {} | {} ({}) | {:.2}{} | {} | {} | {} | {} | {} | {} | {} | {} | {verdict} |",
             c.coin.ticker(),
             c.horizon.as_str(),
+            if in_sample { " **IN-SAMPLE**" } else { "" },
             &s.from[..10.min(s.from.len())],
             &s.to[..10.min(s.to.len())],
             s.threshold,
@@ -274,6 +343,13 @@ it loses even without costs). Past returns on these folds promise nothing about 
             signed(ls.net_return),
             signed(ls.gross_return),
             ls.sharpe,
+            s.evidence
+                .map_or(String::new(), |e| format!(" ± {:.2}", e.sharpe_se)),
+            s.evidence
+                .map_or("-".into(), |e| format!("{:.2}", e.deflated_sharpe)),
+            s.evidence
+                .and_then(|e| e.pbo)
+                .map_or("-".into(), |p| format!("{p:.2}")),
             pct(ls.max_drawdown),
             ls.hit_rate.map_or("-".into(), pct),
             ls.break_even_fee_bps
@@ -285,10 +361,17 @@ it loses even without costs). Past returns on these folds promise nothing about 
     }
     writeln!(
         md,
-        "\n**In plain words:** {profitable} of {} models made money long-short after {} bps per side on these \
-rows, {above_hold} of them more than buying and holding the coin.{}\n",
-        traded.len(),
+        "\n**In plain words:** {profitable} of {} out-of-sample rows made money long-short after {} bps per side on these \
+rows, {above_hold} of them more than buying and holding the coin{}.{}\n",
+        traded.len() - skipped,
         first.fee_bps + first.slippage_bps,
+        if skipped > 0 {
+            format!(
+                " ({skipped} in-sample rows, marked, are not counted: a model trading the data it learnt from)"
+            )
+        } else {
+            String::new()
+        },
         if nothing.is_empty() {
             String::new()
         } else {
@@ -311,7 +394,15 @@ rows, {above_hold} of them more than buying and holding the coin.{}\n",
         };
         let rel = format!("plots/{name}-equity.svg");
         equity_plot(c, &dir.join(&rel))?;
-        writeln!(md, "![{stem} equity]({rel})")?;
+        if c.model_name.contains(IN_SAMPLE) {
+            writeln!(
+                md,
+                "![{stem} equity, IN-SAMPLE]({rel}) (**IN-SAMPLE**: {} on data it trained on)",
+                c.id
+            )?;
+        } else {
+            writeln!(md, "![{stem} equity]({rel})")?;
+        }
     }
     writeln!(md)?;
     Ok(())
@@ -350,10 +441,15 @@ fn equity_plot(card: &ModelCard, path: &Path) -> anyhow::Result<()> {
     line_chart(
         path,
         &format!(
-            "{} {}: equity after {} bps/side",
+            "{} {}: equity after {} bps/side{}",
             card.coin.ticker(),
             card.horizon.as_str(),
-            s.fee_bps + s.slippage_bps
+            s.fee_bps + s.slippage_bps,
+            if card.model_name.contains(IN_SAMPLE) {
+                " (IN-SAMPLE)"
+            } else {
+                ""
+            }
         ),
         (0.0..x1, &format!("days from {}", &s.from[..10.min(s.from.len())])),
         ((y0 - pad).max(0.0)..y1 + pad, "equity (start = 1)"),

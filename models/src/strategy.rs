@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 
 /// The default cost per side, in basis points: Binance's spot taker fee at the regular tier.
 pub const DEFAULT_FEE_BPS: f64 = 10.0;
+/// Slippage per side on top of the fee, by default: a bot fills after it reads the prediction,
+/// not at the close that made it.
+pub const DEFAULT_SLIPPAGE_BPS: f64 = 2.0;
 /// Where [`DEFAULT_FEE_BPS`] comes from (stated in cards and reports).
 pub const DEFAULT_FEE_SOURCE: &str =
     "Binance spot taker fee, regular tier (VIP 0, no BNB discount): 0.10% per side";
@@ -47,7 +50,7 @@ impl Default for Costs {
     fn default() -> Self {
         Costs {
             fee_bps: DEFAULT_FEE_BPS,
-            slippage_bps: 0.0,
+            slippage_bps: DEFAULT_SLIPPAGE_BPS,
         }
     }
 }
@@ -67,7 +70,9 @@ pub struct Row {
     /// The prediction time (Unix seconds).
     pub ts: i64,
     pub p_up: f64,
-    /// The coin's simple return from `ts` to `ts` + horizon.
+    /// What a position taken on the row earns before costs (the coin's simple return over the
+    /// horizon: in cards and evaluations from the open of the first candle after publication,
+    /// `Dataset::fill_ret`; live, between the scored prices). Not finite: no trade on this row.
     pub fwd_ret: f64,
     /// Whether the bar that closed at `ts` rose (the momentum rule's call).
     pub last_up: bool,
@@ -107,7 +112,7 @@ pub fn positions(rows: &[Row], horizon_s: i64, signal: impl Fn(&Row) -> Signal) 
     let mut out = Vec::new();
     let mut free_at = i64::MIN;
     for row in rows {
-        if row.ts < free_at {
+        if row.ts < free_at || !row.fwd_ret.is_finite() {
             continue;
         }
         let long = match signal(row) {
@@ -332,6 +337,12 @@ pub struct ThresholdChoice {
 pub const THRESHOLD_OBJECTIVE: &str = "long-short net return after costs on the selection folds, \
 among the thresholds of the grid with at least 30 trades (0 when none has)";
 
+fn parse(t: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|d| d.timestamp())
+}
+
 fn rfc3339(ts: i64) -> String {
     chrono::DateTime::from_timestamp(ts, 0)
         .map(|d| d.to_rfc3339())
@@ -395,6 +406,76 @@ pub struct StrategyReport {
     pub buy_and_hold: StrategyMetrics,
     /// Trading the momentum rule (long-short) on the same schedule.
     pub momentum: StrategyMetrics,
+    /// The evidence behind the long-short figures (absent in cards written before it was
+    /// recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// How much a strategy's figures can be luck.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// The long-short Sharpe ratio's standard error, annualised as the ratio is (Lo 2002; the
+    /// per-horizon returns taken as normal).
+    pub sharpe_se: f64,
+    /// Configurations tried to get here (candidate models x thresholds of the grid).
+    pub trials: usize,
+    /// The deflated Sharpe ratio given `trials` (Bailey and Lopez de Prado 2014): the probability
+    /// that the Sharpe ratio beats what the best of that many configurations with no skill would
+    /// show by luck. Under 0.95 it may be luck.
+    pub deflated_sharpe: f64,
+    /// The probability of backtest overfitting across the threshold grid on the scored rows
+    /// (`stats::pbo`, 16 time blocks, each threshold's long-short log return): 0.5 or more means
+    /// picking the best threshold is no better than chance. `None` with too few rows.
+    pub pbo: Option<f64>,
+}
+
+impl Evidence {
+    /// The evidence of `long_short` (its annualised Sharpe over per-horizon returns of the period
+    /// `from..to`) after `trials` configurations, with `pbo` across the threshold grid.
+    pub fn of(
+        long_short: &StrategyMetrics,
+        (from, to): (i64, i64),
+        horizon_s: i64,
+        trials: usize,
+        pbo: Option<f64>,
+    ) -> Evidence {
+        let horizon = horizon_s.max(1);
+        let periods = usize::try_from((to - from) / horizon).unwrap_or(0);
+        let per_year = (YEAR_S / horizon as f64).sqrt();
+        let sr = long_short.sharpe / per_year;
+        let se = crate::stats::sharpe_se(sr, periods, 0.0, 3.0);
+        let null_sd = crate::stats::sharpe_se(0.0, periods, 0.0, 3.0);
+        Evidence {
+            sharpe_se: se * per_year,
+            trials,
+            deflated_sharpe: crate::stats::deflated_sharpe(sr, periods, trials.max(1), null_sd, 0.0, 3.0),
+            pbo,
+        }
+    }
+}
+
+/// Time blocks [`threshold_pbo`] cuts a period into.
+pub const PBO_BLOCKS: usize = 16;
+
+/// The probability of backtest overfitting of choosing a threshold from [`THRESHOLD_GRID`] on
+/// `rows` (in time order): each threshold's long-short positions after `costs`, their log
+/// growth summed per time block (by entry), then `stats::pbo`. `None` with too few rows.
+pub fn threshold_pbo(rows: &[Row], horizon_s: i64, costs: Costs) -> Option<f64> {
+    let (from, to) = period(rows, horizon_s)?;
+    let span = (to - from).max(1);
+    if rows.len() < 2 * PBO_BLOCKS {
+        return None;
+    }
+    let fee = costs.per_side();
+    let mut perf = vec![vec![0.0; THRESHOLD_GRID.len()]; PBO_BLOCKS];
+    for (k, &threshold) in THRESHOLD_GRID.iter().enumerate() {
+        for p in positions(rows, horizon_s, |r| model_signal(r, threshold, Mode::LongShort)) {
+            let b = usize::try_from((p.entry - from) * PBO_BLOCKS as i64 / span).unwrap_or(0);
+            perf[b.min(PBO_BLOCKS - 1)][k] += factor(&p, fee).max(1e-300).ln();
+        }
+    }
+    crate::stats::pbo(&perf)
 }
 
 /// The period `rows` (in time order) cover: from the first prediction to the last one's horizon.
@@ -455,7 +536,40 @@ impl StrategyReport {
                 horizon_s,
                 costs,
             ),
+            evidence: None,
         })
+    }
+
+    /// With its [`Evidence`] given `trials` configurations tried, the threshold grid's PBO measured
+    /// on `rows` (the rows it was scored on).
+    pub fn with_evidence(mut self, rows: &[Row], trials: usize) -> StrategyReport {
+        let period = period(rows, self.horizon_s).unwrap_or_default();
+        let pbo = threshold_pbo(rows, self.horizon_s, self.costs());
+        self.evidence = Some(Evidence::of(
+            &self.long_short,
+            period,
+            self.horizon_s,
+            trials,
+            pbo,
+        ));
+        self
+    }
+
+    /// The same with `trials` changed (the PBO kept).
+    pub fn with_trials(mut self, trials: usize) -> StrategyReport {
+        if let Some(e) = self.evidence {
+            let (from, to) = (parse(&self.from), parse(&self.to));
+            if let (Some(from), Some(to)) = (from, to) {
+                self.evidence = Some(Evidence::of(
+                    &self.long_short,
+                    (from, to),
+                    self.horizon_s,
+                    trials,
+                    e.pbo,
+                ));
+            }
+        }
+        self
     }
 
     /// The costs it was scored at.
@@ -470,6 +584,12 @@ impl StrategyReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fee alone, as these hand-computed figures assume.
+    const TEN_BPS: Costs = Costs {
+        fee_bps: 10.0,
+        slippage_bps: 0.0,
+    };
 
     const H: i64 = 3600;
 
@@ -572,13 +692,13 @@ mod tests {
         let held = positions(&rows, 2 * H, |r| model_signal(r, 0.1, Mode::LongFlat));
         // SHORT signals are FLAT, so the rows after them are free: only the first LONG trades.
         assert_eq!(held.len(), 1);
-        let m = summarize(&held, (0, 7 * H), 2 * H, Costs::default());
+        let m = summarize(&held, (0, 7 * H), 2 * H, TEN_BPS);
         assert!(close(m.net_return, 0.02 - 0.002));
         // One trade of +2% breaks even at 1% per side: 100 bps.
         assert!((m.break_even_fee_bps.unwrap() - 100.0).abs() < 1e-6);
         // With no signal at all: no trade, flat equity.
         let none = positions(&rows, 2 * H, |r| model_signal(r, 0.9, Mode::LongShort));
-        let m = summarize(&none, (0, 7 * H), 2 * H, Costs::default());
+        let m = summarize(&none, (0, 7 * H), 2 * H, TEN_BPS);
         assert_eq!(
             (m.trades, m.net_return, m.sharpe, m.max_drawdown),
             (0, 0.0, 0.0, 0.0)
@@ -593,7 +713,7 @@ mod tests {
         // Held 0-2 h, 2-4 h, 4-6 h: +2%, -30%, +5%.
         let sides: Vec<u32> = held.iter().map(|p| p.cost_sides).collect();
         assert_eq!(sides, [1, 0, 1]);
-        let m = summarize(&held, (0, 7 * H), 2 * H, Costs::default());
+        let m = summarize(&held, (0, 7 * H), 2 * H, TEN_BPS);
         assert!(close(m.net_return, 1.019 * 0.70 * 1.049 - 1.0));
         assert!(close(m.gross_return, 1.02 * 0.70 * 1.05 - 1.0));
         assert_eq!(m.trades, 1);
@@ -647,7 +767,7 @@ mod tests {
                 row(i * H, p, if up { right } else { -right })
             })
             .collect();
-        let choice = choose_threshold(&rows, H, Costs::default());
+        let choice = choose_threshold(&rows, H, TEN_BPS);
         assert_eq!(
             choice.threshold, 0.06,
             "the lowest grid value above the weak calls' 0.04"
@@ -656,18 +776,18 @@ mod tests {
         assert!(close(choice.net_return, 1.008f64.powi(100) - 1.0));
         assert_eq!(choice.rows, 400);
         // Too few rows for any threshold: 0.
-        assert_eq!(choose_threshold(&rows[..20], H, Costs::default()).threshold, 0.0);
+        assert_eq!(choose_threshold(&rows[..20], H, TEN_BPS).threshold, 0.0);
     }
 
     #[test]
     fn a_report_of_every_strategy() {
         let rows = ledger_rows();
-        let choice = choose_threshold(&rows, 2 * H, Costs::default());
+        let choice = choose_threshold(&rows, 2 * H, TEN_BPS);
         let choice = ThresholdChoice {
             threshold: 0.1,
             ..choice
         };
-        let r = StrategyReport::evaluate(&rows, 2 * H, choice, Costs::default(), DEFAULT_FEE_SOURCE).unwrap();
+        let r = StrategyReport::evaluate(&rows, 2 * H, choice, TEN_BPS, DEFAULT_FEE_SOURCE).unwrap();
         assert_eq!((r.threshold, r.rows, r.fee_bps), (0.1, 6, 10.0));
         assert_eq!(
             (r.long_short.trades, r.long_flat.trades, r.buy_and_hold.trades),
@@ -679,6 +799,6 @@ mod tests {
         assert!(json["long_short"]["equity"][0]["t"].is_i64());
         let back: StrategyReport = serde_json::from_value(json).unwrap();
         assert_eq!(back, r);
-        assert!(StrategyReport::evaluate(&[], H, r.threshold_choice, Costs::default(), "").is_none());
+        assert!(StrategyReport::evaluate(&[], H, r.threshold_choice, TEN_BPS, "").is_none());
     }
 }

@@ -21,7 +21,7 @@ use crate::card::{
 };
 use crate::features::{Dataset, FEATURE_VERSION, FeatureSpec, Rows};
 use crate::history::Bar;
-use crate::metrics::{Metrics, accuracy_at_coverage};
+use crate::metrics::{ChosenOn, FixedBaselines, Metrics, accuracy_at_coverage};
 use crate::nn::{ModelKind, Net, Rng, TrainConfig, train};
 use crate::onnx::to_onnx;
 use crate::series::SeriesSet;
@@ -217,7 +217,7 @@ pub fn strategy_rows(data: &Dataset, splits: &[Split], p: &[f64]) -> Vec<Row> {
         .map(|(i, &p_up)| Row {
             ts: data.ts[i],
             p_up,
-            fwd_ret: data.fwd_ret[i],
+            fwd_ret: data.fill_ret.get(i).copied().unwrap_or(f64::NAN),
             last_up: data.last_ret[i] > 0.0,
         })
         .collect()
@@ -233,8 +233,9 @@ pub fn last_up(data: &Dataset, splits: &[Split]) -> Vec<bool> {
 }
 
 /// The signal's confidence threshold, chosen on the selection folds' predictions `p_select` (their
-/// test blocks in order) only: rows whose horizon ends after `scored_from` (the first prediction
-/// that will be scored) are left out too, since their outcome is a price of the scored period.
+/// test blocks in order) only: rows whose position could end after `scored_from` (the first
+/// prediction that will be scored; two horizons, since the fill waits for the next candle) are
+/// left out too, since their outcome is a price of the scored period.
 /// Nothing at or after `scored_from` can move the choice.
 pub fn threshold_on_selection(
     data: &Dataset,
@@ -246,7 +247,9 @@ pub fn threshold_on_selection(
 ) -> ThresholdChoice {
     let rows: Vec<Row> = strategy_rows(data, select, p_select)
         .into_iter()
-        .filter(|r| r.ts + horizon_s <= scored_from)
+        // A position is entered at the first candle after publication and held a horizon: one
+        // more horizon of margin keeps every exit (a candle at most a horizon long) before it.
+        .filter(|r| r.ts + 2 * horizon_s <= scored_from)
         .collect();
     strategy::choose_threshold(&rows, horizon_s, costs)
 }
@@ -351,10 +354,13 @@ pub fn train_one(
         for (_, d) in &mut sets {
             let mut order: Vec<usize> = (0..d.len()).collect();
             Rng::new(plan.train.seed ^ 0x5A0F).shuffle(&mut order);
-            let (y, fwd) = (d.y.clone(), d.fwd_ret.clone());
+            let (y, fwd, fill) = (d.y.clone(), d.fwd_ret.clone(), d.fill_ret.clone());
             for (i, &j) in order.iter().enumerate() {
                 d.y[i] = y[j];
                 d.fwd_ret[i] = fwd[j];
+                if let Some(f) = fill.get(j) {
+                    d.fill_ret[i] = *f;
+                }
             }
         }
     }
@@ -431,17 +437,36 @@ pub fn train_one(
         p.extend(fit_predict(&kind, &data, split, plan)?);
         y.extend_from_slice(&data.y[split.test.clone()]);
     }
-    let wf_metrics =
-        Metrics::compute_with_baselines(&y, &p, &last_up(&data, report)).context("no report rows")?;
-    let coverage = coverage_curve(&y, &p);
-    let strategy = StrategyReport::evaluate(
-        &strategy_rows(&data, report, &p),
-        horizon_s,
-        threshold,
-        plan.costs,
-        &fee_source(plan.costs),
+    // The simple rules are fixed on the selection folds (rows whose outcome lies before the
+    // scored period), then scored on the report folds with the model.
+    let scored_from = data.ts[first_test];
+    let chosen: Vec<usize> = select
+        .iter()
+        .flat_map(|s| s.test.clone())
+        .filter(|&i| data.ts[i] + horizon_s <= scored_from)
+        .collect();
+    let fixed = FixedBaselines::choose(
+        &rows(&data.y, chosen.iter().copied()),
+        &chosen.iter().map(|&i| data.last_ret[i] > 0.0).collect::<Vec<_>>(),
+        ChosenOn::SelectionFolds,
     )
-    .context("no report rows")?;
+    .context("no selection rows before the scored period")?;
+    let report_ts: Vec<i64> = report
+        .iter()
+        .flat_map(|s| s.test.clone())
+        .map(|i| data.ts[i])
+        .collect();
+    let lags = crate::stats::hac_lags(horizon_s, crate::stats::row_step(&report_ts));
+    let wf_metrics =
+        Metrics::evaluate(&y, &p, Some(&last_up(&data, report)), fixed, lags).context("no report rows")?;
+    let coverage = coverage_curve(&y, &p);
+    let traded = strategy_rows(&data, report, &p);
+    // Every configuration tried for this coin and horizon: each candidate at each threshold.
+    let trials = selection.len() * strategy::THRESHOLD_GRID.len();
+    let strategy =
+        StrategyReport::evaluate(&traded, horizon_s, threshold, plan.costs, &fee_source(plan.costs))
+            .context("no report rows")?
+            .with_evidence(&traded, trials);
 
     // 3. The misleading contrast: a shuffled 80/20 split of the same rows.
     let mut order: Vec<usize> = (0..data.len()).collect();
@@ -528,6 +553,9 @@ pub fn train_one(
             from: rfc3339(data.ts[start]),
             to: rfc3339(*data.ts.last().unwrap_or(&0)),
             rows: data.len() - start,
+            up_rate: Some(
+                data.y[start..].iter().filter(|&&u| u).count() as f64 / (data.len() - start).max(1) as f64,
+            ),
             not_used,
         },
         selection,
@@ -613,6 +641,7 @@ mod tests {
             d.y.push(r > 0.0);
             d.ts.push(i as i64 * 3600);
             d.fwd_ret.push(r);
+            d.fill_ret.push(r);
             d.last_ret.push(-r / 2.0);
         }
         d
@@ -648,8 +677,9 @@ mod tests {
         // earlier rows whose horizon ends inside it.
         let mut later = d.clone();
         for i in 0..later.len() {
-            if later.ts[i] + horizon_s > scored_from {
+            if later.ts[i] + 2 * horizon_s > scored_from {
                 later.fwd_ret[i] = -later.fwd_ret[i] * 3.0;
+                later.fill_ret[i] = -later.fill_ret[i] * 3.0;
                 later.y[i] = !later.y[i];
                 later.last_ret[i] = 0.05;
                 later.x[i] = vec![9.0];
@@ -686,7 +716,7 @@ mod tests {
         let rows = strategy_rows(&d, &splits, &[0.1, 0.2, 0.3, 0.4]);
         let ts: Vec<i64> = rows.iter().map(|r| r.ts).collect();
         assert_eq!(ts, [3 * 3600, 4 * 3600, 5 * 3600, 6 * 3600]);
-        assert_eq!(rows[2].fwd_ret, d.fwd_ret[5]);
+        assert_eq!(rows[2].fwd_ret, d.fill_ret[5]);
         assert_eq!(rows[3].p_up, 0.4);
         assert_eq!(
             last_up(&d, &splits),

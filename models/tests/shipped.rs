@@ -7,8 +7,9 @@ use std::path::Path;
 
 use models::card::ModelCard;
 use models::features::FEATURE_VERSION;
+use models::metrics::ChosenOn;
 use models::onnx::OnnxModel;
-use models::strategy::{DEFAULT_FEE_BPS, MAX_EQUITY_POINTS, THRESHOLD_GRID};
+use models::strategy::{DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS, MAX_EQUITY_POINTS, THRESHOLD_GRID};
 use models::train::read_cards;
 use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
@@ -57,8 +58,25 @@ fn every_card_holds_the_baselines_and_the_strategy_evaluation() {
         let m = &card.walk_forward.metrics;
         let (momentum, reversal) = (m.momentum_accuracy.unwrap(), m.reversal_accuracy.unwrap());
         assert!((momentum + reversal - 1.0).abs() < 1e-12, "{}", card.id);
+        // The rules were fixed on the selection folds, before the test rows: the strongest there
+        // need not be the strongest here.
         let strongest = m.strongest_baseline.unwrap();
-        assert!(strongest.accuracy >= m.baseline_accuracy.max(momentum).max(reversal) - 1e-12);
+        let fixed = m.baselines.expect("the rules as fixed");
+        assert_eq!(fixed.chosen_on, ChosenOn::SelectionFolds, "{}", card.id);
+        assert_eq!(strongest.name, fixed.strongest, "{}", card.id);
+        assert!(
+            [m.baseline_accuracy, momentum, reversal]
+                .iter()
+                .any(|a| (a - strongest.accuracy).abs() < 1e-12),
+            "{}",
+            card.id
+        );
+        // Overlap-aware evidence: HAC lags of at least the horizon in rows, fewer effective rows
+        // than rows, the naive binomial value kept apart.
+        assert!(m.lags.unwrap() >= 2, "{}", card.id);
+        assert!(m.n_effective.unwrap() <= m.n as f64 && strongest.n_effective.is_some());
+        assert!(m.p_value_binomial.is_some() && strongest.p_value_binomial.is_some());
+        assert!(card.training.up_rate.is_some_and(|r| (0.0..=1.0).contains(&r)));
         let s = card.strategy.as_ref().unwrap();
         assert!(THRESHOLD_GRID.contains(&s.threshold), "{}", card.id);
         assert_eq!(s.threshold, s.threshold_choice.threshold);
@@ -67,7 +85,17 @@ fn every_card_holds_the_baselines_and_the_strategy_evaluation() {
             "{}: chosen before",
             card.id
         );
-        assert_eq!((s.fee_bps, s.slippage_bps), (DEFAULT_FEE_BPS, 0.0));
+        assert_eq!(
+            (s.fee_bps, s.slippage_bps),
+            (DEFAULT_FEE_BPS, DEFAULT_SLIPPAGE_BPS)
+        );
+        let e = s.evidence.expect("the Sharpe ratio's evidence");
+        assert!(
+            e.sharpe_se > 0.0 && (0.0..=1.0).contains(&e.deflated_sharpe),
+            "{}",
+            card.id
+        );
+        assert_eq!(e.trials, card.selection.len() * THRESHOLD_GRID.len());
         assert_eq!(s.rows, m.n, "{}: the same rows", card.id);
         assert_eq!(s.buy_and_hold.trades, 1);
         for run in [&s.long_short, &s.long_flat, &s.buy_and_hold, &s.momentum] {
