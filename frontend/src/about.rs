@@ -43,7 +43,10 @@ pub fn About() -> impl IntoView {
                 "Short-horizon direction is hard: honest results are 51-58%. Each model was evaluated \
                  walk-forward: trained only on the past, tested on the next block, rolled forward, with the rows \
                  whose labels overlap the test block purged. Every accuracy stands next to the baseline (always \
-                 guessing the more frequent direction of the same rows), its 95% interval and its sample size."
+                 guessing the direction that was more frequent on the earlier selection folds), its 95% interval \
+                 and its sample size. Neighbouring rows share most of their future (two 12 h labels an hour apart \
+                 overlap by 11 hours), so the interval is computed over the effective sample size, shown as \
+                 \"≈ n independent\": often a tenth of the rows or fewer."
             </p>
             <p>
                 "The last column shows what the same model scores on a shuffled random split. It flatters: with \
@@ -54,8 +57,12 @@ pub fn About() -> impl IntoView {
             <p>
                 "A model can beat the majority class merely by learning a simpler rule. So every model is also \
                  compared with momentum (UP if the last bar rose) and its reversal (DOWN if the last bar rose) on \
-                 the same rows; the models card on each coin page names the strongest of the three and says \
-                 whether the model beats it by more than chance (one-sided binomial test, p < 0.05). Many do not."
+                 the same rows. Which rule is strongest is fixed on the earlier selection folds, before any test \
+                 row is scored. The models card on each coin page names it and says whether the model beats it \
+                 by more than chance: a paired test of the two on the same rows, with a Newey-West (HAC) variance \
+                 that allows for the overlap, and Holm's correction across every served model (a bot picks \
+                 among all of them, so luck gets many tries; Benjamini-Hochberg's figure is shown beside it). \
+                 Most do not: that is the measurement working, not failing."
             </p>
             <h2 id="trading-figures">"Signals and trading figures: what they do and do not promise"</h2>
             <p>
@@ -72,9 +79,11 @@ pub fn About() -> impl IntoView {
                 </li>
                 <li>
                     <strong>"After the stated costs only."</strong>
-                    " Each position pays the stated fee (by default Binance's spot taker fee, 10 bps) on entry and \
-                     on exit. Larger fees, spreads, slippage, funding for short positions, taxes and a market that \
-                     moves when you trade are not in them. The break-even fee says how much cost a strategy could \
+                    " Each position enters at the open of the first candle after the prediction is published (a \
+                     bot acts after it reads it, not at the close that made it) and exits at the open one horizon \
+                     later, paying the stated fee (by default Binance's spot taker fee, 10 bps) and 2 bps of \
+                     slippage on entry and on exit. Larger fees, wider spreads, funding for short positions, taxes \
+                     and a market that moves when you trade are not in them. The break-even fee says how much cost a strategy could \
                      bear; where it is below what you pay, it loses money for you."
                 </li>
                 <li>
@@ -87,7 +96,9 @@ pub fn About() -> impl IntoView {
                     " Each model's confidence threshold was picked on walk-forward folds before the ones the \
                      figures are scored on, never on the scored ones: otherwise the best-looking threshold \
                      would flatter the results. Still, one model per coin and horizon was kept out of several \
-                     tried, which flatters a little."
+                     tried, which flatters: the deflated Sharpe ratio says how likely the figure beats what the \
+                     best of every configuration tried would show by luck, and the probability of backtest \
+                     overfitting how likely the chosen threshold is no better than the others."
                 </li>
                 <li>
                     <strong>"Compared with holding the coin."</strong>
@@ -164,7 +175,7 @@ fn ModelTable(models: Vec<ModelInfo>) -> impl IntoView {
                         <th scope="col">"Tested (walk-forward)"</th>
                         <th scope="col">"Accuracy [95% CI]"</th>
                         <th scope="col">"Baseline"</th>
-                        <th scope="col">"n"</th>
+                        <th scope="col">"n (≈ independent)"</th>
                         <th scope="col">"Shuffled split"</th>
                     </tr>
                 </thead>
@@ -193,7 +204,12 @@ fn ModelTable(models: Vec<ModelInfo>) -> impl IntoView {
                                         )}
                                     </td>
                                     <td>{format::accuracy(m.walk_forward.baseline_accuracy)}</td>
-                                    <td>{m.walk_forward.n}</td>
+                                    <td>
+                                        {match m.walk_forward.n_effective {
+                                            Some(eff) => format!("{} (≈ {eff:.0})", m.walk_forward.n),
+                                            None => m.walk_forward.n.to_string(),
+                                        }}
+                                    </td>
                                     <td class="muted">{format::accuracy(m.shuffled_split_accuracy)}</td>
                                 </tr>
                             }

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use shared::{
     AccuracyStats, BaselineRule, Coin, Direction, GateDecision, GateDecisionInfo, Horizon, ModelOrigin,
-    ModelPerformance, ModelVersion, Outcome, Prediction, RetrainStatus, Signal, Skill, StrategyResult,
+    ModelPerformance, ModelVersion, Outcome, Prediction, RetrainStatus, Signal, Skill, StrategyFigures,
+    StrategyResult,
 };
 
 /// The coin a client path names (`/Litecoin`, `/litecoin`, `/LTC/...`), if any.
@@ -223,13 +224,18 @@ pub fn strongest_baseline(skill: &Skill) -> String {
             } else {
                 "the model does not beat it"
             },
-            match b.p_value_holm {
-                Some(holm) => format!(
-                    "{}; Holm-corrected across the models: {}",
-                    p_value(b.p_value),
-                    p_value(holm)
-                ),
-                None => p_value(b.p_value),
+            {
+                let mut evidence = p_value(b.p_value);
+                if let Some(n) = b.n_effective {
+                    evidence.push_str(&format!(", paired test over ≈ {n:.0} independent rows"));
+                }
+                if let Some(holm) = b.p_value_holm {
+                    evidence.push_str(&format!("; Holm-corrected across the models: {}", p_value(holm)));
+                }
+                if let Some(bh) = b.p_value_bh {
+                    evidence.push_str(&format!(", Benjamini-Hochberg: {}", p_value(bh)));
+                }
+                evidence
             }
         ),
         None => "not recorded for this model (compared with the majority class only)".into(),
@@ -300,6 +306,34 @@ pub fn earnings_verdict(long_short: &StrategyResult, hold: &StrategyResult) -> S
             }
         )
     }
+}
+
+/// How much of the walk-forward Sharpe ratio can be luck: its standard error, the deflated Sharpe
+/// ratio and the probability of backtest overfitting of the threshold, when the card has them.
+pub fn strategy_evidence(f: &StrategyFigures) -> Option<String> {
+    let (se, dsr) = (f.sharpe_se?, f.deflated_sharpe?);
+    let mut text = format!(
+        "Sharpe {:.2} ± {se:.2}; deflated Sharpe {dsr:.2} given every configuration tried ({})",
+        f.long_short.sharpe,
+        if dsr >= 0.95 {
+            "unlikely to be luck alone"
+        } else {
+            "it may be luck"
+        }
+    );
+    if let Some(pbo) = f.pbo {
+        text.push_str(&format!(
+            "; probability that the threshold choice is overfit {:.0}%{}",
+            100.0 * pbo,
+            if pbo >= 0.5 {
+                " (no better than chance)"
+            } else {
+                ""
+            }
+        ));
+    }
+    text.push('.');
+    Some(text)
 }
 
 /// What the live record holds so far: none yet, no trades yet, or its trades and dates, with a
@@ -997,6 +1031,7 @@ mod tests {
             baseline_accuracy: 0.51,
             p_value: 0.01,
             n: 5000,
+            n_effective: Some(640.0),
             beats_baseline: true,
             out_of_sample: true,
             strongest_baseline: Some(shared::StrongestBaseline {
@@ -1004,6 +1039,8 @@ mod tests {
                 accuracy: 0.521,
                 p_value: 0.31,
                 p_value_holm: Some(1.0),
+                p_value_bh: None,
+                n_effective: None,
                 beaten: false,
             }),
         };
@@ -1016,11 +1053,13 @@ mod tests {
             accuracy: 0.505,
             p_value: 0.0002,
             p_value_holm: Some(0.0036),
+            p_value_bh: Some(0.0018),
+            n_effective: Some(412.4),
             beaten: true,
         });
         assert_eq!(
             strongest_baseline(&skill),
-            "reversal (DOWN if the last bar rose) 50.5%: the model beats it (p < 0.001; Holm-corrected across the models: p = 0.004)"
+            "reversal (DOWN if the last bar rose) 50.5%: the model beats it (p < 0.001, paired test over ≈ 412 independent rows; Holm-corrected across the models: p = 0.004, Benjamini-Hochberg: p = 0.002)"
         );
         skill.strongest_baseline = None;
         assert!(strongest_baseline(&skill).contains("majority class only"));
@@ -1094,7 +1133,20 @@ mod tests {
             long_flat: result(trades, 0.0, 0.0, None),
             buy_and_hold: result(1, 0.02, 0.018, Some(90.0)),
             momentum: None,
+            sharpe_se: None,
+            deflated_sharpe: None,
+            pbo: None,
         };
+        let mut evidenced = figures(40, 6);
+        assert_eq!(strategy_evidence(&evidenced), None);
+        (evidenced.sharpe_se, evidenced.deflated_sharpe, evidenced.pbo) = (Some(1.9), Some(0.12), Some(0.55));
+        assert_eq!(
+            strategy_evidence(&evidenced).unwrap(),
+            format!(
+                "Sharpe {:.2} ± 1.90; deflated Sharpe 0.12 given every configuration tried (it may be luck); probability that the threshold choice is overfit 55% (no better than chance).",
+                evidenced.long_short.sharpe
+            )
+        );
         let mut m = performance(figures(0, 0));
         assert_eq!(costs(&m), "after 10 bps per side: Binance taker fee");
         assert!(live_summary(&m).starts_with("No scored live predictions yet"));

@@ -153,6 +153,7 @@ fn Detail(m: ModelPerformance) -> impl IntoView {
             view! {
                 <h4>"Walk-forward (out of sample) " <span class="muted">{period(&wf)}</span></h4>
                 <p class="verdict" class:loss=loses data-testid="verdict">{verdict}</p>
+                {format::strategy_evidence(&wf).map(|e| view! { <p class="muted" data-testid="evidence">{e}</p> })}
                 {curves(&wf, "equity-chart", format!("Walk-forward equity of the {} model's signals after costs", m.horizon.label()))}
                 <StrategyTable figures=wf/>
             }

@@ -123,7 +123,7 @@ pub struct EvaluateArgs {
     #[arg(long, default_value_t = models::strategy::DEFAULT_FEE_BPS)]
     pub fee_bps: f64,
     /// Slippage per side, in basis points, on top of the fee.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = models::strategy::DEFAULT_SLIPPAGE_BPS)]
     pub slippage_bps: f64,
     /// Score only the predictions made on or after this day (UTC, `YYYY-MM-DD`); earlier bars
     /// still feed their features. For a window no model trained on, such as the gate's.
@@ -192,9 +192,16 @@ pub struct TrainArgs {
     /// taker fee, regular tier).
     #[arg(long, default_value_t = models::strategy::DEFAULT_FEE_BPS)]
     pub fee_bps: f64,
-    /// Slippage per side, in basis points, on top of the fee.
-    #[arg(long, default_value_t = 0.0)]
+    /// Slippage per side, in basis points, on top of the fee (a bot acts after it reads the
+    /// prediction: its fill is not the signal bar's close).
+    #[arg(long, default_value_t = models::strategy::DEFAULT_SLIPPAGE_BPS)]
     pub slippage_bps: f64,
+    /// Train on these history files (CryptoDataDownload CSV or freqtrade JSON) instead of the
+    /// folders under `--data-root`: the coin is read from each file's name; 1 h and longer
+    /// horizons learn from the hourly files, 30 min from the 5-minute ones, and a coin and horizon
+    /// with no such file is skipped. For models of another period, such as Bitstamp 2017-2019.
+    #[arg(long = "history", value_name = "FILE", num_args = 1.., conflicts_with = "from_db")]
+    pub history: Vec<PathBuf>,
     /// Train on the app's own database (after `import`, `backfill` or collecting) instead of
     /// the history files under `--data-root`.
     #[arg(long)]
@@ -204,11 +211,16 @@ pub struct TrainArgs {
     #[arg(long)]
     pub until: Option<chrono::NaiveDate>,
     /// Gate every new model against the running one in this folder (the champion) on the rows
-    /// from `--until` to the end of the data, which the new model never trained on, and write
-    /// only those the gate promotes into `--out` (the others keep the champion's files). Needs
-    /// `--until`.
+    /// from `--until` to `--gate-until` (or the end of the data), which the new model never
+    /// trained on, and write only those the gate promotes into `--out` (the others keep the
+    /// champion's files). Needs `--until`.
     #[arg(long, requires = "until", value_name = "DIR")]
     pub gate_against: Option<PathBuf>,
+    /// The gate's window ends here (UTC day): only rows whose outcome is known before this day
+    /// decide, so the months after it stay unseen by every choice, for a report scored once
+    /// (`coincast evaluate --from` this day).
+    #[arg(long, requires = "gate_against")]
+    pub gate_until: Option<chrono::NaiveDate>,
 }
 
 /// `coincast serve`.

@@ -2,8 +2,9 @@
 //!
 //! Walk-forward figures come from the model's card (the test blocks it never trained on, its
 //! threshold chosen on earlier blocks); live figures from the server's own scored predictions
-//! (never the backfilled ones), followed with the same rules: non-overlapping positions held for
-//! the horizon, costs on entry and on exit.
+//! (never the backfilled ones), followed with the same rules: a position enters at the open of the
+//! first candle after the prediction is published and exits at the open one horizon later, never
+//! overlapping the previous one, and pays the fee and the slippage on entry and on exit.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,20 @@ pub struct StrategyFigures {
     /// The momentum rule (LONG when the last bar rose, else SHORT) on the same schedule;
     /// walk-forward only.
     pub momentum: Option<StrategyResult>,
+    /// The long-short Sharpe ratio's standard error, annualised as the ratio is (Lo 2002);
+    /// walk-forward only, absent for cards written before it was recorded.
+    #[serde(default)]
+    pub sharpe_se: Option<f64>,
+    /// The deflated Sharpe ratio given every configuration tried for this model (candidate
+    /// models x thresholds): the probability that its Sharpe ratio beats what the best of them
+    /// would show by luck; under 0.95 it may be luck. Walk-forward only.
+    #[serde(default)]
+    pub deflated_sharpe: Option<f64>,
+    /// The probability of backtest overfitting of the threshold choice (combinatorially symmetric
+    /// cross-validation across the threshold grid): 0.5 or more, choosing the best threshold is
+    /// no better than chance. Walk-forward only.
+    #[serde(default)]
+    pub pbo: Option<f64>,
 }
 
 /// One strategy's ledger in short.

@@ -187,11 +187,18 @@ pub struct Skill {
     pub accuracy: f64,
     /// The accuracy of always predicting the more frequent realized direction on the same rows.
     pub baseline_accuracy: f64,
-    /// One-sided binomial p-value of the accuracy against the majority class
-    /// (`baseline_accuracy`), uncorrected.
+    /// One-sided p-value of the model's per-row hits against the majority class's
+    /// (`baseline_accuracy`) on the same rows: a paired test with a Newey-West (HAC) variance over
+    /// twice the horizon in rows, since neighbouring rows share most of their label window.
+    /// Uncorrected for the other models.
     pub p_value: f64,
     /// Test rows.
     pub n: u32,
+    /// The effective sample size of those rows: how many independent rows would give the
+    /// accuracy the same precision (overlapping labels make it far fewer than `n`, most of all
+    /// at long horizons). Absent for cards written before it was recorded.
+    #[serde(default)]
+    pub n_effective: Option<f64>,
     /// The headline: whether the model beat the *strongest* simple rule (`strongest_baseline`)
     /// by more than chance, after Holm's correction across every served model (its
     /// `p_value_holm` under 0.05); the same decision as `strongest_baseline.beaten`. For a card
@@ -212,10 +219,21 @@ pub struct Skill {
 pub struct StrongestBaseline {
     /// `majority`, `momentum` or `reversal`.
     pub name: BaselineRule,
-    /// Its accuracy on the model's walk-forward test rows.
+    /// Its accuracy on the model's walk-forward test rows. The rule itself (which one, and the
+    /// majority class's direction) was fixed on the earlier selection folds, before any test
+    /// row.
     pub accuracy: f64,
-    /// One-sided binomial p-value of the model's accuracy against it, uncorrected.
+    /// One-sided p-value of the model beating it: the paired test of per-row hits on the same
+    /// rows with a Newey-West (HAC) variance over twice the horizon in rows. Uncorrected.
     pub p_value: f64,
+    /// `p_value` after Benjamini and Hochberg's correction across every model the deployment
+    /// serves (false discovery rate), beside Holm's. Absent in answers of servers before API 1.7.
+    #[serde(default)]
+    pub p_value_bh: Option<f64>,
+    /// The effective sample size of the paired differences. Absent in answers of servers before
+    /// API 1.7 and for cards written before it was recorded.
+    #[serde(default)]
+    pub n_effective: Option<f64>,
     /// `p_value` after Holm's step-down correction across every model the deployment serves
     /// (family-wise error rate): what `beaten` is decided on. Absent in answers of servers
     /// before API 1.4.
@@ -231,7 +249,7 @@ pub struct StrongestBaseline {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BaselineRule {
-    /// Always the more frequent direction of the test rows (known only afterwards: generous).
+    /// Always the more frequent direction of the selection folds (fixed before the test rows).
     Majority,
     /// UP when the last bar rose.
     Momentum,
@@ -358,11 +376,23 @@ pub struct WalkForwardSummary {
     pub test_from: String,
     pub test_to: String,
     pub n: u32,
+    /// The effective sample size of the test rows (see `Skill.n_effective`); the interval is
+    /// over it. Absent for cards written before it was recorded.
+    #[serde(default)]
+    pub n_effective: Option<f64>,
     pub accuracy: f64,
+    /// The 95% Wilson interval of the accuracy over `n_effective` outcomes.
     pub wilson_low: f64,
     pub wilson_high: f64,
+    /// The majority class's accuracy on the test rows (its direction fixed on the selection
+    /// folds).
     pub baseline_accuracy: f64,
+    /// The paired, overlap-aware p-value against the majority class (as `Skill.p_value`).
     pub p_value: f64,
+    /// The naive binomial p-value against the majority class's rate, which takes overlapping rows
+    /// as independent and overstates the evidence: for comparison only, never a decision.
+    #[serde(default)]
+    pub p_value_binomial: Option<f64>,
     /// The momentum rule's accuracy (UP when the last bar rose) and its reversal's, on the same
     /// rows; absent for cards trained before they were recorded.
     pub momentum_accuracy: Option<f64>,

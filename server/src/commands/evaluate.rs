@@ -11,7 +11,7 @@ use models::bars::anchor_step;
 use models::card::ModelCard;
 use models::features::{Dataset, FEATURE_VERSION, Rows};
 use models::history::{self, Bar};
-use models::metrics::Metrics;
+use models::metrics::{ChosenOn, FixedBaselines, Metrics};
 use models::onnx::OnnxModel;
 use models::strategy::{self, Costs, StrategyReport, ThresholdChoice};
 use models::train::{coverage_curve, fee_source, reliability};
@@ -19,30 +19,6 @@ use shared::Coin;
 
 use crate::cli::EvaluateArgs;
 use crate::commands::{load, load_series};
-
-/// The long-short Sharpe ratio's standard error (annualised, as the ratio is) and its deflated
-/// Sharpe ratio given `trials` configurations tried, from what a strategy report keeps: the
-/// ratio over one return per horizon of the scored period (`models::strategy`), taken as normal
-/// (the per-horizon returns are not kept), with a no-skill configuration's ratio scattering by
-/// its standard error.
-fn sharpe_evidence(s: &StrategyReport, trials: usize) -> (f64, f64) {
-    let parse = |t: &str| {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .map(|d| d.timestamp())
-            .ok()
-    };
-    let horizon = s.horizon_s.max(1);
-    let periods = match (parse(&s.from), parse(&s.to)) {
-        (Some(from), Some(to)) => usize::try_from((to - from) / horizon).unwrap_or(0),
-        _ => 0,
-    };
-    let per_year = (365.25 * 86_400.0 / horizon as f64).sqrt();
-    let sr = s.long_short.sharpe / per_year;
-    let se = models::stats::sharpe_se(sr, periods, 0.0, 3.0);
-    let null_sd = models::stats::sharpe_se(0.0, periods, 0.0, 3.0);
-    let deflated = models::stats::deflated_sharpe(sr, periods, trials, null_sd, 0.0, 3.0);
-    (se * per_year, deflated)
-}
 
 /// The header of `--rows-out`: one row per scored prediction.
 pub const ROWS_HEADER: &str =
@@ -83,10 +59,9 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
     if let Some(dir) = &args.ledger_out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    println!(
-        "| model | file | n | accuracy [95% CI] | majority | momentum | reversal | strongest | p vs strongest (binomial) | p vs strongest (HAC) | Brier | log loss | note |"
-    );
-    println!("|---|---|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---|");
+    // Each scored (model, file): its table line's cells before the corrections, its raw p-value
+    // against the strongest rule, and whether it is in-sample (then never in a correction).
+    let mut scored: Vec<(String, String, Option<f64>, bool)> = Vec::new();
     for (file, coin, bars, interval_s) in &files {
         let (file, coin, interval_s) = (file, *coin, *interval_s);
         for card in cards.iter().filter(|c| c.coin == coin) {
@@ -150,7 +125,17 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             let model = OnnxModel::load(&args.models.join(&card.onnx_file), card.features.names.len())?;
             let p: Vec<f64> = model.predict(&data.x)?.into_iter().map(f64::from).collect();
             let last_up: Vec<bool> = data.last_ret.iter().map(|r| *r > 0.0).collect();
-            let m = Metrics::compute_with_baselines(&data.y, &p, &last_up).context("no rows")?;
+            // The simple rules as the card fixed them on its selection folds; a card that
+            // recorded none has them chosen on these rows, in hindsight (said in the table).
+            let fixed = card
+                .walk_forward
+                .metrics
+                .baselines
+                .filter(|b| b.chosen_on == ChosenOn::SelectionFolds)
+                .or_else(|| FixedBaselines::choose(&data.y, &last_up, ChosenOn::ScoredRows))
+                .context("no rows")?;
+            let lags = models::stats::hac_lags(horizon_s, anchor_s);
+            let m = Metrics::evaluate(&data.y, &p, Some(&last_up), fixed, lags).context("no rows")?;
             let choice = card
                 .strategy
                 .as_ref()
@@ -174,9 +159,10 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                 None => choice,
             };
             let threshold = choice.threshold;
-            let rows = strategy::rows(&data.ts, &p, &data.fwd_ret, &data.last_ret).context("row lengths")?;
+            let rows = strategy::rows(&data.ts, &p, &data.fill_ret, &data.last_ret).context("row lengths")?;
             let traded = StrategyReport::evaluate(&rows, horizon_s, choice, costs, &fee_source(costs))
-                .context("no rows")?;
+                .context("no rows")?
+                .with_evidence(&rows, models::strategy::THRESHOLD_GRID.len());
             let from = chrono::DateTime::from_timestamp(data.ts[0], 0)
                 .map(|d| d.to_rfc3339())
                 .unwrap_or_default();
@@ -195,24 +181,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             };
             let pct = |x: Option<f64>| x.map_or("-".to_owned(), |x| format!("{:.1}%", 100.0 * x));
             let strongest = m.strongest_baseline;
-            // Each simple rule's call per row: the majority class of these rows, the last bar's
-            // direction (momentum) and its opposite (reversal).
-            let ups = data.y.iter().filter(|&&up| up).count();
-            let majority_up = 2 * ups >= data.y.len();
-            let call = |rule: models::metrics::Baseline, i: usize| match rule {
-                models::metrics::Baseline::Majority => majority_up,
-                models::metrics::Baseline::Momentum => last_up[i],
-                models::metrics::Baseline::Reversal => !last_up[i],
-            };
-            // The paired, overlap-aware test of the model's hits against the strongest rule's.
-            let hac = strongest.and_then(|s| {
-                let hit = |said_up: bool, i: usize| f64::from(u8::from(said_up == data.y[i]));
-                let model: Vec<f64> = (0..data.y.len())
-                    .map(|i| hit(models::predicts_up(p[i]), i))
-                    .collect();
-                let rule: Vec<f64> = (0..data.y.len()).map(|i| hit(call(s.name, i), i)).collect();
-                models::stats::paired_hac(&model, &rule, models::stats::hac_lags(horizon_s, anchor_s))
-            });
+            let call = |rule: models::metrics::Baseline, i: usize| fixed.call(rule, last_up[i]);
             if let Some(w) = rows_out.as_mut() {
                 let word = |up: bool| if up { "UP" } else { "DOWN" };
                 for (i, (&ts, &p_up)) in data.ts.iter().zip(&p).enumerate() {
@@ -279,11 +248,12 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                     );
                 }
             }
-            println!(
-                "| {} | {} | {} | {:.1}% [{:.1}, {:.1}] | {:.1}% | {} | {} | {} | {} | {} | {:.4} | {:.4} | {note} |",
+            let cells = format!(
+                "| {} | {} | {} | {:.0} | {:.1}% [{:.1}, {:.1}] | {:.1}% | {} | {} | {} ({}) |",
                 card.id,
                 file.display(),
                 m.n,
+                m.n_effective.unwrap_or(m.n as f64),
                 100.0 * m.accuracy,
                 100.0 * m.wilson_low,
                 100.0 * m.wilson_high,
@@ -295,14 +265,17 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                     s.name.as_str(),
                     100.0 * s.accuracy
                 )),
-                strongest.map_or("-".to_owned(), |s| format!("{:.3}", s.p_value)),
-                hac.map_or("-".to_owned(), |t| format!(
-                    "{:.3} (n_eff {:.0})",
-                    t.p_value, t.n_effective
-                )),
+                fixed.chosen_on.as_str(),
+            );
+            let tail = format!(
+                "{} | {:.4} | {:.4} | {note} |",
+                strongest
+                    .and_then(|s| s.p_value_binomial)
+                    .map_or("-".to_owned(), |p| format!("{p:.3}")),
                 m.brier,
                 m.log_loss
             );
+            scored.push((cells, tail, strongest.map(|s| s.p_value), overlaps));
             trading.push((
                 card.id.clone(),
                 file.display().to_string(),
@@ -328,6 +301,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             evaluated.push(card);
         }
     }
+    print_accuracy_table(&scored);
     println!(
         "\nTrading the signals after {} bps per side (fee {} + slippage {}; {}), threshold from each card:\n",
         costs.fee_bps + costs.slippage_bps,
@@ -337,17 +311,25 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
     );
     // Every configuration tried: each model at each threshold of the grid.
     let trials = trading.len() * models::strategy::THRESHOLD_GRID.len();
+    for (_, _, s, _) in &mut trading {
+        *s = s.clone().with_trials(trials);
+    }
+    for card in &mut evaluated {
+        card.strategy = card.strategy.take().map(|s| s.with_trials(trials));
+    }
     println!(
-        "| model | file | threshold | trades | long-short net (gross) | long-flat net | buy-and-hold | momentum net | Sharpe ± SE | deflated Sharpe ({trials} trials) | max drawdown | break-even fee | note |"
+        "| model | file | threshold | trades | long-short net (gross) | long-flat net | buy-and-hold | momentum net | Sharpe ± SE | deflated Sharpe ({trials} trials) | PBO (thresholds) | max drawdown | break-even fee | note |"
     );
-    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut profitable = 0;
     for (id, file, s, overlaps) in &trading {
         let ls = &s.long_short;
         profitable += usize::from(ls.net_return > 0.0 && !overlaps);
-        let (sharpe_se, deflated) = sharpe_evidence(s, trials);
+        let (sharpe_se, deflated, pbo) = s.evidence.map_or((f64::NAN, f64::NAN, None), |e| {
+            (e.sharpe_se, e.deflated_sharpe, e.pbo)
+        });
         println!(
-            "| {id} | {file} | {:.2} | {} | {:+.1}% ({:+.1}%) | {:+.1}% | {:+.1}% | {:+.1}% | {:.2} ± {:.2} | {:.2} | {:.1}% | {} | {} |",
+            "| {id} | {file} | {:.2} | {} | {:+.1}% ({:+.1}%) | {:+.1}% | {:+.1}% | {:+.1}% | {:.2} ± {:.2} | {:.2} | {} | {:.1}% | {} | {} |",
             s.threshold,
             ls.trades,
             100.0 * ls.net_return,
@@ -358,6 +340,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             ls.sharpe,
             sharpe_se,
             deflated,
+            pbo.map_or("-".to_owned(), |p| format!("{p:.2}")),
             100.0 * ls.max_drawdown,
             ls.break_even_fee_bps
                 .map_or("-".to_owned(), |b| format!("{b:.1} bps")),
@@ -396,16 +379,20 @@ The accuracy columns hold this evaluation; the shuffled-split column is the trai
             .join(", ")
     );
     let method = "Each model scored every complete sample of the file (its bars built ending at each prediction time the file resolves, as in training and the engine). A row marked \
-**IN-SAMPLE** comes from a file whose span overlaps that model's training span: its figure is not out of sample \
-and says nothing about future performance. The other rows lie wholly before or after the model's training span and are out of sample. **Baseline** \
-is always predicting the majority class of the same rows; **p** the one-sided binomial probability of doing at \
-least this well at the baseline's rate; **momentum** says UP when the last bar rose, **reversal** the opposite, \
-and **p vs strongest** is the same test at the strongest baseline's rate (binomial: it takes the rows as independent, which overlapping horizons are not). \
-The table `coincast evaluate` prints adds **p vs strongest (HAC)**: the paired test of the model's per-row hits against that rule's on the same rows, with a Newey-West \
-variance over twice the horizon in rows, with **n_eff**, the rows' effective sample size: the figure to trust. `--rows-out` writes every scored row. The strategy table trades each model's \
-signals on the file at the confidence threshold its card chose on training folds; its Sharpe ratio stands with its standard error (Lo 2002, the \
-per-horizon returns taken as normal) and the deflated Sharpe ratio (Bailey and Lopez de Prado 2014): the probability that it beats what the best of \
-every configuration tried (models x thresholds of the grid) would show by luck; under 0.95 it may be luck.";
+**IN-SAMPLE** comes from a file whose span overlaps that model's training span: its figure is not out of sample, \
+says nothing about future performance, and is in no count, no total and no multiple-testing family (in the trading table too). The other rows lie wholly before or after the model's training span and are out of sample. \
+The simple rules are the ones each card fixed on its own selection folds before any test row (a card that recorded none has them chosen on the scored rows, in hindsight, and says so): \
+**baseline** always predicts the direction that was more frequent there; **momentum** says UP when the last bar rose, **reversal** the opposite; **strongest** is the one of the three that was most accurate there. \
+**n_eff** is the rows' effective sample size (neighbouring rows share most of their label window); the 95% interval is Wilson's over it. \
+**p** and **p vs strongest** are paired tests of the model's per-row hits against the rule's on the same rows, with a Newey-West (HAC) variance over twice the horizon in rows, one-sided; \
+**Holm** and **BH** adjust p vs strongest across the out-of-sample rows of this evaluation (family-wise error and false discovery rate), and ✓ marks p < 0.05 after Holm. \
+**p binomial (naive)** takes the rows as independent and is shown only to make the difference visible. `--rows-out` writes every scored row, from which every figure can be recomputed. \
+The strategy table trades each model's signals on the file at the confidence threshold its card chose on training folds, with the fee and slippage stated \
+(`--ledger-out` writes the positions, with freqtrade's multiplicative costs, which freqtrade's backtester reproduces). Its Sharpe ratio stands with its standard error (Lo 2002, the \
+per-horizon returns taken as normal), the deflated Sharpe ratio (Bailey and Lopez de Prado 2014): the probability that it beats what the best of \
+every configuration tried (models x thresholds of the grid) would show by luck; under 0.95 it may be luck; and the **PBO**, the probability of backtest \
+overfitting across the threshold grid on these rows (combinatorially symmetric cross-validation over 16 time blocks): 0.5 or more, picking the best threshold is no better than chance. \
+Positions enter at the open of the first candle after the prediction is published (5 s after its time) and exit at the open one horizon later (`models::fills`), paying the fee and the slippage on each side.";
     models::report::write_report(&evaluated, &args.report_dir, &note, method)?;
     eprintln!("report in {}", args.report_dir.join("REPORT.md").display());
     if let (Some(mut w), Some(path)) = (rows_out, &args.rows_out) {
@@ -417,6 +404,43 @@ every configuration tried (models x thresholds of the grid) would show by luck; 
         eprintln!("the signals as published in {}", path.display());
     }
     Ok(evaluated)
+}
+
+/// The accuracy table: each row's p-value against the strongest rule (paired, overlap-aware),
+/// with Holm's (family-wise) and Benjamini-Hochberg's (false discovery) adjustments across the
+/// out-of-sample rows of this run; in-sample rows are in no family and no count.
+fn print_accuracy_table(scored: &[(String, String, Option<f64>, bool)]) {
+    let family: Vec<usize> = (0..scored.len())
+        .filter(|&i| !scored[i].3 && scored[i].2.is_some())
+        .collect();
+    let raw: Vec<f64> = family.iter().filter_map(|&i| scored[i].2).collect();
+    let (holm, bh) = (models::stats::holm(&raw), models::stats::benjamini_hochberg(&raw));
+    let adjusted = |i: usize| family.iter().position(|&j| j == i).map(|k| (holm[k], bh[k]));
+    println!(
+        "| model | file | n | n_eff | accuracy [95% CI, n_eff] | majority | momentum | reversal | strongest (fixed on) | p vs strongest (HAC) | Holm | BH | p binomial (naive) | Brier | log loss | note |"
+    );
+    println!("|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
+    let (mut raw_wins, mut holm_wins, mut bh_wins) = (0, 0, 0);
+    for (i, (cells, tail, p, _)) in scored.iter().enumerate() {
+        let fmt = |p: f64| format!("{p:.3}{}", if p < 0.05 { " ✓" } else { "" });
+        let (h, b) = match adjusted(i) {
+            Some((h, b)) => {
+                raw_wins += usize::from(p.is_some_and(|p| p < 0.05));
+                holm_wins += usize::from(h < 0.05);
+                bh_wins += usize::from(b < 0.05);
+                (fmt(h), fmt(b))
+            }
+            None => ("-".to_owned(), "-".to_owned()),
+        };
+        println!(
+            "{cells} {} | {h} | {b} | {tail}",
+            p.map_or("-".to_owned(), |p| format!("{p:.3}"))
+        );
+    }
+    println!(
+        "\nAgainst the strongest rule (paired, overlap-aware test, one-sided): {raw_wins} of {} out-of-sample rows have p < 0.05 uncorrected, {holm_wins} after Holm's correction (family-wise error 5%), {bh_wins} after Benjamini-Hochberg's (false discovery rate 5%).",
+        family.len()
+    );
 }
 
 /// The columns of `--signals-out` (what `integrations/freqtrade` reads).
@@ -559,6 +583,30 @@ mod tests {
             assert!(
                 m.reversal_accuracy.is_some_and(|a| close(a, reversal)),
                 "{}",
+                card.id
+            );
+            // The paired, overlap-aware p-value against the strongest rule, from the rows alone.
+            let s = m.strongest_baseline.unwrap();
+            let column = match s.name {
+                models::metrics::Baseline::Majority => 8,
+                models::metrics::Baseline::Momentum => 9,
+                models::metrics::Baseline::Reversal => 10,
+            };
+            let hits = |said: &dyn Fn(&Vec<&str>) -> bool| -> Vec<f64> {
+                mine.iter()
+                    .map(|r| f64::from(u8::from(said(r) == went_up(r))))
+                    .collect()
+            };
+            let test = models::stats::paired_hac(
+                &hits(&|r| said_up(r)),
+                &hits(&|r| r[column] == "UP"),
+                m.lags.unwrap(),
+            )
+            .unwrap();
+            assert!(close(test.p_value, s.p_value), "{}", card.id);
+            assert!(
+                m.n_effective.unwrap() < m.n as f64,
+                "{}: overlapping rows",
                 card.id
             );
             // After every shipped model's training: out of sample; signals at the card's threshold.

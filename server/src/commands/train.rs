@@ -3,6 +3,7 @@
 //! `models/REPORT.md`. CPU-bound: runs on blocking threads, coins and horizons in parallel on
 //! every core.
 
+use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -88,9 +89,26 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
     let (coins, horizons) = selection(args);
     let (series, series_sources) = load_series(&args.data_root)?;
     let mut jobs = Vec::new();
+    // `--history`: each file's coin and bar interval, read once.
+    let mut given = Vec::new();
+    for path in &args.history {
+        let coin = models::history::coin_in_name(path)
+            .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", path.display()))?;
+        given.push((path.clone(), coin, load(path)?.1));
+    }
     for &coin in &coins {
         for &horizon in &horizons {
-            let (paths, bar_s) = history_files(&args.data_root, coin, horizon);
+            let (mut paths, bar_s) = history_files(&args.data_root, coin, horizon);
+            if !args.history.is_empty() {
+                paths = given
+                    .iter()
+                    .filter(|(_, c, interval_s)| *c == coin && *interval_s == bar_s)
+                    .map(|(p, ..)| p.clone())
+                    .collect();
+                if paths.is_empty() {
+                    continue;
+                }
+            }
             let mut merged = std::collections::BTreeMap::new();
             let mut interval = None;
             let mut names = Vec::new();
@@ -104,12 +122,17 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
                 interval = Some(interval_s);
                 merged.extend(bars.into_iter().map(|b| (b.ts, b)));
                 // `folder/file`: the folders hold files of the same names.
-                names.push(
+                names.push(if args.history.is_empty() {
                     path.strip_prefix(&args.data_root)
                         .unwrap_or(path)
                         .display()
-                        .to_string(),
-                );
+                        .to_string()
+                } else {
+                    path.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned()
+                });
             }
             let mut bars: Vec<Bar> = merged.into_values().collect();
             if let Some(until) = until {
@@ -235,6 +258,9 @@ struct GateLine {
     window: (i64, i64),
     result: GateResult,
     champion_in_sample: bool,
+    /// The new model is byte for byte the old one (the same data, seed and code): nothing to
+    /// decide, and the card is written again with this run's figures.
+    same_model: bool,
 }
 
 /// Scores `trained` and the running model of its coin and horizon on the gate's window (every
@@ -262,7 +288,15 @@ fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLin
     )?;
     let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(plan));
     let horizon_s = i64::from(horizon.minutes()) * MINUTE_S;
-    let mut result = models::gate::compare(&scored.y, &scored.champion, &scored.challenger, horizon_s, step);
+    let up_rate = trained.card.training.up_rate.unwrap_or(0.5);
+    let mut result = models::gate::compare(
+        &scored.y,
+        &scored.champion,
+        &scored.challenger,
+        up_rate,
+        horizon_s,
+        step,
+    );
     let (from, to) = gate.replay;
     if retrain::overlaps(&champion.card, from, to + 1) && !retrain::overlaps(&trained.card, from, to + 1) {
         models::gate::break_tie(
@@ -293,6 +327,7 @@ fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLin
         champion_id: champion.card.id.clone(),
         challenger_id: trained.card.id.clone(),
         window,
+        same_model: champion.card.onnx_sha256 == trained.card.onnx_sha256,
         result,
         champion_in_sample,
     }))
@@ -304,20 +339,24 @@ fn gate_section(lines: &[GateLine]) -> String {
     let mut md = String::new();
     let promoted = lines
         .iter()
-        .filter(|l| l.result.decision == Decision::Promoted)
+        .filter(|l| l.result.decision == Decision::Promoted && !l.same_model)
         .count();
     let _ = writeln!(
         md,
         "## The gate: each new model against the model it was to replace\n\n\
          Both were scored on the same rows of a window the new model never trained on (every row \
-         from the window's start whose outcome is known; its last training label ends before it). \
-         The test is Diebold-Mariano on the per-row log-loss difference with a Newey-West variance \
-         over the lags whose horizons overlap; a new model replaces the old one only when it is \
-         better with one-sided p < {} (DM > {:.3}), or on a tie (not significantly worse: \
-         DM > -{:.3}) when the old model trained on the days the app replays offline (its live \
-         figures there would be in-sample); the decision column says which. \
-         **{promoted} of {} new models were promoted**; where the old model stays, its files stay \
-         in `models/artifacts`.\n",
+         from the window's start whose outcome is known before its end; its last training label \
+         ends before it). The window decides champion against challenger and nothing else: every \
+         other choice was made on earlier data, and the months after it are left for a report \
+         scored once. The test is Diebold-Mariano on the per-row log-loss difference with a \
+         Newey-West variance over twice the horizon in rows. A new model replaces the old one only \
+         when it is better with one-sided p < {} (DM > {:.3}) *and* beats the no-skill forecast (the \
+         constant share of UP in its own training rows) by the same test: beating an old model that \
+         is worse than a constant proves nothing. On a tie (significantly worse than neither: \
+         DM > -{:.3} against both) it also replaces an old model that trained on the days the app \
+         replays offline (its live figures there would be in-sample); the decision column says \
+         which. **{promoted} of {} new models were promoted**; where the old model stays, its files \
+         stay in `models/artifacts`.\n",
         models::gate::ALPHA,
         models::gate::DM_CRITICAL,
         models::gate::DM_CRITICAL,
@@ -325,14 +364,23 @@ fn gate_section(lines: &[GateLine]) -> String {
     );
     let _ = writeln!(
         md,
-        "| coin | horizon | window | n | old model | log loss / accuracy | new model | log loss / accuracy | DM | p | decision |"
+        "| coin | horizon | window | n | old model | log loss / accuracy | new model | log loss / accuracy | DM | p | no-skill log loss (P(UP)) | DM vs no-skill | p | decision |"
     );
-    let _ = writeln!(md, "|---|---|---|---:|---|---|---|---|---:|---:|---|");
+    let _ = writeln!(
+        md,
+        "|---|---|---|---:|---|---|---|---|---:|---:|---|---:|---:|---|"
+    );
     for l in lines {
         let r = &l.result;
+        let no_skill = r.no_skill.map_or("- | - | -".to_owned(), |c| {
+            format!(
+                "{:.4} ({:.3}) | {:.2} | {:.4}",
+                c.log_loss, c.up_rate, c.dm_statistic, c.p_value
+            )
+        });
         let _ = writeln!(
             md,
-            "| {} | {} | {} to {} | {} | {}{} | {:.4} / {:.1}% | {} | {:.4} / {:.1}% | {:.2} | {:.4} | {} |",
+            "| {} | {} | {} to {} | {} | {}{} | {:.4} / {:.1}% | {} | {:.4} / {:.1}% | {:.2} | {:.4} | {no_skill} | {} |",
             l.coin,
             l.horizon,
             day(l.window.0),
@@ -348,10 +396,14 @@ fn gate_section(lines: &[GateLine]) -> String {
             r.dm_statistic,
             r.p_value,
             match r.decision {
-                Decision::Promoted if r.dm_statistic <= models::gate::DM_CRITICAL => {
+                _ if l.same_model => "the same model (identical ONNX bytes): card recomputed",
+                Decision::Promoted if r.reason.contains("cannot tell the two apart") => {
                     "**promoted** on a tie: the old model trained on the replayed days"
                 }
                 Decision::Promoted => "**promoted**",
+                Decision::Kept if r.reason.contains("not the no-skill forecast") => {
+                    "old model kept: the new one does not beat the no-skill forecast"
+                }
                 Decision::Kept => "old model kept",
             }
         );
@@ -426,7 +478,9 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
             Some(gate) => gate_one(gate, trained)?,
             None => None,
         };
-        let keep_champion = line.as_ref().is_some_and(|l| l.result.decision == Decision::Kept);
+        let keep_champion = line
+            .as_ref()
+            .is_some_and(|l| l.result.decision == Decision::Kept && !l.same_model);
         if let Some(l) = &line {
             eprintln!(
                 "{} {}: {:?} ({} rows; log loss {:.5} old, {:.5} new; DM {:.2}, p {:.4})",
@@ -456,7 +510,7 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
         note.push_str(&gate_section(&lines));
         let kept: Vec<String> = lines
             .iter()
-            .filter(|l| l.result.decision == Decision::Kept)
+            .filter(|l| l.result.decision == Decision::Kept && !l.same_model)
             .map(|l| format!("{} {}", l.coin, l.horizon))
             .collect();
         if !kept.is_empty() {
@@ -485,18 +539,21 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
 /// `coincast train`: from the history files, or with `--from-db` from the app's database.
 pub async fn main(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
     let until = until_of(&args);
+    // The gate sees only bars before `--gate-until`: a row whose outcome lies past it has no
+    // label there, so nothing after it moves the decision.
+    let gate_until = args.gate_until.map(crate::clock::midnight);
     let (jobs, gate) = if args.from_db {
         let conn = db::open(settings).await?;
         let jobs = jobs_from_db(&conn, &args, until).await?;
         let full = match &args.gate_against {
-            Some(_) => jobs_from_db(&conn, &args, None).await?,
+            Some(_) => jobs_from_db(&conn, &args, gate_until).await?,
             None => Vec::new(),
         };
         (jobs, full)
     } else {
         let jobs = jobs_from_files(&args, until)?;
         let full = match &args.gate_against {
-            Some(_) => jobs_from_files(&args, None)?,
+            Some(_) => jobs_from_files(&args, gate_until)?,
             None => Vec::new(),
         };
         (jobs, full)

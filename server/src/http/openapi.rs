@@ -24,7 +24,7 @@ use crate::http::routes::params::MAX_TIME;
 
 /// The document's version: bumped on every change of the API (additive only; see README,
 /// "Compatibility", and CHANGELOG.md).
-pub const API_VERSION: &str = "1.6.0";
+pub const API_VERSION: &str = "1.7.0";
 
 /// The document's fixed parts: title, description, tags, shared schemas.
 #[derive(OpenApi)]

@@ -238,7 +238,7 @@ impl Published {
         let events = self.new_events(&state.db).await?;
         self.charts.refresh(&state.db, clock::now()).await?;
         let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        let snapshot = build(state, generation).await?;
+        let snapshot = build(state, &self.charts, generation).await?;
         self.snapshot.store(Some(Arc::new(snapshot)));
         for e in events {
             // No receivers is fine: nobody is listening.
@@ -370,7 +370,7 @@ fn serialization(e: serde_json::Error) -> DbErr {
 }
 
 /// Every answer, from the database as it is now: read here, serialized off the async threads.
-async fn build(state: &AppState, generation: u64) -> Result<Snapshot, DbErr> {
+async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Snapshot, DbErr> {
     let now = clock::now();
     let started = std::time::Instant::now();
     let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
@@ -379,7 +379,7 @@ async fn build(state: &AppState, generation: u64) -> Result<Snapshot, DbErr> {
     let all_accuracy = accuracy::build(state, now).await?;
     let all_models = models::build(state, now).await?;
     let read_ms = ms(started);
-    let all_performance = performance::build(state, now).await?;
+    let all_performance = performance::build(state, charts, now).await?;
     let performance_ms = ms(started) - read_ms;
     let parts = Parts {
         all_predictions,

@@ -243,7 +243,15 @@ async fn one(
     };
     let in_sample = overlaps(&champion.card, window_from, now);
     let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(&plan));
-    let result = gate::compare(&scored.y, &scored.champion, &scored.challenger, horizon_s, step);
+    let up_rate = trained.card.training.up_rate.unwrap_or(0.5);
+    let result = gate::compare(
+        &scored.y,
+        &scored.champion,
+        &scored.challenger,
+        up_rate,
+        horizon_s,
+        step,
+    );
     let mut reason = result.reason.clone();
     if in_sample {
         reason.push_str("; the champion's training span covers the window (its figure there is in-sample)");

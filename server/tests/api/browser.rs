@@ -700,7 +700,7 @@ async fn the_performance_section_shows_each_models_equity_curve_after_costs() {
     let costs = browser
         .wait_text(
             "return document.querySelector('[data-testid=performance] [data-testid=costs]')?.textContent ?? ''",
-            "after 10 bps per side: ",
+            "after 10 bps fee and 2 bps slippage per side: ",
         )
         .await;
     assert!(costs.contains("Signals at confidence ≥ 0."), "{costs}");

@@ -218,6 +218,8 @@ async fn series_files_import_whole_and_training_reads_the_database() {
         from_db: true,
         until: None,
         gate_against: None,
+        gate_until: None,
+        history: Vec::new(),
     };
     let jobs = coincast::commands::train::jobs_from_db(&app.state.db, &args, None)
         .await

@@ -61,6 +61,36 @@ async fn the_live_ledger_follows_only_live_scored_predictions_of_the_running_mod
     coincast::db::predictions::insert(&app.state.db, rows)
         .await
         .unwrap();
+    // The minutes a bot fills at: the open of the first minute after publication (5 s after the
+    // prediction), and the open one horizon later. The LONG earns 2%, the SHORT 1%, whatever the
+    // scored prices said (they were scored at the closes).
+    let minute = |ts: i64, open: f64| models::history::Bar {
+        ts,
+        open,
+        high: open,
+        low: open,
+        close: open,
+        volume: 1.0,
+    };
+    let fills = [
+        minute(t0 + 60, 100.0),
+        minute(t0 + 60 + H, 102.0),
+        minute(t0 + 2 * H + 60, 100.0),
+        minute(t0 + 3 * H + 60, 99.0),
+    ];
+    coincast::db::candles::upsert_candles(&app.state.db, Coin::Btc, 60, &fills, "test", &mut |_| {})
+        .await
+        .unwrap();
+    let db = app.state.db.clone();
+    app.state
+        .published
+        .charts
+        .refresh(
+            &db,
+            coincast::clock::now() + coincast::http::charts::RECOUNT_EVERY_S + 1,
+        )
+        .await
+        .unwrap();
     app.refresh().await;
 
     let res = app.get("/api/performance?coin=BTC&horizon=1h").await;

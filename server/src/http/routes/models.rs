@@ -68,7 +68,8 @@ pub async fn get_model(
 /// Each served model's p-value against its strongest simple rule (the majority class for a card
 /// without one), Holm-adjusted across every served model: a bot picks among all of them, so the
 /// chance that one of them "beats" its rule by luck alone is what must stay under 5%.
-pub fn holm_by_model(models: &[Arc<LoadedModel>]) -> HashMap<String, f64> {
+/// Benjamini-Hochberg's adjustment (false discovery rate) is given beside it.
+pub fn holm_by_model(models: &[Arc<LoadedModel>]) -> HashMap<String, Adjusted> {
     let raw: Vec<f64> = models
         .iter()
         .map(|m| {
@@ -76,24 +77,36 @@ pub fn holm_by_model(models: &[Arc<LoadedModel>]) -> HashMap<String, f64> {
             wf.strongest_baseline.map_or(wf.p_value, |b| b.p_value)
         })
         .collect();
+    let (holm, bh) = (models::stats::holm(&raw), models::stats::benjamini_hochberg(&raw));
     models
         .iter()
         .map(|m| m.card.id.clone())
-        .zip(models::stats::holm(&raw))
+        .zip(holm.into_iter().zip(bh).map(|(holm, bh)| Adjusted { holm, bh }))
         .collect()
+}
+
+/// A served model's p-value against its strongest rule, adjusted across the served models.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Adjusted {
+    /// Holm's step-down (family-wise error): what `beats_baseline` is decided on.
+    pub holm: f64,
+    /// Benjamini-Hochberg's step-up (false discovery rate), shown beside it.
+    pub bh: f64,
 }
 
 /// A model's walk-forward skill in short; `holm` is [`holm_by_model`] of the served models.
 /// `beats_baseline` is the headline: the model beat the strongest simple rule, Holm-corrected.
-pub fn skill(model: &LoadedModel, holm: &HashMap<String, f64>) -> Skill {
+pub fn skill(model: &LoadedModel, holm: &HashMap<String, Adjusted>) -> Skill {
     let wf = &model.card.walk_forward.metrics;
     let adjusted = holm.get(&model.card.id).copied();
-    let significant = |raw: f64| adjusted.unwrap_or(raw) < SIGNIFICANCE;
+    let significant = |raw: f64| adjusted.map_or(raw, |a| a.holm) < SIGNIFICANCE;
     let strongest = wf.strongest_baseline.map(|b| StrongestBaseline {
         name: b.name,
         accuracy: b.accuracy,
         p_value: b.p_value,
-        p_value_holm: adjusted,
+        p_value_holm: adjusted.map(|a| a.holm),
+        p_value_bh: adjusted.map(|a| a.bh),
+        n_effective: b.n_effective,
         beaten: wf.accuracy > b.accuracy && significant(b.p_value),
     });
     Skill {
@@ -102,6 +115,7 @@ pub fn skill(model: &LoadedModel, holm: &HashMap<String, f64>) -> Skill {
         baseline_accuracy: wf.baseline_accuracy,
         p_value: wf.p_value,
         n: u32::try_from(wf.n).unwrap_or(u32::MAX),
+        n_effective: wf.n_effective,
         beats_baseline: match &strongest {
             Some(b) => b.beaten,
             None => wf.accuracy > wf.baseline_accuracy && significant(wf.p_value),
@@ -143,11 +157,13 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
                 test_from: c.walk_forward.test_from.chars().take(10).collect(),
                 test_to: c.walk_forward.test_to.chars().take(10).collect(),
                 n: wf.n as u32,
+                n_effective: wf.n_effective,
                 accuracy: wf.accuracy,
                 wilson_low: wf.wilson_low,
                 wilson_high: wf.wilson_high,
                 baseline_accuracy: wf.baseline_accuracy,
                 p_value: wf.p_value,
+                p_value_binomial: wf.p_value_binomial,
                 momentum_accuracy: wf.momentum_accuracy,
                 reversal_accuracy: wf.reversal_accuracy,
                 brier: wf.brier,

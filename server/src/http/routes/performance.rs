@@ -11,6 +11,7 @@ use shared::{
 
 use crate::clock::{self, DAY_S};
 use crate::db;
+use crate::http::charts::Charts;
 use crate::http::error::ApiError;
 use crate::http::routes::params::{CoinHorizonQuery, parse_filters};
 use crate::http::state::AppState;
@@ -52,7 +53,7 @@ pub async fn get_performance(
 }
 
 /// Every served model's trading figures, from its card and the database.
-pub async fn build(state: &AppState, now: i64) -> Result<PerformanceResponse, DbErr> {
+pub async fn build(state: &AppState, charts: &Charts, now: i64) -> Result<PerformanceResponse, DbErr> {
     let mut models = Vec::new();
     for model in state.registry.all() {
         let card = &model.card;
@@ -64,16 +65,24 @@ pub async fn build(state: &AppState, now: i64) -> Result<PerformanceResponse, Db
             now.saturating_sub(LIVE_WINDOW_S),
         )
         .await?;
-        let rows: Vec<Row> = traded
-            .iter()
-            .map(|t| Row {
-                ts: t.made_at,
-                p_up: t.p_up,
-                fwd_ret: t.ret,
-                // The momentum rule is not traded live.
-                last_up: false,
+        // A bot's fill: from the open of the first stored minute after publication to the open
+        // one horizon later (`models::fills`, as in the cards), from the in-memory minutes; a
+        // prediction whose exit minute is not stored yet is not traded yet.
+        let horizon_s = i64::from(card.horizon.minutes()) * 60;
+        let rows: Vec<Row> = charts
+            .with(card.coin, |bars| {
+                traded
+                    .iter()
+                    .map(|t| Row {
+                        ts: t.made_at,
+                        p_up: t.p_up,
+                        fwd_ret: models::features::fill_return(&bars.minutes, t.made_at, horizon_s),
+                        // The momentum rule is not traded live.
+                        last_up: false,
+                    })
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         models.push(performance(card, &rows, state.out_of_sample(card)));
     }
     Ok(PerformanceResponse {
@@ -106,6 +115,9 @@ pub fn performance(card: &ModelCard, live: &[Row], live_out_of_sample: bool) -> 
             long_flat: result(&r.long_flat),
             buy_and_hold: result(&r.buy_and_hold),
             momentum: Some(result(&r.momentum)),
+            sharpe_se: r.evidence.map(|e| e.sharpe_se),
+            deflated_sharpe: r.evidence.map(|e| e.deflated_sharpe),
+            pbo: r.evidence.and_then(|e| e.pbo),
         }),
         live: ledger(live, card.horizon.minutes(), report.map(|r| r.threshold), costs),
         live_out_of_sample,
@@ -126,6 +138,9 @@ fn ledger(rows: &[Row], horizon_minutes: u32, threshold: Option<f64>, costs: Cos
         long_flat: result(&follow(Mode::LongFlat)),
         buy_and_hold: result(&strategy::hold(rows, horizon_s, costs)),
         momentum: None,
+        sharpe_se: None,
+        deflated_sharpe: None,
+        pbo: None,
     }
 }
 
