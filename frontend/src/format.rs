@@ -145,10 +145,15 @@ pub fn source_state(state: shared::SourceState) -> (&'static str, &'static str) 
     }
 }
 
-/// A walk-forward result beside its baseline and sample size: `55.2% vs 51.8% baseline (n=5531)`.
+/// A walk-forward result beside its baseline and sample size, with the effective sample size
+/// when it is smaller: `55.2% vs 51.8% baseline (n=5531, ≈ 2758 independent)`.
 pub fn walk_forward(wf: &shared::WalkForwardSummary) -> String {
+    let independent = match wf.n_effective {
+        Some(eff) if eff < f64::from(wf.n) - 0.5 => format!(", ≈ {eff:.0} independent"),
+        _ => String::new(),
+    };
     format!(
-        "{} vs {} baseline (n={})",
+        "{} vs {} baseline (n={}{independent})",
         accuracy(wf.accuracy),
         accuracy(wf.baseline_accuracy),
         wf.n
@@ -1021,6 +1026,35 @@ mod tests {
         p.signal_threshold = None;
         p.signal = Signal::Flat;
         assert!(signal(&p).2.contains("no signal threshold"));
+    }
+
+    #[test]
+    fn a_walk_forward_figure_says_how_many_independent_rows_it_rests_on() {
+        let mut wf = shared::WalkForwardSummary {
+            out_of_sample: true,
+            test_from: "2019-02-12".into(),
+            test_to: "2019-09-30".into(),
+            n: 5531,
+            n_effective: Some(2758.4),
+            accuracy: 0.552,
+            wilson_low: 0.53,
+            wilson_high: 0.57,
+            baseline_accuracy: 0.518,
+            p_value: 0.01,
+            p_value_binomial: Some(0.001),
+            momentum_accuracy: None,
+            reversal_accuracy: None,
+            brier: 0.25,
+            log_loss: 0.69,
+            accuracy_vs_coverage: Vec::new(),
+            reliability: Vec::new(),
+        };
+        assert_eq!(
+            walk_forward(&wf),
+            "55.2% vs 51.8% baseline (n=5531, ≈ 2758 independent)"
+        );
+        wf.n_effective = Some(5531.0);
+        assert_eq!(walk_forward(&wf), "55.2% vs 51.8% baseline (n=5531)");
     }
 
     #[test]

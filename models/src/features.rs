@@ -400,6 +400,20 @@ mod tests {
         }
     }
 
+    /// A bot's fill on hand-made hourly candles: published 5 s after 3600, it enters at the next
+    /// candle's open (7200: 99) and exits at the open one hour later (10800: 100).
+    #[test]
+    fn a_fill_enters_at_the_next_open_after_publication() {
+        let b = bars();
+        let r = fill_return(&b, 3600, 3600);
+        assert!((r - (100.0 / 99.0 - 1.0)).abs() < 1e-12, "{r}");
+        // A prediction at the last candle's open has no later candle to exit at: no trade.
+        assert!(fill_return(&b, 18000, 3600).is_nan());
+        // It is not the close-to-close return the label uses (102 at 3600 to 99 at 7200: down).
+        let label = 99.0 / 102.0 - 1.0;
+        assert!(r > 0.0 && label < 0.0);
+    }
+
     #[test]
     fn features_match_a_hand_computed_example() {
         let b = bars();
