@@ -39,7 +39,7 @@ pub fn label_up(close_now: f64, close_later: f64) -> Option<bool> {
 /// The number of bars of `bar_seconds` that a horizon spans, or `None` when the horizon is not a
 /// whole number of bars (a 30-minute horizon cannot be labelled from hourly bars).
 pub fn horizon_bars(horizon: Horizon, bar_seconds: i64) -> Option<usize> {
-    let horizon_s = i64::from(horizon.minutes()) * 60;
+    let horizon_s = horizon.seconds();
     (bar_seconds > 0 && horizon_s % bar_seconds == 0).then(|| (horizon_s / bar_seconds) as usize)
 }
 

@@ -40,13 +40,13 @@ impl BaseBars {
     /// Whether these bars can make the plan's bars and label its horizon (both whole numbers of
     /// base bars).
     pub fn feeds(&self, plan: &Plan) -> bool {
-        let horizon_s = i64::from(plan.horizon.minutes()) * 60;
+        let horizon_s = plan.horizon.seconds();
         self.interval_s > 0 && plan.bar_s % self.interval_s == 0 && horizon_s % self.interval_s == 0
     }
 
     /// The spacing of the rows these bars make for a plan (see [`anchor_step`]).
     pub fn row_step(&self, plan: &Plan) -> i64 {
-        anchor_step(i64::from(plan.horizon.cadence_minutes()) * 60, self.interval_s)
+        anchor_step(plan.horizon.cadence_seconds(), self.interval_s)
     }
 }
 
@@ -69,7 +69,7 @@ impl CoinHistory {
     /// The rows of a feature spec: each part's rows at its anchors (the engine's prediction times
     /// that its base bars resolve), merged finest first.
     pub fn dataset(&self, spec: &FeatureSpec, plan: &Plan) -> Dataset {
-        let horizon_s = i64::from(plan.horizon.minutes()) * 60;
+        let horizon_s = plan.horizon.seconds();
         let parts = self
             .parts
             .iter()
@@ -308,7 +308,7 @@ pub fn train_one(
     log: &mut dyn FnMut(String),
 ) -> anyhow::Result<Trained> {
     let (coin, horizon) = (history.coin, plan.horizon);
-    let horizon_s = i64::from(horizon.minutes()) * 60;
+    let horizon_s = horizon.seconds();
     anyhow::ensure!(
         history.parts.iter().any(|p| p.feeds(plan)),
         "{coin} {horizon}: no history whose bars make {} s bars and a {horizon} label",

@@ -143,6 +143,12 @@ impl Horizon {
         }
     }
 
+    /// How often a new prediction is made for this horizon, in seconds (see
+    /// [`Horizon::cadence_minutes`]).
+    pub const fn cadence_seconds(self) -> i64 {
+        self.cadence_minutes() as i64 * 60
+    }
+
     /// How often a new prediction is made for this horizon, in minutes: every minute for the short
     /// horizons (30 min to 2 h), every 15 minutes for the long ones (4 h to 12 h).
     pub const fn cadence_minutes(self) -> u32 {

@@ -97,10 +97,10 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                 continue;
             }
             let spec = card.spec();
-            let horizon_s = i64::from(card.horizon.minutes()) * 60;
+            let horizon_s = card.horizon.seconds();
             // The one bar builder: the model's bars ending at each prediction time the file's
             // bars resolve, as in training and in the engine.
-            let anchor_s = anchor_step(i64::from(card.horizon.cadence_minutes()) * 60, interval_s);
+            let anchor_s = anchor_step(card.horizon.cadence_seconds(), interval_s);
             let rows = Rows {
                 base: bars,
                 base_s: interval_s,

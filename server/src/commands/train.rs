@@ -287,7 +287,7 @@ fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLin
         gate.window_from,
     )?;
     let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(plan));
-    let horizon_s = i64::from(horizon.minutes()) * MINUTE_S;
+    let horizon_s = horizon.seconds();
     let up_rate = trained.card.training.up_rate.unwrap_or(0.5);
     let mut result = models::gate::compare(
         &scored.y,

@@ -47,7 +47,7 @@ pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
     let horizon: Horizon = p.horizon.parse().map_err(|e| bad(format!("horizon: {e}")))?;
     let next_due = p
         .made_at
-        .saturating_add(i64::from(horizon.cadence_minutes()) * 60)
+        .saturating_add(horizon.cadence_seconds())
         .saturating_add(PUBLISHED_WITHIN_S);
     Ok(Prediction {
         id: p.id,
@@ -106,7 +106,7 @@ pub fn new_row(
         coin: Set(coin.ticker().to_owned()),
         horizon: Set(horizon.as_str().to_owned()),
         made_at: Set(made_at),
-        target_at: Set(made_at + i64::from(horizon.minutes()) * 60),
+        target_at: Set(made_at + horizon.seconds()),
         p_up: Set(p_up),
         reference_price: Set(reference_price),
         model_id: Set(model_id.to_owned()),

@@ -192,7 +192,7 @@ async fn one(
     window_from: i64,
 ) -> anyhow::Result<Outcome> {
     let coin = history.coin;
-    let horizon_s = i64::from(horizon.minutes()) * 60;
+    let horizon_s = horizon.seconds();
     let mut plan = default_plan(horizon, (bar_seconds(horizon) / 60) as u32);
     plan.train.epochs = options.epochs;
     plan.shuffle_labels = options.shuffle_labels;

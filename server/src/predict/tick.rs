@@ -13,7 +13,7 @@ use std::sync::Arc;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use shared::{Coin, Horizon};
 
-use crate::clock::{HOUR_S, MINUTE_S};
+use crate::clock::HOUR_S;
 use crate::collect::sources::{SeriesId, SourceId};
 use crate::db;
 use crate::db::entities::prediction;
@@ -140,7 +140,7 @@ pub async fn predict(
 /// Whether a horizon is predicted at minute `t` (30 min to 2 h every minute, longer ones every
 /// 15 minutes).
 pub fn due(horizon: Horizon, t: i64) -> bool {
-    t.rem_euclid(i64::from(horizon.cadence_minutes()) * MINUTE_S) == 0
+    t.rem_euclid(horizon.cadence_seconds()) == 0
 }
 
 /// What one tick did: the stored predictions' minute, how many were made, and each skipped model

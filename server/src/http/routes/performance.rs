@@ -68,7 +68,7 @@ pub async fn build(state: &AppState, charts: &Charts, now: i64) -> Result<Perfor
         // A bot's fill: from the open of the first stored minute after publication to the open
         // one horizon later (`models::fills`, as in the cards), from the in-memory minutes; a
         // prediction whose exit minute is not stored yet is not traded yet.
-        let horizon_s = i64::from(card.horizon.minutes()) * 60;
+        let horizon_s = card.horizon.seconds();
         let rows: Vec<Row> = charts
             .with(card.coin, |bars| {
                 traded
@@ -119,14 +119,14 @@ pub fn performance(card: &ModelCard, live: &[Row], live_out_of_sample: bool) -> 
             deflated_sharpe: r.evidence.map(|e| e.deflated_sharpe),
             pbo: r.evidence.and_then(|e| e.pbo),
         }),
-        live: ledger(live, card.horizon.minutes(), report.map(|r| r.threshold), costs),
+        live: ledger(live, card.horizon, report.map(|r| r.threshold), costs),
         live_out_of_sample,
     }
 }
 
 /// The live ledger: the model's signals at `threshold` (none: it never trades) over `rows`.
-fn ledger(rows: &[Row], horizon_minutes: u32, threshold: Option<f64>, costs: Costs) -> StrategyFigures {
-    let horizon_s = i64::from(horizon_minutes) * 60;
+fn ledger(rows: &[Row], horizon: shared::Horizon, threshold: Option<f64>, costs: Costs) -> StrategyFigures {
+    let horizon_s = horizon.seconds();
     let period = strategy::period(rows, horizon_s);
     // Without a threshold no confidence reaches it: every signal is FLAT.
     let follow = |mode| strategy::follow(rows, horizon_s, threshold.unwrap_or(f64::INFINITY), mode, costs);
@@ -204,7 +204,7 @@ mod tests {
             row(H, 0.52, 0.03),
             row(2 * H, 0.3, -0.01),
         ];
-        let f = ledger(&rows, 60, Some(0.1), costs);
+        let f = ledger(&rows, shared::Horizon::H1, Some(0.1), costs);
         assert_eq!(f.n, 4);
         assert_eq!(f.long_short.trades, 2);
         let fee = 0.001;
@@ -220,11 +220,11 @@ mod tests {
         assert!((f.long_flat.net_return - (0.02 - 2.0 * fee)).abs() < 1e-9);
         assert!(f.momentum.is_none());
         // No threshold: the model never trades.
-        let none = ledger(&rows, 60, None, costs);
+        let none = ledger(&rows, shared::Horizon::H1, None, costs);
         assert_eq!(none.long_short.trades, 0);
         assert_eq!(none.long_short.net_return, 0.0);
         // Nothing scored yet: no period.
-        let empty = ledger(&[], 60, Some(0.1), costs);
+        let empty = ledger(&[], shared::Horizon::H1, Some(0.1), costs);
         assert_eq!((empty.n, empty.from, empty.long_short.trades), (0, None, 0));
     }
 }
