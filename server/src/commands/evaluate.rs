@@ -59,9 +59,9 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
     if let Some(dir) = &args.ledger_out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    // Each scored (model, file): its table line's cells before the corrections, its raw p-value
-    // against the strongest rule, and whether it is in-sample (then never in a correction).
-    let mut scored: Vec<(String, String, Option<f64>, bool)> = Vec::new();
+    // Each scored (model, file): its table line's cells before and after the corrections and its
+    // raw p-value against the strongest rule; `evaluated` holds its card at the same index.
+    let mut scored: Vec<(String, String, Option<f64>)> = Vec::new();
     for (file, coin, bars, interval_s) in &files {
         let (file, coin, interval_s) = (file, *coin, *interval_s);
         for card in cards.iter().filter(|c| c.coin == coin) {
@@ -275,7 +275,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
                 m.brier,
                 m.log_loss
             );
-            scored.push((cells, tail, strongest.map(|s| s.p_value), overlaps));
+            scored.push((cells, tail, strongest.map(|s| s.p_value)));
             trading.push((
                 card.id.clone(),
                 file.display().to_string(),
@@ -301,7 +301,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             evaluated.push(card);
         }
     }
-    print_accuracy_table(&scored);
+    print_accuracy_table(&scored, &models::report::adjusted(&evaluated));
     println!(
         "\nTrading the signals after {} bps per side (fee {} + slippage {}; {}), threshold from each card:\n",
         costs.fee_bps + costs.slippage_bps,
@@ -408,27 +408,23 @@ Positions enter at the open of the first candle after the prediction is publishe
 
 /// The accuracy table: each row's p-value against the strongest rule (paired, overlap-aware),
 /// with Holm's (family-wise) and Benjamini-Hochberg's (false discovery) adjustments across the
-/// out-of-sample rows of this run; in-sample rows are in no family and no count.
-fn print_accuracy_table(scored: &[(String, String, Option<f64>, bool)]) {
-    let family: Vec<usize> = (0..scored.len())
-        .filter(|&i| !scored[i].3 && scored[i].2.is_some())
-        .collect();
-    let raw: Vec<f64> = family.iter().filter_map(|&i| scored[i].2).collect();
-    let (holm, bh) = (models::stats::holm(&raw), models::stats::benjamini_hochberg(&raw));
-    let adjusted = |i: usize| family.iter().position(|&j| j == i).map(|k| (holm[k], bh[k]));
+/// out-of-sample rows of this run (`models::report::adjusted` of the evaluated cards, one per
+/// row, in the same order); in-sample rows are in no family and no count.
+fn print_accuracy_table(scored: &[(String, String, Option<f64>)], adjusted: &[Option<(f64, f64)>]) {
     println!(
         "| model | file | n | n_eff | accuracy [95% CI, n_eff] | majority | momentum | reversal | strongest (fixed on) | p vs strongest (HAC) | Holm | BH | p binomial (naive) | Brier | log loss | note |"
     );
     println!("|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
-    let (mut raw_wins, mut holm_wins, mut bh_wins) = (0, 0, 0);
-    for (i, (cells, tail, p, _)) in scored.iter().enumerate() {
+    let (mut family, mut raw_wins, mut holm_wins, mut bh_wins) = (0, 0, 0, 0);
+    for ((cells, tail, p), adj) in scored.iter().zip(adjusted) {
         let fmt = |p: f64| format!("{p:.3}{}", if p < 0.05 { " ✓" } else { "" });
-        let (h, b) = match adjusted(i) {
+        let (h, b) = match adj {
             Some((h, b)) => {
+                family += 1;
                 raw_wins += usize::from(p.is_some_and(|p| p < 0.05));
-                holm_wins += usize::from(h < 0.05);
-                bh_wins += usize::from(b < 0.05);
-                (fmt(h), fmt(b))
+                holm_wins += usize::from(*h < 0.05);
+                bh_wins += usize::from(*b < 0.05);
+                (fmt(*h), fmt(*b))
             }
             None => ("-".to_owned(), "-".to_owned()),
         };
@@ -438,8 +434,7 @@ fn print_accuracy_table(scored: &[(String, String, Option<f64>, bool)]) {
         );
     }
     println!(
-        "\nAgainst the strongest rule (paired, overlap-aware test, one-sided): {raw_wins} of {} out-of-sample rows have p < 0.05 uncorrected, {holm_wins} after Holm's correction (family-wise error 5%), {bh_wins} after Benjamini-Hochberg's (false discovery rate 5%).",
-        family.len()
+        "\nAgainst the strongest rule (paired, overlap-aware test, one-sided): {raw_wins} of {family} out-of-sample rows have p < 0.05 uncorrected, {holm_wins} after Holm's correction (family-wise error 5%), {bh_wins} after Benjamini-Hochberg's (false discovery rate 5%)."
     );
 }
 

@@ -89,12 +89,16 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
     let (coins, horizons) = selection(args);
     let (series, series_sources) = load_series(&args.data_root)?;
     let mut jobs = Vec::new();
-    // `--history`: each file's coin and bar interval, read once.
+    // Each file is read once, though several horizons learn from it.
+    let mut loaded: std::collections::HashMap<PathBuf, (Vec<Bar>, i64)> = Default::default();
+    // `--history`: each file's coin and bar interval.
     let mut given = Vec::new();
     for path in &args.history {
         let coin = models::history::coin_in_name(path)
             .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", path.display()))?;
-        given.push((path.clone(), coin, load(path)?.1));
+        let file = load(path)?;
+        given.push((path.clone(), coin, file.1));
+        loaded.insert(path.clone(), file);
     }
     for &coin in &coins {
         for &horizon in &horizons {
@@ -113,14 +117,18 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
             let mut interval = None;
             let mut names = Vec::new();
             for path in &paths {
-                let (bars, interval_s) = load(path)?;
+                let (bars, interval_s) = match loaded.entry(path.clone()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(e) => e.insert(load(path)?),
+                };
+                let interval_s = *interval_s;
                 anyhow::ensure!(
                     interval.is_none_or(|i| i == interval_s),
                     "{}: {interval_s} s bars, but the other files of {coin} {horizon} have other bars",
                     path.display()
                 );
                 interval = Some(interval_s);
-                merged.extend(bars.into_iter().map(|b| (b.ts, b)));
+                merged.extend(bars.iter().map(|b| (b.ts, *b)));
                 // `folder/file`: the folders hold files of the same names.
                 names.push(if args.history.is_empty() {
                     path.strip_prefix(&args.data_root)
@@ -286,17 +294,7 @@ fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLin
         &trained.onnx,
         gate.window_from,
     )?;
-    let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(plan));
-    let horizon_s = horizon.seconds();
-    let up_rate = trained.card.training.up_rate.unwrap_or(0.5);
-    let mut result = models::gate::compare(
-        &scored.y,
-        &scored.champion,
-        &scored.challenger,
-        up_rate,
-        horizon_s,
-        step,
-    );
+    let mut result = scored.decide(&trained.card, history, plan);
     let (from, to) = gate.replay;
     if retrain::overlaps(&champion.card, from, to + 1) && !retrain::overlaps(&trained.card, from, to + 1) {
         models::gate::break_tie(
@@ -397,11 +395,16 @@ fn gate_section(lines: &[GateLine]) -> String {
             r.p_value,
             match r.decision {
                 _ if l.same_model => "the same model (identical ONNX bytes): card recomputed",
-                Decision::Promoted if r.reason.contains("cannot tell the two apart") => {
+                Decision::Promoted if r.dm_statistic <= models::gate::DM_CRITICAL => {
                     "**promoted** on a tie: the old model trained on the replayed days"
                 }
                 Decision::Promoted => "**promoted**",
-                Decision::Kept if r.reason.contains("not the no-skill forecast") => {
+                Decision::Kept
+                    if r.n >= models::gate::MIN_ROWS
+                        && r.dm_statistic > models::gate::DM_CRITICAL
+                        && r.no_skill
+                            .is_some_and(|c| c.dm_statistic <= models::gate::DM_CRITICAL) =>
+                {
                     "old model kept: the new one does not beat the no-skill forecast"
                 }
                 Decision::Kept => "old model kept",

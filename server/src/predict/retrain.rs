@@ -242,16 +242,7 @@ async fn one(
         .await??
     };
     let in_sample = overlaps(&champion.card, window_from, now);
-    let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(&plan));
-    let up_rate = trained.card.training.up_rate.unwrap_or(0.5);
-    let result = gate::compare(
-        &scored.y,
-        &scored.champion,
-        &scored.challenger,
-        up_rate,
-        horizon_s,
-        step,
-    );
+    let result = scored.decide(&trained.card, history, &plan);
     let mut reason = result.reason.clone();
     if in_sample {
         reason.push_str("; the champion's training span covers the window (its figure there is in-sample)");
@@ -319,6 +310,24 @@ pub struct Scored {
     pub y: Vec<bool>,
     pub champion: Vec<f64>,
     pub challenger: Vec<f64>,
+}
+
+impl Scored {
+    /// The gate's decision on these rows (`models::gate::compare`): the rows' spacing from the
+    /// history's finest part, the no-skill forecast from the challenger's card (its training
+    /// rows' share of UP).
+    pub fn decide(&self, challenger: &ModelCard, history: &CoinHistory, plan: &Plan) -> gate::GateResult {
+        let step = history.parts.first().map_or(MINUTE_S, |p| p.row_step(plan));
+        let up_rate = challenger.training.up_rate.unwrap_or(0.5);
+        gate::compare(
+            &self.y,
+            &self.champion,
+            &self.challenger,
+            up_rate,
+            plan.horizon.seconds(),
+            step,
+        )
+    }
 }
 
 /// Scores both models on every window row (prediction time at or after `window_from`, outcome
