@@ -3,13 +3,20 @@
 //! - CryptoDataDownload CSV (`Bitstamp_BTCUSD_1h.csv`): a banner line, then
 //!   `Date,Symbol,Open,High,Low,Close,Volume <COIN>,Volume USD`, newest row first, dates like
 //!   `2019-09-30 11-PM` (12-hour clock, UTC).
-//! - freqtrade JSON (`BTC_USDT-5m.json`): `[[open_time_ms, open, high, low, close, volume], ...]`.
+//! - freqtrade JSON (`BTC_USDT-5m.json`): `[[open_time_ms, open, high, low, close, volume], ...]`,
+//!   also gzip-compressed (freqtrade's `jsongz`, `BTC_USDT-5m.json.gz`).
+//! - freqtrade feather (`BTC_USDT-5m.feather`, its default): Arrow IPC, lz4 or zstd ([`feather`]).
 //!
-//! Both give bars sorted oldest first with the bar size detected from the data. Any bad row fails
+//! [`read`] takes a file in any of them; [`candle_files`] lists a folder of them. All give bars sorted oldest first with the bar size detected from the data. Any bad row fails
 //! the whole file with its line (or element) number: a file is read completely or not at all.
+
+mod feather;
+mod files;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use shared::Coin;
+
+pub use files::{MAX_INFLATED_BYTES, candle_files, expand, read, read_bytes, timeframe_in_name};
 
 /// One OHLCV bar. `ts` is the bar's open time in Unix seconds (UTC); volume is in the base coin.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +34,7 @@ pub struct Bar {
 pub enum Format {
     CryptoDataDownloadCsv,
     FreqtradeJson,
+    FreqtradeFeather,
 }
 
 /// A parsed history file.
@@ -66,7 +74,8 @@ impl HistoryError {
     }
 }
 
-/// Detects the format from the content and parses it.
+/// Detects the text format (CSV or JSON) from the content and parses it; [`read_bytes`] also takes
+/// feather and gzip.
 pub fn parse(text: &str) -> Result<History, HistoryError> {
     match text.trim_start().chars().next() {
         Some('[') => parse_freqtrade_json(text),
@@ -309,9 +318,26 @@ pub fn coin_for(path: &std::path::Path, parsed: &History) -> Option<Coin> {
     coin_in_name(path).or_else(|| parsed.symbol.as_deref().and_then(coin_in))
 }
 
-/// The coin a file name mentions (`Bitstamp_BTCUSD_1h.csv`, `XRP_USDT-1m.json`).
+/// The coin a file name mentions (`Bitstamp_BTCUSD_1h.csv`, `XRP_USDT-1m.json`). A freqtrade
+/// name (`<BASE>_<QUOTE>-<timeframe>`) names it exactly: `WBTC_USDT-5m.feather` is not BTC.
 pub fn coin_in_name(path: &std::path::Path) -> Option<Coin> {
-    coin_in(&path.file_name()?.to_string_lossy())
+    let name = path.file_name()?.to_string_lossy();
+    match freqtrade_base(&name) {
+        Some(base) => Coin::ALL
+            .into_iter()
+            .find(|c| base.eq_ignore_ascii_case(c.ticker())),
+        None => coin_in(&name),
+    }
+}
+
+/// The base of a freqtrade candle file's pair: `ETH` of `ETH_USDT-5m.feather`.
+pub fn freqtrade_base(name: &str) -> Option<&str> {
+    let stem = name.split('.').next()?;
+    let (pair, timeframe) = stem.rsplit_once('-')?;
+    let (base, quote) = pair.split_once('_')?;
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    (word(base) && word(quote) && timeframe.chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .then_some(base)
 }
 
 fn coin_in(s: &str) -> Option<Coin> {

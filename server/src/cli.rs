@@ -95,7 +95,9 @@ pub struct BackfillArgs {
 /// `coincast import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The files; each is parsed whole first, and a file with a bad row is refused (nothing written).
+    /// The files (CryptoDataDownload CSV; freqtrade feather, JSON or jsongz) or folders of them (a
+    /// freqtrade `user_data/data/binance` folder as it is); each file is parsed whole first, and a
+    /// file with a bad row is refused (nothing written).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
     /// Import the files as this daily or sampled series (`gold`, `sp500`, `oil`, `msci_world`,
@@ -159,8 +161,8 @@ pub struct EvaluateArgs {
     /// The ledger takes LONG signals only (spot: no shorting).
     #[arg(long)]
     pub long_only: bool,
-    /// History files (CryptoDataDownload CSV or freqtrade JSON); the coin is read from the file
-    /// name (BTC, LTC or XRP in it). Of several files of a coin in one folder, each model is
+    /// History files (CryptoDataDownload CSV; freqtrade feather, JSON or jsongz) or folders of
+    /// them; the coin is read from the file name (BTC, LTC or XRP in it). Of several files of a coin in one folder, each model is
     /// scored on the one with the largest bars that make its bar size (the least resampling).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -196,7 +198,8 @@ pub struct TrainArgs {
     /// prediction: its fill is not the signal bar's close).
     #[arg(long, default_value_t = models::strategy::DEFAULT_SLIPPAGE_BPS)]
     pub slippage_bps: f64,
-    /// Train on these history files (CryptoDataDownload CSV or freqtrade JSON) instead of the
+    /// Train on these history files (CryptoDataDownload CSV; freqtrade feather, JSON or jsongz)
+    /// or every candle file in these folders instead of the
     /// folders under `--data-root`: the coin is read from each file's name; 1 h and longer
     /// horizons learn from the hourly files, 30 min from the 5-minute ones, and a coin and horizon
     /// with no such file is skipped. For models of another period, such as Bitstamp 2017-2019.

@@ -102,21 +102,18 @@ impl Replay {
         Ok(replay)
     }
 
-    /// Minute-candle files in `dir`, in any format `coincast import` reads, one coin per file
-    /// (named in the file name, as `BTC_USDT-1m.json`).
+    /// Minute-candle files in `dir`, in any format `coincast import` reads (feather, JSON, jsongz,
+    /// CSV), one coin per file (named in the file name, as `BTC_USDT-1m.feather`). A freqtrade data
+    /// folder works as it is: files whose name states another timeframe (`-5m`, `-1h`) are
+    /// passed over.
     pub fn from_dir(dir: &Path) -> anyhow::Result<Self> {
         let mut bars: BTreeMap<Coin, Vec<Bar>> = BTreeMap::new();
-        let entries =
-            std::fs::read_dir(dir).with_context(|| format!("reading replay folder {}", dir.display()))?;
-        let mut paths: Vec<_> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .collect();
-        paths.sort();
+        let paths = history::candle_files(dir)
+            .with_context(|| format!("reading replay folder {}", dir.display()))?
+            .into_iter()
+            .filter(|p| history::timeframe_in_name(p).is_none_or(|s| s == 60));
         for path in paths {
-            let text =
-                std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-            let parsed = history::parse(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+            let parsed = history::read(&path)?;
             let coin = history::coin_for(&path, &parsed)
                 .with_context(|| format!("{}: no BTC, LTC or XRP in its name or symbol", path.display()))?;
             anyhow::ensure!(

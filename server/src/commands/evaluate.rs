@@ -10,7 +10,7 @@ use anyhow::Context;
 use models::bars::anchor_step;
 use models::card::ModelCard;
 use models::features::{Dataset, FEATURE_VERSION, Rows};
-use models::history::{self, Bar};
+use models::history::Bar;
 use models::metrics::{ChosenOn, FixedBaselines, Metrics};
 use models::onnx::OnnxModel;
 use models::strategy::{self, Costs, StrategyReport, ThresholdChoice};
@@ -41,11 +41,9 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
         slippage_bps: args.slippage_bps,
     };
     let mut files: Vec<(PathBuf, Coin, Vec<Bar>, i64)> = Vec::new();
-    for file in &args.files {
-        let coin = history::coin_in_name(file)
-            .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", file.display()))?;
-        let (bars, interval_s) = load(file)?;
-        files.push((file.clone(), coin, bars, interval_s));
+    for (file, coin) in super::candle_inputs(&args.files)? {
+        let (bars, interval_s) = load(&file)?;
+        files.push((file, coin, bars, interval_s));
     }
     let (from, to) = (
         args.from.map_or(i64::MIN, crate::clock::midnight),

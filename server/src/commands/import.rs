@@ -56,8 +56,7 @@ pub async fn import_file(
     progress: &mut (dyn FnMut(usize) + Send),
 ) -> anyhow::Result<ImportReport> {
     let started = Instant::now();
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let parsed = history::parse(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+    let parsed = history::read(path)?;
     let coin = history::coin_for(path, &parsed).with_context(|| {
         format!(
             "{}: cannot tell the coin (no BTC, LTC or XRP in the name or symbol)",
@@ -137,7 +136,19 @@ pub async fn run(db: &DatabaseConnection, args: &ImportArgs) -> anyhow::Result<(
         }
         return Ok(());
     }
+    let mut paths = Vec::new();
     for path in &args.paths {
+        if path.is_dir() {
+            paths.extend(
+                super::candle_inputs(std::slice::from_ref(path))?
+                    .into_iter()
+                    .map(|(p, _)| p),
+            );
+        } else {
+            paths.push(path.clone());
+        }
+    }
+    for path in &paths {
         let bar = indicatif::ProgressBar::new_spinner().with_message(path.display().to_string());
         let mut progress = |n: usize| bar.inc(n as u64);
         let report = import_file(db, path, &mut progress).await?;

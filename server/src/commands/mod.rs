@@ -7,7 +7,7 @@ pub mod import;
 pub mod retrain;
 pub mod train;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use models::history::{self, Bar};
@@ -15,10 +15,32 @@ use models::series::{self, SeriesSet};
 
 use crate::collect::sources::SeriesId;
 
-/// A history file's bars and bar size.
+/// The candle files among `paths` (folders listed by `models::history::candle_files`) with
+/// their coins. A file given by name must name a coin we follow; a file found in a folder whose
+/// pair is not one (a freqtrade folder holds many) is passed over with a line saying so.
+pub fn candle_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, shared::Coin)>> {
+    let mut out = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            let coin = history::coin_in_name(path)
+                .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", path.display()))?;
+            out.push((path.clone(), coin));
+            continue;
+        }
+        let files = history::candle_files(path).with_context(|| format!("listing {}", path.display()))?;
+        for file in files {
+            match history::coin_in_name(&file) {
+                Some(coin) => out.push((file, coin)),
+                None => eprintln!("{}: not a coin coincast follows, passed over", file.display()),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A history file's bars and bar size, in any format `models::history::read` takes.
 pub fn load(path: &Path) -> anyhow::Result<(Vec<Bar>, i64)> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let h = history::parse(&text).map_err(|e| e.in_file(path.display().to_string()))?;
+    let h = history::read(path)?;
     Ok((h.bars, h.interval_s))
 }
 

@@ -3,7 +3,6 @@
 //! `models/REPORT.md`. CPU-bound: runs on blocking threads, coins and horizons in parallel on
 //! every core.
 
-use anyhow::Context;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -93,10 +92,11 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
     let mut loaded: std::collections::HashMap<PathBuf, (Vec<Bar>, i64)> = Default::default();
     // `--history`: each file's coin and bar interval.
     let mut given = Vec::new();
-    for path in &args.history {
-        let coin = models::history::coin_in_name(path)
-            .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", path.display()))?;
-        let file = load(path)?;
+    for (path, coin) in super::candle_inputs(&args.history)? {
+        if !coins.contains(&coin) {
+            continue;
+        }
+        let file = load(&path)?;
         given.push((path.clone(), coin, file.1));
         loaded.insert(path.clone(), file);
     }

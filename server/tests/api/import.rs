@@ -145,6 +145,46 @@ async fn imports_both_formats_and_is_idempotent() {
     assert_eq!(newest.source, "import:Bitstamp_BTCUSD_1h.csv");
 }
 
+/// freqtrade's own files, cut from `../shared/data` (models/tests/fixtures/freqtrade/README.md).
+fn freqtrade_fixture(name: &str) -> PathBuf {
+    repo_root().join("models/tests/fixtures/freqtrade").join(name)
+}
+
+#[tokio::test]
+async fn a_freqtrade_data_folder_of_feather_and_jsongz_imports_as_its_json_does() {
+    let app = spawn_app(Frontend::Fixture).await;
+    // The folder as freqtrade keeps it: BTC as feather (lz4), XRP as jsongz.
+    let args = coincast::cli::ImportArgs {
+        paths: vec![freqtrade_fixture("binance")],
+        series: None,
+    };
+    coincast::commands::import::run(&app.state.db, &args)
+        .await
+        .unwrap();
+    assert_eq!(count(&app).await, 2 * 576);
+    // Row for row what the JSON of the same candles holds.
+    let json = models::history::read(&freqtrade_fixture("BTC_USDT-5m.json")).unwrap();
+    let stored = candle::Entity::find()
+        .filter(candle::Column::Coin.eq("BTC"))
+        .filter(candle::Column::IntervalS.eq(300))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let mut stored: Vec<models::history::Bar> = stored.iter().map(|c| c.bar()).collect();
+    stored.sort_by_key(|b| b.ts);
+    assert_eq!(stored, json.bars);
+    // A broken feather file is refused, naming it, with nothing written.
+    let dir = tempfile::tempdir().unwrap();
+    let feather = std::fs::read(freqtrade_fixture("binance/BTC_USDT-5m.feather")).unwrap();
+    let broken = dir.path().join("LTC_USDT-5m.feather");
+    std::fs::write(&broken, &feather[..feather.len() / 2]).unwrap();
+    let err = import_file(&app.state.db, &broken, &mut |_| {})
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("LTC_USDT-5m.feather"), "{err:#}");
+    assert_eq!(count(&app).await, 2 * 576);
+}
+
 #[tokio::test]
 async fn a_corrupted_file_is_rejected_whole_naming_file_and_line() {
     let app = spawn_app(Frontend::Fixture).await;
