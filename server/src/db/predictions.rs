@@ -202,8 +202,19 @@ pub async fn newest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> 
 
 /// The pending predictions whose target minute has closed by `{now}` and whose realized minute is
 /// stored (as candles `c`): the predicate of both scoring statements.
-const DUE_WITH_PRICE: &str = "predictions.outcome = 'pending' AND predictions.target_at <= {now} - 60 \
-     AND c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60";
+fn due_with_price(now: i64) -> String {
+    format!(
+        "predictions.outcome = {} AND predictions.target_at <= {now} - 60 \
+         AND c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60",
+        literal(Outcome::Pending)
+    )
+}
+
+/// An outcome as an SQL string literal, from its stored value (no state is spelt in SQL).
+fn literal(outcome: Outcome) -> String {
+    use sea_orm::ActiveEnum;
+    format!("'{}'", outcome.to_value())
+}
 
 /// Scores, in two statements, every due pending prediction whose realized minute is stored: with
 /// valid prices (both positive) it is `scored` with its realized close and return and whether the
@@ -211,16 +222,17 @@ const DUE_WITH_PRICE: &str = "predictions.outcome = 'pending' AND predictions.ta
 /// when `p_up > models::UP_ABOVE`, as `models::predicts_up`); otherwise `unscorable`. `stamp` is the
 /// `scored_at` written (see [`score_stamp`]). Returns how many.
 pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64, stamp: i64) -> Result<usize, DbErr> {
-    let due = DUE_WITH_PRICE.replace("{now}", &now.to_string());
+    let due = due_with_price(now);
     let up_above = models::UP_ABOVE;
+    let (scored, unscorable) = (literal(Outcome::Scored), literal(Outcome::Unscorable));
     let scored = format!(
-        "UPDATE predictions SET outcome = 'scored', scored_at = {stamp}, realized_price = c.close, \
+        "UPDATE predictions SET outcome = {scored}, scored_at = {stamp}, realized_price = c.close, \
          realized_return = (c.close - predictions.reference_price) / predictions.reference_price, \
          correct = ((c.close > predictions.reference_price) = (predictions.p_up > {up_above})) \
          FROM candles c WHERE {due} AND c.close > 0 AND predictions.reference_price > 0"
     );
     let invalid = format!(
-        "UPDATE predictions SET outcome = 'unscorable', scored_at = {stamp}, realized_price = c.close \
+        "UPDATE predictions SET outcome = {unscorable}, scored_at = {stamp}, realized_price = c.close \
          FROM candles c WHERE {due}"
     );
     let a = db.execute_unprepared(&scored).await?.rows_affected();
@@ -231,9 +243,10 @@ pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64, stamp: i64) 
 /// Marks `unscorable` (at `stamp`, see [`score_stamp`]) the pending predictions whose target
 /// minute closed before `cutoff` with no price stored for it. Returns how many.
 pub async fn give_up(db: &impl ConnectionTrait, stamp: i64, cutoff: i64) -> Result<usize, DbErr> {
+    let (pending, unscorable) = (literal(Outcome::Pending), literal(Outcome::Unscorable));
     let sql = format!(
-        "UPDATE predictions SET outcome = 'unscorable', scored_at = {stamp} \
-         WHERE outcome = 'pending' AND target_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM candles c \
+        "UPDATE predictions SET outcome = {unscorable}, scored_at = {stamp} \
+         WHERE outcome = {pending} AND target_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM candles c \
          WHERE c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60)"
     );
     let n = db.execute_unprepared(&sql).await?.rows_affected();

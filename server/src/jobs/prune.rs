@@ -41,15 +41,17 @@ pub async fn run(
     let mut pruned = Pruned::default();
     let done_cutoff = now - retention.done_jobs_hours.max(0) * HOUR_S;
     let other_cutoff = now - retention.failed_jobs_days.max(0) * DAY_S;
-    // The job tables are apalis's: their names and time columns differ by backend.
+    // The job tables are apalis's: their names and time columns differ by backend; the status is
+    // apalis's own `Status`, stored as its `Display`.
+    let done_status = apalis::prelude::Status::Done;
     let (done, other) = match db.get_database_backend() {
         DbBackend::Sqlite => (
-            format!("status = 'Done' AND done_at < {done_cutoff}"),
-            format!("status <> 'Done' AND COALESCE(done_at, run_at) < {other_cutoff}"),
+            format!("status = '{done_status}' AND done_at < {done_cutoff}"),
+            format!("status <> '{done_status}' AND COALESCE(done_at, run_at) < {other_cutoff}"),
         ),
         DbBackend::Postgres => (
-            format!("status = 'Done' AND done_at < to_timestamp({done_cutoff})"),
-            format!("status <> 'Done' AND COALESCE(done_at, run_at) < to_timestamp({other_cutoff})"),
+            format!("status = '{done_status}' AND done_at < to_timestamp({done_cutoff})"),
+            format!("status <> '{done_status}' AND COALESCE(done_at, run_at) < to_timestamp({other_cutoff})"),
         ),
         _ => return Ok(pruned),
     };
