@@ -24,7 +24,7 @@ use crate::http::routes::params::MAX_TIME;
 
 /// The document's version: bumped on every change of the API (additive only; see README,
 /// "Compatibility", and CHANGELOG.md).
-pub const API_VERSION: &str = "1.7.0";
+pub const API_VERSION: &str = "1.8.0";
 
 /// The document's fixed parts: title, description, tags, shared schemas.
 #[derive(OpenApi)]
@@ -198,6 +198,45 @@ fn caching_headers() -> Value {
     })
 }
 
+/// One frame of the event stream as it is on the wire, as SSE parsers (and schemathesis) read it:
+/// `event`, `id` and `data` strings, `data` holding the JSON of its type; or the `retry` frame
+/// that opens every stream. (utoipa's document model keeps these keywords; it drops `not`, and
+/// refuses an empty schema, so [`finish`] would fall back to the unfinished document: the
+/// drift test would show it.) The typed frames (`StreamEvent`) are what a client parses them into.
+fn wire_frame() -> Value {
+    let data = |schema: &str| {
+        json!({
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": format!("#/components/schemas/{schema}")},
+        })
+    };
+    let frame = |kinds: &[&str], schema: &str| {
+        json!({
+            "type": "object",
+            "required": ["event", "id", "data"],
+            "properties": {
+                "event": {"type": "string", "enum": kinds},
+                "id": {"type": "string", "pattern": "^[0-9]{1,16}$"},
+                "data": data(schema),
+            },
+        })
+    };
+    json!({
+        "oneOf": [
+            frame(&["prediction", "score"], "Prediction"),
+            frame(&["price"], "PriceTick"),
+            frame(&["skipped"], "SkippedEvents"),
+            frame(&["reset"], "StreamReset"),
+            {
+                "type": "object",
+                "required": ["retry"],
+                "properties": {"retry": {"type": "integer", "minimum": 0}},
+            },
+        ],
+    })
+}
+
 /// The event stream's frames as schemas: one per event type, and their union.
 fn stream_schemas() -> Vec<(&'static str, Value)> {
     let frame = |kind: &str, data: &str, description: &str| {
@@ -323,6 +362,18 @@ fn finish_operation(op: &mut Value, path: &str, methods: &[String]) {
     }
     if id == "get_stream" {
         op["x-event-schema"] = json!({"$ref": "#/components/schemas/StreamEvent"});
+        // The body is a stream, not one value: no `schema`; `itemSchema` (OpenAPI 3.2's keyword
+        // for streamed media types, read by schemathesis in 3.1 documents too) describes one
+        // frame as it is on the wire.
+        op["responses"]["200"]["content"]["text/event-stream"] = json!({"itemSchema": wire_frame()});
+    }
+    // A header is a string or absent, never `null`.
+    if let Some(params) = op["parameters"].as_array_mut() {
+        for p in params.iter_mut().filter(|p| p["in"] == "header") {
+            if p["schema"]["type"] == json!(["string", "null"]) {
+                p["schema"]["type"] = json!("string");
+            }
+        }
     }
     let responses = &mut op["responses"];
     let mut add = |status: &str, body: Value| {

@@ -498,8 +498,14 @@ async fn the_event_stream_sends_new_predictions_and_resumes_with_the_same_ids() 
     let id: i64 = id.expect("an event id").parse().unwrap();
 
     // Reconnecting from before everything replays both predictions with the same ids, as a
-    // header or as a query parameter.
-    for (query, header) in [("", Some("0")), ("?last_event_id=0", None)] {
+    // header or as a query parameter; given both (an `EventSource` reconnecting to a URL with
+    // an old id), the header wins.
+    let newest_in_query = format!("?last_event_id={id}");
+    for (query, header) in [
+        ("", Some("0")),
+        ("?last_event_id=0", None),
+        (&*newest_in_query, Some("0")),
+    ] {
         let mut again = stream(&app, query, header).await;
         let mut buf2 = String::new();
         let (first_id, first) = next_event(&mut again, &mut buf2, "prediction").await;
@@ -511,6 +517,17 @@ async fn the_event_stream_sends_new_predictions_and_resumes_with_the_same_ids() 
         assert_eq!(second.id, p.id);
         assert!(first.id < second.id);
     }
+
+    // `follow=false`: what was missed, then the end of the response (a bounded read).
+    let body = stream(&app, "?last_event_id=0&follow=false", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body.matches("event: prediction\n").count(), 2, "{body}");
+    assert!(body.contains(&format!("id: {id}\n")), "{body}");
+    let body = stream(&app, "?follow=0", None).await.text().await.unwrap();
+    assert!(!body.contains("event:"), "nothing missed without an id: {body}");
 
     // A filter: only BTC's events, although the resume starts before the XRP ones.
     let mut btc = stream(&app, "?coin=BTC&type=prediction&last_event_id=0", None).await;
@@ -524,10 +541,12 @@ async fn the_event_stream_sends_new_predictions_and_resumes_with_the_same_ids() 
         ("", Some("yesterday")),
         ("", Some("0-0-0")),
         ("?last_event_id=-1", None),
-        ("?last_event_id=1", Some("1")),
+        ("?last_event_id=1", Some("x")),
+        ("?last_event_id=x", Some("1")),
         ("?coin=btc", None),
         ("?type=prices", None),
         ("?horizon=1H", None),
+        ("?follow=no", None),
     ] {
         let bad = stream(&app, query, header).await;
         assert_eq!(bad.status(), 400, "{query} {header:?}");

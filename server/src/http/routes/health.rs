@@ -60,16 +60,9 @@ pub fn published_stale(built_at: Option<i64>, now: i64) -> bool {
 )]
 #[get("/api/health")]
 pub async fn get_health(state: web::Data<AppState>, query: web::Query<HealthQuery>) -> HttpResponse {
-    let deep = match query.deep.as_deref() {
-        None | Some("0" | "false") => false,
-        Some("1" | "true") => true,
-        Some(_) => {
-            return crate::http::error::ApiError::invalid_parameter(
-                "deep",
-                "`deep` must be 1, true, 0 or false",
-            )
-            .error_response();
-        }
+    let deep = match crate::http::routes::params::parse_flag("deep", query.deep.as_deref(), false) {
+        Ok(deep) => deep,
+        Err(e) => return e.error_response(),
     };
     let checked = state.health.checked(&state, deep).await;
     let Checked {

@@ -153,6 +153,19 @@ pub fn parse_coin(value: &str) -> Result<Coin, ApiError> {
         })
 }
 
+/// A yes/no parameter (`deep`, `follow`): `1` or `true`, `0` or `false`; absent is `default`.
+pub fn parse_flag(name: &str, value: Option<&str>, default: bool) -> Result<bool, ApiError> {
+    match value {
+        None => Ok(default),
+        Some("0" | "false") => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some(_) => Err(ApiError::invalid_parameter(
+            name,
+            format!("`{name}` must be 1, true, 0 or false"),
+        )),
+    }
+}
+
 /// A `horizon` parameter: exactly `30m`, `1h`, `2h`, `4h`, `6h` or `12h`.
 pub fn parse_horizon(value: &str) -> Result<Horizon, ApiError> {
     Horizon::ALL

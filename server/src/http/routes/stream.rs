@@ -31,7 +31,7 @@ use crate::db::events::EventFilter;
 use crate::http::error::ApiError;
 use crate::http::events::{Event, parse_id, resume};
 use crate::http::limits::StreamSlot;
-use crate::http::routes::params::{parse_coin, parse_horizon};
+use crate::http::routes::params::{parse_coin, parse_flag, parse_horizon};
 use crate::http::state::AppState;
 
 /// A comment line after this long without events keeps proxies from closing an idle stream.
@@ -46,6 +46,8 @@ struct Stream {
     filter: EventFilter,
     pending: VecDeque<Arc<Event>>,
     first: bool,
+    /// `false`: end once `pending` (the resume) is sent.
+    follow: bool,
     /// `true` once the server is stopping.
     shutdown: tokio::sync::watch::Receiver<bool>,
     /// Held while the stream is open.
@@ -64,6 +66,9 @@ impl Stream {
             }
             if let Some(e) = self.pending.pop_front() {
                 return Some((Ok(e.frame.clone()), self));
+            }
+            if !self.follow {
+                return None;
             }
             let received = tokio::select! {
                 r = tokio::time::timeout(KEEPALIVE, self.rx.recv()) => r,
@@ -107,9 +112,15 @@ pub struct StreamQuery {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// Resume after this event id, as the `Last-Event-ID` header does (for clients that cannot
-    /// set headers); not both.
+    /// set headers). When both are given (a browser's `EventSource` reconnecting to a URL that
+    /// has one), the header wins; each must be a valid id.
     #[param(value_type = Option<String>, pattern = "^[0-9]{1,15}$", example = "1234")]
     pub last_event_id: Option<String>,
+    /// `false` (or `0`): send what was missed after the event id (at most 1,000 events, as on any
+    /// resume; nothing without an id), then end the response instead of following new events: a
+    /// bounded read for scripts and test tools that catch up by polling. Default `true`.
+    #[param(value_type = Option<bool>)]
+    pub follow: Option<String>,
 }
 
 /// Server-sent events: `prediction` (a new prediction), `score` (a prediction scored against the
@@ -121,14 +132,16 @@ pub struct StreamQuery {
 /// Every event has an `id:` from one increasing sequence, the same for every client and across
 /// reconnections. Ids are ordered for resume, not dense: one sequence numbers the events of every
 /// type and coin, so the ids a client gets have gaps (more with a filter), and a gap is not a lost
-/// event. Reconnect with `Last-Event-ID` (or `?last_event_id=`) to get what you missed
+/// event. Reconnect with `Last-Event-ID` (or `?last_event_id=`; the header wins when both are
+/// given) to get what you missed
 /// (at most the 1,000 newest of your filter, prices included; older ones are announced by a
 /// `skipped` event naming their ids; read `GET /api/predictions/history` for them). Filter with
 /// `coin`, `horizon` and `type`. A comment line (`: keep-alive`) comes after 15 s without events.
 ///
 /// The 200 is an endless `text/event-stream`: it ends only when the connection drops or the
-/// server stops. A generated client's `get_stream` reads the whole body and so never returns:
-/// read the stream with an SSE client (a browser's `EventSource`) or line by line. A frame is
+/// server stops (or, with `follow=false`, once the missed events are sent). A generated client's
+/// `get_stream` reads the whole body and so never returns unless `follow=false`: read the stream
+/// with an SSE client (a browser's `EventSource`) or line by line. A frame is
 /// `event:`, `id:` and `data:` (one line of JSON) lines, then an empty line; lines starting with
 /// `:` are comments. In Python with httpx (README, "Reading the event stream from Python", has
 /// the whole loop with reconnection):
@@ -155,7 +168,7 @@ pub struct StreamQuery {
         ("Last-Event-ID" = Option<String>, Header, pattern = "^[0-9]{1,15}$", description = "Resume after this event id (the `id:` of the last event received)"),
     ),
     responses(
-        (status = 200, description = "An endless `text/event-stream` of `StreamEvent` frames (`event:`, `id:`, `data:` as JSON)", content_type = "text/event-stream", body = String),
+        (status = 200, description = "An endless `text/event-stream` of `StreamEvent` frames (`event:`, `id:`, `data:` as JSON; `itemSchema` describes one frame as it is on the wire); with `follow=false` it ends after the missed events", content_type = "text/event-stream", body = String),
         (status = 400, description = "A bad filter or event id", body = ApiErrorBody),
         (status = 503, description = "Every event-stream slot is taken (`unavailable`, with `Retry-After`), or the database does not answer (`database_unavailable`)", body = ApiErrorBody),
     )
@@ -178,6 +191,7 @@ pub async fn get_stream(
             })
             .transpose()?,
     };
+    let follow = parse_flag("follow", query.follow.as_deref(), true)?;
     let bad = |parameter: &str| {
         ApiError::invalid_parameter(
             parameter,
@@ -192,22 +206,23 @@ pub async fn get_stream(
             "`Last-Event-ID` is given more than once",
         ));
     }
-    let resume_after = match (header, &query.last_event_id) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_parameter(
-                "last_event_id",
-                "give the event id once: the `Last-Event-ID` header or `last_event_id`, not both",
-            ));
-        }
-        (Some(h), None) => Some(
+    // Both are checked; the header wins. A browser's `EventSource` reconnects to the URL it
+    // first opened (with whatever `last_event_id` that had) and adds the header with the newest
+    // id it received: the header is where the client really is.
+    let from_header = header
+        .map(|h| {
             h.to_str()
                 .ok()
                 .and_then(parse_id)
-                .ok_or_else(|| bad("Last-Event-ID"))?,
-        ),
-        (None, Some(q)) => Some(parse_id(q).ok_or_else(|| bad("last_event_id"))?),
-        (None, None) => None,
-    };
+                .ok_or_else(|| bad("Last-Event-ID"))
+        })
+        .transpose()?;
+    let from_query = query
+        .last_event_id
+        .as_deref()
+        .map(|q| parse_id(q).ok_or_else(|| bad("last_event_id")))
+        .transpose()?;
+    let resume_after = from_header.or(from_query);
     let slot = state.streams.try_take().ok_or_else(|| {
         tracing::warn!(
             open = state.streams.open(),
@@ -236,6 +251,7 @@ pub async fn get_stream(
         filter,
         pending,
         first: true,
+        follow,
         shutdown: state.shutdown_signal(),
         _slot: Some(slot),
     };
@@ -274,6 +290,7 @@ mod tests {
             filter: EventFilter::default(),
             pending: VecDeque::new(),
             first: false,
+            follow: true,
             shutdown,
             _slot: None,
         };
