@@ -122,7 +122,13 @@ pub fn About() -> impl IntoView {
                 {move || {
                     shown().map(|r| match r {
                         Ok(body) => {
-                            let per_coin = Coin::ALL
+                            let mut coins: Vec<Coin> = Vec::new();
+                            for m in &body.models {
+                                if !coins.contains(&m.coin) {
+                                    coins.push(m.coin);
+                                }
+                            }
+                            let per_coin = coins
                                 .into_iter()
                                 .map(|coin| {
                                     let mine: Vec<ModelInfo> = body.models.iter().filter(|m| m.coin == coin).cloned().collect();
@@ -315,14 +321,15 @@ fn CoinEvaluation(coin: Coin, models: Vec<ModelInfo>) -> impl IntoView {
             view! { <tr><th scope="row">{m.horizon.label()}</th>{cells}</tr> }
         })
         .collect_view();
+    let name = crate::live::Live::get().coin_name(coin);
     let x_ticks = [0.0, 0.25, 0.5, 0.75, 1.0];
     view! {
-        <section class="evaluation" data-coin=coin.ticker() aria-label=format!("{} evaluation", coin.name())>
-            <h3>{coin.name()}</h3>
+        <section class="evaluation" data-coin=coin.to_string() aria-label=format!("{name} evaluation")>
+            <h3>{name.clone()}</h3>
             <div class="plots">
                 <Plot
                     testid="reliability"
-                    label=format!("Reliability diagram of the {} models", coin.name())
+                    label=format!("Reliability diagram of the {name} models")
                     caption="Predicted P(up) (across) vs how often UP happened (up)"
                 >
                     {axes(&x_ticks, &x_ticks, (0.0, 1.0), (0.0, 1.0))}
@@ -331,7 +338,7 @@ fn CoinEvaluation(coin: Coin, models: Vec<ModelInfo>) -> impl IntoView {
                 </Plot>
                 <Plot
                     testid="coverage"
-                    label=format!("Accuracy vs coverage of the {} models", coin.name())
+                    label=format!("Accuracy vs coverage of the {name} models")
                     caption="Share of predictions kept, most confident first (across) vs accuracy (up); dashed: 50%"
                 >
                     {axes(&x_ticks, &[0.4, 0.5, 0.6, 0.7], (0.0, 1.0), (0.4, 0.7))}

@@ -55,6 +55,11 @@ pub async fn health() -> Result<HealthResponse, ApiClientError> {
     get_json("/api/health", &[503]).await
 }
 
+/// `GET /api/coins`.
+pub async fn coins() -> Result<shared::CoinsResponse, ApiClientError> {
+    get_json("/api/coins", &[]).await
+}
+
 /// `GET /api/sources`.
 pub async fn sources() -> Result<SourcesResponse, ApiClientError> {
     get_json("/api/sources", &[]).await

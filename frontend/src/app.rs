@@ -4,7 +4,6 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_params_map};
 use leptos_router::path;
-use shared::Coin;
 
 use crate::about::About;
 use crate::chart::{ChartChoice, PriceChart};
@@ -26,7 +25,7 @@ pub fn App() -> impl IntoView {
             <main id="main" tabindex="-1">
                 <ApiDownBanner/>
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/Bitcoin"/> }/>
+                    <Route path=path!("/") view=FirstCoin/>
                     <Route path=path!("/about") view=About/>
                     <Route path=path!("/:coin") view=CoinPage/>
                 </Routes>
@@ -36,31 +35,44 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// The header: the name and one button per coin. The router turns clicks on these links into
-/// client-side navigation, so switching coins never reloads the page.
+/// The header: the name and one button per served coin (`GET /api/coins`). The router turns
+/// clicks on these links into client-side navigation, so switching coins never reloads the page.
 #[component]
 fn Header() -> impl IntoView {
     let location = use_location();
-    let current = move || format::coin_from_path(&location.pathname.get());
+    let live = Live::get();
+    let current = move || {
+        live.coins
+            .with(|c| format::coin_from_path(&location.pathname.get(), c.as_ref()))
+    };
     view! {
         <header class="site-header">
-            <a class="brand" href="/Bitcoin">"coincast"</a>
+            <a class="brand" href="/">"coincast"</a>
             <nav class="coin-nav" aria-label="Coins">
-                {Coin::ALL
-                    .into_iter()
-                    .map(|coin| {
-                        view! {
-                            <a
-                                class="coin-button"
-                                data-coin=coin.ticker()
-                                href=format::coin_path(coin)
-                                aria-current=move || (current() == Some(coin)).then_some("page")
-                            >
-                                {coin.name()}
-                            </a>
-                        }
-                    })
-                    .collect_view()}
+                {move || {
+                    live.coins
+                        .get()
+                        .map(|served| {
+                            served
+                                .coins
+                                .into_iter()
+                                .map(|info| {
+                                    let coin = info.coin;
+                                    let href = format!("/{}", shared::slug(&info.name));
+                                    view! {
+                                        <a
+                                            class="coin-button"
+                                            data-coin=coin.to_string()
+                                            href=href
+                                            aria-current=move || (current() == Some(coin)).then_some("page")
+                                        >
+                                            {info.name}
+                                        </a>
+                                    }
+                                })
+                                .collect_view()
+                        })
+                }}
             </nav>
             <a
                 class="about-link"
@@ -78,20 +90,23 @@ fn Header() -> impl IntoView {
 #[component]
 fn CoinPage() -> impl IntoView {
     let params = use_params_map();
-    let coin = Memo::new(move |_| params.read().get("coin").and_then(|c| c.parse::<Coin>().ok()));
+    let live = Live::get();
+    // A served coin (a coin coincast knows, until the server has listed its coins).
+    let coin = Memo::new(move |_| {
+        let segment = params.read().get("coin")?;
+        live.coins
+            .with(|served| format::coin_from_path(&segment, served.as_ref()))
+    });
     move || {
         match coin.get() {
         Some(coin) => untrack(move || {
-            set_title(&format!(
-                "{} ({}) UP or DOWN · coincast",
-                coin.name(),
-                coin.ticker()
-            ));
+            let name = live.coin_name(coin);
+            set_title(&format!("{name} ({}) UP or DOWN · coincast", coin.ticker()));
             view! {
-                <section class="coin-page" data-coin=coin.ticker()>
-                    <h1>{coin.name()} " " <span class="ticker">"(" {coin.ticker()} ")"</span></h1>
+                <section class="coin-page" data-coin=coin.to_string()>
+                    <h1>{name.clone()} " " <span class="ticker">"(" {coin.to_string()} ")"</span></h1>
                     <p class="lede">
-                        "Will " {coin.name()} " go UP or DOWN? One prediction per horizon, each with its \
+                        "Will " {name.clone()} " go UP or DOWN? One prediction per horizon, each with its \
                          accuracy measured out of sample next to the simplest rules (majority class, momentum, reversal), \
                          and what trading its signals would have earned after costs."
                     </p>
@@ -107,6 +122,20 @@ fn CoinPage() -> impl IntoView {
         .into_any(),
         None => view! { <NotFound/> }.into_any(),
     }
+    }
+}
+
+/// `/`: the first served coin's page, once the server has listed them.
+#[component]
+fn FirstCoin() -> impl IntoView {
+    let live = Live::get();
+    move || {
+        live.coins.with(|served| {
+            served
+                .as_ref()
+                .and_then(|s| s.coins.first())
+                .map(|first| view! { <Redirect path=format!("/{}", shared::slug(&first.name))/> })
+        })
     }
 }
 

@@ -255,7 +255,7 @@ pub fn PriceChart(coin: Coin) -> impl IntoView {
     view! {
         <section class="price-chart" aria-label="Price chart">
             <div class="chart-head">
-                <h2>{coin.name()} " price (USD)"</h2>
+                <h2>{Live::get().coin_name(coin)} " price (USD)"</h2>
                 <div class="chart-controls">
                     <div class="ranges" role="group" aria-label="Range">
                         {format::CHART_RANGES
@@ -338,7 +338,7 @@ pub fn PriceChart(coin: Coin) -> impl IntoView {
                                 <LineChart
                                     series=vec![line]
                                     axis=ValueAxis::Usd
-                                    label=format!("{} price", coin.name())
+                                    label=format!("{} price", Live::get().coin_name(coin))
                                     testid="chart"
                                     markers=marks
                                     hint="Hover or touch the chart, or focus it and use the arrow keys, to read a price."

@@ -241,7 +241,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                 }
                             });
                             view! {
-                                <h2>{format!("{} models for {} currently running", mine.len(), coin.name())}</h2>
+                                <h2>{format!("{} models for {} currently running", mine.len(), Live::get().coin_name(coin))}</h2>
                                 {retrain}
                                 <div class="table-wrap">
                                     <table data-testid="models">
@@ -342,8 +342,8 @@ pub fn OtherCoins(coin: Coin) -> impl IntoView {
                                             _ => "change",
                                         };
                                         view! {
-                                            <li data-coin=p.coin.ticker()>
-                                                <a href=format::coin_path(p.coin)>{p.coin.name()}</a>
+                                            <li data-coin=p.coin.to_string()>
+                                                <a href=live.coin_path(p.coin)>{live.coin_name(p.coin)}</a>
                                                 " " <span class="price">{format::usd(p.price)}</span> " "
                                                 <span class=class>
                                                     {change.map_or_else(|| "24 h change unknown".to_owned(), |c| format!("{} in 24 h", format::change(c)))}

@@ -2,19 +2,19 @@
 
 use chrono::{DateTime, Utc};
 use shared::{
-    AccuracyStats, BaselineRule, Coin, Direction, GateDecision, GateDecisionInfo, Horizon, ModelOrigin,
-    ModelPerformance, ModelVersion, Outcome, Prediction, RetrainStatus, Signal, Skill, StrategyFigures,
-    StrategyResult,
+    AccuracyStats, BaselineRule, Coin, CoinsResponse, Direction, GateDecision, GateDecisionInfo, Horizon,
+    ModelOrigin, ModelPerformance, ModelVersion, Outcome, Prediction, RetrainStatus, Signal, Skill,
+    StrategyFigures, StrategyResult,
 };
 
-/// The coin a client path names (`/Litecoin`, `/litecoin`, `/LTC/...`), if any.
-pub fn coin_from_path(path: &str) -> Option<Coin> {
-    path.trim_start_matches('/').split('/').next()?.parse().ok()
-}
-
-/// The canonical page path of a coin: `/Bitcoin`.
-pub fn coin_path(coin: Coin) -> String {
-    format!("/{}", coin.name())
+/// The coin a client path names (`/Litecoin`, `/bitcoin-cash`, `/LTC/...`), if the server
+/// serves it; until the server has listed its coins (`served` is `None`), a coin coincast knows.
+pub fn coin_from_path(path: &str, served: Option<&CoinsResponse>) -> Option<Coin> {
+    let segment = path.trim_start_matches('/').split('/').next()?;
+    match served {
+        Some(served) => served.find(segment).map(|c| c.coin),
+        None => segment.parse::<Coin>().ok().filter(|c| c.known_info().is_some()),
+    }
 }
 
 /// A duration in seconds as people say it: `42 s`, `5 min`, `3 h 12 min`, `2 d 4 h`.
@@ -856,7 +856,7 @@ mod tests {
     fn pred(horizon: Horizon, made_at: &str, p_up: f64, correct: Option<bool>) -> Prediction {
         Prediction {
             id: 1,
-            coin: Coin::Btc,
+            coin: Coin::BTC,
             horizon,
             direction: Direction::from_p_up(p_up),
             p_up,
@@ -1144,7 +1144,7 @@ mod tests {
 
     fn performance(live: shared::StrategyFigures) -> ModelPerformance {
         ModelPerformance {
-            coin: Coin::Btc,
+            coin: Coin::BTC,
             horizon: Horizon::H1,
             model_id: "m".into(),
             threshold: Some(0.4),
@@ -1323,12 +1323,35 @@ mod tests {
 
     #[test]
     fn coin_paths_parse_names_and_tickers_in_any_case() {
-        assert_eq!(coin_from_path("/Bitcoin"), Some(Coin::Btc));
-        assert_eq!(coin_from_path("/litecoin"), Some(Coin::Ltc));
-        assert_eq!(coin_from_path("/XRP/history"), Some(Coin::Xrp));
-        assert_eq!(coin_from_path("/"), None);
-        assert_eq!(coin_from_path("/Dogecoin"), None);
-        assert_eq!(coin_path(Coin::Xrp), "/Ripple");
+        let served = |coins: &[(Coin, &str)]| CoinsResponse {
+            coins: coins
+                .iter()
+                .map(|&(coin, name)| shared::CoinInfo {
+                    coin,
+                    name: name.into(),
+                    horizons: vec![],
+                    models_beating_baseline: 0,
+                })
+                .collect(),
+        };
+        let three = served(&[
+            (Coin::BTC, "Bitcoin"),
+            (Coin::LTC, "Litecoin"),
+            (Coin::XRP, "Ripple"),
+        ]);
+        assert_eq!(coin_from_path("/Bitcoin", Some(&three)), Some(Coin::BTC));
+        assert_eq!(coin_from_path("/litecoin", Some(&three)), Some(Coin::LTC));
+        assert_eq!(coin_from_path("/XRP/history", Some(&three)), Some(Coin::XRP));
+        assert_eq!(coin_from_path("/", Some(&three)), None);
+        assert_eq!(coin_from_path("/Dogecoin", Some(&three)), None, "not served");
+        let pepe = Coin::from_ticker("PEPE").unwrap();
+        let other = served(&[(Coin::BCH, "Bitcoin Cash"), (pepe, "Pepe")]);
+        assert_eq!(coin_from_path("/Bitcoin-Cash", Some(&other)), Some(Coin::BCH));
+        assert_eq!(coin_from_path("/pepe", Some(&other)), Some(pepe));
+        // Before the server has listed its coins: the coins coincast knows only.
+        assert_eq!(coin_from_path("/Dogecoin", None), Some(Coin::DOGE));
+        assert_eq!(coin_from_path("/about", None), None);
+        assert_eq!(coin_from_path("/PEPE", None), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use shared::{DataMode, HealthResponse, HealthStatus, SourceState, SourcesResponse};
+use shared::{Coin, CoinsResponse, DataMode, HealthResponse, HealthStatus, SourceState, SourcesResponse};
 
 use crate::{api, format};
 
@@ -29,6 +29,8 @@ pub struct Live {
     pub down: RwSignal<Option<String>>,
     /// When the page last heard from the API (an event or a status answer).
     pub last_update: RwSignal<Option<DateTime<Utc>>>,
+    /// The coins the server serves (`GET /api/coins`), once it has answered.
+    pub coins: RwSignal<Option<CoinsResponse>>,
     health: RwSignal<Option<HealthResponse>>,
     sources: RwSignal<Option<SourcesResponse>>,
     /// Bumped to read the status now.
@@ -36,6 +38,19 @@ pub struct Live {
 }
 
 impl Live {
+    /// A coin's name as the server configures it (its known name, or its ticker, until the
+    /// server has said).
+    pub fn coin_name(&self, coin: Coin) -> String {
+        self.coins
+            .with_untracked(|c| c.as_ref().and_then(|c| c.get(coin)).map(|i| i.name.clone()))
+            .unwrap_or_else(|| coin.label())
+    }
+
+    /// A coin's page path (`/Bitcoin`), named as the server configures it.
+    pub fn coin_path(&self, coin: Coin) -> String {
+        format!("/{}", shared::slug(&self.coin_name(coin)))
+    }
+
     /// Creates the signals, opens the event stream, starts polling, and provides the context.
     pub fn provide() -> Live {
         let live = Live {
@@ -45,6 +60,7 @@ impl Live {
             reconnected: RwSignal::new(0),
             down: RwSignal::new(None),
             last_update: RwSignal::new(None),
+            coins: RwSignal::new(None),
             health: RwSignal::new(None),
             sources: RwSignal::new(None),
             check: RwSignal::new(0),
@@ -53,12 +69,20 @@ impl Live {
 
         let status = LocalResource::new(move || {
             live.check.track();
-            async { (api::health().await, api::sources().await) }
+            // The coins are read until the server has answered them once.
+            let known = live.coins.get_untracked().is_some();
+            async move {
+                let coins = if known { None } else { api::coins().await.ok() };
+                (api::health().await, api::sources().await, coins)
+            }
         });
         Effect::new(move |_| {
-            let Some((health, sources)) = status.get() else {
+            let Some((health, sources, coins)) = status.get() else {
                 return;
             };
+            if coins.is_some() {
+                live.coins.set(coins);
+            }
             match health {
                 Ok(h) => {
                     if live.down.get_untracked().is_some() {

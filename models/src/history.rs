@@ -323,9 +323,7 @@ pub fn coin_for(path: &std::path::Path, parsed: &History) -> Option<Coin> {
 pub fn coin_in_name(path: &std::path::Path) -> Option<Coin> {
     let name = path.file_name()?.to_string_lossy();
     match freqtrade_base(&name) {
-        Some(base) => Coin::ALL
-            .into_iter()
-            .find(|c| base.eq_ignore_ascii_case(c.ticker())),
+        Some(base) => Coin::from_ticker(&base.to_ascii_uppercase()),
         None => coin_in(&name),
     }
 }
@@ -342,7 +340,10 @@ pub fn freqtrade_base(name: &str) -> Option<&str> {
 
 fn coin_in(s: &str) -> Option<Coin> {
     let upper = s.to_ascii_uppercase();
-    Coin::ALL.into_iter().find(|c| upper.contains(c.ticker()))
+    shared::KNOWN_COINS
+        .iter()
+        .map(|k| k.coin)
+        .find(|c| upper.contains(c.ticker()))
 }
 
 #[cfg(test)]

@@ -248,7 +248,10 @@ these models: their history in our data ends in March 2021, so no model using th
 sample or run on the bundled replay.\n"
     )?;
     writeln!(md, "## Plots\n")?;
-    for coin in Coin::ALL {
+    let mut coins: Vec<Coin> = cards.iter().map(|c| c.coin).collect();
+    coins.sort();
+    coins.dedup();
+    for coin in coins {
         let mine: Vec<&ModelCard> = cards.iter().filter(|c| c.coin == coin).collect();
         if mine.is_empty() {
             continue;
@@ -260,7 +263,7 @@ sample or run on the bundled replay.\n"
         writeln!(
             md,
             "### {}\n\n![reliability]({rel}) ![accuracy vs coverage]({cov})\n",
-            coin.name()
+            coin.label()
         )?;
     }
     std::fs::write(dir.join("REPORT.md"), md)?;
@@ -542,7 +545,7 @@ fn reliability_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Re
         .collect();
     line_chart(
         path,
-        &format!("{}: reliability", coin.name()),
+        &format!("{}: reliability", coin.label()),
         (0.3..0.7, "predicted P(UP)"),
         (0.3..0.7, "observed UP rate"),
         Style {
@@ -574,7 +577,7 @@ fn coverage_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Resul
         .collect();
     line_chart(
         path,
-        &format!("{}: accuracy vs coverage", coin.name()),
+        &format!("{}: accuracy vs coverage", coin.label()),
         (0.0..1.0, "share of most confident predictions"),
         (0.4..0.7, "accuracy"),
         Style {

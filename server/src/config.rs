@@ -27,6 +27,9 @@ pub struct Settings {
     pub retrain: RetrainSettings,
     pub retention: RetentionSettings,
     pub worker: WorkerSettings,
+    /// The coins followed (`[[coins]]`, see `crate::coins`); by default BTC, LTC and XRP.
+    #[serde(default)]
+    pub coins: crate::coins::Coins,
 }
 
 /// How long stored rows are kept; the `maintenance` job applies it (in every mode) in bounded

@@ -1,5 +1,6 @@
 //! The coincast server: folders follow the data path.
 //!
+//! - `coins.rs`: the configured coins (`[[coins]]`), validated at start;
 //! - `collect/`: one module per upstream, the replay, the source catalogue, one collection run;
 //! - `db/`: connecting and migrating, the entities, and every query;
 //! - `predict/`: the model registry, features from stored data, the tick, scoring, live accuracy;
@@ -12,6 +13,7 @@
 
 pub mod cli;
 pub mod clock;
+pub mod coins;
 pub mod collect;
 pub mod commands;
 pub mod config;

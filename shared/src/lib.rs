@@ -3,6 +3,7 @@
 //! Invariant: this crate depends on nothing server-side (no tokio, actix or sea-orm) and builds for
 //! `wasm32-unknown-unknown`; CI checks both. The `openapi` feature adds utoipa schema derives.
 
+mod coins;
 mod data;
 mod error;
 mod events;
@@ -12,6 +13,7 @@ mod performance;
 mod predictions;
 mod versions;
 
+pub use coins::{CoinInfo, CoinsResponse, KNOWN_COINS, KnownCoin, slug};
 pub use data::{
     CandleDto, CandlesResponse, DataMode, LatestPrice, PricesResponse, ReplayInfo, Resolution, SourceHealth,
     SourceState, SourcesResponse,
@@ -19,7 +21,7 @@ pub use data::{
 pub use error::{ApiErrorBody, ErrorCode};
 pub use events::{EventType, PriceTick, SkippedEvents, StreamReset};
 pub use health::{DatabaseHealth, HealthResponse, HealthStatus, JobHealth};
-pub use market::{Coin, Horizon, ParseCoinError, ParseHorizonError};
+pub use market::{Coin, Horizon, MAX_TICKER, ParseCoinError, ParseHorizonError};
 pub use performance::{EquityPoint, ModelPerformance, PerformanceResponse, StrategyFigures, StrategyResult};
 pub use predictions::{
     AccuracyResponse, AccuracyRow, AccuracyStats, BaselineRule, CoveragePoint, Direction, LatestPrediction,

@@ -5,52 +5,102 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-/// A coin coincast follows: its upper-case ticker, `BTC`, `LTC` or `XRP`, in every answer and
-/// every parameter. Any other spelling (`?coin=ltc`, `?coin=Bitcoin`) is a 400
-/// `invalid_parameter` whose message suggests the ticker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum Coin {
-    /// Bitcoin
-    #[serde(rename = "BTC")]
-    Btc,
-    /// Litecoin
-    #[serde(rename = "LTC")]
-    Ltc,
-    /// Ripple (XRP)
-    #[serde(rename = "XRP")]
-    Xrp,
+/// The longest ticker a coin may have (`1000SATS` has 8).
+pub const MAX_TICKER: usize = 10;
+
+/// A coin: its upper-case ticker (`BTC`, `ETH`; 2 to 10 letters or digits, at least one letter),
+/// as in every answer and every parameter. Which coins a deployment serves is configuration
+/// (`[[coins]]`; the known ones are [`crate::KNOWN_COINS`]): this type only says that a ticker is
+/// well formed. Small and `Copy` (the ticker is kept inline), ordered by ticker.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Coin {
+    len: u8,
+    bytes: [u8; MAX_TICKER],
 }
 
 impl Coin {
-    /// Every coin, in display order.
-    pub const ALL: [Coin; 3] = [Coin::Btc, Coin::Ltc, Coin::Xrp];
+    pub const BTC: Coin = Coin::known("BTC");
+    pub const ETH: Coin = Coin::known("ETH");
+    pub const SOL: Coin = Coin::known("SOL");
+    pub const XRP: Coin = Coin::known("XRP");
+    pub const LTC: Coin = Coin::known("LTC");
+    pub const DOGE: Coin = Coin::known("DOGE");
+    pub const ADA: Coin = Coin::known("ADA");
+    pub const BCH: Coin = Coin::known("BCH");
+    pub const LINK: Coin = Coin::known("LINK");
+    pub const AVAX: Coin = Coin::known("AVAX");
+
+    const fn known(ticker: &str) -> Coin {
+        match Coin::from_ticker(ticker) {
+            Some(coin) => coin,
+            None => panic!("not a ticker"),
+        }
+    }
+
+    /// The coin of exactly this ticker: 2 to 10 upper-case ASCII letters or digits, at least one
+    /// letter. The wire form: API parameters and JSON take nothing else.
+    pub const fn from_ticker(ticker: &str) -> Option<Coin> {
+        let given = ticker.as_bytes();
+        if given.len() < 2 || given.len() > MAX_TICKER {
+            return None;
+        }
+        let mut bytes = [0u8; MAX_TICKER];
+        let mut letters = 0;
+        let mut i = 0;
+        while i < given.len() {
+            let b = given[i];
+            if b.is_ascii_uppercase() {
+                letters += 1;
+            } else if !b.is_ascii_digit() {
+                return None;
+            }
+            bytes[i] = b;
+            i += 1;
+        }
+        if letters == 0 {
+            return None;
+        }
+        Some(Coin {
+            len: given.len() as u8,
+            bytes,
+        })
+    }
 
     /// The ticker, as on the wire: `BTC`.
-    pub const fn ticker(self) -> &'static str {
-        match self {
-            Coin::Btc => "BTC",
-            Coin::Ltc => "LTC",
-            Coin::Xrp => "XRP",
-        }
+    pub fn ticker(&self) -> &str {
+        // Only ASCII letters and digits are ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
 
-    /// The name people use, also the app's page path: `Bitcoin`.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Coin::Btc => "Bitcoin",
-            Coin::Ltc => "Litecoin",
-            Coin::Xrp => "Ripple",
-        }
+    /// The known name (`Bitcoin`), else the ticker: for reports written without a deployment's
+    /// configuration.
+    pub fn label(self) -> String {
+        self.known_info()
+            .map_or_else(|| self.ticker().to_owned(), |k| k.name.to_owned())
     }
 
-    /// The Bitstamp pair the candles come from.
-    pub const fn bitstamp_pair(self) -> &'static str {
-        match self {
-            Coin::Btc => "btcusd",
-            Coin::Ltc => "ltcusd",
-            Coin::Xrp => "xrpusd",
-        }
+    /// What coincast knows of this coin without configuration (name, exchange pairs), if it is
+    /// one of [`crate::KNOWN_COINS`].
+    pub fn known_info(self) -> Option<&'static crate::KnownCoin> {
+        crate::KNOWN_COINS.iter().find(|k| k.coin == self)
+    }
+}
+
+impl PartialOrd for Coin {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Coin {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.ticker().cmp(other.ticker())
+    }
+}
+
+impl fmt::Debug for Coin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.ticker())
     }
 }
 
@@ -60,21 +110,74 @@ impl fmt::Display for Coin {
     }
 }
 
-/// The error for a coin name that is not one of ours.
+impl Serialize for Coin {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.ticker())
+    }
+}
+
+impl<'de> Deserialize<'de> for Coin {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Ticker;
+        impl serde::de::Visitor<'_> for Ticker {
+            type Value = Coin;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a coin ticker: 2 to 10 upper-case letters or digits, like BTC")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Coin, E> {
+                Coin::from_ticker(v).ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(v), &self))
+            }
+        }
+        deserializer.deserialize_str(Ticker)
+    }
+}
+
+#[cfg(feature = "openapi")]
+mod coin_schema {
+    use std::borrow::Cow;
+
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::{PartialSchema, ToSchema};
+
+    impl PartialSchema for super::Coin {
+        /// A ticker; the server's document replaces this with the enum of the coins it serves.
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^[A-Z0-9]{2,10}$"))
+                .description(Some("A coin's upper-case ticker"))
+                .into()
+        }
+    }
+
+    impl ToSchema for super::Coin {
+        fn name() -> Cow<'static, str> {
+            Cow::Borrowed("Coin")
+        }
+    }
+}
+
+/// The error for text that is no coin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown coin {0:?}: expected one of BTC, LTC, XRP (or Bitcoin, Litecoin, Ripple)")]
+#[error(
+    "{0:?} is not a coin: give its ticker (2 to 10 letters or digits, like BTC) or a known name (Bitcoin)"
+)]
 pub struct ParseCoinError(pub String);
 
-/// Lenient, for people: the ticker or the name in any case (the web app's `/Litecoin` and
-/// `/litecoin`, the command line's `--coin`). API parameters take the exact ticker only.
+/// Lenient, for people (the command line's `--coin`, the web app's `/Litecoin`): a ticker in any
+/// case, or the name of one of [`crate::KNOWN_COINS`]. Whether a deployment serves the coin is
+/// for its configuration to say; API parameters take the exact ticker only.
 impl FromStr for Coin {
     type Err = ParseCoinError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim();
-        Coin::ALL
-            .into_iter()
-            .find(|c| wanted.eq_ignore_ascii_case(c.ticker()) || wanted.eq_ignore_ascii_case(c.name()))
+        crate::KNOWN_COINS
+            .iter()
+            .find(|k| wanted.eq_ignore_ascii_case(k.name) || wanted.eq_ignore_ascii_case(&k.slug()))
+            .map(|k| k.coin)
+            .or_else(|| Coin::from_ticker(&wanted.to_ascii_uppercase()))
             .ok_or_else(|| ParseCoinError(s.to_owned()))
     }
 }
@@ -200,31 +303,44 @@ mod tests {
 
     #[test]
     fn coins_round_trip_through_json_as_tickers() {
-        for coin in Coin::ALL {
+        for known in crate::KNOWN_COINS {
+            let coin = known.coin;
             let json = serde_json::to_string(&coin).unwrap();
             assert_eq!(json, format!("\"{}\"", coin.ticker()));
             assert_eq!(serde_json::from_str::<Coin>(&json).unwrap(), coin);
         }
+        let other: Coin = serde_json::from_str("\"1000SATS\"").unwrap();
+        assert_eq!(other.ticker(), "1000SATS");
     }
 
     #[test]
-    fn coins_parse_from_tickers_and_names_in_any_case() {
-        assert_eq!("BTC".parse::<Coin>(), Ok(Coin::Btc));
-        assert_eq!("ltc".parse::<Coin>(), Ok(Coin::Ltc));
-        assert_eq!("Ripple".parse::<Coin>(), Ok(Coin::Xrp));
-        assert_eq!("litecoin".parse::<Coin>(), Ok(Coin::Ltc));
-        assert_eq!(" XRP ".parse::<Coin>(), Ok(Coin::Xrp));
-    }
-
-    #[test]
-    fn unknown_coin_gives_a_clear_error() {
-        let err = "DOGE".parse::<Coin>().unwrap_err();
-        assert_eq!(err, ParseCoinError("DOGE".into()));
-        assert!(err.to_string().contains("BTC, LTC, XRP"), "{err}");
+    fn coins_parse_from_tickers_and_known_names_in_any_case() {
+        assert_eq!("BTC".parse::<Coin>(), Ok(Coin::BTC));
+        assert_eq!("ltc".parse::<Coin>(), Ok(Coin::LTC));
+        assert_eq!("Ripple".parse::<Coin>(), Ok(Coin::XRP));
+        assert_eq!("litecoin".parse::<Coin>(), Ok(Coin::LTC));
+        assert_eq!("bitcoin-cash".parse::<Coin>(), Ok(Coin::BCH));
+        assert_eq!(" XRP ".parse::<Coin>(), Ok(Coin::XRP));
+        assert_eq!("doge".parse::<Coin>(), Ok(Coin::DOGE));
         assert!(
-            serde_json::from_str::<Coin>("\"bitcoin\"").is_err(),
-            "the wire form is the ticker only"
+            Coin::BTC < Coin::DOGE && Coin::DOGE < Coin::ETH,
+            "ordered by ticker"
         );
+    }
+
+    #[test]
+    fn malformed_coins_give_a_clear_error() {
+        for bad in ["", "B", "BTC-USD", "ÄTH", "12", "ABCDEFGHIJK"] {
+            let err = bad.parse::<Coin>().unwrap_err();
+            assert_eq!(err, ParseCoinError(bad.into()));
+        }
+        assert!("x".parse::<Coin>().unwrap_err().to_string().contains("like BTC"));
+        for wire in ["\"bitcoin\"", "\"btc\"", "\"B\"", "7"] {
+            assert!(
+                serde_json::from_str::<Coin>(wire).is_err(),
+                "the wire form is the ticker only: {wire}"
+            );
+        }
     }
 
     #[test]

@@ -9,9 +9,12 @@ use super::{FetchError, Point};
 
 const MARKER: &str = "new Date(\"";
 
-/// The page name of a coin's tweet chart.
-pub fn page(coin: shared::Coin) -> String {
-    format!("comparison/{}-tweets.html", coin.name().to_ascii_lowercase())
+/// The page name of a coin's tweet chart, by the coin's name (`Bitcoin`).
+pub fn page(name: &str) -> String {
+    format!(
+        "comparison/{}-tweets.html",
+        name.to_ascii_lowercase().replace(' ', "-")
+    )
 }
 
 /// Daily points (midnight UTC of each day), oldest first; `null` days are left out. A page with
@@ -78,7 +81,8 @@ mod tests {
                 }
             ]
         );
-        assert_eq!(page(shared::Coin::Xrp), "comparison/ripple-tweets.html");
+        assert_eq!(page("Ripple"), "comparison/ripple-tweets.html");
+        assert_eq!(page("Bitcoin Cash"), "comparison/bitcoin-cash-tweets.html");
     }
 
     #[test]

@@ -114,31 +114,29 @@ pub fn parse_ohlc(body: &str, now: i64) -> Result<(String, Vec<Bar>), ParseError
     Ok((payload.data.pair, bars))
 }
 
-/// The request path for `limit` (1..=1000) minute candles of `coin`, ending with the last
-/// completed minute, or starting at `start` (Unix seconds) when given (for backfill pages).
-pub fn ohlc_path(coin: shared::Coin, limit: u32, start: Option<i64>) -> String {
+/// The request path for `limit` (1..=1000) minute candles of the Bitstamp `pair` (`btcusd`),
+/// ending with the last completed minute, or starting at `start` (Unix seconds) when given (for
+/// backfill pages).
+pub fn ohlc_path(pair: &str, limit: u32, start: Option<i64>) -> String {
     let limit = limit.clamp(1, 1000);
-    let mut path = format!(
-        "api/v2/ohlc/{}/?step=60&limit={limit}&exclude_current_candle=true",
-        coin.bitstamp_pair()
-    );
+    let mut path = format!("api/v2/ohlc/{pair}/?step=60&limit={limit}&exclude_current_candle=true");
     if let Some(start) = start {
         path.push_str(&format!("&start={start}"));
     }
     path
 }
 
-/// Fetches and parses up to `limit` minute candles of `coin` (see [`ohlc_path`]).
+/// Fetches and parses up to `limit` minute candles of the Bitstamp `pair` (see [`ohlc_path`]).
 pub async fn fetch_minutes(
     client: &reqwest::Client,
     base_url: &str,
-    coin: shared::Coin,
+    pair: &str,
     limit: i64,
     start: Option<i64>,
     timeout: std::time::Duration,
 ) -> Result<Vec<Bar>, super::FetchError> {
     let limit = u32::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
-    let url = super::join(base_url, &ohlc_path(coin, limit, start));
+    let url = super::join(base_url, &ohlc_path(pair, limit, start));
     let body = super::get_text(client, &url, timeout).await?;
     Ok(parse_ohlc(&body, crate::clock::now())?.1)
 }

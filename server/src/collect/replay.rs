@@ -325,7 +325,7 @@ mod tests {
             close: 1.0,
             volume: 1.0,
         };
-        let bars = BTreeMap::from([(Coin::Btc, vec![bar(1_700_000_000), bar(1_700_086_400)])]);
+        let bars = BTreeMap::from([(Coin::BTC, vec![bar(1_700_000_000), bar(1_700_086_400)])]);
         let id = format!("dir:{}", "é".repeat(80));
         let r = Replay::new(id, "files".into(), bars).unwrap();
         assert_eq!(r.source().chars().count(), "replay:".len() + 40);
@@ -335,14 +335,14 @@ mod tests {
     #[test]
     fn the_bundled_sample_loads_with_all_coins() {
         let r = Replay::bundled().unwrap();
-        assert_eq!(r.coins().collect::<Vec<_>>(), Coin::ALL);
+        assert_eq!(r.coins().collect::<Vec<_>>(), crate::coins::DEFAULT);
         // 8 days per coin; the three coins' minutes are a couple of minutes apart.
         assert!(
             (8 * 86_400..8 * 86_400 + 300).contains(&r.cycle_s()),
             "{}",
             r.cycle_s()
         );
-        assert_eq!(r.bars[&Coin::Btc].len(), 8 * 1440);
+        assert_eq!(r.bars[&Coin::BTC].len(), 8 * 1440);
     }
 
     #[test]
@@ -350,19 +350,19 @@ mod tests {
         let r = Replay::bundled().unwrap();
         let now = 1_800_000_030; // 30 s into a minute
         let shift = r.initial_shift(now);
-        let due = r.due(Coin::Btc, shift, now, None);
+        let due = r.due(Coin::BTC, shift, now, None);
         // Five days of warm-up are due at once (less the minutes BTC starts after the earliest
         // coin), ending with the last completed minute.
         assert!((5 * 1440 - 5..=5 * 1440).contains(&due.len()), "{}", due.len());
         assert_eq!(due.last().unwrap().ts, now / 60 * 60 - 60);
-        assert_eq!(due[0].close, r.bars[&Coin::Btc][0].close);
+        assert_eq!(due[0].close, r.bars[&Coin::BTC][0].close);
         let last = due.last().unwrap().ts;
         // A minute later exactly one more is due.
-        let next = r.due(Coin::Btc, shift, now + 60, Some(last));
+        let next = r.due(Coin::BTC, shift, now + 60, Some(last));
         assert_eq!(next.len(), 1);
         assert_eq!(next[0].ts, last + 60);
         assert!(
-            r.due(Coin::Btc, shift, now + 20, Some(last)).is_empty(),
+            r.due(Coin::BTC, shift, now + 20, Some(last)).is_empty(),
             "the minute in progress is not due"
         );
     }

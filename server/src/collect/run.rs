@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use shared::Coin;
 
 use crate::clock::{self, MINUTE_S};
+use crate::coins::Coins;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{SeriesId, SourceId};
 use crate::collect::{self as collectors, Point, bitinfocharts, bitstamp, blockchain, mempool, yahoo};
@@ -31,6 +32,8 @@ pub struct Collectors {
     client: reqwest::Client,
     upstream: UpstreamSettings,
     replay: Option<Arc<Replay>>,
+    /// The coins collected (`[[coins]]`; the default list until [`Collectors::with_coins`]).
+    coins: Coins,
 }
 
 /// Most minutes one candle run asks for: a run after a long outage heals up to this much; older
@@ -53,7 +56,14 @@ impl Collectors {
             client,
             upstream,
             replay,
+            coins: Coins::default(),
         })
+    }
+
+    /// The same collectors for the configured coins.
+    pub fn with_coins(mut self, coins: Coins) -> Self {
+        self.coins = coins;
+        self
     }
 
     /// The recording replayed instead of live candles, if any.
@@ -73,8 +83,9 @@ impl Collectors {
     /// Tweets per day of every coin.
     pub async fn all_tweets(&self) -> Vec<Result<(), SourceError>> {
         let mut out = Vec::new();
-        for coin in Coin::ALL {
-            out.push(self.tweets(coin).await);
+        let coins = self.coins.all().iter();
+        for c in coins.filter(|c| SeriesId::TWEET_COINS.contains(&c.coin)) {
+            out.push(self.tweets(c.coin, &c.name).await);
         }
         out
     }
@@ -136,10 +147,13 @@ impl Collectors {
                 }
             }
             None => {
-                for coin in Coin::ALL {
+                for c in self.coins.all() {
                     out.push(
-                        self.track(SourceId::Bitstamp(coin), self.bitstamp_candles(coin))
-                            .await,
+                        self.track(
+                            SourceId::Bitstamp(c.coin),
+                            self.bitstamp_candles(c.coin, &c.bitstamp),
+                        )
+                        .await,
                     );
                 }
             }
@@ -151,7 +165,7 @@ impl Collectors {
         Ok(db::candles::latest_minute(&self.db, coin).await?.map(|c| c.ts))
     }
 
-    async fn bitstamp_candles(&self, coin: Coin) -> anyhow::Result<Option<i64>> {
+    async fn bitstamp_candles(&self, coin: Coin, pair: &str) -> anyhow::Result<Option<i64>> {
         let now_minute = clock::current_minute();
         let missing = match self.latest_candle(coin).await? {
             Some(ts) => (now_minute - ts) / MINUTE_S,
@@ -161,7 +175,7 @@ impl Collectors {
         let bars = bitstamp::fetch_minutes(
             &self.client,
             &self.upstream.bitstamp,
-            coin,
+            pair,
             limit,
             None,
             self.timeout(),
@@ -260,10 +274,10 @@ impl Collectors {
         .await
     }
 
-    async fn tweets(&self, coin: Coin) -> Result<(), SourceError> {
+    async fn tweets(&self, coin: Coin, name: &str) -> Result<(), SourceError> {
         self.track(SourceId::Bitinfocharts(coin), async {
             let body = self
-                .get(&self.upstream.bitinfocharts, &bitinfocharts::page(coin))
+                .get(&self.upstream.bitinfocharts, &bitinfocharts::page(name))
                 .await?;
             let points = bitinfocharts::parse(&body)?;
             self.store_points(SeriesId::Tweets(coin), "bitinfocharts", &points)

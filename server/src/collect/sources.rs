@@ -36,6 +36,10 @@ pub enum SeriesId {
 }
 
 impl SeriesId {
+    /// The coins with a tweets-per-day series (bitinfocharts' pages of the coins coincast began
+    /// with); other coins have none.
+    pub const TWEET_COINS: [Coin; 3] = [Coin::BTC, Coin::LTC, Coin::XRP];
+
     /// The market series, collected from Yahoo.
     pub const MARKETS: [SeriesId; 4] = [
         SeriesId::Gold,
@@ -52,7 +56,7 @@ impl SeriesId {
             SeriesId::MempoolSpaceCount,
             SeriesId::MempoolSpaceVsize,
         ];
-        all.extend(Coin::ALL.map(SeriesId::Tweets));
+        all.extend(SeriesId::TWEET_COINS.map(SeriesId::Tweets));
         all.extend(SeriesId::MARKETS);
         all
     }
@@ -64,9 +68,11 @@ impl SeriesId {
             SeriesId::Tps => "tps",
             SeriesId::MempoolSpaceCount => "mempool_space_count",
             SeriesId::MempoolSpaceVsize => "mempool_space_vsize",
-            SeriesId::Tweets(Coin::Btc) => "tweets_btc",
-            SeriesId::Tweets(Coin::Ltc) => "tweets_ltc",
-            SeriesId::Tweets(Coin::Xrp) => "tweets_xrp",
+            SeriesId::Tweets(Coin::BTC) => "tweets_btc",
+            SeriesId::Tweets(Coin::LTC) => "tweets_ltc",
+            SeriesId::Tweets(Coin::XRP) => "tweets_xrp",
+            // Not collected (not in `TWEET_COINS`), so never stored.
+            SeriesId::Tweets(_) => "tweets_other",
             SeriesId::Gold => "gold",
             SeriesId::Sp500 => "sp500",
             SeriesId::Oil => "oil",
@@ -191,8 +197,9 @@ pub const CANDLE_CADENCE_S: u32 = 60;
 /// How often the slower sources (chain, tweets, markets) are collected, seconds.
 pub const SLOW_CADENCE_S: u32 = 900;
 
-/// Every source, given the mode: in replay only the replayed candles (and markets) run.
-pub fn catalogue(replay: Option<&str>) -> Vec<SourceSpec> {
+/// Every source of the collected `coins`, given the mode: in replay only the replayed candles
+/// (and markets) run.
+pub fn catalogue(coins: &crate::coins::Coins, replay: Option<&str>) -> Vec<SourceSpec> {
     let live = replay.is_none();
     let spec = |id, description: String, cadence_s, stale_after_s, enabled| SourceSpec {
         id,
@@ -202,9 +209,10 @@ pub fn catalogue(replay: Option<&str>) -> Vec<SourceSpec> {
         enabled,
     };
     let mut out = Vec::new();
-    for coin in Coin::ALL {
+    for c in coins.all() {
+        let coin = c.coin;
         let description = match replay {
-            Some(dataset) => format!("{} minute candles replayed from {dataset}", coin.name()),
+            Some(dataset) => format!("{} minute candles replayed from {dataset}", c.name),
             None => format!("Bitstamp {}/USD minute candles", coin.ticker()),
         };
         let id = SourceId::candles(coin, replay.is_some());
@@ -238,8 +246,13 @@ pub fn catalogue(replay: Option<&str>) -> Vec<SourceSpec> {
             live,
         ));
     }
-    for coin in Coin::ALL {
-        let description = format!("bitinfocharts: tweets per day about {}", coin.name());
+    for c in coins
+        .all()
+        .iter()
+        .filter(|c| SeriesId::TWEET_COINS.contains(&c.coin))
+    {
+        let coin = c.coin;
+        let description = format!("bitinfocharts: tweets per day about {}", c.name);
         out.push(spec(
             SourceId::Bitinfocharts(coin),
             description,

@@ -42,6 +42,8 @@ pub struct Backfill<'a> {
     pub timeout: Duration,
     pub pause: Duration,
     pub retries: usize,
+    /// Where each coin's Bitstamp pair is configured.
+    pub coins: &'a crate::coins::Coins,
 }
 
 impl Backfill<'_> {
@@ -105,8 +107,19 @@ impl Backfill<'_> {
         limit: i64,
         start: i64,
     ) -> Result<Vec<models::history::Bar>, FetchError> {
+        let pair = self.coins.get(coin).map_or_else(
+            || format!("{}usd", coin.ticker().to_ascii_lowercase()),
+            |c| c.bitstamp.clone(),
+        );
         retry::with_backoff("backfill page", self.retries, FIRST_BACKOFF, || {
-            bitstamp::fetch_minutes(self.client, self.base_url, coin, limit, Some(start), self.timeout)
+            bitstamp::fetch_minutes(
+                self.client,
+                self.base_url,
+                &pair,
+                limit,
+                Some(start),
+                self.timeout,
+            )
         })
         .await
     }
@@ -131,9 +144,10 @@ pub async fn run(db: &DatabaseConnection, args: BackfillArgs, settings: &Setting
         timeout,
         pause: Duration::from_millis(args.pause_ms),
         retries: RETRIES,
+        coins: &settings.coins,
     };
     let coins = if args.coins.is_empty() {
-        Coin::ALL.to_vec()
+        settings.coins.collected()
     } else {
         args.coins
     };

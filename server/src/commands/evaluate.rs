@@ -632,7 +632,7 @@ mod tests {
             let path = dir
                 .path()
                 .join("ledgers")
-                .join(format!("{}.csv", ModelCard::stem(Coin::Btc, card.horizon)));
+                .join(format!("{}.csv", ModelCard::stem(Coin::BTC, card.horizon)));
             let text = std::fs::read_to_string(&path).unwrap();
             let mut lines = text.lines();
             assert_eq!(lines.next(), Some(LEDGER_HEADER));

@@ -57,7 +57,7 @@ fn commit() -> Option<String> {
 
 fn selection(args: &TrainArgs) -> (Vec<Coin>, Vec<Horizon>) {
     let coins = if args.coins.is_empty() {
-        Coin::ALL.to_vec()
+        crate::coins::DEFAULT.to_vec()
     } else {
         args.coins.clone()
     };
@@ -540,7 +540,11 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
 }
 
 /// `coincast train`: from the history files, or with `--from-db` from the app's database.
-pub async fn main(args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
+pub async fn main(mut args: TrainArgs, settings: &Settings) -> anyhow::Result<()> {
+    // Every configured coin unless `--coin` says which.
+    if args.coins.is_empty() {
+        args.coins = settings.coins.collected();
+    }
     let until = until_of(&args);
     // The gate sees only bars before `--gate-until`: a row whose outcome lies past it has no
     // label there, so nothing after it moves the decision.

@@ -37,7 +37,15 @@ fn of(coin: Coin, horizon: Horizon) -> sea_orm::Select<model_version::Entity> {
 /// The newest promoted model of each coin and horizon that has one (the running versions).
 pub async fn running(db: &impl ConnectionTrait) -> Result<Vec<StoredModel>, DbErr> {
     let mut out = Vec::new();
-    for coin in Coin::ALL {
+    let coins: Vec<String> = model_version::Entity::find()
+        .select_only()
+        .column(model_version::Column::Coin)
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    // A row of a malformed coin (none is written) is no running model.
+    for coin in coins.iter().filter_map(|c| Coin::from_ticker(c)) {
         for horizon in Horizon::ALL {
             let row = of(coin, horizon)
                 .filter(model_version::Column::Decision.eq(Decision::Promoted))

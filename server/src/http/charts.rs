@@ -178,9 +178,17 @@ pub struct Charts {
 }
 
 impl Default for Charts {
+    /// For the default coin list.
     fn default() -> Self {
+        Charts::new(&crate::coins::DEFAULT)
+    }
+}
+
+impl Charts {
+    /// No bars yet, for each of `coins`.
+    pub fn new(coins: &[Coin]) -> Self {
         Charts {
-            coins: Coin::ALL.into_iter().map(|c| (c, RwLock::new(None))).collect(),
+            coins: coins.iter().map(|&c| (c, RwLock::new(None))).collect(),
         }
     }
 }

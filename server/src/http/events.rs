@@ -188,17 +188,17 @@ mod tests {
 
     #[test]
     fn filters_pass_prices_for_every_horizon_and_skips_for_everyone() {
-        let price = Event::new(1, EventType::Price, Some(Coin::Btc), None, &1);
-        let pred = Event::new(2, EventType::Prediction, Some(Coin::Btc), Some(Horizon::H1), &1);
+        let price = Event::new(1, EventType::Price, Some(Coin::BTC), None, &1);
+        let pred = Event::new(2, EventType::Prediction, Some(Coin::BTC), Some(Horizon::H1), &1);
         let skipped = Event::new(3, EventType::Skipped, None, None, &1);
         let btc_1h = EventFilter {
-            coin: Some(Coin::Btc),
+            coin: Some(Coin::BTC),
             horizon: Some(Horizon::H1),
             kind: None,
         };
         assert!(price.passes(&btc_1h) && pred.passes(&btc_1h));
         let ltc = EventFilter {
-            coin: Some(Coin::Ltc),
+            coin: Some(Coin::LTC),
             ..EventFilter::default()
         };
         assert!(!price.passes(&ltc) && !pred.passes(&ltc) && skipped.passes(&ltc));

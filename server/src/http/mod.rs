@@ -79,10 +79,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let replay = Replay::from_settings(&settings.replay)?.map(Arc::new);
         let registry = Arc::new(
-            Registry::load(&settings.models.dir)
+            Registry::load_serving(&settings.models.dir, &settings.coins.served())
                 .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
         );
         reload_logged(&conn, &registry, "start: the promoted versions").await;
+        settings.coins.check_models(&registry.served())?;
         tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
         // Predictions follow each minute's candles: answers stay fresh until the next collection.
         let tick_schedule = cron::Schedule::from_str(&settings.jobs.candles_cron)
@@ -105,6 +106,7 @@ impl Application {
             settings.server.max_streams,
             settings.jobs.stall_after_s,
             Changes { origin, feed },
+            settings.coins.clone(),
         );
         // The answers exist before the first request (a database that does not answer yet is
         // retried by the watcher or the next job run).
@@ -113,7 +115,8 @@ impl Application {
         }
         let workers = if settings.jobs.enabled {
             let runner = Arc::new(Runner {
-                collectors: Collectors::new(conn, settings.upstream.clone(), replay)?,
+                collectors: Collectors::new(conn, settings.upstream.clone(), replay)?
+                    .with_coins(settings.coins.clone()),
                 registry: Some(registry),
                 notify: Some(Arc::new(published::Refresher(state.clone()))),
                 retention: settings.retention.clone(),
@@ -209,6 +212,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
     let rate_limit = web::Data::new(limits::RateLimit::new(&settings.server));
     let security = Arc::new(headers::SecurityHeaders::new(&settings.frontend.dist_dir));
     let known_routes = web::Data::new(routes::KnownRoutes::from_document(&openapi::document()));
+    let served = settings.coins.served();
     let dist = settings.frontend.dist_dir.clone();
     let mut server = HttpServer::new(move || {
         let known = known_routes.clone();
@@ -222,7 +226,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
             .app_data(routes::query_config())
             .configure(routes::configure)
             .split_for_parts();
-        let api = openapi::finish(api);
+        let api = openapi::finish(api, &served);
         app.service(web::resource("/docs").route(web::get().to(docs_redirect)))
             .service(SwaggerUi::new("/docs/{_:.*}").url(OPENAPI_JSON_PATH, api))
             .service(web::scope("/api").default_service(web::to(routes::api_not_found)))

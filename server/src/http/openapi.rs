@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use actix_web::App;
 use serde_json::{Value, json};
-use shared::{Horizon, Resolution};
+use shared::{Coin, Horizon, Resolution};
 use utoipa::openapi::OpenApi as OpenApiDoc;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type};
@@ -31,7 +31,7 @@ pub const API_VERSION: &str = "1.8.0";
 #[openapi(
     info(
         title = "coincast API",
-        description = "Predictions of whether BTC, LTC and XRP go UP or DOWN over the next 30 min to 12 h, \
+        description = "Predictions of whether the served coins (`GET /api/coins`; the `Coin` enum) go UP or DOWN over the next 30 min to 12 h, \
 with accuracy measured out of sample next to a majority-class baseline. All times are UTC; \
 errors are JSON bodies with a stable snake_case `code`. Changes are additive only: new fields, \
 parameters, routes and event types may appear (ignore what you do not know); `info.version` is \
@@ -97,7 +97,8 @@ impl ToSchema for TimeParam {
 }
 
 /// Operations whose answers carry an `ETag` (and take `If-None-Match`) and a `Cache-Control`.
-const CACHEABLE: [&str; 9] = [
+const CACHEABLE: [&str; 10] = [
+    "get_coins",
     "get_predictions",
     "get_accuracy",
     "get_models",
@@ -154,14 +155,20 @@ fn name_enum_members(schemas: &mut serde_json::Map<String, Value>) {
     }
 }
 
-/// The whole document: the fixed parts plus every registered route, finished.
+/// The whole document of the default coin list (`openapi.yaml`): the fixed parts plus every
+/// registered route, finished.
 pub fn document() -> OpenApiDoc {
+    document_for(&crate::coins::DEFAULT)
+}
+
+/// The whole document of a deployment serving `coins`.
+pub fn document_for(coins: &[Coin]) -> OpenApiDoc {
     let (_, doc) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
-    finish(doc)
+    finish(doc, coins)
 }
 
 fn error_response(description: &str, headers: Value) -> Value {
@@ -318,7 +325,7 @@ fn stream_schemas() -> Vec<(&'static str, Value)> {
 /// Adds to every API operation what the layers in front of its handler answer, the caching
 /// headers, the stream's event schemas, the enum member names for generated clients, and the
 /// version.
-pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
+pub fn finish(doc: OpenApiDoc, coins: &[Coin]) -> OpenApiDoc {
     let Ok(mut v) = serde_json::to_value(&doc) else {
         return doc;
     };
@@ -341,6 +348,17 @@ pub fn finish(doc: OpenApiDoc) -> OpenApiDoc {
         for (name, schema) in stream_schemas() {
             schemas.insert(name.to_owned(), schema);
         }
+        // A deployment's document names exactly the coins it serves (configuration, read at
+        // start): generators get an enum, and any other coin is a 400.
+        schemas.insert(
+            "Coin".to_owned(),
+            json!({
+                "type": "string",
+                "description": "A served coin's upper-case ticker (`GET /api/coins` lists them with their names). \
+                    The coins are a deployment's configuration: this document names its own.",
+                "enum": coins.iter().map(Coin::ticker).collect::<Vec<_>>(),
+            }),
+        );
         name_enum_members(schemas);
     }
     serde_json::from_value(v).unwrap_or(doc)

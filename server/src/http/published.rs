@@ -73,9 +73,9 @@ pub fn passes(filter: &Filter, coin: Coin, horizon: Horizon) -> bool {
     filter.0.is_none_or(|c| c == coin) && filter.1.is_none_or(|h| h == horizon)
 }
 
-/// Every filter combination: none, each coin, each horizon, each pair.
-fn filters() -> Vec<Filter> {
-    let coins = std::iter::once(None).chain(Coin::ALL.map(Some));
+/// Every filter combination: none, each served coin, each horizon, each pair.
+fn filters(served: &[Coin]) -> Vec<Filter> {
+    let coins = std::iter::once(None).chain(served.iter().copied().map(Some));
     coins
         .flat_map(|c| {
             std::iter::once(None)
@@ -152,6 +152,8 @@ pub struct Snapshot {
     pub model_by_id: HashMap<String, Body>,
     pub prices_latest: Body,
     pub sources: Body,
+    /// `GET /api/coins`.
+    pub coins: Body,
     /// When it was built (Unix seconds).
     pub built_at: i64,
     /// The newest minute (`made_at`) of a live prediction it holds: how far the published ticks
@@ -193,22 +195,28 @@ pub struct Published {
 }
 
 impl Default for Published {
+    /// For the default coin list.
     fn default() -> Self {
+        Published::new(&crate::coins::DEFAULT)
+    }
+}
+
+impl Published {
+    /// Nothing published yet, for the served `coins`.
+    pub fn new(coins: &[Coin]) -> Self {
         Published {
             snapshot: ArcSwapOption::empty(),
             events: broadcast::channel(EVENT_BUFFER).0,
             cursor: std::sync::atomic::AtomicI64::new(0),
             refreshing: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
-            charts: Charts::default(),
+            charts: Charts::new(coins),
             chart_pages: Pages::default(),
             history_pages: Pages::default(),
             slow_reads: pages::slow_reads(),
         }
     }
-}
 
-impl Published {
     /// The current answers (`None` until the first refresh worked).
     pub fn snapshot(&self) -> Option<Arc<Snapshot>> {
         self.snapshot.load_full()
@@ -268,10 +276,10 @@ impl Published {
     }
 
     /// A cheap look at whether anything changed (for the watcher).
-    async fn signature(db: &DatabaseConnection) -> Result<Signature, DbErr> {
+    async fn signature(db: &DatabaseConnection, coins: &[Coin]) -> Result<Signature, DbErr> {
         let scored = db::predictions::newest_scored(db).await?;
         let mut newest_minutes = Vec::new();
-        for coin in Coin::ALL {
+        for &coin in coins {
             newest_minutes.push(db::candles::latest_minute(db, coin).await?.map(|c| c.ts));
         }
         Ok(Signature {
@@ -333,7 +341,7 @@ impl Published {
                     if listening && !stale {
                         continue;
                     }
-                    let now_sig = match Self::signature(&state.db).await {
+                    let now_sig = match Self::signature(&state.db, &state.served).await {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::debug!(error = %e, "published state: the database does not answer");
@@ -382,6 +390,8 @@ async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Sna
     let all_performance = performance::build(state, charts, now).await?;
     let performance_ms = ms(started) - read_ms;
     let parts = Parts {
+        coins: crate::http::routes::coins::build(state, &all_models),
+        served: state.served.clone(),
         all_predictions,
         all_accuracy,
         all_models,
@@ -409,6 +419,8 @@ async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Sna
 
 /// What a snapshot is built from.
 struct Parts {
+    coins: shared::CoinsResponse,
+    served: Vec<Coin>,
     all_predictions: shared::PredictionsResponse,
     all_accuracy: shared::AccuracyResponse,
     all_models: shared::ModelsResponse,
@@ -437,7 +449,7 @@ fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
     let mut by_filter = HashMap::new();
     let mut accuracy_by_filter = HashMap::new();
     let mut performance_by_filter = HashMap::new();
-    for f in filters() {
+    for f in filters(&parts.served) {
         let mut p = all_predictions.clone();
         p.predictions.retain(|x| passes(&f, x.coin, x.horizon));
         by_filter.insert(f, Body::json(&p).map_err(serialization)?);
@@ -457,6 +469,7 @@ fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
         model_by_id,
         prices_latest: Body::json(&parts.prices_latest).map_err(serialization)?,
         sources: Body::json(&parts.sources).map_err(serialization)?,
+        coins: Body::json(&parts.coins).map_err(serialization)?,
         built_at: parts.now,
         published_minute,
         generation: parts.generation,
@@ -503,7 +516,7 @@ mod tests {
 
     #[test]
     fn every_filter_combination_is_published() {
-        assert_eq!(filters().len(), 4 * 7);
+        assert_eq!(filters(&crate::coins::DEFAULT).len(), 4 * 7);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 use shared::DataMode;
 
 use crate::clock;
+use crate::coins::Coins;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{self, SourceSpec};
 use crate::db::changes::Changes;
@@ -43,6 +44,10 @@ pub struct Inner {
     pub stall_after_s: i64,
     /// The models being served.
     pub registry: Arc<Registry>,
+    /// The configured coins (`[[coins]]`).
+    pub coins: Coins,
+    /// The served coins, in order: what every route's `coin` takes and lists.
+    pub served: Vec<shared::Coin>,
     /// What the read routes serve, and the event fan-out (`http::published`).
     pub published: Published,
     /// When the minute's candles are collected (`jobs.candles_cron`), after which that minute's
@@ -75,12 +80,14 @@ impl AppState {
         max_streams: usize,
         stall_after_s: i64,
         changes: Changes,
+        coins: Coins,
     ) -> Self {
         let jobs_expected = Job::ALL
             .into_iter()
             .filter(|j| j.runs(replay.is_some(), true))
             .collect();
-        let sources = sources::catalogue(replay.as_deref().map(Replay::dataset));
+        let sources = sources::catalogue(&coins, replay.as_deref().map(Replay::dataset));
+        let served = coins.served();
         AppState(Arc::new(Inner {
             db,
             started_at: Utc::now(),
@@ -91,7 +98,9 @@ impl AppState {
             jobs_expected,
             stall_after_s,
             registry,
-            published: Published::default(),
+            published: Published::new(&served),
+            served,
+            coins,
             tick_schedule,
             next_tick: AtomicI64::new(0),
             next_tick_from: AtomicI64::new(0),

@@ -65,10 +65,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(applied, backend = db::backend_name(&conn), "database ready");
     let replay = Replay::from_settings(&settings.replay)?.map(Arc::new);
     let registry = Arc::new(
-        Registry::load(&settings.models.dir)
+        Registry::load_serving(&settings.models.dir, &settings.coins.served())
             .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
     );
     reload_logged(&conn, &registry, "start: the promoted versions").await;
+    settings.coins.check_models(&registry.served())?;
     tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
     let origin = Origin::new();
     let feed = match (&settings.database.url, conn.get_database_backend()) {
@@ -80,7 +81,8 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .filter(|j| j.runs(replay.is_some(), true))
         .collect();
     let runner = Arc::new(Runner {
-        collectors: Collectors::new(conn.clone(), settings.upstream.clone(), replay)?,
+        collectors: Collectors::new(conn.clone(), settings.upstream.clone(), replay)?
+            .with_coins(settings.coins.clone()),
         registry: Some(registry.clone()),
         notify: Some(Arc::new(Announcer {
             db: conn.clone(),

@@ -131,7 +131,7 @@ mod tests {
             }
         }
         prediction::Entity::insert_many(rows).exec(&db).await.unwrap();
-        let got = accuracy(&db, Coin::Btc, Horizon::H1, ("24h", DAY_S), false, now)
+        let got = accuracy(&db, Coin::BTC, Horizon::H1, ("24h", DAY_S), false, now)
             .await
             .unwrap();
         let m = Metrics::compute(&expected.0, &expected.1).unwrap();
@@ -150,7 +150,7 @@ mod tests {
         assert!(close(got.brier, m.brier), "{got:?} {m:?}");
         assert!(close(got.baseline_accuracy, m.baseline_accuracy), "{got:?} {m:?}");
 
-        let none = accuracy(&db, Coin::Ltc, Horizon::H1, ("24h", DAY_S), false, now)
+        let none = accuracy(&db, Coin::LTC, Horizon::H1, ("24h", DAY_S), false, now)
             .await
             .unwrap();
         assert_eq!((none.n, none.hits, none.accuracy, none.brier), (0, 0, None, None));

@@ -143,7 +143,7 @@ mod tests {
     }
 
     async fn store(db: &DatabaseConnection, bars: &[Bar]) {
-        db::candles::upsert_candles(db, Coin::Btc, MINUTE_S, bars, "test", &mut |_| {})
+        db::candles::upsert_candles(db, Coin::BTC, MINUTE_S, bars, "test", &mut |_| {})
             .await
             .unwrap();
     }
@@ -165,8 +165,8 @@ mod tests {
         let check = |t: i64, want: Read| {
             let (db, kept) = (&db, &kept);
             async move {
-                let (bars, read) = kept.read(db, Coin::Btc, t - reach, t).await.unwrap();
-                let whole = db::candles::minutes(db, Coin::Btc, t - reach, t).await.unwrap();
+                let (bars, read) = kept.read(db, Coin::BTC, t - reach, t).await.unwrap();
+                let whole = db::candles::minutes(db, Coin::BTC, t - reach, t).await.unwrap();
                 assert_eq!(bars, whole, "at {t}");
                 assert_eq!(read, want, "at {t}");
             }
@@ -182,7 +182,7 @@ mod tests {
         check(T + MINUTE_S, Read::Full).await;
         // A wider window than the kept one is read whole.
         let (bars, read) = kept
-            .read(&db, Coin::Btc, T - 2 * reach, T + MINUTE_S)
+            .read(&db, Coin::BTC, T - 2 * reach, T + MINUTE_S)
             .await
             .unwrap();
         assert_eq!(read, Read::Full);

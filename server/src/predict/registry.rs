@@ -62,6 +62,8 @@ type Models = BTreeMap<(Coin, Horizon), Arc<LoadedModel>>;
 /// The running models.
 pub struct Registry {
     dir: PathBuf,
+    /// Only these coins' models are loaded (`None`: every model in the folder).
+    only: Option<Vec<Coin>>,
     models: RwLock<Arc<Models>>,
     /// One [`refresh`] at a time: a reload that read the running versions before a promotion
     /// committed cannot swap its older set in after the promotion's own reload.
@@ -71,9 +73,19 @@ pub struct Registry {
 impl Registry {
     /// Loads and validates every model card (and its ONNX file) in `dir`.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
-        let models = load_dir(dir)?;
+        Self::load_only(dir, None)
+    }
+
+    /// Loads the models of the served `coins` only (the configured list; see `crate::coins`).
+    pub fn load_serving(dir: &Path, coins: &[Coin]) -> anyhow::Result<Self> {
+        Self::load_only(dir, Some(coins.to_vec()))
+    }
+
+    fn load_only(dir: &Path, only: Option<Vec<Coin>>) -> anyhow::Result<Self> {
+        let models = load_dir(dir, only.as_deref())?;
         Ok(Registry {
             dir: dir.to_path_buf(),
+            only,
             models: RwLock::new(Arc::new(models)),
             reloading: tokio::sync::Mutex::new(()),
         })
@@ -88,9 +100,11 @@ impl Registry {
     /// Loads the folder again, puts the promoted versions over it (one that does not validate is
     /// logged and left out: the shipped model serves), and swaps the set in at once.
     pub fn reload_with(&self, promoted: &[StoredModel]) -> anyhow::Result<usize> {
-        let mut models = load_dir(&self.dir)?;
+        let mut models = load_dir(&self.dir, self.only.as_deref())?;
+        let wanted = |coin: Coin| self.only.as_ref().is_none_or(|only| only.contains(&coin));
         for stored in promoted {
             match validate_stored(stored) {
+                Ok(model) if !wanted(model.card.coin) => {}
                 Ok(model) => {
                     models.insert((model.card.coin, model.card.horizon), Arc::new(model));
                 }
@@ -124,14 +138,29 @@ impl Registry {
     pub fn all(&self) -> Vec<Arc<LoadedModel>> {
         self.snapshot().values().cloned().collect()
     }
+
+    /// The coins with a model, in order.
+    pub fn coins(&self) -> Vec<Coin> {
+        let mut coins: Vec<Coin> = self.snapshot().keys().map(|(c, _)| *c).collect();
+        coins.dedup();
+        coins
+    }
+
+    /// The coins and horizons with a model.
+    pub fn served(&self) -> Vec<(Coin, Horizon)> {
+        self.snapshot().keys().copied().collect()
+    }
 }
 
-fn load_dir(dir: &Path) -> anyhow::Result<Models> {
+fn load_dir(dir: &Path, only: Option<&[Coin]>) -> anyhow::Result<Models> {
     let cards = models::train::read_cards(dir)
         .with_context(|| format!("reading model cards in {}", dir.display()))?;
     anyhow::ensure!(!cards.is_empty(), "no model cards in {}", dir.display());
     let mut out = Models::new();
-    for card in cards {
+    for card in cards
+        .into_iter()
+        .filter(|c| only.is_none_or(|only| only.contains(&c.coin)))
+    {
         let model = validate(dir, card)?;
         out.insert((model.card.coin, model.card.horizon), Arc::new(model));
     }
@@ -237,7 +266,7 @@ mod tests {
     fn the_shipped_models_load_and_a_tampered_card_is_refused() {
         let registry = Registry::load(&shipped()).unwrap();
         assert_eq!(registry.all().len(), 18);
-        let m = registry.get(Coin::Btc, Horizon::H1).unwrap();
+        let m = registry.get(Coin::BTC, Horizon::H1).unwrap();
         let p = m.predict(&m.card.golden.input).unwrap();
         assert!((p - f64::from(m.card.golden.p_up)).abs() < 1e-5);
 

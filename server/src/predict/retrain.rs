@@ -53,13 +53,8 @@ pub struct Options {
 impl Options {
     /// The options of the scheduled job, from the settings.
     pub fn from_settings(settings: &RetrainSettings, store_dir: &Path, now: i64) -> Options {
-        let pick = |v: &Vec<Coin>| {
-            if v.is_empty() {
-                Coin::ALL.to_vec()
-            } else {
-                v.clone()
-            }
-        };
+        // Empty: every coin with a served model (see `run`).
+        let pick = |v: &Vec<Coin>| v.clone();
         Options {
             now,
             window_s: settings.window_days.max(1) * DAY_S,
@@ -129,6 +124,16 @@ pub async fn run(
 ) -> anyhow::Result<Vec<Outcome>> {
     let now = options.now.div_euclid(MINUTE_S) * MINUTE_S;
     let window_from = now - options.window_s;
+    let served;
+    let options = if options.coins.is_empty() {
+        served = Options {
+            coins: registry.coins(),
+            ..options.clone()
+        };
+        &served
+    } else {
+        options
+    };
     let total = options.coins.len() * options.horizons.len();
     let mut progress = Progress {
         started_at: crate::clock::now(),

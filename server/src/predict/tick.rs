@@ -64,7 +64,7 @@ pub async fn backfill(
     let start = end - hours * HOUR_S + step_s;
     let mut made = 0;
     let models = registry.all();
-    for coin in Coin::ALL {
+    for coin in registry.coins() {
         let mine: Vec<_> = models.iter().filter(|m| m.card.coin == coin).cloned().collect();
         let Some(reach) = mine.iter().map(|m| reach_s(m)).max() else {
             continue;
@@ -167,7 +167,7 @@ pub async fn tick(
     let all = registry.all();
     let due_models: Vec<Arc<LoadedModel>> = all.iter().filter(|m| due(m.card.horizon, t)).cloned().collect();
     let mut inputs = Vec::new();
-    for coin in Coin::ALL {
+    for coin in registry.coins() {
         let mine: Vec<Arc<LoadedModel>> = due_models
             .iter()
             .filter(|m| m.card.coin == coin)

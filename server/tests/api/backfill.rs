@@ -41,10 +41,11 @@ async fn backfill_pages_through_history_and_resumes_after_a_failure() {
         timeout: Duration::from_secs(2),
         pause: Duration::ZERO,
         retries: 1,
+        coins: &Default::default(),
     };
     let mut seen = Vec::new();
     let err = job
-        .run(Coin::Btc, first, last, &mut |c| seen.push(c))
+        .run(Coin::BTC, first, last, &mut |c| seen.push(c))
         .await
         .unwrap_err();
     assert!(
@@ -61,7 +62,7 @@ async fn backfill_pages_through_history_and_resumes_after_a_failure() {
         .respond_with(pages)
         .mount(&server)
         .await;
-    let report = job.run(Coin::Btc, first, last, &mut |_| {}).await.unwrap();
+    let report = job.run(Coin::BTC, first, last, &mut |_| {}).await.unwrap();
     assert!(report.resumed);
     assert_eq!((report.pages, report.rows), (1, 500));
     assert_eq!(candle::Entity::find().count(&app.state.db).await.unwrap(), 1500);
@@ -74,6 +75,6 @@ async fn backfill_pages_through_history_and_resumes_after_a_failure() {
             .contains(&format!("start={}", first + 60_000))
     );
     // Finished: running it again fetches nothing.
-    let again = job.run(Coin::Btc, first, last, &mut |_| {}).await.unwrap();
+    let again = job.run(Coin::BTC, first, last, &mut |_| {}).await.unwrap();
     assert_eq!((again.pages, again.rows), (0, 0));
 }

@@ -128,7 +128,7 @@ async fn predictions_carry_ids_freshness_and_the_models_skill() {
     assert!(res.headers().contains_key("etag"));
     let one: ModelInfo = res.json().await.unwrap();
     assert_eq!(Some(&one), models.models.iter().find(|m| m.id == skill.model_id));
-    assert_eq!((one.coin, one.horizon), (Coin::Btc, Horizon::H1));
+    assert_eq!((one.coin, one.horizon), (Coin::BTC, Horizon::H1));
     assert!(one.walk_forward.out_of_sample);
     let res = app.get("/api/models/DOGE-1h-00000000").await;
     assert_eq!(res.status(), 404);
@@ -183,7 +183,7 @@ async fn only_the_forming_candle_is_open() {
         .unwrap();
     let (last, before) = body.candles.split_last().expect("candles");
     assert!(before.iter().all(|c| c.closed));
-    let newest_minute = coincast::db::candles::latest_minute(&app.state.db, Coin::Btc)
+    let newest_minute = coincast::db::candles::latest_minute(&app.state.db, Coin::BTC)
         .await
         .unwrap()
         .unwrap()
@@ -238,7 +238,7 @@ async fn the_document_declares_errors_headers_and_events() {
             );
         }
     }
-    assert_eq!(ops, 11);
+    assert_eq!(ops, 12);
     // Every route that sends an ETag declares it, its 304 and `If-None-Match`.
     for path in ["/api/predictions", "/api/performance"] {
         let op = &doc["paths"][path]["get"];

@@ -165,7 +165,7 @@ impl Matrix {
                 .filter(candle::Column::Coin.eq("BTC"))
                 .filter(candle::Column::Ts.eq(ts))
         };
-        let newest = coincast::db::candles::latest_minute(db, shared::Coin::Btc)
+        let newest = coincast::db::candles::latest_minute(db, shared::Coin::BTC)
             .await
             .unwrap()
             .map(|c| c.ts);
@@ -216,7 +216,7 @@ impl Matrix {
     async fn alive(&self, stored: &Stored) {
         assert_eq!(self.app.get("/api/health").await.status(), 200);
         let prices: PricesResponse = self.app.get("/api/prices/latest").await.json().await.unwrap();
-        let btc = prices.prices.iter().find(|p| p.coin == shared::Coin::Btc);
+        let btc = prices.prices.iter().find(|p| p.coin == shared::Coin::BTC);
         assert_eq!(btc.map(|p| p.at.timestamp()), stored.newest);
         assert!(btc.is_none_or(|p| p.at.timestamp() <= clock::now()));
     }

@@ -300,7 +300,7 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
 /// another coin's minute before it missing.
 pub async fn newest_minute_of_every_coin(app: &TestApp) -> i64 {
     let mut newest = i64::MAX;
-    for coin in shared::Coin::ALL {
+    for coin in coincast::coins::DEFAULT {
         let latest = coincast::db::candles::latest_minute(&app.state.db, coin)
             .await
             .unwrap();

@@ -73,12 +73,12 @@ async fn writes_during<T>(
                 };
                 let write = async {
                     let txn = db.begin().await?;
-                    coincast::db::candles::upsert_candles(&txn, Coin::Ltc, 60, &[bar], "test", &mut |_| {})
+                    coincast::db::candles::upsert_candles(&txn, Coin::LTC, 60, &[bar], "test", &mut |_| {})
                         .await?;
                     txn.commit().await?;
                     coincast::db::status::record_success(
                         &db,
-                        coincast::collect::sources::SourceId::Bitstamp(Coin::Ltc),
+                        coincast::collect::sources::SourceId::Bitstamp(Coin::LTC),
                         Some(ts),
                     )
                     .await
@@ -117,12 +117,12 @@ async fn imports_both_formats_and_is_idempotent() {
     })
     .await
     .unwrap();
-    assert_eq!((csv.coin, csv.interval_s, csv.rows), (Coin::Btc, 3600, 300));
+    assert_eq!((csv.coin, csv.interval_s, csv.rows), (Coin::BTC, 3600, 300));
     assert_eq!(rows_seen, 300);
     let json = import_file(&app.state.db, &fixture("XRP_USDT-5m.json"), &mut |_| {})
         .await
         .unwrap();
-    assert_eq!((json.coin, json.interval_s, json.rows), (Coin::Xrp, 300, 300));
+    assert_eq!((json.coin, json.interval_s, json.rows), (Coin::XRP, 300, 300));
     assert_eq!(count(&app).await, 600);
 
     // The same file again: same rows, nothing duplicated or lost.
@@ -250,7 +250,7 @@ async fn series_files_import_whole_and_training_reads_the_database() {
         data_root: PathBuf::from("unused"),
         out: PathBuf::from("unused"),
         report_dir: PathBuf::from("unused"),
-        coins: vec![Coin::Btc],
+        coins: vec![Coin::BTC],
         horizons: vec![shared::Horizon::H1, shared::Horizon::H4],
         epochs: 1,
         fee_bps: 10.0,
@@ -322,7 +322,7 @@ async fn a_large_import_lets_other_writers_in_between_its_transactions() {
     let started = Instant::now();
     let (writes, _) = writes_during(&db, async {
         let txn = db.begin().await.unwrap();
-        coincast::db::candles::upsert_candles(&txn, Coin::Btc, 60, &parsed.bars, "one-txn", &mut |_| {})
+        coincast::db::candles::upsert_candles(&txn, Coin::BTC, 60, &parsed.bars, "one-txn", &mut |_| {})
             .await
             .unwrap();
         txn.commit().await.unwrap();

@@ -4,6 +4,7 @@
 
 mod backfill;
 mod browser;
+mod coins;
 mod collectors;
 mod contract;
 mod docs;

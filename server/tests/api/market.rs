@@ -28,7 +28,7 @@ async fn seeded() -> TestApp {
         .map(|m| bar(T0 + m * 60, 100.0 + m as f64))
         .collect();
     bars.push(bar(T0 + 86_400 + 240, 120.0));
-    upsert_candles(&app.state.db, Coin::Btc, 60, &bars, "test", &mut |_| {})
+    upsert_candles(&app.state.db, Coin::BTC, 60, &bars, "test", &mut |_| {})
         .await
         .unwrap();
     app
@@ -52,7 +52,7 @@ async fn candles_fill_gaps_at_read_time_and_flag_them() {
     let r = app.get(&url).await;
     assert_eq!(r.status(), 200);
     let body: CandlesResponse = r.json().await.unwrap();
-    assert_eq!(body.coin, Coin::Btc);
+    assert_eq!(body.coin, Coin::BTC);
     let flags: Vec<bool> = body.candles.iter().map(|c| c.filled).collect();
     assert_eq!(
         flags,
@@ -97,7 +97,7 @@ async fn prices_report_the_latest_close_and_the_24h_change() {
     let p = &body.prices[0];
     assert_eq!(
         (p.coin, p.price, p.at.timestamp()),
-        (Coin::Btc, 120.0, T0 + 86_400 + 240)
+        (Coin::BTC, 120.0, T0 + 86_400 + 240)
     );
     assert_eq!(
         p.price_24h_ago,

@@ -17,7 +17,7 @@ fn row(
     backfilled: bool,
 ) -> prediction::ActiveModel {
     let mut r =
-        coincast::db::predictions::new_row(Coin::Btc, Horizon::H1, made_at, p_up, 100.0, model, backfilled);
+        coincast::db::predictions::new_row(Coin::BTC, Horizon::H1, made_at, p_up, 100.0, model, backfilled);
     r.signal_threshold = Set(Some(0.4));
     if let Some(price) = realized {
         r.outcome = Set(Outcome::Scored);
@@ -33,7 +33,7 @@ async fn btc_1h_model(app: &TestApp) -> String {
     models
         .models
         .into_iter()
-        .find(|m| m.coin == Coin::Btc && m.horizon == Horizon::H1)
+        .find(|m| m.coin == Coin::BTC && m.horizon == Horizon::H1)
         .unwrap()
         .id
 }
@@ -78,7 +78,7 @@ async fn the_live_ledger_follows_only_live_scored_predictions_of_the_running_mod
         minute(t0 + 2 * H + 60, 100.0),
         minute(t0 + 3 * H + 60, 99.0),
     ];
-    coincast::db::candles::upsert_candles(&app.state.db, Coin::Btc, 60, &fills, "test", &mut |_| {})
+    coincast::db::candles::upsert_candles(&app.state.db, Coin::BTC, 60, &fills, "test", &mut |_| {})
         .await
         .unwrap();
     let db = app.state.db.clone();
@@ -136,10 +136,10 @@ async fn predictions_carry_their_signal_and_min_confidence_filters_them() {
     let model = btc_1h_model(&app).await;
     let now = chrono::Utc::now().timestamp() / 60 * 60;
     // This minute's predictions: current (an expired one is no signal and is not offered).
-    let mut ltc = coincast::db::predictions::new_row(Coin::Ltc, Horizon::H1, now, 0.45, 100.0, "m", false);
+    let mut ltc = coincast::db::predictions::new_row(Coin::LTC, Horizon::H1, now, 0.45, 100.0, "m", false);
     ltc.signal_threshold = Set(Some(0.4));
     // Made before thresholds existed: FLAT, no threshold.
-    let xrp = coincast::db::predictions::new_row(Coin::Xrp, Horizon::H1, now, 0.95, 100.0, "m", false);
+    let xrp = coincast::db::predictions::new_row(Coin::XRP, Horizon::H1, now, 0.95, 100.0, "m", false);
     coincast::db::predictions::insert(&app.state.db, vec![row(&model, now, 0.2, None, false), ltc, xrp])
         .await
         .unwrap();
@@ -153,11 +153,11 @@ async fn predictions_carry_their_signal_and_min_confidence_filters_them() {
             .and_then(|e| e.prediction.clone())
             .unwrap()
     };
-    let btc = of(Coin::Btc);
+    let btc = of(Coin::BTC);
     assert!((btc.confidence - 0.6).abs() < 1e-12);
     assert_eq!((btc.signal, btc.signal_threshold), (Signal::Short, Some(0.4)));
-    assert_eq!(of(Coin::Ltc).signal, Signal::Flat, "0.1 is below the threshold");
-    let xrp = of(Coin::Xrp);
+    assert_eq!(of(Coin::LTC).signal, Signal::Flat, "0.1 is below the threshold");
+    let xrp = of(Coin::XRP);
     assert_eq!((xrp.signal, xrp.signal_threshold), (Signal::Flat, None));
 
     let res = app.get("/api/predictions?horizon=1h&min_confidence=0.5").await;
@@ -165,7 +165,7 @@ async fn predictions_carry_their_signal_and_min_confidence_filters_them() {
     let etag = res.headers()["etag"].clone();
     let confident: PredictionsResponse = res.json().await.unwrap();
     let coins: Vec<Coin> = confident.predictions.iter().map(|e| e.coin).collect();
-    assert_eq!(coins, vec![Coin::Btc, Coin::Xrp]);
+    assert_eq!(coins, vec![Coin::BTC, Coin::XRP]);
     // The same answer has the same ETag.
     let again = app
         .client

@@ -83,11 +83,11 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
     assert_eq!(btc.predictions.len(), 1);
     assert_eq!(
         (btc.predictions[0].coin, btc.predictions[0].horizon),
-        (Coin::Btc, Horizon::H1)
+        (Coin::BTC, Horizon::H1)
     );
 
     // Predicting the same minute again stores nothing new (the job is idempotent).
-    let model = app.state.registry.get(Coin::Btc, Horizon::H1).unwrap();
+    let model = app.state.registry.get(Coin::BTC, Horizon::H1).unwrap();
     tick::predict(&app.state.db, model, t, false).await.unwrap();
     assert_eq!(
         prediction::Entity::find().all(&app.state.db).await.unwrap().len(),
@@ -99,7 +99,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
 async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_when_backfilled() {
     let (app, now) = replaying().await;
     let t = now - 3 * 3600;
-    let model = app.state.registry.get(Coin::Ltc, Horizon::M30).unwrap();
+    let model = app.state.registry.get(Coin::LTC, Horizon::M30).unwrap();
     let Attempt::Made {
         p_up,
         reference_price,
@@ -225,7 +225,7 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
     let xrp = body
         .predictions
         .iter()
-        .find(|p| p.coin == Coin::Xrp && p.horizon == Horizon::H1)
+        .find(|p| p.coin == Coin::XRP && p.horizon == Horizon::H1)
         .unwrap();
     assert_eq!(xrp.accuracy_7d.n, 5);
     // Its newest prediction (made two hours ago, due again a minute later) has expired: it is no
@@ -251,7 +251,7 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
 #[tokio::test]
 async fn no_data_means_no_prediction_and_a_recorded_reason() {
     let app = spawn_app(Frontend::Fixture).await;
-    let model = app.state.registry.get(Coin::Btc, Horizon::H2).unwrap();
+    let model = app.state.registry.get(Coin::BTC, Horizon::H2).unwrap();
     let t = coincast::clock::current_minute();
     let Attempt::Skipped(reason) = tick::predict(&app.state.db, model, t, false).await.unwrap() else {
         panic!("predicted from nothing")
@@ -333,7 +333,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
         .iter()
         .find(|r| r.coin == "XRP" && r.horizon == "4h")
         .unwrap();
-    let model = app.state.registry.get(Coin::Xrp, Horizon::H4).unwrap();
+    let model = app.state.registry.get(Coin::XRP, Horizon::H4).unwrap();
     let (x, reference) = features::features_at(&app.state.db, &model, sample.made_at)
         .await
         .unwrap()
@@ -390,7 +390,7 @@ async fn history_pages_newest_first_and_models_describe_themselves() {
     assert!(
         btc.predictions
             .iter()
-            .all(|p| p.coin == Coin::Btc && p.horizon == Horizon::H12 && p.backfilled)
+            .all(|p| p.coin == Coin::BTC && p.horizon == Horizon::H12 && p.backfilled)
     );
 
     for (extra, parameter) in [
@@ -481,13 +481,13 @@ async fn stream(app: &TestApp, query: &str, last_event_id: Option<&str>) -> reqw
 async fn the_event_stream_sends_new_predictions_and_resumes_with_the_same_ids() {
     let app = spawn_app(Frontend::Fixture).await;
     let now = chrono::Utc::now().timestamp() / 60 * 60;
-    publish(&app, Coin::Xrp, now - 7200, 0.7).await;
+    publish(&app, Coin::XRP, now - 7200, 0.7).await;
     let mut resp = stream(&app, "", None).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     let mut buf = String::new();
     // Connected after the first prediction: only what comes next.
-    publish(&app, Coin::Xrp, now - 3600, 0.3).await;
+    publish(&app, Coin::XRP, now - 3600, 0.3).await;
     let (id, data) = next_event(&mut resp, &mut buf, "prediction").await;
     let p: shared::Prediction = serde_json::from_str(&data).unwrap();
     assert_eq!(
@@ -531,11 +531,11 @@ async fn the_event_stream_sends_new_predictions_and_resumes_with_the_same_ids() 
 
     // A filter: only BTC's events, although the resume starts before the XRP ones.
     let mut btc = stream(&app, "?coin=BTC&type=prediction&last_event_id=0", None).await;
-    publish(&app, Coin::Btc, now - 60, 0.6).await;
+    publish(&app, Coin::BTC, now - 60, 0.6).await;
     let mut buf3 = String::new();
     let (_, data) = next_event(&mut btc, &mut buf3, "prediction").await;
     let p: shared::Prediction = serde_json::from_str(&data).unwrap();
-    assert_eq!(p.coin, Coin::Btc);
+    assert_eq!(p.coin, Coin::BTC);
 
     for (query, header) in [
         ("", Some("yesterday")),
@@ -561,7 +561,7 @@ async fn a_resume_from_far_back_is_capped_and_says_what_it_skipped() {
     let start = chrono::Utc::now().timestamp() / 60 * 60 - 2000 * 60;
     let rows = (0..1005)
         .map(|i| {
-            coincast::db::predictions::new_row(Coin::Ltc, Horizon::H1, start + i * 60, 0.6, 1.0, "t", false)
+            coincast::db::predictions::new_row(Coin::LTC, Horizon::H1, start + i * 60, 0.6, 1.0, "t", false)
         })
         .collect();
     coincast::db::predictions::insert(&app.state.db, rows)

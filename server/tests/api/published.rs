@@ -136,7 +136,7 @@ async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
     // A filtered answer is the full one, filtered.
     let btc: PredictionsResponse = app.get("/api/predictions?coin=BTC").await.json().await.unwrap();
     assert_eq!(btc.predictions.len(), 6);
-    assert!(btc.predictions.iter().all(|p| p.coin == shared::Coin::Btc));
+    assert!(btc.predictions.iter().all(|p| p.coin == shared::Coin::BTC));
 }
 
 #[tokio::test]

@@ -36,7 +36,7 @@ async fn gappy(app: &TestApp) -> (i64, i64) {
         })
         .map(|t| bar(t, 100.0 + ((t / 60) as f64 * 0.31).sin() * 4.0))
         .collect();
-    upsert_candles(&app.state.db, Coin::Btc, 60, &bars, "test", &mut |_| {})
+    upsert_candles(&app.state.db, Coin::BTC, 60, &bars, "test", &mut |_| {})
         .await
         .unwrap();
     app.refresh().await;
@@ -45,7 +45,7 @@ async fn gappy(app: &TestApp) -> (i64, i64) {
 
 /// `/api/prices` over `[from, to)` against the read-time rule on the database, bar for bar.
 async fn same_as_database(app: &TestApp, step: i64, res: &str, from: i64, to: i64) -> usize {
-    same_for(app, Coin::Btc, step, res, from, to).await
+    same_for(app, Coin::BTC, step, res, from, to).await
 }
 
 async fn same_for(app: &TestApp, coin: Coin, step: i64, res: &str, from: i64, to: i64) -> usize {
@@ -137,7 +137,7 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
         .unwrap();
     let last = hour.candles.last().unwrap().clone();
     let next = bar(newest + MINUTE_S, 222.0);
-    upsert_candles(&app.state.db, Coin::Btc, 60, &[next], "test", &mut |_| {})
+    upsert_candles(&app.state.db, Coin::BTC, 60, &[next], "test", &mut |_| {})
         .await
         .unwrap();
     app.refresh().await;
@@ -163,7 +163,7 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
     // A minute stored late into the 90-minute gap (an import, a backfill): noticed when the
     // older minutes are next counted.
     let late = bar_at(first + 620 * MINUTE_S);
-    upsert_candles(&app.state.db, Coin::Btc, 60, &[late], "test", &mut |_| {})
+    upsert_candles(&app.state.db, Coin::BTC, 60, &[late], "test", &mut |_| {})
         .await
         .unwrap();
     let db = app.state.db.clone();
@@ -195,7 +195,7 @@ async fn chart_bars_from_memory_equal_the_database_read_on_the_bundled_replay() 
     let (app, _) = crate::published::replaying().await;
     let newest = clock::current_minute();
     let mut bars = 0;
-    for coin in Coin::ALL {
+    for coin in coincast::coins::DEFAULT {
         for (step, res) in [(60, "1m"), (300, "5m"), (900, "15m"), (3600, "1h"), (DAY_S, "1d")] {
             // Within the 5,000 bars one request returns.
             for days in [1, 2, 3] {
@@ -250,7 +250,7 @@ async fn history_pages_from_memory_equal_the_databases_until_the_data_changes() 
     let again = app.get(url).await;
     assert_eq!(again.headers()["etag"].to_str().unwrap(), etag);
     let filter = coincast::db::predictions::HistoryFilter {
-        coin: Some(Coin::Btc),
+        coin: Some(Coin::BTC),
         horizon: None,
         from: now + 60 - 3 * 3600,
         to: now + 60,
@@ -318,7 +318,7 @@ async fn cheap_reads_stay_fast_while_slow_reads_run() {
     // Ten days of minutes long before the window kept in memory: charts there read the database.
     let old = clock::current_minute() - 200 * DAY_S;
     let bars: Vec<Bar> = (0..10 * 1440).map(|i| bar(old + i * MINUTE_S, 50.0)).collect();
-    upsert_candles(&app.state.db, Coin::Btc, 60, &bars, "test", &mut |_| {})
+    upsert_candles(&app.state.db, Coin::BTC, 60, &bars, "test", &mut |_| {})
         .await
         .unwrap();
     app.refresh().await;

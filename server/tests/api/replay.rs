@@ -105,6 +105,6 @@ fn a_folder_of_minute_files_can_be_replayed() {
     )
     .unwrap();
     let replay = Replay::from_dir(dir.path()).unwrap();
-    assert_eq!(replay.coins().collect::<Vec<_>>(), [shared::Coin::Btc]);
+    assert_eq!(replay.coins().collect::<Vec<_>>(), [shared::Coin::BTC]);
     assert!(replay.dataset().contains("files in"));
 }

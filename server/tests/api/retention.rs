@@ -94,7 +94,7 @@ async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_
     let days: Vec<i64> = (0..=20).collect();
     let rows = days
         .iter()
-        .map(|d| db::predictions::new_row(Coin::Btc, Horizon::ALL[0], NOW - d * DAY_S, 0.5, 1.0, "m", false))
+        .map(|d| db::predictions::new_row(Coin::BTC, Horizon::ALL[0], NOW - d * DAY_S, 0.5, 1.0, "m", false))
         .collect();
     db::predictions::insert(conn, rows).await.unwrap();
     let bars: Vec<Bar> = days
@@ -109,7 +109,7 @@ async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_
             volume: 1.0,
         })
         .collect();
-    db::candles::upsert_candles(conn, Coin::Btc, 60, &bars, "test", &mut |_| {})
+    db::candles::upsert_candles(conn, Coin::BTC, 60, &bars, "test", &mut |_| {})
         .await
         .unwrap();
 
@@ -164,7 +164,7 @@ async fn pruning_deletes_in_bounded_batches_until_everything_past_the_bound_is_g
             volume: 1.0,
         }))
         .collect();
-    db::candles::upsert_candles(conn, Coin::Ltc, 60, &bars, "test", &mut |_| {})
+    db::candles::upsert_candles(conn, Coin::LTC, 60, &bars, "test", &mut |_| {})
         .await
         .unwrap();
     let retention = RetentionSettings {

@@ -24,7 +24,7 @@ type Key = (Coin, Horizon, i64);
 
 /// Every prediction's rows at `made_at` (one per coin and horizon).
 fn rows_at(made_at: i64, p_up: f64) -> Vec<prediction::ActiveModel> {
-    Coin::ALL
+    coincast::coins::DEFAULT
         .into_iter()
         .flat_map(|c| Horizon::ALL.map(|h| (c, h)))
         .map(|(c, h)| db::predictions::new_row(c, h, made_at, p_up, 100.0, "test", false))
@@ -60,7 +60,7 @@ fn keys(rows_made_at: &[i64]) -> Vec<Key> {
     rows_made_at
         .iter()
         .flat_map(|&t| {
-            Coin::ALL
+            coincast::coins::DEFAULT
                 .into_iter()
                 .flat_map(move |c| Horizon::ALL.map(move |h| (c, h, t)))
         })
@@ -136,8 +136,8 @@ async fn a_second_scoring_in_the_same_second_is_not_passed_over_by_the_stream() 
     // Due (the target minute has closed), not yet given up (within the hour after it).
     let made = coincast::clock::current_minute() - 2_400;
     // Two due 30-minute predictions: XRP's has the lower id.
-    let first = db::predictions::new_row(Coin::Xrp, Horizon::M30, made, 0.7, 1.0, "test", false);
-    let second = db::predictions::new_row(Coin::Btc, Horizon::M30, made, 0.3, 1.0, "test", false);
+    let first = db::predictions::new_row(Coin::XRP, Horizon::M30, made, 0.7, 1.0, "test", false);
+    let second = db::predictions::new_row(Coin::BTC, Horizon::M30, made, 0.3, 1.0, "test", false);
     db::predictions::insert(&app.state.db, vec![first]).await.unwrap();
     db::predictions::insert(&app.state.db, vec![second])
         .await
@@ -146,14 +146,14 @@ async fn a_second_scoring_in_the_same_second_is_not_passed_over_by_the_stream() 
     let (mut rx, _) = app.state.published.subscribe();
     let target = made + 1_800 - 60;
     // BTC's price arrives first: it is scored and streamed ...
-    candle(&app, Coin::Btc, target, 0.9).await;
+    candle(&app, Coin::BTC, target, 0.9).await;
     let scored = coincast::predict::score::score_due(&app.state.db, now)
         .await
         .unwrap();
     assert_eq!(scored, (1, 0));
     app.refresh().await;
     // ... then XRP's, scored in the same second: its lower id must not put it behind the cursor.
-    candle(&app, Coin::Xrp, target, 1.1).await;
+    candle(&app, Coin::XRP, target, 1.1).await;
     let scored = coincast::predict::score::score_due(&app.state.db, now)
         .await
         .unwrap();
@@ -162,7 +162,7 @@ async fn a_second_scoring_in_the_same_second_is_not_passed_over_by_the_stream() 
     let got = drain(&mut rx);
     assert_eq!(
         got.get("score").cloned().unwrap_or_default(),
-        vec![(Coin::Btc, Horizon::M30, made), (Coin::Xrp, Horizon::M30, made)]
+        vec![(Coin::BTC, Horizon::M30, made), (Coin::XRP, Horizon::M30, made)]
     );
 }
 
@@ -348,7 +348,7 @@ async fn a_reload_announced_while_the_listener_was_away_is_caught_up_when_it_rec
 #[tokio::test]
 async fn concurrent_status_updates_keep_the_newest_data_time_and_every_failure() {
     let app = spawn_app(Frontend::Fixture).await;
-    let source = coincast::collect::sources::SourceId::Bitstamp(Coin::Btc);
+    let source = coincast::collect::sources::SourceId::Bitstamp(Coin::BTC);
     let mut tasks = Vec::new();
     for i in 0..40i64 {
         let conn = app.state.db.clone();

@@ -42,7 +42,7 @@ pub(crate) async fn replaying_with(
     let app = spawn_app_with(frontend, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = false;
-        s.retrain.coins = vec![Coin::Btc];
+        s.retrain.coins = vec![Coin::BTC];
         s.retrain.horizons = vec![Horizon::M30];
         s.retrain.window_days = 2;
         s.retrain.epochs = 4;
@@ -79,7 +79,7 @@ impl Report for Quiet {
 #[tokio::test]
 async fn the_engines_features_at_minute_t_are_trainings_row_at_t_for_every_shipped_model() {
     let (app, t) = replaying(|_| {}).await;
-    let histories = histories_from_db(&app.state.db, &Coin::ALL, i64::MIN, t)
+    let histories = histories_from_db(&app.state.db, &coincast::coins::DEFAULT, i64::MIN, t)
         .await
         .unwrap();
     let mut compared = 0;
@@ -169,7 +169,7 @@ async fn a_scheduled_retrain_on_replayed_and_imported_data_records_its_decision(
     let btc = body
         .models
         .iter()
-        .find(|m| m.coin == Coin::Btc && m.horizon == Horizon::M30)
+        .find(|m| m.coin == Coin::BTC && m.horizon == Horizon::M30)
         .unwrap();
     assert_eq!(btc.version.decisions.len(), 1);
     assert_eq!(btc.version.decisions[0].challenger_id, row.model_id);
@@ -192,7 +192,7 @@ async fn a_challenger_trained_on_shuffled_labels_is_refused() {
     let before = app
         .state
         .registry
-        .get(Coin::Btc, Horizon::M30)
+        .get(Coin::BTC, Horizon::M30)
         .unwrap()
         .card
         .id
@@ -201,7 +201,7 @@ async fn a_challenger_trained_on_shuffled_labels_is_refused() {
         now: t,
         window_s: 2 * 86_400,
         history_s: 180 * 86_400,
-        coins: vec![Coin::Btc],
+        coins: vec![Coin::BTC],
         horizons: vec![Horizon::M30],
         epochs: 4,
         shuffle_labels: true,
@@ -219,7 +219,7 @@ async fn a_challenger_trained_on_shuffled_labels_is_refused() {
         r.n, r.champion.log_loss, r.challenger.log_loss, r.dm_statistic, r.p_value, o.reason
     );
     assert_eq!(
-        app.state.registry.get(Coin::Btc, Horizon::M30).unwrap().card.id,
+        app.state.registry.get(Coin::BTC, Horizon::M30).unwrap().card.id,
         before
     );
     let row = model_version::Entity::find()
@@ -252,7 +252,7 @@ async fn a_challenger_that_beats_a_starved_champion_but_not_the_no_skill_forecas
     let text = std::fs::read_to_string(five_minutes()).unwrap();
     let parsed = models::history::parse(&text).unwrap();
     let little = models::train::CoinHistory {
-        coin: Coin::Btc,
+        coin: Coin::BTC,
         parts: vec![models::train::BaseBars {
             bars: parsed.bars[..1300].to_vec(),
             interval_s: parsed.interval_s,
@@ -274,7 +274,7 @@ async fn a_challenger_that_beats_a_starved_champion_but_not_the_no_skill_forecas
     .await;
     let settings = settings.unwrap();
     assert_eq!(
-        app.state.registry.get(Coin::Btc, Horizon::M30).unwrap().card.id,
+        app.state.registry.get(Coin::BTC, Horizon::M30).unwrap().card.id,
         starved.card.id
     );
     import_file(&app.state.db, &five_minutes(), &mut |_| {})
@@ -307,7 +307,7 @@ async fn a_challenger_that_beats_a_starved_champion_but_not_the_no_skill_forecas
     assert_eq!(o.decision, Decision::Kept, "{o:?}");
     assert!(o.reason.contains("not the no-skill forecast"), "{}", o.reason);
     assert_eq!(
-        app.state.registry.get(Coin::Btc, Horizon::M30).unwrap().card.id,
+        app.state.registry.get(Coin::BTC, Horizon::M30).unwrap().card.id,
         starved.card.id,
         "the champion still serves"
     );
@@ -317,7 +317,7 @@ async fn a_challenger_that_beats_a_starved_champion_but_not_the_no_skill_forecas
     let btc = body
         .models
         .iter()
-        .find(|m| m.coin == Coin::Btc && m.horizon == Horizon::M30)
+        .find(|m| m.coin == Coin::BTC && m.horizon == Horizon::M30)
         .unwrap();
     assert_eq!(btc.id, starved.card.id);
     assert_eq!(btc.version.decisions[0].decision, GateDecision::Kept);

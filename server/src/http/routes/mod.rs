@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::http::error::ApiError;
 
 pub mod accuracy;
+pub mod coins;
 pub mod health;
 pub mod history;
 pub mod models;
@@ -24,6 +25,7 @@ pub mod stream;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::get_health)
         .service(sources::get_sources)
+        .service(coins::get_coins)
         .service(prices::get_latest_prices)
         .service(prices::get_prices)
         .service(predictions::get_predictions)

@@ -136,19 +136,27 @@ pub fn check_query(query: &str, allowed: &[String]) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A `coin` parameter: exactly `BTC`, `LTC` or `XRP`, as the document's enum says.
-pub fn parse_coin(value: &str) -> Result<Coin, ApiError> {
-    Coin::ALL
-        .into_iter()
+/// A `coin` parameter: exactly the ticker of a served coin, as the document's enum says (a
+/// 400 names the served ones).
+pub fn parse_coin(value: &str, served: &[Coin]) -> Result<Coin, ApiError> {
+    served
+        .iter()
+        .copied()
         .find(|c| c.ticker() == value)
         .ok_or_else(|| {
             let hint = value
                 .parse::<Coin>()
+                .ok()
+                .filter(|c| served.contains(c))
                 .map(|c| format!(" (did you mean {c}?)"))
                 .unwrap_or_default();
+            let list: Vec<&str> = served.iter().map(Coin::ticker).collect();
             ApiError::invalid_parameter(
                 "coin",
-                format!("unknown coin {value:?}: expected one of BTC, LTC, XRP{hint}"),
+                format!(
+                    "unknown coin {value:?}: expected one of {}{hint}",
+                    list.join(", ")
+                ),
             )
         })
 }
@@ -196,9 +204,10 @@ pub struct CoinHorizonQuery {
 pub fn parse_filters(
     coin: &Option<String>,
     horizon: &Option<String>,
+    served: &[Coin],
 ) -> Result<(Option<Coin>, Option<Horizon>), ApiError> {
     Ok((
-        coin.as_deref().map(parse_coin).transpose()?,
+        coin.as_deref().map(|c| parse_coin(c, served)).transpose()?,
         horizon.as_deref().map(parse_horizon).transpose()?,
     ))
 }
@@ -352,17 +361,24 @@ mod tests {
         assert!(message.contains("milliseconds"), "{message}");
     }
 
+    const SERVED: [Coin; 3] = crate::coins::DEFAULT;
+
     #[test]
     fn coins_and_horizons_are_exactly_the_documented_values() {
-        assert_eq!(parse_coin("BTC").ok(), Some(Coin::Btc));
+        assert_eq!(parse_coin("BTC", &SERVED).ok(), Some(Coin::BTC));
         assert_eq!(parse_horizon("12h").ok(), Some(Horizon::H12));
         for bad in ["btc", "Bitcoin", " BTC", ""] {
-            assert!(parse_coin(bad).is_err(), "{bad}");
+            assert!(parse_coin(bad, &SERVED).is_err(), "{bad}");
         }
-        let Err(ApiError::InvalidParameter { message, .. }) = parse_coin("bitcoin") else {
+        let Err(ApiError::InvalidParameter { message, .. }) = parse_coin("bitcoin", &SERVED) else {
             panic!("accepted");
         };
         assert!(message.contains("did you mean BTC"), "{message}");
+        let Err(ApiError::InvalidParameter { message, .. }) = parse_coin("ETH", &[Coin::BTC, Coin::XRP])
+        else {
+            panic!("an unserved coin accepted");
+        };
+        assert!(message.ends_with("expected one of BTC, XRP"), "{message}");
         for bad in ["1H", "3h", ""] {
             assert!(parse_horizon(bad).is_err(), "{bad}");
         }
@@ -372,7 +388,7 @@ mod tests {
     fn the_documented_error_example_is_what_a_bad_coin_gets() {
         let doc = serde_json::to_value(crate::http::openapi::document()).unwrap();
         let example = &doc["components"]["schemas"]["ApiErrorBody"]["example"];
-        let Err(ApiError::InvalidParameter { parameter, message }) = parse_coin("DOGE") else {
+        let Err(ApiError::InvalidParameter { parameter, message }) = parse_coin("DOGE", &SERVED) else {
             panic!("DOGE accepted");
         };
         assert_eq!(example["parameter"], parameter.as_str());

@@ -180,7 +180,11 @@ pub async fn get_stream(
     query: web::Query<StreamQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = EventFilter {
-        coin: query.coin.as_deref().map(parse_coin).transpose()?,
+        coin: query
+            .coin
+            .as_deref()
+            .map(|c| parse_coin(c, &state.served))
+            .transpose()?,
         horizon: query.horizon.as_deref().map(parse_horizon).transpose()?,
         kind: query
             .kind
@@ -274,7 +278,7 @@ mod tests {
         Arc::new(Event::new(
             n,
             EventType::Prediction,
-            Some(shared::Coin::Btc),
+            Some(shared::Coin::BTC),
             Some(shared::Horizon::H1),
             &n,
         ))
@@ -324,12 +328,12 @@ mod tests {
     async fn a_filtered_client_gets_only_its_events() {
         let (tx, rx) = broadcast::channel(16);
         let (mut s, _stop) = stream(rx);
-        s.filter.coin = Some(shared::Coin::Ltc);
+        s.filter.coin = Some(shared::Coin::LTC);
         tx.send(event(1)).unwrap();
         tx.send(Arc::new(Event::new(
             2,
             EventType::Price,
-            Some(shared::Coin::Ltc),
+            Some(shared::Coin::LTC),
             None,
             &2,
         )))
