@@ -52,6 +52,7 @@ fn Header() -> impl IntoView {
                 {move || {
                     live.coins
                         .get()
+                        .filter(|served| served.coins.len() <= format::COIN_BUTTONS_MAX)
                         .map(|served| {
                             served
                                 .coins
@@ -73,6 +74,12 @@ fn Header() -> impl IntoView {
                                 .collect_view()
                         })
                 }}
+                {move || {
+                    live.coins
+                        .get()
+                        .filter(|served| served.coins.len() > format::COIN_BUTTONS_MAX)
+                        .map(|served| view! { <CoinMenu served=served current=Signal::derive(current)/> })
+                }}
             </nav>
             <a
                 class="about-link"
@@ -85,21 +92,53 @@ fn Header() -> impl IntoView {
     }
 }
 
+/// More coins than buttons fit on a phone: one native menu (the phone's own picker), the current
+/// coin selected; choosing one navigates without a reload.
+#[component]
+fn CoinMenu(served: shared::CoinsResponse, current: Signal<Option<shared::Coin>>) -> impl IntoView {
+    let navigate = leptos_router::hooks::use_navigate();
+    let paths: Vec<(String, String)> = served
+        .coins
+        .iter()
+        .map(|c| (c.coin.to_string(), format!("/{}", shared::slug(&c.name))))
+        .collect();
+    let on_change = move |ev: leptos::ev::Event| {
+        let ticker = event_target_value(&ev);
+        if let Some((_, path)) = paths.iter().find(|(t, _)| *t == ticker) {
+            navigate(path, Default::default());
+        }
+    };
+    view! {
+        <label class="coin-menu">
+            <span class="visually-hidden">"Coin"</span>
+            <select class="coin-select" on:change=on_change prop:value=move || current.get().map(|c| c.to_string()).unwrap_or_default()>
+                <option value="" disabled=true>"Choose a coin"</option>
+                {served
+                    .coins
+                    .into_iter()
+                    .map(|c| view! { <option value=c.coin.to_string()>{format!("{} ({})", c.name, c.coin)}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}
+
 /// A coin's page. It is rebuilt only when the coin changes: the sections are built untracked, so
 /// a signal their constructors read (a chart's range, say) cannot rebuild the whole page.
 #[component]
 fn CoinPage() -> impl IntoView {
     let params = use_params_map();
     let live = Live::get();
-    // A served coin (a coin coincast knows, until the server has listed its coins).
+    // `None` until the server has listed its coins; then the served coin the path names, if any.
     let coin = Memo::new(move |_| {
-        let segment = params.read().get("coin")?;
+        let segment = params.read().get("coin").unwrap_or_default();
         live.coins
-            .with(|served| format::coin_from_path(&segment, served.as_ref()))
+            .with(|served| served.as_ref().map(|s| format::coin_from_path(&segment, Some(s))))
     });
     move || {
         match coin.get() {
-        Some(coin) => untrack(move || {
+        None => view! { <Skeleton label="Loading the coins…" lines=4/> }.into_any(),
+        Some(Some(coin)) => untrack(move || {
             let name = live.coin_name(coin);
             set_title(&format!("{name} ({}) UP or DOWN · coincast", coin.ticker()));
             view! {
@@ -120,7 +159,7 @@ fn CoinPage() -> impl IntoView {
             }
         })
         .into_any(),
-        None => view! { <NotFound/> }.into_any(),
+        Some(None) => view! { <NotFound/> }.into_any(),
     }
     }
 }

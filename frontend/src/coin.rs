@@ -318,6 +318,8 @@ pub fn OtherCoins(coin: Coin) -> impl IntoView {
         api::latest_prices()
     });
     let shown = steady(prices);
+    // Sorted by name (A to Z) until a column header is clicked.
+    let sort = RwSignal::new((format::PriceSort::Name, true));
     view! {
         <section class="other-coins" aria-label="Other coins">
             <h2>"Other coins"</h2>
@@ -328,33 +330,74 @@ pub fn OtherCoins(coin: Coin) -> impl IntoView {
                             <p class="muted">"No prices of the other coins stored yet: they appear with the first collected minute."</p>
                         }
                             .into_any(),
-                        Ok(body) => view! {
-                            <ul>
-                                {body
-                                    .prices
-                                    .into_iter()
-                                    .filter(|p| p.coin != coin)
-                                    .map(|p| {
-                                        let change = p.change_24h_pct;
-                                        let class = match change {
-                                            Some(c) if c > 0.0 => "change up",
-                                            Some(c) if c < 0.0 => "change down",
-                                            _ => "change",
-                                        };
-                                        view! {
-                                            <li data-coin=p.coin.to_string()>
-                                                <a href=live.coin_path(p.coin)>{live.coin_name(p.coin)}</a>
-                                                " " <span class="price">{format::usd(p.price)}</span> " "
-                                                <span class=class>
-                                                    {change.map_or_else(|| "24 h change unknown".to_owned(), |c| format!("{} in 24 h", format::change(c)))}
-                                                </span>
-                                            </li>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </ul>
+                        Ok(body) => {
+                            let mut rows: Vec<(String, f64, Option<f64>, Coin)> = body
+                                .prices
+                                .into_iter()
+                                .filter(|p| p.coin != coin)
+                                .map(|p| (live.coin_name(p.coin), p.price, p.change_24h_pct, p.coin))
+                                .collect();
+                            let (key, ascending) = sort.get();
+                            format::sort_prices(&mut rows, key, ascending);
+                            let header = move |label: &'static str, by: format::PriceSort| {
+                                let aria = move || match sort.get() {
+                                    (k, true) if k == by => "ascending",
+                                    (k, false) if k == by => "descending",
+                                    _ => "none",
+                                };
+                                view! {
+                                    <th scope="col" aria-sort=aria>
+                                        <button
+                                            type="button"
+                                            class="sort"
+                                            data-sort=label
+                                            on:click=move |_| sort.update(|(k, asc)| {
+                                                // The same column again turns the order round; a new one starts with its natural order.
+                                                *asc = if *k == by { !*asc } else { by == format::PriceSort::Name };
+                                                *k = by;
+                                            })
+                                        >
+                                            {label}
+                                        </button>
+                                    </th>
+                                }
+                            };
+                            view! {
+                                <div class="table-wrap">
+                                    <table data-testid="other-coins">
+                                        <thead>
+                                            <tr>
+                                                {header("Coin", format::PriceSort::Name)}
+                                                {header("Price", format::PriceSort::Price)}
+                                                {header("24 h", format::PriceSort::Change)}
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {rows
+                                                .into_iter()
+                                                .map(|(name, price, change, other)| {
+                                                    let class = match change {
+                                                        Some(c) if c > 0.0 => "change up",
+                                                        Some(c) if c < 0.0 => "change down",
+                                                        _ => "change",
+                                                    };
+                                                    view! {
+                                                        <tr data-coin=other.to_string()>
+                                                            <th scope="row"><a href=live.coin_path(other)>{name}</a></th>
+                                                            <td class="price">{format::usd(price)}</td>
+                                                            <td class=class>
+                                                                {change.map_or_else(|| "24 h change unknown".to_owned(), |c| format!("{} in 24 h", format::change(c)))}
+                                                            </td>
+                                                        </tr>
+                                                    }
+                                                })
+                                                .collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }
+                                .into_any()
                         }
-                            .into_any(),
                         Err(e) => view! { <p class="error-banner" role="alert">"Prices unavailable: " {e.to_string()}</p> }.into_any(),
                     })
                 }}

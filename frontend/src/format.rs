@@ -17,6 +17,39 @@ pub fn coin_from_path(path: &str, served: Option<&CoinsResponse>) -> Option<Coin
     }
 }
 
+/// What the other coins' table is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceSort {
+    Name,
+    Price,
+    Change,
+}
+
+/// Sorts the other coins' rows (`(name, price, 24 h change)`) by `key`, ascending or not; a coin
+/// without a 24 h change sorts last either way, and ties keep the name order.
+pub fn sort_prices<T>(rows: &mut [(String, f64, Option<f64>, T)], key: PriceSort, ascending: bool) {
+    rows.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    let order = |o: std::cmp::Ordering| if ascending { o } else { o.reverse() };
+    match key {
+        PriceSort::Name => {
+            if !ascending {
+                rows.reverse();
+            }
+        }
+        PriceSort::Price => rows.sort_by(|a, b| order(a.1.total_cmp(&b.1))),
+        PriceSort::Change => rows.sort_by(|a, b| match (a.2, b.2) {
+            (Some(x), Some(y)) => order(x.total_cmp(&y)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }),
+    }
+}
+
+/// How many served coins the header shows as buttons; more get a menu (a phone has room for
+/// about five).
+pub const COIN_BUTTONS_MAX: usize = 5;
+
 /// A duration in seconds as people say it: `42 s`, `5 min`, `3 h 12 min`, `2 d 4 h`.
 pub fn duration(seconds: u64) -> String {
     let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3600, seconds % 3600 / 60);
@@ -1319,6 +1352,31 @@ mod tests {
             retrain_status(&r),
             "Last retrain finished 2026-12-06 03:04 UTC: 1 of 18 new models replaced the running ones"
         );
+    }
+
+    #[test]
+    fn other_coins_sort_by_name_price_or_change_with_unknown_changes_last() {
+        let rows = || {
+            vec![
+                ("Ripple".to_owned(), 0.5, Some(-1.0), ()),
+                ("bitcoin".to_owned(), 60_000.0, None, ()),
+                ("Litecoin".to_owned(), 80.0, Some(2.0), ()),
+            ]
+        };
+        let names = |r: &[(String, f64, Option<f64>, ())]| {
+            r.iter().map(|x| x.0.clone()).collect::<Vec<_>>().join(",")
+        };
+        let mut r = rows();
+        sort_prices(&mut r, PriceSort::Name, true);
+        assert_eq!(names(&r), "bitcoin,Litecoin,Ripple");
+        sort_prices(&mut r, PriceSort::Name, false);
+        assert_eq!(names(&r), "Ripple,Litecoin,bitcoin");
+        sort_prices(&mut r, PriceSort::Price, false);
+        assert_eq!(names(&r), "bitcoin,Litecoin,Ripple");
+        sort_prices(&mut r, PriceSort::Change, false);
+        assert_eq!(names(&r), "Litecoin,Ripple,bitcoin");
+        sort_prices(&mut r, PriceSort::Change, true);
+        assert_eq!(names(&r), "Ripple,Litecoin,bitcoin");
     }
 
     #[test]

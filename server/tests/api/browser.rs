@@ -438,7 +438,7 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
     );
     let others = browser
         .wait_text(
-            "return document.querySelector('.other-coins ul')?.textContent ?? ''",
+            "return document.querySelector('.other-coins tbody')?.textContent ?? ''",
             "Ripple",
         )
         .await;
@@ -447,6 +447,18 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         "{others}"
     );
     assert!(!others.contains("Bitcoin"), "{others}");
+    // A table sorted by name; a header click turns the order round.
+    const ROWS: &str =
+        "return [...document.querySelectorAll('.other-coins tbody tr')].map(r => r.dataset.coin).join(',')";
+    assert_eq!(browser.js(ROWS).await, "LTC,XRP");
+    browser.click(".other-coins button.sort[data-sort=Coin]").await;
+    browser.wait_text(ROWS, "XRP,LTC").await;
+    assert_eq!(
+        browser
+            .js("return document.querySelector('.other-coins th[aria-sort=descending]')?.textContent ?? ''")
+            .await,
+        "Coin"
+    );
     // The price chart: a line over the replayed minutes, prediction markers, a hover readout.
     browser
         .wait_text(
@@ -628,7 +640,7 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
             .await;
         let others = browser
             .wait_text(
-                "return document.querySelector('.other-coins ul')?.textContent ?? ''",
+                "return document.querySelector('.other-coins tbody')?.textContent ?? ''",
                 "Bitcoin",
             )
             .await;
@@ -1034,4 +1046,72 @@ async fn a_retrain_can_be_watched_in_the_models_card_and_its_decision_shows_in_t
         .js("return [...document.querySelectorAll('[data-testid=model-version]')].filter(c => c.textContent.includes('not retrained here yet')).length")
         .await;
     assert_eq!(others, 5);
+}
+
+#[tokio::test]
+async fn six_coins_get_a_menu_on_a_phone_and_a_new_coins_page_says_why_it_has_no_prediction() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
+    use shared::Coin;
+    let six = [Coin::BTC, Coin::ETH, Coin::SOL, Coin::XRP, Coin::LTC, Coin::DOGE];
+    let models = crate::helpers::models_with(&[Coin::ETH, Coin::SOL, Coin::DOGE]);
+    let app = crate::helpers::spawn_app_with(Frontend::Built, |s| {
+        s.jobs.enabled = false;
+        s.models.dir = models.path().to_path_buf();
+        s.coins = coincast::coins::Coins::of(&six);
+    })
+    .await;
+    let browser = Browser::start(1280, 900).await;
+    browser.phone_viewport(375, 812).await;
+    browser.goto(&format!("{}/", app.address)).await;
+    browser.wait_text(H1, "Bitcoin").await;
+
+    // More coins than buttons fit: one menu, in the configured order, the current coin chosen.
+    let options = browser
+        .wait_text(
+            "return [...document.querySelectorAll('.coin-select option')].map(o => o.value).join(',')",
+            ",BTC,ETH,SOL,XRP,LTC,DOGE",
+        )
+        .await;
+    assert_eq!(options, ",BTC,ETH,SOL,XRP,LTC,DOGE");
+    assert_eq!(
+        browser
+            .js("return document.querySelectorAll('a.coin-button').length")
+            .await,
+        0
+    );
+    assert_eq!(
+        browser
+            .js("return document.querySelector('.coin-select').value")
+            .await,
+        "BTC"
+    );
+
+    // Choosing a coin opens its page without a reload.
+    browser.js("window.__coincastMarker = 6; return null").await;
+    browser
+        .js("const s = document.querySelector('.coin-select'); s.value = 'ETH'; s.dispatchEvent(new Event('change')); return null")
+        .await;
+    browser.wait_text(H1, "Ethereum").await;
+    assert_eq!(browser.js("return location.pathname").await, "/Ethereum");
+    assert_eq!(
+        browser.js("return window.__coincastMarker ?? null").await,
+        6,
+        "the page reloaded"
+    );
+    // Nothing of ETH is stored here (no collector ran): each of its six cards says there is no
+    // prediction rather than showing nothing.
+    browser
+        .wait_text(
+            "return String(document.querySelectorAll('.coin-page[data-coin=ETH] .horizon-card.empty .why').length)",
+            "6",
+        )
+        .await;
+    assert_eq!(browser.js("return window.innerWidth").await, 375);
+    browser.screenshot("ethereum-phone-six-coins.png").await;
+
+    // A new coin's page by its name in any case.
+    browser.goto(&format!("{}/dogecoin", app.address)).await;
+    browser.wait_text(H1, "Dogecoin").await;
 }

@@ -308,3 +308,33 @@ pub async fn newest_minute_of_every_coin(app: &TestApp) -> i64 {
     }
     newest
 }
+
+/// A models folder with the shipped models and, for each of `extra`, copies of the shipped BTC
+/// models relabelled as that coin: a test fixture for deployments serving coins the repo ships
+/// no models of (their predictions come from BTC's weights on the coin's own candles; nothing
+/// here is shipped or published).
+pub fn models_with(extra: &[shared::Coin]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = repo_root().join("models/artifacts");
+    for entry in std::fs::read_dir(&shipped).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+    }
+    for coin in extra {
+        for h in shared::Horizon::ALL {
+            let card = shipped.join(format!("BTC-{h}.json"));
+            let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(card).unwrap()).unwrap();
+            let onnx = format!("{coin}-{h}.onnx");
+            json["coin"] = serde_json::json!(coin.ticker());
+            json["id"] = serde_json::json!(json["id"].as_str().unwrap().replacen("BTC", coin.ticker(), 1));
+            json["onnx_file"] = serde_json::json!(onnx);
+            std::fs::copy(shipped.join(format!("BTC-{h}.onnx")), dir.path().join(&onnx)).unwrap();
+            std::fs::write(
+                dir.path().join(format!("{coin}-{h}.json")),
+                serde_json::to_vec_pretty(&json).unwrap(),
+            )
+            .unwrap();
+        }
+    }
+    dir
+}
