@@ -28,7 +28,7 @@ pub enum PriceSort {
 /// Sorts the other coins' rows (`(name, price, 24 h change)`) by `key`, ascending or not; a coin
 /// without a 24 h change sorts last either way, and ties keep the name order.
 pub fn sort_prices<T>(rows: &mut [(String, f64, Option<f64>, T)], key: PriceSort, ascending: bool) {
-    rows.sort_by(|a, b| a.0.to_lowercase().cmp(&b.0.to_lowercase()));
+    rows.sort_by_key(|r| r.0.to_lowercase());
     let order = |o: std::cmp::Ordering| if ascending { o } else { o.reverse() };
     match key {
         PriceSort::Name => {
