@@ -199,7 +199,9 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = models::strategy::DEFAULT_SLIPPAGE_BPS)]
     pub slippage_bps: f64,
     /// Train on these history files (CryptoDataDownload CSV; freqtrade feather, JSON or jsongz)
-    /// or every candle file in these folders instead of the
+    /// or every candle file in these folders (a model whose bar size no file has learns from a
+    /// finer file's candles resampled to it: freqtrade's 5-minute files train every horizon)
+    /// instead of the
     /// folders under `--data-root`: the coin is read from each file's name; 1 h and longer
     /// horizons learn from the hourly files, 30 min from the 5-minute ones, and a coin and horizon
     /// with no such file is skipped. For models of another period, such as Bitstamp 2017-2019.

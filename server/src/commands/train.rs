@@ -104,11 +104,19 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
         for &horizon in &horizons {
             let (mut paths, bar_s) = history_files(&args.data_root, coin, horizon);
             if !args.history.is_empty() {
-                paths = given
-                    .iter()
-                    .filter(|(_, c, interval_s)| *c == coin && *interval_s == bar_s)
-                    .map(|(p, ..)| p.clone())
-                    .collect();
+                let of = |fits: &dyn Fn(i64) -> bool| -> Vec<PathBuf> {
+                    given
+                        .iter()
+                        .filter(|(_, c, interval_s)| *c == coin && fits(*interval_s))
+                        .map(|(p, ..)| p.clone())
+                        .collect()
+                };
+                paths = of(&|s| s == bar_s);
+                // No file of the model's bar size (freqtrade folders often hold 5-minute candles
+                // only): the finer files, resampled to it (complete buckets only).
+                if paths.is_empty() {
+                    paths = of(&|s| s < bar_s && bar_s % s == 0);
+                }
                 if paths.is_empty() {
                     continue;
                 }
@@ -128,7 +136,12 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
                     path.display()
                 );
                 interval = Some(interval_s);
-                merged.extend(bars.iter().map(|b| (b.ts, *b)));
+                if interval_s == bar_s {
+                    merged.extend(bars.iter().map(|b| (b.ts, *b)));
+                } else {
+                    let coarse = models::history::resample(bars, interval_s, bar_s);
+                    merged.extend(coarse.into_iter().map(|b| (b.ts, b)));
+                }
                 // `folder/file`: the folders hold files of the same names.
                 names.push(if args.history.is_empty() {
                     path.strip_prefix(&args.data_root)
@@ -136,10 +149,22 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
                         .display()
                         .to_string()
                 } else {
-                    path.file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .into_owned()
+                    // `folder/file` (freqtrade folders of different spans hold files of the
+                    // same names), and what was resampled.
+                    let tail: PathBuf = path
+                        .iter()
+                        .rev()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    let resampled = if interval_s == bar_s {
+                        String::new()
+                    } else {
+                        format!(" ({interval_s} s bars resampled to {bar_s} s)")
+                    };
+                    format!("{}{resampled}", tail.display())
                 });
             }
             let mut bars: Vec<Bar> = merged.into_values().collect();
@@ -154,7 +179,8 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
                     coin,
                     parts: vec![BaseBars {
                         bars,
-                        interval_s: interval.unwrap_or(bar_s),
+                        // Resampled bars are of the model's size.
+                        interval_s: interval.map_or(bar_s, |i| i.max(bar_s)),
                     }],
                     sources: names,
                     series: series.clone(),
@@ -578,4 +604,58 @@ pub async fn main(mut args: TrainArgs, settings: &Settings) -> anyhow::Result<()
         _ => None,
     };
     tokio::task::spawn_blocking(move || run(&args, jobs, gate)).await?
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn train_args(args: &[&str]) -> TrainArgs {
+        let mut all = vec!["coincast", "train"];
+        all.extend_from_slice(args);
+        match Cli::parse_from(all).command {
+            Command::Train(a) => a,
+            _ => unreachable!("a train command line"),
+        }
+    }
+
+    #[test]
+    fn a_freqtrade_folder_of_5_minute_candles_trains_every_horizon_hourly_ones_resampled() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/tests/fixtures/freqtrade");
+        let folder = root.join("binance");
+        let args = train_args(&[
+            "--history",
+            folder.to_str().unwrap_or_default(),
+            "--coin",
+            "BTC",
+            "--data-root",
+            "/nonexistent",
+        ]);
+        let jobs = jobs_from_files(&args, None).unwrap();
+        // 576 five-minute candles (two days): the 30 min model's own, 48 complete hours for the rest.
+        let sizes: Vec<(Horizon, i64, usize)> = jobs
+            .iter()
+            .map(|(h, plan)| (plan.horizon, h.parts[0].interval_s, h.parts[0].bars.len()))
+            .collect();
+        assert_eq!(sizes.len(), 6, "{sizes:?}");
+        for (horizon, interval_s, n) in sizes {
+            match horizon {
+                Horizon::M30 => assert_eq!((interval_s, n), (300, 576)),
+                _ => assert_eq!((interval_s, n), (3600, 48), "{horizon}"),
+            }
+        }
+        let (history, _) = &jobs
+            .iter()
+            .find(|(_, p)| p.horizon == Horizon::H1)
+            .unwrap_or(&jobs[0]);
+        assert_eq!(
+            history.sources,
+            ["binance/BTC_USDT-5m.feather (300 s bars resampled to 3600 s)"]
+        );
+        // The XRP file of the folder (jsongz) is not asked for.
+        assert!(jobs.iter().all(|(h, _)| h.coin == Coin::BTC));
+    }
 }
