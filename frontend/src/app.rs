@@ -149,6 +149,25 @@ fn CoinPage() -> impl IntoView {
                          accuracy measured out of sample next to the simplest rules (majority class, momentum, reversal), \
                          and what trading its signals would have earned after costs."
                     </p>
+                    {move || {
+                        live.coins.with(|served| {
+                            served
+                                .as_ref()
+                                .and_then(|s| s.get(coin))
+                                .filter(|info| info.models_beating_baseline == 0)
+                                .map(|info| view! {
+                                    <p class="no-edge" data-testid="no-edge" role="note">
+                                        {format!(
+                                            "None of {}'s {} models has beaten the strongest simple rule (majority, momentum or reversal) \
+                                             out of sample once corrected for the number of models compared: read its predictions as \
+                                             no better than that rule.",
+                                            info.name,
+                                            info.horizons.len()
+                                        )}
+                                    </p>
+                                })
+                        })
+                    }}
                     <PredictionCards coin=coin/>
                     <PriceChart coin=coin/>
                     <History coin=coin/>

@@ -28,19 +28,42 @@ use crate::predict::retrain::{self, score_window};
 /// models use 5-minute bars (a row every 5 minutes); 1 h to 12 h models hourly bars from the
 /// hourly files (a row every hour), which cover the whole span (the 5-minute files miss four
 /// months). The older files (Bitstamp 2017-2019, Binance 2020-2021) are kept for evaluation
-/// across regimes (`coincast evaluate`).
+/// across regimes (`coincast evaluate`). A coin those folders do not hold (ETH, SOL, DOGE...)
+/// learns from freqtrade's 5-minute feather files ([`FEATHER_FOLDERS`]), hourly bars resampled
+/// from them (they miss 2024-09 to 2024-12).
 pub fn history_files(root: &Path, coin: Coin, horizon: Horizon) -> (Vec<PathBuf>, i64) {
     let (suffix, bar_s) = if horizon == Horizon::M30 {
         ("5m", 300)
     } else {
         ("1h", 3600)
     };
-    let files = TRAINING_FOLDERS
+    let files: Vec<PathBuf> = TRAINING_FOLDERS
         .iter()
         .map(|folder| root.join(format!("{folder}/{}_USDT-{suffix}.json", coin.ticker())))
         .collect();
-    (files, bar_s)
+    if files.iter().any(|f| f.exists()) {
+        return (files, bar_s);
+    }
+    // Any other coin: freqtrade's 5-minute feather files (resampled for 1 h and longer).
+    let feather: Vec<PathBuf> = FEATHER_FOLDERS
+        .iter()
+        .map(|folder| root.join(format!("{folder}/{}_USDT-5m.feather", coin.ticker())))
+        .filter(|f| f.exists())
+        .collect();
+    if feather.is_empty() {
+        (files, bar_s)
+    } else {
+        (feather, bar_s)
+    }
 }
+
+/// The folders of freqtrade's 5-minute feather files of 33 Binance pairs, oldest first: the
+/// history of the coins the JSON folders ([`TRAINING_FOLDERS`]) do not hold.
+pub const FEATHER_FOLDERS: [&str; 3] = [
+    "binance-5m-30pairs-2024-01_2024-09",
+    "binance-5m-14pairs-2024-12_2025-06",
+    "binance-5m-19pairs-2025-01_2025-06",
+];
 
 /// The folders of the newest market data, oldest first.
 pub const TRAINING_FOLDERS: [&str; 2] = ["binance-5m-1h-2024-01_2024-09", "binance-5m-1h-2024-09_2025-06"];
@@ -144,10 +167,15 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
                 }
                 // `folder/file`: the folders hold files of the same names.
                 names.push(if args.history.is_empty() {
-                    path.strip_prefix(&args.data_root)
-                        .unwrap_or(path)
-                        .display()
-                        .to_string()
+                    let resampled = if interval_s == bar_s {
+                        String::new()
+                    } else {
+                        format!(" ({interval_s} s bars resampled to {bar_s} s)")
+                    };
+                    format!(
+                        "{}{resampled}",
+                        path.strip_prefix(&args.data_root).unwrap_or(path).display()
+                    )
                 } else {
                     // `folder/file` (freqtrade folders of different spans hold files of the
                     // same names), and what was resampled.

@@ -351,6 +351,22 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         )
         .await;
     eprintln!("{timing}");
+    // The page says plainly whether any of the coin's models has shown an edge, as /api/coins does.
+    let coins: shared::CoinsResponse = app.get("/api/coins").await.json().await.unwrap();
+    let btc = coins.get(shared::Coin::BTC).unwrap();
+    let note = browser
+        .js("return document.querySelector('[data-testid=no-edge]')?.textContent ?? ''")
+        .await;
+    if btc.models_beating_baseline == 0 {
+        assert!(
+            note.as_str()
+                .unwrap()
+                .starts_with("None of Bitcoin's 6 models has beaten"),
+            "{note}"
+        );
+    } else {
+        assert_eq!(note, "", "{btc:?}");
+    }
     let out = repo_root().join("test-output");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("first-render.txt"), format!("{timing}\n")).unwrap();
