@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-/// coincast: UP or DOWN for BTC, LTC and XRP over the next 30 min to 12 h, with honest accuracy.
+/// coincast: UP or DOWN for the configured coins over the next 30 min to 12 h, with honest accuracy.
 #[derive(Debug, Parser)]
 #[command(name = "coincast", version, about)]
 pub struct Cli {
@@ -78,7 +78,7 @@ pub struct RetrainArgs {
 /// `coincast backfill`.
 #[derive(Debug, Args)]
 pub struct BackfillArgs {
-    /// The coin (BTC, LTC, XRP; repeat for several; default all).
+    /// The coin (a ticker, as BTC; repeat for several; default every configured coin).
     #[arg(long = "coin")]
     pub coins: Vec<shared::Coin>,
     /// First day (UTC), `YYYY-MM-DD`.
@@ -162,7 +162,7 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub long_only: bool,
     /// History files (CryptoDataDownload CSV; freqtrade feather, JSON or jsongz) or folders of
-    /// them; the coin is read from the file name (BTC, LTC or XRP in it). Of several files of a coin in one folder, each model is
+    /// them; the coin is read from the file name (freqtrade's `ETH_USDT-5m.feather`). Of several files of a coin in one folder, each model is
     /// scored on the one with the largest bars that make its bar size (the least resampling).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
@@ -181,7 +181,7 @@ pub struct TrainArgs {
     /// Where REPORT.md and its plots go.
     #[arg(long, default_value = "models")]
     pub report_dir: PathBuf,
-    /// Only these coins (default: all).
+    /// Only these coins (default: every configured coin).
     #[arg(long = "coin")]
     pub coins: Vec<shared::Coin>,
     /// Only these horizons (default: all).

@@ -114,8 +114,12 @@ impl Replay {
             .filter(|p| history::timeframe_in_name(p).is_none_or(|s| s == 60));
         for path in paths {
             let parsed = history::read(&path)?;
-            let coin = history::coin_for(&path, &parsed)
-                .with_context(|| format!("{}: no BTC, LTC or XRP in its name or symbol", path.display()))?;
+            let coin = history::coin_for(&path, &parsed).with_context(|| {
+                format!(
+                    "{}: cannot tell the coin: name the file as freqtrade does (ETH_USDT-1m.feather)",
+                    path.display()
+                )
+            })?;
             anyhow::ensure!(
                 parsed.interval_s == 60,
                 "{}: replay needs 1-minute candles, this file has {} s bars",

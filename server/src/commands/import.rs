@@ -59,7 +59,7 @@ pub async fn import_file(
     let parsed = history::read(path)?;
     let coin = history::coin_for(path, &parsed).with_context(|| {
         format!(
-            "{}: cannot tell the coin (no BTC, LTC or XRP in the name or symbol)",
+            "{}: cannot tell the coin: name the file as freqtrade does (ETH_USDT-5m.feather) or after a known coin",
             path.display()
         )
     })?;

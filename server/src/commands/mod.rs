@@ -16,14 +16,19 @@ use models::series::{self, SeriesSet};
 use crate::collect::sources::SeriesId;
 
 /// The candle files among `paths` (folders listed by `models::history::candle_files`) with
-/// their coins. A file given by name must name a coin we follow; a file found in a folder whose
-/// pair is not one (a freqtrade folder holds many) is passed over with a line saying so.
+/// their coins (any freqtrade pair's base: `ETH_USDT-5m.feather`; a CSV must name a known coin).
+/// A file given by name must name its coin; a file found in a folder that does not is passed over
+/// with a line saying so.
 pub fn candle_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, shared::Coin)>> {
     let mut out = Vec::new();
     for path in paths {
         if !path.is_dir() {
             let coin = history::coin_in_name(path)
-                .with_context(|| format!("{}: no BTC, LTC or XRP in the file name", path.display()))?;
+                .with_context(|| format!(
+                    "{}: cannot tell the coin from the file name: name it as freqtrade does (ETH_USDT-5m.feather) \
+                     or after a known coin (Bitstamp_BTCUSD_1h.csv)",
+                    path.display()
+                ))?;
             out.push((path.clone(), coin));
             continue;
         }
@@ -31,7 +36,7 @@ pub fn candle_inputs(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, shared::
         for file in files {
             match history::coin_in_name(&file) {
                 Some(coin) => out.push((file, coin)),
-                None => eprintln!("{}: not a coin coincast follows, passed over", file.display()),
+                None => eprintln!("{}: no coin in the file name, passed over", file.display()),
             }
         }
     }

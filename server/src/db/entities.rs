@@ -7,7 +7,7 @@ pub mod candle {
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "candles")]
     pub struct Model {
-        /// Ticker: BTC, LTC, XRP.
+        /// The coin's ticker (`shared::Coin`): BTC, ETH, ...
         #[sea_orm(primary_key, auto_increment = false)]
         pub coin: String,
         /// Bar size in seconds (60 for live minute candles).
