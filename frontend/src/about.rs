@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use shared::{Coin, ModelInfo};
 
-use crate::app::{Skeleton, set_title};
 use crate::live::{Live, steady};
+use crate::ui::{Skeleton, set_title};
 use crate::{api, format};
 
 /// How coincast works, its data, every model's card figures, and why shuffled splits mislead.

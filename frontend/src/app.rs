@@ -11,6 +11,7 @@ use crate::coin::{History, ModelsCard, OtherCoins, PredictionCards};
 use crate::format;
 use crate::live::{ApiDownBanner, Live, StatusStrip};
 use crate::performance::Performance;
+use crate::ui::{Skeleton, set_title};
 
 /// The whole app: header with the coin buttons, the routed page, and the status strip.
 #[component]
@@ -210,36 +211,26 @@ fn skip_to_content(ev: web_sys::MouseEvent) {
     }
 }
 
-/// Sets the document's title (one per page, so tabs and history read well).
-pub fn set_title(title: &str) {
-    document().set_title(title);
-}
-
-/// Grey blocks where a section's content will appear, announced as loading to screen readers.
-#[component]
-pub fn Skeleton(
-    /// What is loading, for screen readers.
-    label: &'static str,
-    /// Grey lines to draw.
-    #[prop(default = 3)]
-    lines: usize,
-) -> impl IntoView {
-    view! {
-        <div class="skeleton" role="status" aria-busy="true" data-testid="skeleton">
-            <span class="visually-hidden">{label}</span>
-            {(0..lines).map(|_| view! { <span class="skeleton-line" aria-hidden="true"></span> }).collect_view()}
-        </div>
-    }
-}
-
 #[component]
 fn NotFound() -> impl IntoView {
     set_title("Page not found · coincast");
     view! {
         <section class="not-found">
             <h1>"Page not found"</h1>
-            <p>"coincast has pages for " <a href="/Bitcoin">"Bitcoin"</a> ", " <a href="/Litecoin">"Litecoin"</a>
-               " and " <a href="/Ripple">"Ripple"</a> "."</p>
+            <p>"coincast has pages for the coins it serves: "
+                {move || {
+                    Live::get().coins.get().map(|served| {
+                        served
+                            .coins
+                            .into_iter()
+                            .map(|c| {
+                                let href = format!("/{}", shared::slug(&c.name));
+                                view! { <a href=href>{c.name}</a> " " }
+                            })
+                            .collect_view()
+                    })
+                }}
+            </p>
         </section>
     }
 }

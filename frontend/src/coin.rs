@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use shared::{Coin, Horizon};
 
-use crate::app::Skeleton;
 use crate::live::{Live, steady};
+use crate::ui::Skeleton;
 use crate::{api, format};
 
 /// How often the models card re-reads `/api/models` while a retrain runs.

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use shared::{Coin, Horizon, ModelPerformance, StrategyFigures};
 
 use crate::api;
-use crate::app::Skeleton;
 use crate::chart::{LineChart, Series};
 use crate::format::{self, ValueAxis};
 use crate::live::{Live, steady};
+use crate::ui::Skeleton;
 
 /// Per horizon: an overview row (long-short after costs against buy-and-hold, break-even fee,
 /// live trades) that also picks the horizon shown below it: the costs stated, a plain verdict
