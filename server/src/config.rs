@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use serde::Deserialize;
 
-use crate::cli::{Cli, Command};
-
 /// Everything the server can be told.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -247,71 +245,6 @@ pub enum LogFormat {
 }
 
 impl Settings {
-    /// Loads the layers for this command line.
-    pub fn load(cli: &Cli) -> anyhow::Result<Self> {
-        // The layers above the defaults first: what they set is used as given.
-        let mut builder = config::Config::builder();
-        if let Some(path) = &cli.config {
-            builder = builder.add_source(config::File::from(path.as_path()).required(true));
-        }
-        builder = builder.add_source(
-            config::Environment::with_prefix("COINCAST")
-                .prefix_separator("__")
-                .separator("__")
-                .try_parsing(true)
-                .list_separator(",")
-                .with_list_parse_key("server.trusted_proxies"),
-        );
-        if let Some(dir) = &cli.data_dir {
-            builder = builder.set_override("data_dir", path_str(dir)?)?;
-        }
-        if let Command::Serve(args) = &cli.command {
-            if let Some(host) = &args.host {
-                builder = builder.set_override("server.host", host.as_str())?;
-            }
-            if let Some(port) = args.port {
-                builder = builder.set_override("server.port", port)?;
-            }
-            if let Some(replay) = &args.replay {
-                builder = builder.set_override("replay.enabled", true)?;
-                if let Some(dir) = replay {
-                    builder = builder.set_override("replay.dir", path_str(dir)?)?;
-                }
-            }
-            if args.no_jobs {
-                builder = builder.set_override("jobs.enabled", false)?;
-            }
-        }
-        if let Command::Worker(args) = &cli.command {
-            // A worker is its jobs.
-            builder = builder.set_override("jobs.enabled", true)?;
-            if let Some(replay) = &args.replay {
-                builder = builder.set_override("replay.enabled", true)?;
-                if let Some(dir) = replay {
-                    builder = builder.set_override("replay.dir", path_str(dir)?)?;
-                }
-            }
-            if let Some(file) = &args.health_file {
-                builder = builder.set_override("worker.health_file", path_str(file)?)?;
-            }
-        }
-        let given = builder.build_cloned().context("reading settings")?;
-        let mut builder = Self::with_defaults(builder)?;
-        let exe = std::env::current_exe().ok();
-        for (key, relative) in CHECKOUT_PATHS {
-            if given.get_string(key).is_err() {
-                let path = resolve_default(Path::new(relative), exe.as_deref(), Path::exists);
-                builder = builder.set_default(key, path_str(&path)?)?;
-            }
-        }
-        let settings: Settings = builder
-            .build()
-            .context("reading settings")?
-            .try_deserialize()
-            .context("parsing settings")?;
-        Ok(settings)
-    }
-
     /// Where retrained models are written as content-addressed files (`<data_dir>/models`).
     pub fn model_store_dir(&self) -> PathBuf {
         self.data_dir.join("models")
@@ -324,7 +257,7 @@ impl Settings {
     }
 
     /// `builder` with the built-in defaults under its layers (defaults always rank lowest).
-    fn with_defaults(
+    pub(crate) fn with_defaults(
         builder: config::ConfigBuilder<config::builder::DefaultState>,
     ) -> anyhow::Result<config::ConfigBuilder<config::builder::DefaultState>> {
         Ok(builder
@@ -383,7 +316,7 @@ impl Settings {
 }
 
 /// The defaults that are paths into the checkout: the shipped models and the built web app.
-const CHECKOUT_PATHS: [(&str, &str); 2] = [
+pub(crate) const CHECKOUT_PATHS: [(&str, &str); 2] = [
     ("models.dir", "models/artifacts"),
     ("frontend.dist_dir", "frontend/dist"),
 ];
@@ -409,128 +342,7 @@ pub fn resolve_default(relative: &Path, exe: Option<&Path>, exists: impl Fn(&Pat
         .unwrap_or_else(|| relative.to_path_buf())
 }
 
-fn path_str(path: &Path) -> anyhow::Result<&str> {
+pub(crate) fn path_str(path: &Path) -> anyhow::Result<&str> {
     path.to_str()
         .with_context(|| format!("path {} is not valid UTF-8", path.display()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[test]
-    fn flags_override_defaults() {
-        let cli = Cli::parse_from(["coincast", "--data-dir", "/tmp/x", "serve", "--port", "9001"]);
-        let s = Settings::load(&cli).unwrap();
-        assert_eq!(s.data_dir, PathBuf::from("/tmp/x"));
-        assert_eq!(s.server.port, 9001);
-        assert_eq!(s.server.host, "127.0.0.1");
-        assert_eq!(s.log.format, LogFormat::Pretty);
-    }
-
-    #[test]
-    fn a_settings_file_is_layered_under_flags() {
-        let dir = std::env::temp_dir().join(format!("coincast-cfg-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("coincast.toml");
-        std::fs::write(
-            &file,
-            "[server]\nport = 7000\nhost = \"0.0.0.0\"\n[log]\nformat = \"json\"\n",
-        )
-        .unwrap();
-        let cli = Cli::parse_from([
-            "coincast",
-            "--config",
-            file.to_str().unwrap(),
-            "serve",
-            "--host",
-            "::1",
-        ]);
-        let s = Settings::load(&cli).unwrap();
-        assert_eq!(s.server.port, 7000);
-        assert_eq!(s.server.host, "::1");
-        assert_eq!(s.log.format, LogFormat::Json);
-    }
-
-    #[test]
-    fn limits_have_defaults_and_trusted_proxies_parse() {
-        let cli = Cli::parse_from(["coincast", "serve"]);
-        let s = Settings::load(&cli).unwrap();
-        assert_eq!(s.server.rate_limit_per_second, 50);
-        assert_eq!(s.server.rate_limit_burst, 100);
-        assert!(s.server.trusted_proxies.is_empty());
-        assert_eq!(s.server.max_streams, 500);
-        assert_eq!(s.server.shutdown_timeout_s, 5);
-        let s: Settings = Settings::defaults()
-            .unwrap()
-            .set_override("server.trusted_proxies", vec!["10.0.0.1", "::1"])
-            .unwrap()
-            .build()
-            .unwrap()
-            .try_deserialize()
-            .unwrap();
-        assert_eq!(
-            s.server.trusted_proxies,
-            vec!["10.0.0.1".parse::<IpAddr>().unwrap(), "::1".parse().unwrap()]
-        );
-    }
-
-    #[test]
-    fn checkout_paths_are_found_from_the_working_directory_beside_the_binary_or_its_prefix() {
-        let rel = Path::new("models/artifacts");
-        // Where `rel` resolves for a binary at `exe` when only the paths `there` exist.
-        let find = |exe: Option<&str>, there: &[&str]| {
-            resolve_default(rel, exe.map(Path::new), |p| {
-                there.iter().any(|t| p == Path::new(t))
-            })
-        };
-        let built = Some("/src/coincast/target/release/coincast");
-        let checkout = "/src/coincast/models/artifacts";
-        // Run from the checkout: the relative path, as before.
-        assert_eq!(find(built, &["models/artifacts", checkout]), rel);
-        // Run from elsewhere: the checkout the binary sits in.
-        assert_eq!(find(built, &[checkout]), Path::new(checkout));
-        // Installed: beside the binary first, then the prefix's share/coincast.
-        let installed = Some("/opt/coincast/bin/coincast");
-        let shared = "/opt/coincast/share/coincast/models/artifacts";
-        let beside = "/opt/coincast/bin/models/artifacts";
-        assert_eq!(find(installed, &[shared]), Path::new(shared));
-        assert_eq!(find(installed, &[shared, beside]), Path::new(beside));
-        // Nowhere: the relative path, which the error then names.
-        assert_eq!(find(built, &[]), rel);
-        assert_eq!(find(None, &[]), rel);
-    }
-
-    #[test]
-    fn a_configured_path_is_used_as_given() {
-        let dir = std::env::temp_dir().join(format!("coincast-paths-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("coincast.toml");
-        std::fs::write(&file, "[models]\ndir = \"nowhere/models\"\n").unwrap();
-        let cli = Cli::parse_from(["coincast", "--config", file.to_str().unwrap(), "serve"]);
-        let s = Settings::load(&cli).unwrap();
-        assert_eq!(s.models.dir, PathBuf::from("nowhere/models"));
-        // The one left at its default is resolved (wherever it is found, it names the same folder).
-        let dist = &s.frontend.dist_dir;
-        assert!(dist.ends_with("frontend/dist"), "{dist:?}");
-    }
-
-    #[test]
-    fn passwords_are_redacted_in_debug_output() {
-        let db = DatabaseSettings {
-            url: Some("postgres://coin:s3cret@localhost:5432/coincast".into()),
-            max_connections: 4,
-            connect_retries: 1,
-            connect_backoff_ms: 10,
-            acquire_timeout_ms: 100,
-            migrate_on_start: true,
-        };
-        let shown = format!("{db:?}");
-        assert!(!shown.contains("s3cret"), "{shown}");
-        assert!(
-            shown.contains("postgres://coin:***@localhost:5432/coincast"),
-            "{shown}"
-        );
-    }
 }

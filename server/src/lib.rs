@@ -1,6 +1,7 @@
 //! The coincast server: folders follow the data path.
 //!
 //! - `coins.rs`: the configured coins (`[[coins]]`), validated at start;
+//! - `ids.rs`: the ids every stage names (series, sources, jobs); `retry.rs`: backoff;
 //! - `collect/`: one module per upstream, the replay, the source catalogue, one collection run;
 //! - `db/`: connecting and migrating, the entities, and every query;
 //! - `predict/`: the model registry, features from stored data, the tick, scoring, live accuracy;
@@ -19,7 +20,9 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod ids;
 pub mod jobs;
 pub mod memory;
 pub mod predict;
+pub mod retry;
 pub mod telemetry;

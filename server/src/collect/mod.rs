@@ -98,13 +98,7 @@ pub fn check_point_times(points: &[Point], now: i64) -> Result<(), FetchError> {
     }
 }
 
-/// A point of a non-candle series, as a source reported it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
-    /// Unix seconds UTC.
-    pub ts: i64,
-    pub value: f64,
-}
+pub use crate::ids::Point;
 
 /// Installs rustls's `ring` crypto provider for the process (reqwest is built without one, to
 /// avoid aws-lc-rs's C build). Idempotent; every HTTP client needs it first.

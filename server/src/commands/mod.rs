@@ -49,7 +49,8 @@ pub fn load(path: &Path) -> anyhow::Result<(Vec<Bar>, i64)> {
     Ok((h.bars, h.interval_s))
 }
 
-/// The daily series files in the `../shared/data` layout, by the series id the collectors store.
+/// The daily series files in the `../shared/data` layout, by the series id the collectors store
+/// (the same series as `predict::history::MODEL_SERIES`, in its order).
 /// S&P 500 history is SPY (the ETF tracking it; its daily changes match the index's closely); the
 /// live collector reads ^GSPC itself.
 pub const SERIES_FILES: [(SeriesId, &str); 6] = [
@@ -83,4 +84,13 @@ pub fn load_series(root: &Path) -> anyhow::Result<(SeriesSet, Vec<String>)> {
         sources.push(format!("{name}: {file}"));
     }
     Ok((set, sources))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_series_files_are_the_series_the_models_may_read() {
+        let files: Vec<_> = super::SERIES_FILES.iter().map(|(id, _)| *id).collect();
+        assert_eq!(files, crate::predict::history::MODEL_SERIES);
+    }
 }

@@ -10,14 +10,12 @@ use std::time::Instant;
 use models::card::GateRecord;
 use models::gate::{Decision, GateResult};
 use models::history::Bar;
-use models::series::SeriesSet;
 use models::train::{BaseBars, CoinHistory, Plan, Trained, default_plan, train_one, write};
 use sea_orm::DatabaseConnection;
 use shared::{Coin, Horizon};
 
 use crate::cli::TrainArgs;
-use crate::clock::MINUTE_S;
-use crate::commands::{SERIES_FILES, load, load_series};
+use crate::commands::{load, load_series};
 use crate::config::Settings;
 use crate::db;
 use crate::predict::registry::Registry;
@@ -221,52 +219,7 @@ pub fn jobs_from_files(args: &TrainArgs, until: Option<i64>) -> anyhow::Result<V
     Ok(jobs)
 }
 
-/// The bar size of a horizon's models.
-pub fn bar_seconds(horizon: Horizon) -> i64 {
-    if horizon == Horizon::M30 { 300 } else { 3600 }
-}
-
-/// What to train from the app's own database (collected, replayed, backfilled or imported):
-/// per coin, the minute candles opening in `[from, until)` as the finest base, then stored 5-minute
-/// and hourly bars (imported history) where there are no minutes; series from `series_points`.
-pub async fn histories_from_db(
-    db: &impl sea_orm::ConnectionTrait,
-    coins: &[Coin],
-    from: i64,
-    until: i64,
-) -> anyhow::Result<Vec<CoinHistory>> {
-    let mut set = SeriesSet::default();
-    let mut series_sources = Vec::new();
-    for (name, _) in SERIES_FILES {
-        let obs = db::series::read_series(db, name, i64::MIN, until).await?;
-        if obs.is_empty() {
-            continue;
-        }
-        set.insert(name.as_str(), &obs);
-        series_sources.push(format!("{name}: database ({} points)", obs.len()));
-    }
-    let mut out = Vec::new();
-    for &coin in coins {
-        let mut parts = Vec::new();
-        let mut sources = Vec::new();
-        for interval_s in [MINUTE_S, 300, 3600] {
-            let bars = db::candles::all_of(db, coin, interval_s, from, until).await?;
-            if bars.is_empty() {
-                continue;
-            }
-            sources.push(format!("database: {} stored {interval_s} s bars", bars.len()));
-            parts.push(BaseBars { bars, interval_s });
-        }
-        out.push(CoinHistory {
-            coin,
-            parts,
-            sources,
-            series: set.clone(),
-            series_sources: series_sources.clone(),
-        });
-    }
-    Ok(out)
-}
+pub use crate::predict::history::{bar_seconds, histories_from_db};
 
 /// What to train, from the app's own database (after `import`, `backfill` or collecting), on the
 /// bars opening before `until` (all of them without).

@@ -58,7 +58,7 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> 
     let mut attempt = 0usize;
     let policy = backon::ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(db.connect_backoff_ms.max(1)))
-        .with_max_delay(crate::jobs::retry::MAX_BACKOFF)
+        .with_max_delay(crate::retry::MAX_BACKOFF)
         .with_max_times(db.connect_retries);
     let conn = (|| {
         attempt += 1;

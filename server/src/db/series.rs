@@ -3,9 +3,9 @@
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::collect::Point;
-use crate::collect::sources::SeriesId;
 use crate::db::entities::series_point;
+use crate::ids::Point;
+use crate::ids::SeriesId;
 
 /// Upserts points of one series: re-fetching the same timestamp overwrites it (never duplicates).
 pub async fn upsert_series(

@@ -4,8 +4,8 @@
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
 
-use crate::collect::sources::SourceId;
 use crate::db::entities::source_status;
+use crate::ids::SourceId;
 
 /// Records a successful collection; `latest_data_at` is the newest data point it stored (kept
 /// when the run brought nothing newer). One upsert, no read first: two processes recording at

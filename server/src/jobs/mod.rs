@@ -20,7 +20,7 @@
 
 pub mod process;
 pub mod prune;
-pub mod retry;
+pub use crate::retry;
 mod workers;
 
 pub use workers::{JobCtx, Workers, handle_tick, setup, start};
@@ -42,58 +42,7 @@ use crate::predict::{self, registry::Registry};
 /// The step of the start-up prediction backfill, seconds (the web app's table shows 15 minutes).
 pub const BACKFILL_STEP_S: i64 = 900;
 
-/// The jobs, each with its own queue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-pub enum Job {
-    Candles,
-    Chain,
-    Tweets,
-    Markets,
-    /// Predictions due this minute, then scoring of predictions whose horizon has passed.
-    Predict,
-    /// Pruning of job rows, and of predictions and candles past their retention.
-    Maintenance,
-    /// Retraining: a challenger per coin and horizon, promoted only past the gate.
-    Retrain,
-}
-
-impl Job {
-    pub const ALL: [Job; 7] = [
-        Job::Candles,
-        Job::Chain,
-        Job::Tweets,
-        Job::Markets,
-        Job::Predict,
-        Job::Maintenance,
-        Job::Retrain,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Job::Predict => "predict",
-            Job::Candles => "candles",
-            Job::Chain => "chain",
-            Job::Tweets => "tweets",
-            Job::Markets => "markets",
-            Job::Maintenance => "maintenance",
-            Job::Retrain => "retrain",
-        }
-    }
-
-    /// Whether this job runs in this mode (replay collects only candles; predict needs models).
-    pub fn runs(self, replaying: bool, predicting: bool) -> bool {
-        match self {
-            Job::Candles | Job::Maintenance => true,
-            Job::Predict | Job::Retrain => predicting,
-            Job::Chain | Job::Tweets | Job::Markets => !replaying,
-        }
-    }
-
-    /// Whether a long pause of this job makes the service `degraded` (collection and prediction).
-    pub fn watched(self) -> bool {
-        matches!(self, Job::Candles | Job::Predict)
-    }
-}
+pub use crate::ids::Job;
 
 /// Why a job run failed.
 #[derive(Debug, thiserror::Error)]

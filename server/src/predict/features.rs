@@ -8,8 +8,8 @@ use models::series::SeriesSet;
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::clock::{DAY_S, MINUTE_S};
-use crate::collect::sources::SeriesId;
 use crate::db;
+use crate::ids::SeriesId;
 use crate::predict::registry::LoadedModel;
 
 /// More than this share of forward-filled minutes in a model's window: no prediction (the one

@@ -9,6 +9,7 @@
 
 pub mod accuracy;
 pub mod features;
+pub mod history;
 pub mod minutes;
 pub mod registry;
 pub mod retrain;

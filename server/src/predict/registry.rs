@@ -20,8 +20,8 @@ use models::onnx::OnnxModel;
 use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 
-use crate::collect::sources::SeriesId;
 use crate::db::versions::StoredModel;
+use crate::ids::SeriesId;
 
 /// Where a running model came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,10 +26,10 @@ use serde::{Deserialize, Serialize};
 use shared::{Coin, Horizon};
 
 use crate::clock::{DAY_S, MINUTE_S};
-use crate::commands::train::{bar_seconds, histories_from_db};
 use crate::config::RetrainSettings;
 use crate::db;
 use crate::db::entities::model_version;
+use crate::predict::history::{bar_seconds, histories_from_db};
 use crate::predict::registry::{LoadedModel, Registry, reload_logged};
 
 /// What one retrain is asked to do.

@@ -14,9 +14,9 @@ use sea_orm::{ConnectionTrait, TransactionTrait};
 use shared::{Coin, Horizon};
 
 use crate::clock::HOUR_S;
-use crate::collect::sources::{SeriesId, SourceId};
 use crate::db;
 use crate::db::entities::prediction;
+use crate::ids::{SeriesId, SourceId};
 use crate::predict::features::{features_at, features_from, reach_s, series_set};
 use crate::predict::minutes::MinuteCache;
 use crate::predict::registry::{LoadedModel, Registry};
