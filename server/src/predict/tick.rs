@@ -17,19 +17,10 @@ use crate::clock::HOUR_S;
 use crate::db;
 use crate::db::entities::prediction;
 use crate::ids::{SeriesId, SourceId};
-use crate::predict::features::{features_at, features_from, reach_s, series_set};
+use crate::predict::features::{features_from, reach_s, series_set};
 use crate::predict::minutes::MinuteCache;
 use crate::predict::registry::{LoadedModel, Registry};
 use crate::predict::score::score_due;
-
-/// What one attempt did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Attempt {
-    /// Stored (or already there: the job is idempotent).
-    Made { p_up: f64, reference_price: f64 },
-    /// Not made, and why (recorded in the model's status row).
-    Skipped(String),
-}
 
 fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool) -> prediction::ActiveModel {
     let card = &model.card;
@@ -104,37 +95,6 @@ pub async fn backfill(
     }
     score_due(db, now).await?;
     Ok(made)
-}
-
-/// Makes (and stores) one prediction at minute `t`, or records why not.
-pub async fn predict(
-    db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
-    model: Arc<LoadedModel>,
-    t: i64,
-    backfilled: bool,
-) -> anyhow::Result<Attempt> {
-    let (coin, horizon) = (model.card.coin, model.card.horizon);
-    let source = SourceId::Predictions(coin, horizon);
-    let (x, reference) = match features_at(db, &model, t).await? {
-        Ok(v) => v,
-        Err(reason) => {
-            if !backfilled {
-                tracing::info!(%coin, horizon = horizon.as_str(), reason, "no prediction");
-                db::status::record_failure(db, source, &reason).await?;
-            }
-            return Ok(Attempt::Skipped(reason));
-        }
-    };
-    let runner = model.clone();
-    let p_up = tokio::task::spawn_blocking(move || runner.predict(&x)).await??;
-    db::predictions::insert(db, vec![row(&model, t, p_up, reference, backfilled)]).await?;
-    if !backfilled {
-        db::status::record_success(db, source, Some(t)).await?;
-    }
-    Ok(Attempt::Made {
-        p_up,
-        reference_price: reference,
-    })
 }
 
 /// Whether a horizon is predicted at minute `t` (30 min to 2 h every minute, longer ones every

@@ -338,3 +338,16 @@ pub fn models_with(extra: &[shared::Coin]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// A models folder with only the shipped models of these coins and horizons.
+pub fn models_only(which: &[(shared::Coin, shared::Horizon)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = repo_root().join("models/artifacts");
+    for (coin, h) in which {
+        for ext in ["json", "onnx"] {
+            let name = format!("{coin}-{h}.{ext}");
+            std::fs::copy(shipped.join(&name), dir.path().join(&name)).unwrap();
+        }
+    }
+    dir
+}

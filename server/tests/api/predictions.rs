@@ -3,7 +3,8 @@
 use coincast::collect::run::Collectors;
 use coincast::db::entities::prediction;
 use coincast::jobs::{Job, Runner};
-use coincast::predict::tick::{self, Attempt};
+use coincast::predict::minutes::MinuteCache;
+use coincast::predict::tick;
 use coincast::predict::{features, score};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use shared::{
@@ -33,22 +34,29 @@ async fn replaying() -> (TestApp, i64) {
 #[tokio::test]
 async fn all_18_shipped_models_predict_on_replayed_data() {
     let (app, t) = replaying().await;
-    let mut made = Vec::new();
-    for model in app.state.registry.all() {
-        let id = model.card.id.clone();
-        match tick::predict(&app.state.db, model, t, false).await.unwrap() {
-            Attempt::Made {
-                p_up,
-                reference_price,
-            } => {
-                assert!((0.0..=1.0).contains(&p_up) && reference_price > 0.0, "{id}");
-                made.push(id);
-            }
-            // The replay carries the market series too: every model can predict.
-            Attempt::Skipped(reason) => panic!("{id}: {reason}"),
-        }
+    // The production tick, as the job runs it: at the quarter hour every model is due, at the
+    // minutes between only the 30 min to 2 h ones (the 4 h to 12 h ones stay current 15 minutes).
+    let quarter = t / 900 * 900;
+    let kept = MinuteCache::default();
+    let outcome = tick::tick(&app.state.db, &app.state.registry, &kept, quarter)
+        .await
+        .unwrap();
+    // The replay carries the market series too: every model can predict.
+    assert_eq!((outcome.made, outcome.skipped), (18, vec![]));
+    let mut made = 18;
+    if t != quarter {
+        let outcome = tick::tick(&app.state.db, &app.state.registry, &kept, t)
+            .await
+            .unwrap();
+        assert_eq!((outcome.made, outcome.skipped), (9, vec![]));
+        made += 9;
     }
-    assert_eq!(made.len(), 18);
+    for row in prediction::Entity::find().all(&app.state.db).await.unwrap() {
+        assert!(
+            (0.0..=1.0).contains(&row.p_up) && row.reference_price > 0.0,
+            "{row:?}"
+        );
+    }
 
     app.refresh().await;
     let body: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
@@ -56,11 +64,13 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
     for p in &body.predictions {
         match &p.prediction {
             Some(pred) => {
-                assert_eq!(pred.made_at.timestamp(), t);
-                assert_eq!(
-                    pred.target_at.timestamp(),
-                    t + i64::from(p.horizon.minutes()) * 60
-                );
+                let at = if p.horizon.cadence_minutes() == 1 {
+                    t
+                } else {
+                    quarter
+                };
+                assert_eq!(pred.made_at.timestamp(), at, "{p:?}");
+                assert_eq!(pred.target_at.timestamp(), at + p.horizon.seconds());
                 assert_eq!(pred.direction, Direction::from_p_up(pred.p_up));
                 assert_eq!(pred.outcome, Outcome::Pending);
                 assert!(!pred.backfilled);
@@ -87,26 +97,37 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
     );
 
     // Predicting the same minute again stores nothing new (the job is idempotent).
-    let model = app.state.registry.get(Coin::BTC, Horizon::H1).unwrap();
-    tick::predict(&app.state.db, model, t, false).await.unwrap();
+    tick::tick(&app.state.db, &app.state.registry, &kept, t)
+        .await
+        .unwrap();
     assert_eq!(
         prediction::Entity::find().all(&app.state.db).await.unwrap().len(),
-        made.len()
+        made
     );
 }
 
 #[tokio::test]
 async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_when_backfilled() {
     let (app, now) = replaying().await;
-    let t = now - 3 * 3600;
-    let model = app.state.registry.get(Coin::LTC, Horizon::M30).unwrap();
-    let Attempt::Made {
-        p_up,
-        reference_price,
-    } = tick::predict(&app.state.db, model, t, true).await.unwrap()
-    else {
-        panic!("no prediction")
-    };
+    // The start-up backfill (production's), of LTC's 30 min model alone, over one hourly step:
+    // one backfilled prediction, three hours back.
+    let t = (now - 3 * 3600) / 3600 * 3600;
+    let models = crate::helpers::models_only(&[(Coin::LTC, Horizon::M30)]);
+    let registry = coincast::predict::registry::Registry::load(models.path()).unwrap();
+    // As run a minute after `t` (a backfill leaves its own current minute to the live tick).
+    assert_eq!(
+        tick::backfill(&app.state.db, &registry, t + 60, 1, 3600)
+            .await
+            .unwrap(),
+        1
+    );
+    let row = prediction::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((row.made_at, row.backfilled), (t, true));
+    let (p_up, reference_price) = (row.p_up, row.reference_price);
     let (scored, gave_up) = score::score_due(&app.state.db, chrono::Utc::now().timestamp())
         .await
         .unwrap();
@@ -251,11 +272,16 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
 #[tokio::test]
 async fn no_data_means_no_prediction_and_a_recorded_reason() {
     let app = spawn_app(Frontend::Fixture).await;
-    let model = app.state.registry.get(Coin::BTC, Horizon::H2).unwrap();
     let t = coincast::clock::current_minute();
-    let Attempt::Skipped(reason) = tick::predict(&app.state.db, model, t, false).await.unwrap() else {
-        panic!("predicted from nothing")
-    };
+    let outcome = tick::tick(&app.state.db, &app.state.registry, &MinuteCache::default(), t)
+        .await
+        .unwrap();
+    assert_eq!(outcome.made, 0, "predicted from nothing");
+    let (_, _, reason) = outcome
+        .skipped
+        .into_iter()
+        .find(|(c, h, _)| (*c, *h) == (Coin::BTC, Horizon::H2))
+        .expect("BTC 2h skipped");
     assert!(reason.contains("no BTC minute candles"), "{reason}");
     app.refresh().await;
     let body: PredictionsResponse = app
