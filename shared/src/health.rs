@@ -29,6 +29,11 @@ pub struct DatabaseHealth {
     pub latency_ms: f64,
     /// The number of schema migrations applied.
     pub migrations_applied: u32,
+    /// Stored prediction rows this process has met that are not valid predictions (each is
+    /// logged and left out of every answer): anything but 0 means a damaged or hand-edited
+    /// `predictions` table.
+    #[serde(default)]
+    pub unreadable_prediction_rows: u64,
 }
 
 /// The answer of `GET /api/health`.
@@ -94,6 +99,7 @@ mod tests {
                 backend: "sqlite".into(),
                 latency_ms: 0.4,
                 migrations_applied: 1,
+                unreadable_prediction_rows: 0,
             },
             started_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             uptime_seconds: 12,

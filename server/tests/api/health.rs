@@ -101,3 +101,35 @@ async fn head_on_an_api_route_is_its_get_without_the_body() {
     assert_eq!(stream.status(), 405);
     assert_eq!(stream.headers()["allow"], "GET");
 }
+
+#[tokio::test]
+async fn a_damaged_prediction_row_is_left_out_and_counted_in_health() {
+    use coincast::db::entities::prediction;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let app = spawn_app(Frontend::Fixture).await;
+    let now = chrono::Utc::now().timestamp() / 60 * 60;
+    // A target time no clock can show, as a hand edit or a damaged restore would leave it.
+    let row = prediction::ActiveModel {
+        coin: Set("BTC".into()),
+        horizon: Set("1h".into()),
+        made_at: Set(now - 60),
+        target_at: Set(i64::MAX),
+        p_up: Set(0.6),
+        reference_price: Set(1.0),
+        model_id: Set("BTC-1h-damaged".into()),
+        backfilled: Set(false),
+        ..Default::default()
+    };
+    prediction::Entity::insert(row).exec(&app.state.db).await.unwrap();
+    app.refresh().await;
+    let history: shared::PredictionHistory = app
+        .get("/api/predictions/history?coin=BTC")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(history.predictions.is_empty(), "the damaged row is never served");
+    let health: HealthResponse = app.get("/api/health?deep=1").await.json().await.unwrap();
+    // The count is the process's (tests share it): at least this row.
+    assert!(health.database.unreadable_prediction_rows >= 1, "{health:?}");
+}

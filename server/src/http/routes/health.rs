@@ -93,6 +93,7 @@ pub async fn get_health(state: web::Data<AppState>, query: web::Query<HealthQuer
             backend: db::backend_name(&state.db).to_owned(),
             latency_ms,
             migrations_applied: u32::try_from(migrations_applied).unwrap_or(u32::MAX),
+            unreadable_prediction_rows: db::predictions::unreadable_rows(),
         },
         started_at: state.started_at,
         uptime_seconds: state.started.elapsed().as_secs(),
