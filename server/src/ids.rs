@@ -238,3 +238,49 @@ impl fmt::Display for SourceId {
         }
     }
 }
+
+/// Where a stored candle or series point came from: its `source` column. Written only through
+/// [`Origin::stored`], so every row's source has one of these forms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An upstream API: `bitstamp`, `mempool.space`, `blockchain.info`, `bitinfocharts`, `yahoo`.
+    Upstream(&'static str),
+    /// A replayed recording: `replay:<id>`.
+    Replay(String),
+    /// An imported file: `import:<file name>`.
+    Import(String),
+}
+
+impl Origin {
+    /// Bitstamp's minute candles (the collector and `coincast backfill`).
+    pub const BITSTAMP: Origin = Origin::Upstream("bitstamp");
+
+    /// The width of the `source` columns.
+    pub const MAX_CHARS: usize = 64;
+
+    /// As stored: cut to [`Origin::MAX_CHARS`] characters.
+    pub fn stored(&self) -> String {
+        let full = match self {
+            Origin::Upstream(name) => (*name).to_owned(),
+            Origin::Replay(id) => format!("replay:{id}"),
+            Origin::Import(file) => format!("import:{file}"),
+        };
+        full.chars().take(Origin::MAX_CHARS).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_stored_in_their_one_form_within_the_column() {
+        assert_eq!(Origin::BITSTAMP.stored(), "bitstamp");
+        assert_eq!(
+            Origin::Replay("binance-1m-2021-05".into()).stored(),
+            "replay:binance-1m-2021-05"
+        );
+        let long = Origin::Import("é".repeat(100)).stored();
+        assert!(long.starts_with("import:é") && long.chars().count() == Origin::MAX_CHARS);
+    }
+}

@@ -188,9 +188,9 @@ impl Replay {
         })
     }
 
-    /// The candle source of replayed candles: `replay:<id>`.
-    pub fn source(&self) -> String {
-        format!("replay:{}", self.id)
+    /// Where replayed candles come from (stored as `replay:<id>`).
+    pub fn source(&self) -> crate::ids::Origin {
+        crate::ids::Origin::Replay(self.id.clone())
     }
 
     /// The data set's name.
@@ -332,8 +332,8 @@ mod tests {
         let bars = BTreeMap::from([(Coin::BTC, vec![bar(1_700_000_000), bar(1_700_086_400)])]);
         let id = format!("dir:{}", "é".repeat(80));
         let r = Replay::new(id, "files".into(), bars).unwrap();
-        assert_eq!(r.source().chars().count(), "replay:".len() + 40);
-        assert!(r.source().chars().count() <= 64);
+        assert_eq!(r.source().stored().chars().count(), "replay:".len() + 40);
+        assert!(r.source().stored().chars().count() <= 64);
     }
 
     #[test]

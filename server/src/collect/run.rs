@@ -17,6 +17,7 @@ use crate::collect::sources::{SeriesId, SourceId};
 use crate::collect::{self as collectors, Point, bitinfocharts, bitstamp, blockchain, mempool, yahoo};
 use crate::config::UpstreamSettings;
 use crate::db;
+use crate::ids::Origin;
 
 /// A source whose collection failed (already recorded in its health row).
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +182,7 @@ impl Collectors {
             self.timeout(),
         )
         .await?;
-        self.store_candles(coin, &bars, "bitstamp").await
+        self.store_candles(coin, &bars, &Origin::BITSTAMP).await
     }
 
     async fn replay_candles(&self, replay: &Replay, coin: Coin) -> anyhow::Result<Option<i64>> {
@@ -203,7 +204,7 @@ impl Collectors {
         Ok(latest)
     }
 
-    async fn store_candles(&self, coin: Coin, bars: &[Bar], source: &str) -> anyhow::Result<Option<i64>> {
+    async fn store_candles(&self, coin: Coin, bars: &[Bar], origin: &Origin) -> anyhow::Result<Option<i64>> {
         if bars.is_empty() {
             return Ok(None);
         }
@@ -219,7 +220,7 @@ impl Collectors {
         };
         let now = clock::now();
         let bars = bars.to_vec();
-        let source = source.to_owned();
+        let source = origin.stored();
         db::serialized(&self.db, move |txn| {
             Box::pin(async move {
                 db::candles::upsert_candles(txn, coin, MINUTE_S, &bars, &source, &mut |_| {}).await?;
@@ -234,11 +235,11 @@ impl Collectors {
     async fn store_points(
         &self,
         series: SeriesId,
-        source: &str,
+        origin: &Origin,
         points: &[Point],
     ) -> anyhow::Result<Option<i64>> {
         collectors::check_point_times(points, clock::now())?;
-        db::series::upsert_series(&self.db, series, source, points)
+        db::series::upsert_series(&self.db, series, &origin.stored(), points)
             .await
             .with_context(|| format!("storing {series}"))?;
         Ok(points.iter().map(|p| p.ts).max())
@@ -255,10 +256,18 @@ impl Collectors {
             let m = mempool::parse(&body)?;
             let ts = clock::current_minute();
             let point = |value| [Point { ts, value }];
-            self.store_points(SeriesId::MempoolSpaceCount, "mempool.space", &point(m.count))
-                .await?;
-            self.store_points(SeriesId::MempoolSpaceVsize, "mempool.space", &point(m.vsize))
-                .await
+            self.store_points(
+                SeriesId::MempoolSpaceCount,
+                &Origin::Upstream("mempool.space"),
+                &point(m.count),
+            )
+            .await?;
+            self.store_points(
+                SeriesId::MempoolSpaceVsize,
+                &Origin::Upstream("mempool.space"),
+                &point(m.vsize),
+            )
+            .await
         })
         .await
     }
@@ -269,7 +278,8 @@ impl Collectors {
             let path = format!("charts/{chart}?timespan=10days&format=json");
             let body = self.get(&self.upstream.blockchain, &path).await?;
             let points = blockchain::parse(&body)?;
-            self.store_points(series, "blockchain.info", &points).await
+            self.store_points(series, &Origin::Upstream("blockchain.info"), &points)
+                .await
         })
         .await
     }
@@ -280,8 +290,12 @@ impl Collectors {
                 .get(&self.upstream.bitinfocharts, &bitinfocharts::page(name))
                 .await?;
             let points = bitinfocharts::parse(&body)?;
-            self.store_points(SeriesId::Tweets(coin), "bitinfocharts", &points)
-                .await
+            self.store_points(
+                SeriesId::Tweets(coin),
+                &Origin::Upstream("bitinfocharts"),
+                &points,
+            )
+            .await
         })
         .await
     }
@@ -300,7 +314,8 @@ impl Collectors {
                     "asked for {symbol}, Yahoo answered {answered}"
                 ))));
             }
-            self.store_points(series, "yahoo", &points).await
+            self.store_points(series, &Origin::Upstream("yahoo"), &points)
+                .await
         })
         .await
     }

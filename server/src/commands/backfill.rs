@@ -13,6 +13,7 @@ use crate::clock::{self, MINUTE_S};
 use crate::collect::{self, FetchError, bitstamp};
 use crate::config::Settings;
 use crate::db;
+use crate::ids::Origin;
 use crate::jobs::retry;
 
 /// Retries of a failed page before the backfill stops (to be resumed by running it again).
@@ -80,7 +81,15 @@ impl Backfill<'_> {
                 .filter(|b| b.ts >= cursor && b.ts <= to)
                 .collect();
             if !bars.is_empty() {
-                db::candles::upsert_candles(self.db, coin, MINUTE_S, &bars, "bitstamp", &mut |_| {}).await?;
+                db::candles::upsert_candles(
+                    self.db,
+                    coin,
+                    MINUTE_S,
+                    &bars,
+                    &Origin::BITSTAMP.stored(),
+                    &mut |_| {},
+                )
+                .await?;
             }
             rows += bars.len();
             pages += 1;

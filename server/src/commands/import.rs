@@ -27,10 +27,10 @@ pub const TXN_ROWS: usize = 10_000;
 /// between one commit and the next begin, and would wait for the whole file after all.
 pub const TXN_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
 
-/// The `source` stored with imported rows: `import:<file name>`, cut to the column's 64 characters.
+/// The `source` stored with imported rows: `import:<file name>`, cut to the column's width.
 fn import_source(path: &Path) -> String {
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-    format!("import:{name}").chars().take(64).collect()
+    crate::ids::Origin::Import(name.into_owned()).stored()
 }
 
 /// What one file import did.
