@@ -141,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     let start = coincast::clock::current_minute();
     let models = registry.all();
-    let source = replay.source();
+    let source = replay.source().stored();
     let mut job_id: u64 = 0;
     let mut insert_job = |t: i64, queue: &str| {
         job_id += 1;
