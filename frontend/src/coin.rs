@@ -267,7 +267,7 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                     let live = m
                                                         .live
                                                         .iter()
-                                                        .find(|a| a.window == "7d")
+                                                        .find(|a| a.window == shared::AccuracyWindow::Week.as_str())
                                                         .map(format::live_accuracy)
                                                         .unwrap_or_default();
                                                     let version = format::model_version(&m.version, &m.trained_from, &m.trained_to);

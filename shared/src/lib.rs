@@ -24,9 +24,9 @@ pub use health::{DatabaseHealth, HealthResponse, HealthStatus, JobHealth};
 pub use market::{Coin, Horizon, MAX_TICKER, ParseCoinError, ParseHorizonError};
 pub use performance::{EquityPoint, ModelPerformance, PerformanceResponse, StrategyFigures, StrategyResult};
 pub use predictions::{
-    AccuracyResponse, AccuracyRow, AccuracyStats, BaselineRule, CoveragePoint, Direction, LatestPrediction,
-    ModelInfo, ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse, ReliabilityBin,
-    Signal, Skill, StrongestBaseline, UP_ABOVE, WalkForwardSummary, confidence, predicts_up,
+    AccuracyResponse, AccuracyRow, AccuracyStats, AccuracyWindow, BaselineRule, CoveragePoint, Direction,
+    LatestPrediction, ModelInfo, ModelsResponse, Outcome, Prediction, PredictionHistory, PredictionsResponse,
+    ReliabilityBin, Signal, Skill, StrongestBaseline, UP_ABOVE, WalkForwardSummary, confidence, predicts_up,
 };
 pub use versions::{
     GATE_ALPHA, GateDecision, GateDecisionInfo, ModelOrigin, ModelVersion, RetrainStatus, VersionAccuracy,

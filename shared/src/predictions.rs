@@ -143,6 +143,41 @@ pub struct Prediction {
     pub correct: Option<bool>,
 }
 
+/// A trailing window of live accuracy: `window` of [`AccuracyStats`] is its wire name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccuracyWindow {
+    /// The last 24 hours: `24h`.
+    Day,
+    /// The last 7 days: `7d` (shown beside each prediction).
+    Week,
+    /// The last 30 days: `30d`.
+    Month,
+}
+
+impl AccuracyWindow {
+    /// Every window, shortest first (the order of `live` in the answers).
+    pub const ALL: [AccuracyWindow; 3] = [AccuracyWindow::Day, AccuracyWindow::Week, AccuracyWindow::Month];
+
+    /// The wire name: `24h`, `7d`, `30d`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AccuracyWindow::Day => "24h",
+            AccuracyWindow::Week => "7d",
+            AccuracyWindow::Month => "30d",
+        }
+    }
+
+    /// Its length in seconds.
+    pub const fn seconds(self) -> i64 {
+        const DAY: i64 = 86_400;
+        match self {
+            AccuracyWindow::Day => DAY,
+            AccuracyWindow::Week => 7 * DAY,
+            AccuracyWindow::Month => 30 * DAY,
+        }
+    }
+}
+
 /// Accuracy of scored predictions over a trailing window.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -14,30 +14,35 @@
 
 use models::metrics::{Z95, wilson_rate};
 use sea_orm::{ConnectionTrait, DbErr};
-use shared::{AccuracyStats, Coin, Horizon};
+use shared::{AccuracyStats, AccuracyWindow, Coin, Horizon};
 
-use crate::clock::DAY_S;
 use crate::db;
 use crate::db::predictions::ScoredSums;
 
 /// Trailing windows of the accuracy figures.
-pub const WINDOWS: [(&str, i64); 3] = [("24h", DAY_S), ("7d", 7 * DAY_S), ("30d", 30 * DAY_S)];
+pub const WINDOWS: [AccuracyWindow; 3] = AccuracyWindow::ALL;
 /// The window `/api/predictions` shows beside each prediction (7 days).
-pub const PREDICTIONS_WINDOW: (&str, i64) = WINDOWS[1];
+pub const PREDICTIONS_WINDOW: AccuracyWindow = AccuracyWindow::Week;
 
 /// Accuracy of the scored predictions of a coin and horizon made in the trailing window.
 pub async fn accuracy(
     db: &impl ConnectionTrait,
     coin: Coin,
     horizon: Horizon,
-    window: (&str, i64),
+    window: AccuracyWindow,
     backfilled: bool,
     now: i64,
 ) -> Result<AccuracyStats, DbErr> {
-    let sums =
-        db::predictions::scored_sums(db, coin, horizon, backfilled, now.saturating_sub(window.1), None)
-            .await?;
-    Ok(stats(window.0, &sums))
+    let sums = db::predictions::scored_sums(
+        db,
+        coin,
+        horizon,
+        backfilled,
+        now.saturating_sub(window.seconds()),
+        None,
+    )
+    .await?;
+    Ok(stats(window.as_str(), &sums))
 }
 
 /// Live accuracy of one model version (its scored live predictions in the trailing window): each
@@ -47,12 +52,12 @@ pub async fn accuracy_of_model(
     coin: Coin,
     horizon: Horizon,
     model_id: &str,
-    window: (&str, i64),
+    window: AccuracyWindow,
     now: i64,
 ) -> Result<AccuracyStats, DbErr> {
-    let since = now.saturating_sub(window.1);
+    let since = now.saturating_sub(window.seconds());
     let sums = db::predictions::scored_sums(db, coin, horizon, false, since, Some(model_id)).await?;
-    Ok(stats(window.0, &sums))
+    Ok(stats(window.as_str(), &sums))
 }
 
 /// The figures of a window from its sums (`None` figures when nothing was scored).
@@ -84,6 +89,14 @@ pub fn stats(window: &str, s: &ScoredSums) -> AccuracyStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::DAY_S;
+
+    #[test]
+    fn the_windows_are_a_day_a_week_and_a_month_named_as_on_the_wire() {
+        let named: Vec<(&str, i64)> = WINDOWS.iter().map(|w| (w.as_str(), w.seconds())).collect();
+        assert_eq!(named, [("24h", DAY_S), ("7d", 7 * DAY_S), ("30d", 30 * DAY_S)]);
+        assert_eq!(PREDICTIONS_WINDOW.as_str(), "7d");
+    }
     use crate::db::entities::prediction::{self, Outcome};
     use migrations::MigratorTrait;
     use models::metrics::Metrics;
@@ -131,7 +144,7 @@ mod tests {
             }
         }
         prediction::Entity::insert_many(rows).exec(&db).await.unwrap();
-        let got = accuracy(&db, Coin::BTC, Horizon::H1, ("24h", DAY_S), false, now)
+        let got = accuracy(&db, Coin::BTC, Horizon::H1, AccuracyWindow::Day, false, now)
             .await
             .unwrap();
         let m = Metrics::compute(&expected.0, &expected.1).unwrap();
@@ -150,7 +163,7 @@ mod tests {
         assert!(close(got.brier, m.brier), "{got:?} {m:?}");
         assert!(close(got.baseline_accuracy, m.baseline_accuracy), "{got:?} {m:?}");
 
-        let none = accuracy(&db, Coin::LTC, Horizon::H1, ("24h", DAY_S), false, now)
+        let none = accuracy(&db, Coin::LTC, Horizon::H1, AccuracyWindow::Day, false, now)
             .await
             .unwrap();
         assert_eq!((none.n, none.hits, none.accuracy, none.brier), (0, 0, None, None));
