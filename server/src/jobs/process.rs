@@ -48,8 +48,9 @@ impl Notify for Announcer {
 /// What the health file says.
 #[derive(Debug, Serialize)]
 struct WorkerHealth {
-    /// `ok`, or `degraded` when the database does not answer or a watched job has stalled.
-    status: &'static str,
+    /// `ok`, or `degraded` when the database does not answer or a watched job has stalled (the
+    /// API's `HealthStatus`, serialized the same way).
+    status: shared::HealthStatus,
     at: i64,
     pid: u32,
     database_reachable: bool,
@@ -161,7 +162,11 @@ async fn health(
     };
     let ok = reachable && jobs.as_ref().is_some_and(|j| j.iter().all(|j| !j.stalled));
     WorkerHealth {
-        status: if ok { "ok" } else { "degraded" },
+        status: if ok {
+            shared::HealthStatus::Ok
+        } else {
+            shared::HealthStatus::Degraded
+        },
         at: now,
         pid: std::process::id(),
         database_reachable: reachable,
