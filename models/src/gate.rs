@@ -23,15 +23,8 @@ pub const ALPHA: f64 = shared::GATE_ALPHA;
 /// Below this many common rows the gate keeps the champion.
 pub const MIN_ROWS: usize = 200;
 
-/// What the gate decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    /// The challenger replaces the champion.
-    Promoted,
-    /// The champion stays.
-    Kept,
-}
+/// What the gate decided: the API's own type (`promoted`, `kept` in cards and answers alike).
+pub use shared::GateDecision as Decision;
 
 /// One model's figures on the gate's window.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -223,11 +223,21 @@ pub mod model_version {
         Kept,
     }
 
-    impl From<models::gate::Decision> for Decision {
-        fn from(d: models::gate::Decision) -> Self {
+    // The stored form of `shared::GateDecision` (the gate's and the API's one type).
+    impl From<shared::GateDecision> for Decision {
+        fn from(d: shared::GateDecision) -> Self {
             match d {
-                models::gate::Decision::Promoted => Decision::Promoted,
-                models::gate::Decision::Kept => Decision::Kept,
+                shared::GateDecision::Promoted => Decision::Promoted,
+                shared::GateDecision::Kept => Decision::Kept,
+            }
+        }
+    }
+
+    impl From<Decision> for shared::GateDecision {
+        fn from(d: Decision) -> Self {
+            match d {
+                Decision::Promoted => shared::GateDecision::Promoted,
+                Decision::Kept => shared::GateDecision::Kept,
             }
         }
     }

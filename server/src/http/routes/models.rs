@@ -6,9 +6,8 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use shared::{
-    ApiErrorBody, CoveragePoint, GateDecision, GateDecisionInfo, ModelInfo, ModelOrigin, ModelVersion,
-    ModelsResponse, ReliabilityBin, RetrainStatus, Skill, StrongestBaseline, VersionAccuracy,
-    WalkForwardSummary,
+    ApiErrorBody, CoveragePoint, GateDecisionInfo, ModelInfo, ModelOrigin, ModelVersion, ModelsResponse,
+    ReliabilityBin, RetrainStatus, Skill, StrongestBaseline, VersionAccuracy, WalkForwardSummary,
 };
 
 use crate::db;
@@ -231,10 +230,7 @@ async fn version(state: &AppState, m: &LoadedModel, now: i64) -> Result<ModelVer
             decided_at: rfc3339(r.decided_at),
             challenger_id: r.model_id.clone(),
             champion_id: r.champion_id.clone(),
-            decision: match r.decision {
-                Decision::Promoted => GateDecision::Promoted,
-                Decision::Kept => GateDecision::Kept,
-            },
+            decision: r.decision.into(),
             reason: r.reason.clone(),
             window_from: rfc3339(r.window_from),
             window_to: rfc3339(r.window_to),
@@ -286,10 +282,7 @@ async fn version(state: &AppState, m: &LoadedModel, now: i64) -> Result<ModelVer
             decided_at: g.decided_at.clone(),
             challenger_id: c.id.clone(),
             champion_id: g.champion_id.clone(),
-            decision: match g.result.decision {
-                models::gate::Decision::Promoted => GateDecision::Promoted,
-                models::gate::Decision::Kept => GateDecision::Kept,
-            },
+            decision: g.result.decision,
             reason: g.result.reason.clone(),
             window_from: g.window_from.clone(),
             window_to: g.window_to.clone(),
