@@ -60,7 +60,7 @@ fn Header() -> impl IntoView {
                                 .into_iter()
                                 .map(|info| {
                                     let coin = info.coin;
-                                    let href = format!("/{}", shared::slug(&info.name));
+                                    let href = shared::page_path(&info.name);
                                     view! {
                                         <a
                                             class="coin-button"
@@ -101,7 +101,7 @@ fn CoinMenu(served: shared::CoinsResponse, current: Signal<Option<shared::Coin>>
     let paths: Vec<(String, String)> = served
         .coins
         .iter()
-        .map(|c| (c.coin.to_string(), format!("/{}", shared::slug(&c.name))))
+        .map(|c| (c.coin.to_string(), shared::page_path(&c.name)))
         .collect();
     let on_change = move |ev: leptos::ev::Event| {
         let ticker = event_target_value(&ev);
@@ -193,7 +193,7 @@ fn FirstCoin() -> impl IntoView {
             served
                 .as_ref()
                 .and_then(|s| s.coins.first())
-                .map(|first| view! { <Redirect path=format!("/{}", shared::slug(&first.name))/> })
+                .map(|first| view! { <Redirect path=shared::page_path(&first.name)/> })
         })
     }
 }
@@ -224,7 +224,7 @@ fn NotFound() -> impl IntoView {
                             .coins
                             .into_iter()
                             .map(|c| {
-                                let href = format!("/{}", shared::slug(&c.name));
+                                let href = shared::page_path(&c.name);
                                 view! { <a href=href>{c.name}</a> " " }
                             })
                             .collect_view()

@@ -48,7 +48,7 @@ impl Live {
 
     /// A coin's page path (`/Bitcoin`), named as the server configures it.
     pub fn coin_path(&self, coin: Coin) -> String {
-        format!("/{}", shared::slug(&self.coin_name(coin)))
+        shared::page_path(&self.coin_name(coin))
     }
 
     /// Creates the signals, opens the event stream, starts polling, and provides the context.

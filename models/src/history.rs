@@ -16,7 +16,7 @@ mod files;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use shared::Coin;
 
-pub use files::{MAX_INFLATED_BYTES, candle_files, expand, read, read_bytes, timeframe_in_name};
+pub use files::{MAX_INFLATED_BYTES, candle_files, read, read_bytes, timeframe_in_name};
 
 /// One OHLCV bar. `ts` is the bar's open time in Unix seconds (UTC); volume is in the base coin.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -46,7 +46,11 @@ pub struct ConfiguredCoin {
 /// The configured coins, in their configured order: at least one served, no symbol twice.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "Vec<CoinEntry>")]
-pub struct Coins(Vec<ConfiguredCoin>);
+pub struct Coins {
+    all: Vec<ConfiguredCoin>,
+    /// The served ones' tickers, in order (what every request's `coin` is checked against).
+    served: Vec<Coin>,
+}
 
 /// The default list's symbols (each a known coin).
 pub const DEFAULT: [Coin; 3] = [Coin::BTC, Coin::LTC, Coin::XRP];
@@ -72,7 +76,7 @@ impl TryFrom<Vec<CoinEntry>> for Coins {
         if !coins.iter().any(|c| c.serve) {
             return Err("coins: no coin is served (list at least one without `serve = false`)".into());
         }
-        Ok(Coins(coins))
+        Ok(Coins::new(coins))
     }
 }
 
@@ -124,9 +128,14 @@ fn configured(entry: CoinEntry) -> Result<ConfiguredCoin, String> {
 }
 
 impl Coins {
+    fn new(all: Vec<ConfiguredCoin>) -> Self {
+        let served = all.iter().filter(|c| c.serve).map(|c| c.coin).collect();
+        Coins { all, served }
+    }
+
     /// Known coins by symbol, all served, with their built-in names and pairs.
     pub fn of(coins: &[Coin]) -> Self {
-        Coins(
+        Coins::new(
             coins
                 .iter()
                 .filter_map(|c| c.known_info())
@@ -143,17 +152,17 @@ impl Coins {
 
     /// Every configured coin (collected), in order.
     pub fn all(&self) -> &[ConfiguredCoin] {
-        &self.0
+        &self.all
     }
 
     /// The coins collected, in order.
     pub fn collected(&self) -> Vec<Coin> {
-        self.0.iter().map(|c| c.coin).collect()
+        self.all.iter().map(|c| c.coin).collect()
     }
 
     /// The served coins, in order.
-    pub fn served(&self) -> Vec<Coin> {
-        self.0.iter().filter(|c| c.serve).map(|c| c.coin).collect()
+    pub fn served(&self) -> &[Coin] {
+        &self.served
     }
 
     /// Whether `coin` is served.
@@ -163,7 +172,7 @@ impl Coins {
 
     /// A configured coin.
     pub fn get(&self, coin: Coin) -> Option<&ConfiguredCoin> {
-        self.0.iter().find(|c| c.coin == coin)
+        self.all.iter().find(|c| c.coin == coin)
     }
 
     /// The name of `coin` (its ticker if it is not configured).
@@ -184,7 +193,7 @@ impl Coins {
     /// Refuses a served coin without a model: a deployment serves what it can predict. `models`
     /// are the loaded models' coins and horizons.
     pub fn check_models(&self, models: &[(Coin, Horizon)]) -> anyhow::Result<()> {
-        for c in self.0.iter().filter(|c| c.serve) {
+        for c in self.all.iter().filter(|c| c.serve) {
             anyhow::ensure!(
                 models.iter().any(|(coin, _)| *coin == c.coin),
                 "coins: {} is served but no model of it is loaded: train its models (`coincast train \

@@ -31,6 +31,11 @@ pub fn slug(name: &str) -> String {
     name.trim().replace(' ', "-")
 }
 
+/// The web app's page of a coin named `name`: `/Bitcoin-Cash`.
+pub fn page_path(name: &str) -> String {
+    format!("/{}", slug(name))
+}
+
 /// The coins coincast knows, in the default list's order: the ten a default deployment
 /// configures (every one listed on Bitstamp, with history in freqtrade's Binance files).
 pub const KNOWN_COINS: [KnownCoin; 10] = [

@@ -13,7 +13,7 @@ mod performance;
 mod predictions;
 mod versions;
 
-pub use coins::{CoinInfo, CoinsResponse, KNOWN_COINS, KnownCoin, slug};
+pub use coins::{CoinInfo, CoinsResponse, KNOWN_COINS, KnownCoin, page_path, slug};
 pub use data::{
     CandleDto, CandlesResponse, DataMode, LatestPrice, PricesResponse, ReplayInfo, Resolution, SourceHealth,
     SourceState, SourcesResponse,

@@ -64,19 +64,6 @@ pub fn candle_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// `paths` with every folder replaced by its [`candle_files`].
-pub fn expand(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            out.extend(candle_files(path)?);
-        } else {
-            out.push(path.clone());
-        }
-    }
-    Ok(out)
-}
-
 /// The bar size a freqtrade file name states (`BTC_USDT-5m.feather`: 300), in seconds.
 pub fn timeframe_in_name(path: &Path) -> Option<i64> {
     let name = path.file_name()?.to_string_lossy();
@@ -134,8 +121,6 @@ mod tests {
             .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["BTC_USDT-5m.feather", "XRP_USDT-5m.json.gz"]);
-        let expanded = expand(&[fixture("binance"), fixture("BTC_USDT-5m.json")]).unwrap();
-        assert_eq!(expanded.len(), 3);
         let xrp = read(&files[1]).unwrap();
         assert_eq!(xrp.bars.len(), 576);
         assert_eq!(timeframe_in_name(&files[0]), Some(300));

@@ -44,16 +44,18 @@ pub async fn run(settings: &Settings, args: &RetrainArgs) -> anyhow::Result<()> 
     let conn = db::open(settings).await?;
     let registry = Arc::new(Registry::load_serving(
         &settings.models.dir,
-        &settings.coins.served(),
+        settings.coins.served(),
     )?);
     reload_logged(&conn, &registry, "retrain: the running versions").await;
     let now = args.as_of.map_or_else(crate::clock::now, crate::clock::midnight);
-    let mut options = Options::from_settings(&settings.retrain, &settings.model_store_dir(), now);
+    let mut options = Options::from_settings(
+        &settings.retrain,
+        &settings.model_store_dir(),
+        now,
+        &registry.coins(),
+    );
     if !args.coins.is_empty() {
         options.coins = args.coins.clone();
-    }
-    if options.coins.is_empty() {
-        options.coins = registry.coins();
     }
     if !args.horizons.is_empty() {
         options.horizons = args.horizons.clone();

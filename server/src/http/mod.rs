@@ -79,7 +79,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let replay = Replay::from_settings(&settings.replay)?.map(Arc::new);
         let registry = Arc::new(
-            Registry::load_serving(&settings.models.dir, &settings.coins.served())
+            Registry::load_serving(&settings.models.dir, settings.coins.served())
                 .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
         );
         reload_logged(&conn, &registry, "start: the promoted versions").await;
@@ -212,7 +212,7 @@ fn run(listener: TcpListener, state: AppState, settings: &Settings) -> anyhow::R
     let rate_limit = web::Data::new(limits::RateLimit::new(&settings.server));
     let security = Arc::new(headers::SecurityHeaders::new(&settings.frontend.dist_dir));
     let known_routes = web::Data::new(routes::KnownRoutes::from_document(&openapi::document()));
-    let served = settings.coins.served();
+    let served = settings.coins.served().to_vec();
     let dist = settings.frontend.dist_dir.clone();
     let mut server = HttpServer::new(move || {
         let known = known_routes.clone();

@@ -341,7 +341,7 @@ impl Published {
                     if listening && !stale {
                         continue;
                     }
-                    let now_sig = match Self::signature(&state.db, &state.served).await {
+                    let now_sig = match Self::signature(&state.db, state.coins.served()).await {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::debug!(error = %e, "published state: the database does not answer");
@@ -391,7 +391,7 @@ async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Sna
     let performance_ms = ms(started) - read_ms;
     let parts = Parts {
         coins: crate::http::routes::coins::build(state, &all_models),
-        served: state.served.clone(),
+        served: state.coins.served().to_vec(),
         all_predictions,
         all_accuracy,
         all_models,

@@ -44,10 +44,9 @@ pub struct Inner {
     pub stall_after_s: i64,
     /// The models being served.
     pub registry: Arc<Registry>,
-    /// The configured coins (`[[coins]]`).
+    /// The configured coins (`[[coins]]`); `coins.served()` is what every route's `coin` takes
+    /// and lists.
     pub coins: Coins,
-    /// The served coins, in order: what every route's `coin` takes and lists.
-    pub served: Vec<shared::Coin>,
     /// What the read routes serve, and the event fan-out (`http::published`).
     pub published: Published,
     /// When the minute's candles are collected (`jobs.candles_cron`), after which that minute's
@@ -87,7 +86,6 @@ impl AppState {
             .filter(|j| j.runs(replay.is_some(), true))
             .collect();
         let sources = sources::catalogue(&coins, replay.as_deref().map(Replay::dataset));
-        let served = coins.served();
         AppState(Arc::new(Inner {
             db,
             started_at: Utc::now(),
@@ -98,8 +96,7 @@ impl AppState {
             jobs_expected,
             stall_after_s,
             registry,
-            published: Published::new(&served),
-            served,
+            published: Published::new(coins.served()),
             coins,
             tick_schedule,
             next_tick: AtomicI64::new(0),

@@ -199,7 +199,8 @@ impl Runner {
         let Some(registry) = &self.registry else {
             return Ok(Vec::new());
         };
-        let options = predict::retrain::Options::from_settings(&self.retrain, &self.store_dir, now);
+        let options =
+            predict::retrain::Options::from_settings(&self.retrain, &self.store_dir, now, &registry.coins());
         let report = StoredProgress { runner: self };
         let outcomes = predict::retrain::run(self.db(), registry, &options, &report)
             .await

@@ -66,7 +66,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(applied, backend = db::backend_name(&conn), "database ready");
     let replay = Replay::from_settings(&settings.replay)?.map(Arc::new);
     let registry = Arc::new(
-        Registry::load_serving(&settings.models.dir, &settings.coins.served())
+        Registry::load_serving(&settings.models.dir, settings.coins.served())
             .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
     );
     reload_logged(&conn, &registry, "start: the promoted versions").await;

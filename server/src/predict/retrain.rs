@@ -51,15 +51,18 @@ pub struct Options {
 }
 
 impl Options {
-    /// The options of the scheduled job, from the settings.
-    pub fn from_settings(settings: &RetrainSettings, store_dir: &Path, now: i64) -> Options {
-        // Empty: every coin with a served model (see `run`).
-        let pick = |v: &Vec<Coin>| v.clone();
+    /// The options of the scheduled job, from the settings; no coins there means `served` (the
+    /// coins with a running model).
+    pub fn from_settings(settings: &RetrainSettings, store_dir: &Path, now: i64, served: &[Coin]) -> Options {
         Options {
             now,
             window_s: settings.window_days.max(1) * DAY_S,
             history_s: settings.history_days.max(1) * DAY_S,
-            coins: pick(&settings.coins),
+            coins: if settings.coins.is_empty() {
+                served.to_vec()
+            } else {
+                settings.coins.clone()
+            },
             horizons: if settings.horizons.is_empty() {
                 Horizon::ALL.to_vec()
             } else {
@@ -124,16 +127,6 @@ pub async fn run(
 ) -> anyhow::Result<Vec<Outcome>> {
     let now = options.now.div_euclid(MINUTE_S) * MINUTE_S;
     let window_from = now - options.window_s;
-    let served;
-    let options = if options.coins.is_empty() {
-        served = Options {
-            coins: registry.coins(),
-            ..options.clone()
-        };
-        &served
-    } else {
-        options
-    };
     let total = options.coins.len() * options.horizons.len();
     let mut progress = Progress {
         started_at: crate::clock::now(),

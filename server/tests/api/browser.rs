@@ -988,7 +988,12 @@ async fn a_retrain_can_be_watched_in_the_models_card_and_its_decision_shows_in_t
         stored: coincast::jobs::StoredProgress { runner: &runner },
         release: release.clone(),
     };
-    let options = Options::from_settings(&settings.retrain, &app.data_dir.path().join("models"), t);
+    let options = Options::from_settings(
+        &settings.retrain,
+        &app.data_dir.path().join("models"),
+        t,
+        &app.state.registry.coins(),
+    );
     let browser = Browser::start(1280, 900).await;
     const STATUS: &str = "return document.querySelector('[data-testid=retrain-status]')?.textContent ?? ''";
     const VERSION_30M: &str = "return [...document.querySelectorAll('[data-testid=models] tbody tr')].find(r => r.querySelector('th')?.textContent === '30 min')?.querySelector('[data-testid=model-version]')?.textContent ?? ''";

@@ -27,7 +27,7 @@ pub async fn get_accuracy(
     state: web::Data<AppState>,
     query: web::Query<CoinHorizonQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = parse_filters(&query.coin, &query.horizon, &state.served)?;
+    let filter = parse_filters(&query.coin, &query.horizon, state.coins.served())?;
     let snapshot = state.snapshot()?;
     let body = snapshot.accuracy.get(&filter).ok_or(ApiError::NotReady)?;
     let cache = state.cache_until_next_tick(&snapshot);

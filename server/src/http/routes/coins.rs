@@ -26,7 +26,8 @@ pub async fn get_coins(req: HttpRequest, state: web::Data<AppState>) -> Result<H
 /// The served coins with what the models answer says of them.
 pub fn build(state: &AppState, models: &ModelsResponse) -> CoinsResponse {
     let coins = state
-        .served
+        .coins
+        .served()
         .iter()
         .map(|&coin| {
             let mine: Vec<_> = models.models.iter().filter(|m| m.coin == coin).collect();

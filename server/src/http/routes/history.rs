@@ -97,7 +97,7 @@ pub async fn get_history(
     state: web::Data<AppState>,
     query: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (coin, horizon) = parse_filters(&query.coin, &query.horizon, &state.served)?;
+    let (coin, horizon) = parse_filters(&query.coin, &query.horizon, state.coins.served())?;
     // Predictions are made on whole minutes: both ends are rounded up to one (the same rows),
     // so the clients asking within the same minute ask the same question.
     let to = match &query.to {

@@ -45,7 +45,7 @@ pub async fn get_performance(
     state: web::Data<AppState>,
     query: web::Query<CoinHorizonQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = parse_filters(&query.coin, &query.horizon, &state.served)?;
+    let filter = parse_filters(&query.coin, &query.horizon, state.coins.served())?;
     let snapshot = state.snapshot()?;
     let body = snapshot.performance.get(&filter).ok_or(ApiError::NotReady)?;
     let cache = state.cache_until_next_tick(&snapshot);

@@ -141,7 +141,7 @@ pub async fn get_predictions(
     state: web::Data<AppState>,
     query: web::Query<PredictionsQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = parse_filters(&query.coin, &query.horizon, &state.served)?;
+    let filter = parse_filters(&query.coin, &query.horizon, state.coins.served())?;
     let min_confidence = query
         .min_confidence
         .as_deref()

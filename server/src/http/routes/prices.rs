@@ -64,7 +64,7 @@ pub async fn get_latest_prices(
 /// Each coin's newest stored minute and its change over 24 hours, from the database.
 pub async fn build_latest(state: &AppState) -> Result<PricesResponse, DbErr> {
     let mut prices = Vec::new();
-    for &coin in &state.served {
+    for &coin in state.coins.served() {
         let Some(latest) = db::candles::latest_minute(&state.db, coin).await? else {
             continue;
         };
@@ -132,7 +132,7 @@ pub async fn get_prices(
     state: web::Data<AppState>,
     query: web::Query<CandlesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let coin = parse_coin(&query.coin, &state.served)?;
+    let coin = parse_coin(&query.coin, state.coins.served())?;
     let resolution = match &query.resolution {
         Some(r) => Resolution::ALL
             .into_iter()

@@ -183,7 +183,7 @@ pub async fn get_stream(
         coin: query
             .coin
             .as_deref()
-            .map(|c| parse_coin(c, &state.served))
+            .map(|c| parse_coin(c, state.coins.served()))
             .transpose()?,
         horizon: query.horizon.as_deref().map(parse_horizon).transpose()?,
         kind: query
