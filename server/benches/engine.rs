@@ -39,10 +39,18 @@ fn bench_tick(c: &mut Criterion) {
         let conn = db::connect(&settings).await.unwrap();
         db::migrate(&conn).await.unwrap();
         let replay = Arc::new(Replay::bundled().unwrap());
-        Runner::collecting(Collectors::new(conn.clone(), settings.upstream.clone(), Some(replay)).unwrap())
-            .run(Job::Candles)
-            .await
-            .unwrap();
+        Runner::collecting(
+            Collectors::new(
+                conn.clone(),
+                settings.upstream.clone(),
+                Some(replay),
+                coincast::clock::Clock::system(),
+            )
+            .unwrap(),
+        )
+        .run(Job::Candles)
+        .await
+        .unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
         let registry = Registry::load(&root).unwrap();
         // The newest quarter hour with stored minutes before it: every model is due there.
@@ -63,7 +71,9 @@ fn bench_tick(c: &mut Criterion) {
         assert_eq!(name, format!("{due} models"));
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
-                let outcome = tick::tick(&conn, &registry, &kept, t).await.unwrap();
+                let outcome = tick::tick(&conn, &registry, &kept, t, coincast::clock::now())
+                    .await
+                    .unwrap();
                 assert_eq!((outcome.made, outcome.skipped.len()), (due, 0), "{outcome:?}");
             })
         });

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use coincast::clock::Clock;
 use coincast::clock::{DAY_S, MINUTE_S};
 use coincast::collect::replay::Replay;
 use coincast::collect::run::Collectors;
@@ -123,7 +124,12 @@ async fn main() -> anyhow::Result<()> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
     let registry = Registry::load(&root)?;
     let kept = coincast::predict::minutes::MinuteCache::default();
-    let mut runner = Runner::collecting(Collectors::new(conn.clone(), settings.upstream.clone(), None)?);
+    let mut runner = Runner::collecting(Collectors::new(
+        conn.clone(),
+        settings.upstream.clone(),
+        None,
+        Clock::system(),
+    )?);
     runner.retention = RetentionSettings {
         predictions_days: a.predictions_days,
         candles_days: a.candles_days,
@@ -157,11 +163,11 @@ async fn main() -> anyhow::Result<()> {
         for coin in replay.coins() {
             let latest = db::candles::latest_minute(&conn, coin).await?.map(|c| c.ts);
             let bars = replay.due(coin, shift, t + 5, latest);
-            db::candles::upsert_candles(&conn, coin, 60, &bars, &source, &mut |_| {}).await?;
+            db::candles::upsert_candles(&conn, coin, 60, &bars, &source, t + 5, &mut |_| {}).await?;
         }
         // The predict job at second 20: the models due, then scoring.
         if i % a.infer_every == 0 {
-            tick::tick(&conn, &registry, &kept, t).await?;
+            tick::tick(&conn, &registry, &kept, t, t + 20).await?;
         }
         let mut closes = std::collections::HashMap::new();
         for coin in replay.coins() {
@@ -183,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
                 false,
             ));
         }
-        db::predictions::insert(&conn, rows).await?;
+        db::predictions::insert(&conn, rows, t + 20).await?;
         // Scoring every 5 minutes scores the same rows with fewer empty queries.
         if t % 300 == 0 {
             score::score_due(&conn, t + 20).await?;

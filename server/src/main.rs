@@ -47,11 +47,14 @@ async fn async_main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve(_) => {
+            let host = settings.server.host.clone();
             let app = http::Application::build(settings).await?;
-            tracing::info!(port = app.port(), "listening");
+            // Scripts and tests start with `--port 0` and read the port from this line.
+            let port = app.port();
+            tracing::info!(port, "listening on http://{host}:{port}");
             app.run_until_stopped().await?;
         }
-        Command::Worker(_) => jobs::process::run(settings).await?,
+        Command::Worker(_) => coincast::worker::run(settings).await?,
         Command::Migrate(args) => {
             let conn = db::connect(&settings).await?;
             if args.status {

@@ -126,7 +126,8 @@ pub fn ohlc_path(pair: &str, limit: u32, start: Option<i64>) -> String {
     path
 }
 
-/// Fetches and parses up to `limit` minute candles of the Bitstamp `pair` (see [`ohlc_path`]).
+/// Fetches and parses up to `limit` minute candles of the Bitstamp `pair` (see [`ohlc_path`]);
+/// a candle after `now` is refused.
 pub async fn fetch_minutes(
     client: &reqwest::Client,
     base_url: &str,
@@ -134,11 +135,12 @@ pub async fn fetch_minutes(
     limit: i64,
     start: Option<i64>,
     timeout: std::time::Duration,
+    now: i64,
 ) -> Result<Vec<Bar>, super::FetchError> {
     let limit = u32::try_from(limit.clamp(1, 1000)).unwrap_or(1000);
     let url = super::join(base_url, &ohlc_path(pair, limit, start));
     let body = super::get_text(client, &url, timeout).await?;
-    Ok(parse_ohlc(&body, crate::clock::now())?.1)
+    Ok(parse_ohlc(&body, now)?.1)
 }
 
 impl From<ParseError> for super::FetchError {

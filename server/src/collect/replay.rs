@@ -240,7 +240,7 @@ impl Replay {
             tracing::info!(dataset = %self.dataset, shift, "replay reached the end of its recording: starting over");
         }
         if stored != Some(shift) {
-            meta::meta_set(db, &key, &shift.to_string()).await?;
+            meta::meta_set(db, &key, &shift.to_string(), now).await?;
         }
         self.remember(shift);
         Ok(shift)

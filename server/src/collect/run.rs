@@ -10,7 +10,7 @@ use models::history::Bar;
 use sea_orm::DatabaseConnection;
 use shared::Coin;
 
-use crate::clock::{self, MINUTE_S};
+use crate::clock::{Clock, MINUTE_S};
 use crate::coins::Coins;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{SeriesId, SourceId};
@@ -35,6 +35,9 @@ pub struct Collectors {
     replay: Option<Arc<Replay>>,
     /// The coins collected (`[[coins]]`; the default list until [`Collectors::with_coins`]).
     coins: Coins,
+    /// What "now" is: which minutes are due, what counts as from the future, when a row was
+    /// fetched.
+    clock: Clock,
 }
 
 /// Most minutes one candle run asks for: a run after a long outage heals up to this much; older
@@ -50,6 +53,7 @@ impl Collectors {
         db: DatabaseConnection,
         upstream: UpstreamSettings,
         replay: Option<Arc<Replay>>,
+        clock: Clock,
     ) -> anyhow::Result<Self> {
         let client = collectors::http_client(Duration::from_millis(upstream.timeout_ms))?;
         Ok(Collectors {
@@ -58,6 +62,7 @@ impl Collectors {
             upstream,
             replay,
             coins: Coins::default(),
+            clock,
         })
     }
 
@@ -65,6 +70,11 @@ impl Collectors {
     pub fn with_coins(mut self, coins: Coins) -> Self {
         self.coins = coins;
         self
+    }
+
+    /// The clock the collectors (and the jobs that run them) read.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The recording replayed instead of live candles, if any.
@@ -115,7 +125,7 @@ impl Collectors {
         match fetch.await {
             Ok(latest) => {
                 tracing::info!(source = %source, latest_data_at = latest, "collected");
-                db::status::record_success(&self.db, source, latest)
+                db::status::record_success(&self.db, source, latest, self.clock.now())
                     .await
                     .map_err(|e| fail(format!("recording success: {e}")))
             }
@@ -123,7 +133,8 @@ impl Collectors {
                 let message = format!("{e:#}");
                 let public = public_message(&e);
                 tracing::warn!(source = %source, error = %message, public = %public, "collection failed");
-                if let Err(db) = db::status::record_failure(&self.db, source, &public).await {
+                if let Err(db) = db::status::record_failure(&self.db, source, &public, self.clock.now()).await
+                {
                     tracing::error!(source = %source, error = %db, "could not record the failure");
                 }
                 Err(fail(message))
@@ -167,7 +178,7 @@ impl Collectors {
     }
 
     async fn bitstamp_candles(&self, coin: Coin, pair: &str) -> anyhow::Result<Option<i64>> {
-        let now_minute = clock::current_minute();
+        let now_minute = self.clock.current_minute();
         let missing = match self.latest_candle(coin).await? {
             Some(ts) => (now_minute - ts) / MINUTE_S,
             None => FIRST_RUN_MINUTES,
@@ -180,13 +191,14 @@ impl Collectors {
             limit,
             None,
             self.timeout(),
+            self.clock.now(),
         )
         .await?;
         self.store_candles(coin, &bars, &Origin::BITSTAMP).await
     }
 
     async fn replay_candles(&self, replay: &Replay, coin: Coin) -> anyhow::Result<Option<i64>> {
-        let now = clock::now();
+        let now = self.clock.now();
         let shift = replay.shift(&self.db, now).await?;
         let after = self.latest_candle(coin).await?;
         let bars = replay.due(coin, shift, now, after);
@@ -195,7 +207,7 @@ impl Collectors {
     }
 
     async fn replay_series(&self, replay: &Replay) -> anyhow::Result<Option<i64>> {
-        let now = clock::now();
+        let now = self.clock.now();
         let shift = replay.shift(&self.db, now).await?;
         let mut latest = None;
         for (series, points) in replay.due_series(shift, now) {
@@ -210,7 +222,7 @@ impl Collectors {
         }
         // Whatever the source (Bitstamp parses this too; the replay is shifted to now), nothing
         // from the future or before 2009 is stored: the whole run is refused, as for a bad number.
-        collectors::check_candle_times(bars, clock::now())?;
+        collectors::check_candle_times(bars, self.clock.now())?;
         // One transaction: readers see a run's candles all at once, never half of a long
         // catch-up, and each new minute's `price` event commits with it (never a minute without
         // its event). Serialized with the other writers of events, so ids commit in order.
@@ -218,12 +230,12 @@ impl Collectors {
         else {
             return Ok(None);
         };
-        let now = clock::now();
+        let now = self.clock.now();
         let bars = bars.to_vec();
         let source = origin.stored();
         db::serialized(&self.db, move |txn| {
             Box::pin(async move {
-                db::candles::upsert_candles(txn, coin, MINUTE_S, &bars, &source, &mut |_| {}).await?;
+                db::candles::upsert_candles(txn, coin, MINUTE_S, &bars, &source, now, &mut |_| {}).await?;
                 db::events::record_minutes(txn, coin, first, last, now).await
             })
         })
@@ -238,8 +250,8 @@ impl Collectors {
         origin: &Origin,
         points: &[Point],
     ) -> anyhow::Result<Option<i64>> {
-        collectors::check_point_times(points, clock::now())?;
-        db::series::upsert_series(&self.db, series, &origin.stored(), points)
+        collectors::check_point_times(points, self.clock.now())?;
+        db::series::upsert_series(&self.db, series, &origin.stored(), points, self.clock.now())
             .await
             .with_context(|| format!("storing {series}"))?;
         Ok(points.iter().map(|p| p.ts).max())
@@ -254,7 +266,7 @@ impl Collectors {
         self.track(SourceId::Mempool, async {
             let body = self.get(&self.upstream.mempool, "api/mempool").await?;
             let m = mempool::parse(&body)?;
-            let ts = clock::current_minute();
+            let ts = self.clock.current_minute();
             let point = |value| [Point { ts, value }];
             self.store_points(
                 SeriesId::MempoolSpaceCount,

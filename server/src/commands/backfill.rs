@@ -87,6 +87,7 @@ impl Backfill<'_> {
                     MINUTE_S,
                     &bars,
                     &Origin::BITSTAMP.stored(),
+                    clock::now(),
                     &mut |_| {},
                 )
                 .await?;
@@ -95,7 +96,7 @@ impl Backfill<'_> {
             pages += 1;
             // An empty page (before the pair was listed, or an exchange outage) moves on a page.
             cursor = bars.last().map_or(cursor + limit * MINUTE_S, |b| b.ts + MINUTE_S);
-            db::meta::meta_set(self.db, &key, &cursor.to_string()).await?;
+            db::meta::meta_set(self.db, &key, &cursor.to_string(), clock::now()).await?;
             progress(cursor);
             if cursor <= to && !self.pause.is_zero() {
                 tokio::time::sleep(self.pause).await;
@@ -128,6 +129,7 @@ impl Backfill<'_> {
                 limit,
                 Some(start),
                 self.timeout,
+                clock::now(),
             )
         })
         .await

@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use shared::Coin;
 
 use crate::cli::ImportArgs;
+use crate::clock;
 use crate::collect::Point;
 use crate::collect::sources::SeriesId;
 use crate::db;
@@ -69,9 +70,17 @@ pub async fn import_file(
             tokio::time::sleep(TXN_PAUSE).await;
         }
         let txn = db::begin_write(db).await?;
-        db::candles::upsert_candles(&txn, coin, parsed.interval_s, chunk, &source, progress)
-            .await
-            .with_context(|| format!("{}: writing candles", path.display()))?;
+        db::candles::upsert_candles(
+            &txn,
+            coin,
+            parsed.interval_s,
+            chunk,
+            &source,
+            clock::now(),
+            progress,
+        )
+        .await
+        .with_context(|| format!("{}: writing candles", path.display()))?;
         txn.commit().await?;
     }
     Ok(ImportReport {
@@ -113,7 +122,7 @@ pub async fn import_series(
             tokio::time::sleep(TXN_PAUSE).await;
         }
         let txn = db::begin_write(db).await?;
-        db::series::upsert_series(&txn, series, &source, chunk).await?;
+        db::series::upsert_series(&txn, series, &source, chunk, clock::now()).await?;
         txn.commit().await?;
     }
     Ok(SeriesImport {

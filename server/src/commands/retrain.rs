@@ -47,13 +47,15 @@ pub async fn run(settings: &Settings, args: &RetrainArgs) -> anyhow::Result<()> 
         settings.coins.served(),
     )?);
     reload_logged(&conn, &registry, "retrain: the running versions").await;
-    let now = args.as_of.map_or_else(crate::clock::now, crate::clock::midnight);
     let mut options = Options::from_settings(
         &settings.retrain,
         &settings.model_store_dir(),
-        now,
+        &crate::clock::Clock::system(),
         &registry.coins(),
     );
+    if let Some(day) = args.as_of {
+        options.now = crate::clock::midnight(day);
+    }
     if !args.coins.is_empty() {
         options.coins = args.coins.clone();
     }

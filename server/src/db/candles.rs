@@ -83,16 +83,17 @@ pub async fn all_of(
         .collect())
 }
 
-/// Upserts bars of one coin and bar size inside an open transaction or connection.
+/// Upserts bars of one coin and bar size inside an open transaction or connection, fetched at
+/// `fetched_at` (the caller's clock).
 pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
     conn: &C,
     coin: Coin,
     interval_s: i64,
     bars: &[Bar],
     source: &str,
+    fetched_at: i64,
     progress: &mut (dyn FnMut(usize) + Send),
 ) -> Result<(), sea_orm::DbErr> {
-    let fetched_at = chrono::Utc::now().timestamp();
     let interval = i32::try_from(interval_s).unwrap_or(i32::MAX);
     for chunk in bars.chunks(BATCH) {
         let models = chunk.iter().map(|b| candle::ActiveModel {

@@ -13,12 +13,12 @@ pub async fn meta_get(db: &impl ConnectionTrait, key: &str) -> Result<Option<Str
         .map(|m| m.value))
 }
 
-/// Sets a named value.
-pub async fn meta_set(db: &impl ConnectionTrait, key: &str, value: &str) -> Result<(), DbErr> {
+/// Sets a named value, updated at `now`.
+pub async fn meta_set(db: &impl ConnectionTrait, key: &str, value: &str, now: i64) -> Result<(), DbErr> {
     let row = app_meta::ActiveModel {
         key: Set(key.to_owned()),
         value: Set(value.to_owned()),
-        updated_at: Set(crate::clock::now()),
+        updated_at: Set(now),
     };
     app_meta::Entity::insert(row)
         .on_conflict(

@@ -123,11 +123,11 @@ pub fn new_row(
 pub async fn insert(
     db: &impl TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
     mut rows: Vec<prediction::ActiveModel>,
+    now: i64,
 ) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
-    let now = crate::clock::now();
     for row in &mut rows {
         row.published_at = Set(Some(now));
     }

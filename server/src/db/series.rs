@@ -7,14 +7,15 @@ use crate::db::entities::series_point;
 use crate::ids::Point;
 use crate::ids::SeriesId;
 
-/// Upserts points of one series: re-fetching the same timestamp overwrites it (never duplicates).
+/// Upserts points of one series fetched at `fetched_at`: re-fetching the same timestamp overwrites
+/// it (never duplicates).
 pub async fn upsert_series(
     db: &impl ConnectionTrait,
     series: SeriesId,
     source: &str,
     points: &[Point],
+    fetched_at: i64,
 ) -> Result<(), DbErr> {
-    let fetched_at = crate::clock::now();
     for chunk in points.chunks(1000) {
         let rows = chunk.iter().map(|p| series_point::ActiveModel {
             series: Set(series.as_str().to_owned()),

@@ -14,8 +14,9 @@ pub async fn record_success(
     db: &impl ConnectionTrait,
     source: SourceId,
     latest_data_at: Option<i64>,
+    now: i64,
 ) -> Result<(), DbErr> {
-    record_successes_at(db, &[source], latest_data_at).await
+    record_successes_at(db, &[source], latest_data_at, now).await
 }
 
 /// The newer of the stored `latest_data_at` and the one being written (a NULL on either side
@@ -35,11 +36,11 @@ async fn record_successes_at(
     db: &impl ConnectionTrait,
     sources: &[SourceId],
     latest_data_at: Option<i64>,
+    now: i64,
 ) -> Result<(), DbErr> {
     if sources.is_empty() {
         return Ok(());
     }
-    let now = crate::clock::now();
     let rows = sources.iter().map(|s| source_status::ActiveModel {
         source: Set(s.to_string()),
         last_success_at: Set(Some(now)),
@@ -67,8 +68,13 @@ async fn record_successes_at(
 
 /// Records a failed collection: the message, and one more consecutive failure (one upsert, no
 /// read first: see [`record_failures`]).
-pub async fn record_failure(db: &impl ConnectionTrait, source: SourceId, error: &str) -> Result<(), DbErr> {
-    record_failures(db, &[(source, error.to_owned())]).await
+pub async fn record_failure(
+    db: &impl ConnectionTrait,
+    source: SourceId,
+    error: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    record_failures(db, &[(source, error.to_owned())], now).await
 }
 
 /// Every stored status row.
@@ -83,10 +89,15 @@ pub async fn get(db: &impl ConnectionTrait, source: SourceId) -> Result<Option<s
         .await
 }
 
-/// Records, in one statement, a success of each source at `at` (its newest data time), keeping
-/// each row's last error: what a prediction tick writes for the models that predicted.
-pub async fn record_successes(db: &impl ConnectionTrait, sources: &[SourceId], at: i64) -> Result<(), DbErr> {
-    record_successes_at(db, sources, Some(at)).await
+/// Records, in one statement, a success of each source at `now` whose newest data time is `at`,
+/// keeping each row's last error: what a prediction tick writes for the models that predicted.
+pub async fn record_successes(
+    db: &impl ConnectionTrait,
+    sources: &[SourceId],
+    at: i64,
+    now: i64,
+) -> Result<(), DbErr> {
+    record_successes_at(db, sources, Some(at), now).await
 }
 
 /// Records, in one statement, a failure of each source with its message (one more consecutive
@@ -94,12 +105,12 @@ pub async fn record_successes(db: &impl ConnectionTrait, sources: &[SourceId], a
 pub async fn record_failures(
     db: &impl ConnectionTrait,
     failures: &[(SourceId, String)],
+    now: i64,
 ) -> Result<(), DbErr> {
     use sea_orm::sea_query::{Expr, ExprTrait};
     if failures.is_empty() {
         return Ok(());
     }
-    let now = crate::clock::now();
     let rows = failures.iter().map(|(s, error)| source_status::ActiveModel {
         source: Set(s.to_string()),
         last_success_at: Set(None),

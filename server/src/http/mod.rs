@@ -1,6 +1,6 @@
-//! Serving: `Application::build(settings)` opens the database, applies migrations, binds the
-//! listener (port 0 picks a free port: tests use that), starts the jobs (when this process runs
-//! them) and assembles the HTTP server: the API (`routes/`, one module per resource), the docs UI
+//! Serving: `Application::build(settings)` opens the [`Core`] (database, migrations, models, the
+//! change channel), binds the listener (port 0 picks a free port: tests use that), starts the jobs
+//! (when this process runs them) and assembles the HTTP server: the API (`routes/`, one module per resource), the docs UI
 //! (`openapi`) and the web app's files (`spa`), all reading one `AppState`.
 
 pub mod access;
@@ -26,19 +26,16 @@ use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use futures_util::future::{Either, ready};
-use sea_orm::DbBackend;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::collect::replay::Replay;
-use crate::collect::run::Collectors;
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db;
-use crate::db::changes::{Change, Changes, Feed, Origin};
+use crate::core::Core;
+use crate::db::changes::Change;
 use crate::http::state::AppState;
-use crate::jobs::{self, Runner};
-use crate::predict::registry::{Registry, reload_logged};
+use crate::jobs;
 
 /// Where the OpenAPI document is served.
 pub const OPENAPI_JSON_PATH: &str = "/api-docs/openapi.json";
@@ -50,81 +47,35 @@ pub struct Application {
     state: AppState,
     /// The scheduled collectors (stopped when the application is dropped).
     _workers: Option<jobs::Workers>,
-    /// The published state's watcher (a process without jobs, or on PostgreSQL).
-    _watcher: Option<AbortOnDrop>,
-    /// The change listener (PostgreSQL).
-    _listener: Option<AbortOnDrop>,
-    /// Returns freed memory to the system now and then.
-    _trimmer: AbortOnDrop,
-}
-
-/// A task that ends with its owner.
-pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    /// The database, the models and the supervised tasks (the change listener, the published
+    /// state's watcher, SIGHUP): they end with the application.
+    _core: Core,
 }
 
 impl Application {
-    /// Opens the database, migrates it (or checks that it is: `database.migrate_on_start`),
-    /// binds the listener and builds the server.
+    /// Opens the [`Core`] on the system clock, binds the listener and builds the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let conn = db::connect(&settings).await?;
-        let applied = db::prepare(&conn, settings.database.migrate_on_start).await?;
-        tracing::info!(applied, backend = db::backend_name(&conn), "database ready");
+        Self::build_at(settings, Clock::system()).await
+    }
+
+    /// [`Application::build`] with its clock given (tests fix it).
+    pub async fn build_at(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let mut core = Core::open(settings, clock).await?;
+        let settings = &core.settings;
         let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
             .with_context(|| format!("binding {}:{}", settings.server.host, settings.server.port))?;
         let port = listener.local_addr()?.port();
-        let replay = Replay::from_settings(&settings.replay)?.map(Arc::new);
-        let registry = Arc::new(
-            Registry::load_serving(&settings.models.dir, settings.coins.served())
-                .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
-        );
-        reload_logged(&conn, &registry, "start: the promoted versions").await;
-        settings.coins.check_models(&registry.served())?;
-        tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
         // Predictions follow each minute's candles: answers stay fresh until the next collection.
         let tick_schedule = cron::Schedule::from_str(&settings.jobs.candles_cron)
             .with_context(|| format!("jobs: bad cron {:?} for candles", settings.jobs.candles_cron))?;
-        // On PostgreSQL, hear what the other processes commit (and tell them what this one does).
-        let origin = Origin::new();
-        let (feed, listener_task) = match (&settings.database.url, conn.get_database_backend()) {
-            (Some(url), DbBackend::Postgres) => {
-                let (feed, task) = Feed::listen(url.clone(), origin.clone());
-                (Some(feed), Some(AbortOnDrop(task)))
-            }
-            _ => (None, None),
-        };
-        let state = AppState::new(
-            conn.clone(),
-            replay.clone(),
-            settings.jobs.enabled,
-            registry.clone(),
-            tick_schedule,
-            settings.server.max_streams,
-            settings.jobs.stall_after_s,
-            Changes { origin, feed },
-            settings.coins.clone(),
-        );
+        let state = AppState::new(&core, tick_schedule);
         // The answers exist before the first request (a database that does not answer yet is
         // retried by the watcher or the next job run).
         if let Err(e) = state.published.refresh(&state).await {
             tracing::warn!(error = %e, "could not build the published state at start");
         }
         let workers = if settings.jobs.enabled {
-            let runner = Arc::new(Runner {
-                collectors: Collectors::new(conn, settings.upstream.clone(), replay)?
-                    .with_coins(settings.coins.clone()),
-                registry: Some(registry),
-                notify: Some(Arc::new(published::Refresher(state.clone()))),
-                retention: settings.retention.clone(),
-                predicted: Default::default(),
-                minutes: Default::default(),
-                retrain: settings.retrain.clone(),
-                store_dir: settings.model_store_dir(),
-            });
+            let runner = Arc::new(core.runner(Arc::new(published::Refresher(state.clone())))?);
             Some(jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?)
         } else {
             tracing::info!("scheduled collectors are off in this process (jobs.enabled = false)");
@@ -132,41 +83,34 @@ impl Application {
         };
         // Another process's jobs (or model reloads) change what is published here: watch for
         // them, once for the whole process: heard at once on PostgreSQL, polled on SQLite.
-        let watcher = (!settings.jobs.enabled || state.changes.feed.is_some()).then(|| {
-            tokio::spawn(published::Published::watch(
+        if !settings.jobs.enabled || state.changes.feed.is_some() {
+            core.supervise(tokio::spawn(published::Published::watch(
                 state.clone(),
                 published::FULL_REFRESH,
-            ))
-        });
+            )));
+        }
         #[cfg(unix)]
         {
-            // `kill -HUP <pid>` reloads the models (e.g. after `coincast train`) without a
-            // restart, here and, announced, in every other process on the same database.
+            // After a reload: publish it here, and announce it to every other process on the same
+            // database.
             let state = state.clone();
-            let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-                .context("listening for SIGHUP")?;
-            tokio::spawn(async move {
-                while hangups.recv().await.is_some() {
-                    if reload_logged(&state.db, &state.registry, "SIGHUP").await {
-                        if let Err(e) = state.published.refresh(&state).await {
-                            tracing::warn!(error = %e, "could not refresh the published state");
-                        }
-                        published::announce(&state, Change::Models).await;
+            core.reload_on_hangup(move || {
+                let state = state.clone();
+                async move {
+                    if let Err(e) = state.published.refresh(&state).await {
+                        tracing::warn!(error = %e, "could not refresh the published state");
                     }
+                    published::announce(&state, Change::Models).await;
                 }
-            });
+            })?;
         }
-        let server = run(listener, state.clone(), &settings)?;
+        let server = run(listener, state.clone(), &core.settings)?;
         Ok(Application {
             port,
             server,
             state,
             _workers: workers,
-            _watcher: watcher.map(AbortOnDrop),
-            _listener: listener_task,
-            _trimmer: AbortOnDrop(tokio::spawn(crate::memory::trim_periodically(
-                crate::memory::TRIM_EVERY,
-            ))),
+            _core: core,
         })
     }
 
@@ -194,7 +138,7 @@ impl Application {
 
 /// Resolves on SIGINT or SIGTERM, after telling the event streams to end.
 async fn stop_signal(state: AppState) {
-    crate::jobs::process::stop_signal().await;
+    crate::core::stop_signal().await;
     state.begin_shutdown();
 }
 

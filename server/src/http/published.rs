@@ -28,7 +28,6 @@ use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 use tokio::sync::broadcast;
 
-use crate::clock;
 use crate::db;
 use crate::db::changes::{self, Change, Feed};
 use crate::http::charts::Charts;
@@ -244,7 +243,7 @@ impl Published {
             self.cursor.store(newest, std::sync::atomic::Ordering::SeqCst);
         }
         let events = self.new_events(&state.db).await?;
-        self.charts.refresh(&state.db, clock::now()).await?;
+        self.charts.refresh(&state.db, state.clock.now()).await?;
         let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let snapshot = build(state, &self.charts, generation).await?;
         self.snapshot.store(Some(Arc::new(snapshot)));
@@ -379,7 +378,7 @@ fn serialization(e: serde_json::Error) -> DbErr {
 
 /// Every answer, from the database as it is now: read here, serialized off the async threads.
 async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Snapshot, DbErr> {
-    let now = clock::now();
+    let now = state.clock.now();
     let started = std::time::Instant::now();
     let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
     let all_predictions = predictions::build(state, now).await?;

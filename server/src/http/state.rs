@@ -2,16 +2,16 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use shared::DataMode;
 
-use crate::clock;
+use crate::clock::{self, Clock};
 use crate::coins::Coins;
 use crate::collect::replay::Replay;
 use crate::collect::sources::{self, SourceSpec};
+use crate::core::Core;
 use crate::db::changes::Changes;
 use crate::http::error::ApiError;
 use crate::http::limits::StreamSlots;
@@ -30,8 +30,9 @@ pub struct AppState(Arc<Inner>);
 /// The fields behind [`AppState`].
 pub struct Inner {
     pub db: DatabaseConnection,
+    /// "Now" for every answer and cache lifetime (the process's `Core` clock).
+    pub clock: Clock,
     pub started_at: DateTime<Utc>,
-    pub started: Instant,
     /// The recording replayed instead of live candles, if any.
     pub replay: Option<Arc<Replay>>,
     /// The sources collected in this mode.
@@ -68,41 +69,33 @@ pub struct Inner {
 }
 
 impl AppState {
-    /// State around an open database connection (built once, in `Application::build`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        db: DatabaseConnection,
-        replay: Option<Arc<Replay>>,
-        jobs_enabled: bool,
-        registry: Arc<Registry>,
-        tick_schedule: cron::Schedule,
-        max_streams: usize,
-        stall_after_s: i64,
-        changes: Changes,
-        coins: Coins,
-    ) -> Self {
+    /// State around an open [`Core`] (built once, in `Application::build`).
+    pub fn new(core: &Core, tick_schedule: cron::Schedule) -> Self {
+        let settings = &core.settings;
+        let replay = core.replay.clone();
         let jobs_expected = Job::ALL
             .into_iter()
             .filter(|j| j.runs(replay.is_some(), true))
             .collect();
+        let coins = settings.coins.clone();
         let sources = sources::catalogue(&coins, replay.as_deref().map(Replay::dataset));
         AppState(Arc::new(Inner {
-            db,
-            started_at: Utc::now(),
-            started: Instant::now(),
+            db: core.db.clone(),
+            clock: core.clock.clone(),
+            started_at: core.clock.now_utc(),
             replay,
             sources,
-            jobs_enabled,
+            jobs_enabled: settings.jobs.enabled,
             jobs_expected,
-            stall_after_s,
-            registry,
+            stall_after_s: settings.jobs.stall_after_s,
+            registry: core.registry.clone(),
             published: Published::new(coins.served()),
             coins,
             tick_schedule,
             next_tick: AtomicI64::new(0),
             next_tick_from: AtomicI64::new(0),
-            streams: Arc::new(StreamSlots::new(max_streams)),
-            changes,
+            streams: Arc::new(StreamSlots::new(settings.server.max_streams)),
+            changes: core.changes.clone(),
             health: Default::default(),
             shutdown: tokio::sync::watch::Sender::new(false),
         }))
@@ -137,7 +130,7 @@ impl AppState {
     /// `max-age` counts down to that tick only when the snapshot already holds this minute's
     /// tick (see [`max_age`]); until it does, the answer is about to change and gets `max-age=0`.
     pub fn cache_until_next_tick(&self, snapshot: &Snapshot) -> String {
-        let now_ms = clock::now_ms();
+        let now_ms = self.clock.now_ms();
         let now = now_ms.div_euclid(1000);
         let next_tick = now + self.seconds_to_next_tick(now);
         let age = max_age(now_ms, next_tick, snapshot.published_minute);

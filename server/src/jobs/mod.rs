@@ -18,7 +18,6 @@
 //! (`SourceId::Job`), so `/api/health` of any process can tell when collection or prediction has
 //! stalled. A worker whose run loop ends is started again after a backoff (`spawn_worker`).
 
-pub mod process;
 pub mod prune;
 pub use crate::retry;
 mod workers;
@@ -31,7 +30,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use sea_orm::DatabaseConnection;
 
-use crate::clock;
+use crate::clock::Clock;
 use crate::collect::run::{Collectors, SourceError};
 use crate::collect::sources::SourceId;
 use crate::config::{RetentionSettings, RetrainSettings};
@@ -112,6 +111,11 @@ impl Runner {
         &self.collectors.db
     }
 
+    /// The clock every job reads (the collectors').
+    pub fn clock(&self) -> &Clock {
+        self.collectors.clock()
+    }
+
     /// Runs one job once (what a cron tick runs, before retries), then tells `notify`.
     pub async fn run(&self, job: Job) -> Result<(), JobError> {
         let result = self.run_only(job).await;
@@ -124,8 +128,8 @@ impl Runner {
     async fn run_only(&self, job: Job) -> Result<(), JobError> {
         let outcomes = match job {
             Job::Predict => return self.predict_due().await,
-            Job::Maintenance => return self.maintenance(clock::now()).await,
-            Job::Retrain => return self.retrain(clock::now()).await.map(|_| ()),
+            Job::Maintenance => return self.maintenance(self.clock().now()).await,
+            Job::Retrain => return self.retrain(self.clock().now()).await.map(|_| ()),
             Job::Candles => {
                 let outcomes = self.collectors.candles().await;
                 if outcomes.iter().all(Result::is_ok) {
@@ -165,8 +169,8 @@ impl Runner {
     pub async fn record(&self, job: Job, result: &Result<(), JobError>) {
         let id = SourceId::Job(job);
         let stored = match result {
-            Ok(()) => db::status::record_success(self.db(), id, None).await,
-            Err(e) => db::status::record_failure(self.db(), id, &e.to_string()).await,
+            Ok(()) => db::status::record_success(self.db(), id, None, self.clock().now()).await,
+            Err(e) => db::status::record_failure(self.db(), id, &e.to_string(), self.clock().now()).await,
         };
         if let Err(e) = stored {
             tracing::warn!(job = job.name(), error = %e, "could not record the job's status");
@@ -199,8 +203,16 @@ impl Runner {
         let Some(registry) = &self.registry else {
             return Ok(Vec::new());
         };
-        let options =
-            predict::retrain::Options::from_settings(&self.retrain, &self.store_dir, now, &registry.coins());
+        let options = {
+            let mut options = predict::retrain::Options::from_settings(
+                &self.retrain,
+                &self.store_dir,
+                self.clock(),
+                &registry.coins(),
+            );
+            options.now = now;
+            options
+        };
         let report = StoredProgress { runner: self };
         let outcomes = predict::retrain::run(self.db(), registry, &options, &report)
             .await
@@ -221,14 +233,14 @@ impl Runner {
         let Some(registry) = &self.registry else {
             return Ok(());
         };
-        let minute = clock::current_minute();
+        let minute = self.clock().current_minute();
         let mut predicted = self.predicted.lock().await;
         if *predicted >= minute {
             tracing::debug!(minute, "this minute is predicted already");
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let report = predict::run(self.db(), registry, &self.minutes, minute, clock::now())
+        let report = predict::run(self.db(), registry, &self.minutes, minute, self.clock().now())
             .await
             .map_err(JobError::Predict)?;
         *predicted = minute;
@@ -254,7 +266,13 @@ impl predict::retrain::Report for StoredProgress<'_> {
     fn step(&self, progress: &predict::retrain::Progress) -> BoxFuture<'_, ()> {
         let text = serde_json::to_string(progress).unwrap_or_default();
         Box::pin(async move {
-            if let Err(e) = db::meta::meta_set(self.runner.db(), predict::retrain::PROGRESS_KEY, &text).await
+            if let Err(e) = db::meta::meta_set(
+                self.runner.db(),
+                predict::retrain::PROGRESS_KEY,
+                &text,
+                self.runner.clock().now(),
+            )
+            .await
             {
                 tracing::warn!(error = %e, "could not store the retrain's progress");
             }
@@ -277,7 +295,7 @@ pub async fn health(
     now: i64,
 ) -> Result<Vec<shared::JobHealth>, sea_orm::DbErr> {
     let rows = db::status::all(db).await?;
-    let time = |t: Option<i64>| t.and_then(clock::to_utc);
+    let time = |t: Option<i64>| t.and_then(crate::clock::to_utc);
     Ok(expected
         .iter()
         .map(|&job| {

@@ -12,7 +12,6 @@ use apalis_cron::{CronScheduler, Tick};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use tokio::task::JoinHandle;
 
-use crate::clock;
 use crate::config::JobsSettings;
 use crate::jobs::{BACKFILL_STEP_S, Job, Runner, retry};
 use crate::predict;
@@ -143,7 +142,15 @@ pub async fn start(
 /// Backfills predictions over the last `hours` of stored history, then publishes them.
 async fn backfill(runner: &Runner, registry: &predict::registry::Registry, hours: i64) {
     let started = std::time::Instant::now();
-    match predict::tick::backfill(runner.db(), registry, clock::now(), hours, BACKFILL_STEP_S).await {
+    match predict::tick::backfill(
+        runner.db(),
+        registry,
+        runner.clock().now(),
+        hours,
+        BACKFILL_STEP_S,
+    )
+    .await
+    {
         Ok(made) => {
             tracing::info!(
                 made,

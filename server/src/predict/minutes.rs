@@ -143,9 +143,17 @@ mod tests {
     }
 
     async fn store(db: &DatabaseConnection, bars: &[Bar]) {
-        db::candles::upsert_candles(db, Coin::BTC, MINUTE_S, bars, "test", &mut |_| {})
-            .await
-            .unwrap();
+        db::candles::upsert_candles(
+            db,
+            Coin::BTC,
+            MINUTE_S,
+            bars,
+            "test",
+            crate::clock::now(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
     }
 
     /// What a tick reads through the cache is what the database holds, whatever was written

@@ -40,7 +40,7 @@ pub async fn run(
     t: i64,
     now: i64,
 ) -> anyhow::Result<TickReport> {
-    let outcome = tick::tick(db, registry, kept, t).await?;
+    let outcome = tick::tick(db, registry, kept, t, now).await?;
     let (scored, unscorable) = score::score_due(db, now).await?;
     Ok(TickReport {
         made: outcome.made,

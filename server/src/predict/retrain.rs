@@ -25,7 +25,7 @@ use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use shared::{Coin, Horizon};
 
-use crate::clock::{DAY_S, MINUTE_S};
+use crate::clock::{Clock, DAY_S, MINUTE_S};
 use crate::config::RetrainSettings;
 use crate::db;
 use crate::db::entities::model_version;
@@ -35,8 +35,10 @@ use crate::predict::registry::{LoadedModel, Registry, reload_logged};
 /// What one retrain is asked to do.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The decision time: the window ends here.
+    /// The decision time: the window ends here (now, or a past day with `retrain --as-of`).
     pub now: i64,
+    /// What the progress and the decisions record as the time they happened.
+    pub clock: Clock,
     /// The most recent span both models are scored on (seconds).
     pub window_s: i64,
     /// How much history the challenger may learn from before the window (seconds).
@@ -51,11 +53,17 @@ pub struct Options {
 }
 
 impl Options {
-    /// The options of the scheduled job, from the settings; no coins there means `served` (the
-    /// coins with a running model).
-    pub fn from_settings(settings: &RetrainSettings, store_dir: &Path, now: i64, served: &[Coin]) -> Options {
+    /// The options of the scheduled job as of `clock`'s now, from the settings; no coins there
+    /// means `served` (the coins with a running model).
+    pub fn from_settings(
+        settings: &RetrainSettings,
+        store_dir: &Path,
+        clock: &Clock,
+        served: &[Coin],
+    ) -> Options {
         Options {
-            now,
+            now: clock.now(),
+            clock: clock.clone(),
             window_s: settings.window_days.max(1) * DAY_S,
             history_s: settings.history_days.max(1) * DAY_S,
             coins: if settings.coins.is_empty() {
@@ -129,7 +137,7 @@ pub async fn run(
     let window_from = now - options.window_s;
     let total = options.coins.len() * options.horizons.len();
     let mut progress = Progress {
-        started_at: crate::clock::now(),
+        started_at: options.clock.now(),
         total,
         ..Progress::default()
     };
@@ -173,7 +181,7 @@ pub async fn run(
     if progress.promoted > 0 {
         reload_logged(db, registry, "retrain: promoted versions").await;
     }
-    progress.finished_at = Some(crate::clock::now());
+    progress.finished_at = Some(options.clock.now());
     progress.step = format!("{} of {} challengers promoted", progress.promoted, progress.total);
     report.step(&progress).await;
     Ok(outcomes)
@@ -207,7 +215,7 @@ async fn one(
         &champion_id,
         model_version::Decision::Kept,
         "",
-        crate::clock::now(),
+        options.clock.now(),
     );
     row.window_from = Set(window_from);
     row.window_to = Set(now);
@@ -247,7 +255,7 @@ async fn one(
     }
     let mut card = trained.card.clone();
     card.gate = Some(GateRecord {
-        decided_at: rfc3339(crate::clock::now()),
+        decided_at: rfc3339(options.clock.now()),
         champion_id: champion_id.clone(),
         window_from: rfc3339(window_from),
         window_to: rfc3339(now),

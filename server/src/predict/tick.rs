@@ -90,7 +90,7 @@ pub async fn backfill(
                 .map(|(&(t, reference), p)| row(&model, t, p, reference, true))
                 .collect::<Vec<_>>();
             made += rows.len();
-            db::predictions::insert(db, rows).await?;
+            db::predictions::insert(db, rows, now).await?;
         }
     }
     score_due(db, now).await?;
@@ -117,12 +117,14 @@ type Prepared = (Arc<LoadedModel>, Result<(Vec<f32>, f64), String>);
 /// One tick: every model whose cadence falls on minute `t`. Reads each coin's candles (through
 /// `kept`: only the newest minutes from the database) and each series once for all its models, builds the features and runs every model in one blocking task,
 /// stores the predictions in one statement and the models' status rows in one statement each.
-/// One model's failure (no features, an inference error) never stops the others.
+/// One model's failure (no features, an inference error) never stops the others. `now` is when
+/// the predictions are published (and the status rows written).
 pub async fn tick(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
     kept: &MinuteCache,
     t: i64,
+    now: i64,
 ) -> anyhow::Result<TickOutcome> {
     let all = registry.all();
     let due_models: Vec<Arc<LoadedModel>> = all.iter().filter(|m| due(m.card.horizon, t)).cloned().collect();
@@ -185,8 +187,8 @@ pub async fn tick(
         failed.push((source, reason));
     }
     outcome.made = rows.len();
-    db::predictions::insert(db, rows).await?;
-    db::status::record_successes(db, &made, t).await?;
-    db::status::record_failures(db, &failed).await?;
+    db::predictions::insert(db, rows, now).await?;
+    db::status::record_successes(db, &made, t, now).await?;
+    db::status::record_failures(db, &failed, now).await?;
     Ok(outcome)
 }

@@ -6,13 +6,13 @@
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use coincast::predict::retrain::{Progress, Report};
 use serde_json::{Value, json};
 
-use crate::helpers::{Frontend, repo_root, spawn_app};
+use crate::helpers::{Frontend, eventually, repo_root, spawn_app};
 
 /// A chromedriver process and one browser session, both ended on drop.
 struct Browser {
@@ -32,29 +32,43 @@ impl Browser {
         );
         let driver_bin = std::env::var("COINCAST_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let chromium = std::env::var("COINCAST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {driver_bin} (apt-get install chromium-driver): {e}"));
-        let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(res) = http.get(format!("{base}/status")).send().await
-                && res.status().is_success()
-            {
-                break;
+        // chromedriver cannot report a port it picked itself: it gets a free one, and a driver that
+        // lost that port to another process meanwhile (it exits) is started again on another.
+        let (driver, base) = 'started: {
+            for _ in 0..3 {
+                let port = TcpListener::bind("127.0.0.1:0")
+                    .unwrap()
+                    .local_addr()
+                    .unwrap()
+                    .port();
+                let mut driver = Command::new(&driver_bin)
+                    .arg(format!("--port={port}"))
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap_or_else(|e| {
+                        panic!("starting {driver_bin} (apt-get install chromium-driver): {e}")
+                    });
+                let base = format!("http://127.0.0.1:{port}");
+                let up = eventually(Duration::from_secs(20), || {
+                    let exited = driver.try_wait().unwrap().is_some();
+                    let status = http.get(format!("{base}/status")).send();
+                    async move {
+                        if exited {
+                            return Some(false);
+                        }
+                        status.await.ok()?.status().is_success().then_some(true)
+                    }
+                })
+                .await
+                .expect("chromedriver answers within 20 s");
+                if up {
+                    break 'started (driver, base);
+                }
             }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            panic!("chromedriver exited on start three times");
+        };
         let profile = tempfile::tempdir().unwrap().keep();
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
@@ -123,19 +137,20 @@ impl Browser {
 
     /// Polls `script` until it returns a string containing `wanted`, `limit` at most.
     async fn wait_text_for(&self, script: &str, wanted: &str, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        loop {
+        let last = std::sync::Mutex::new(Value::Null);
+        eventually(limit, || async {
             let value = self.js(script).await;
             let text = value.as_str().unwrap_or_default().to_owned();
-            if text.contains(wanted) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "waited for {wanted:?} from `{script}`, last saw {value}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            *last.lock().unwrap() = value;
+            text.contains(wanted).then_some(text)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "waited for {wanted:?} from `{script}`, last saw {} ({e})",
+                last.lock().unwrap()
+            )
+        })
     }
 
     /// Emulates a phone's viewport (headless Chromium will not size a window below 500 px).
@@ -316,22 +331,18 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
     })
     .await;
     // The start-up backfill gives every horizon a prediction, and scores the past ones, in seconds.
-    let mut scored = false;
-    for _ in 0..100 {
+    let scored = eventually(Duration::from_secs(20), || async {
         let h: shared::PredictionHistory = app
             .get("/api/predictions/history?coin=BTC")
             .await
             .json()
             .await
             .unwrap();
-        if h.predictions.iter().any(|p| p.correct.is_some()) {
-            scored = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        h.predictions.iter().any(|p| p.correct.is_some()).then_some(())
+    })
+    .await;
     assert!(
-        scored,
+        scored.is_ok(),
         "no scored prediction in the last 3 hours after the backfill"
     );
     let browser = Browser::start(1280, 900).await;
@@ -550,15 +561,13 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         )
         .await;
     // The 7-day line replaces the 24-hour one, and the choice stays.
-    for _ in 0..50 {
+    let _ = eventually(Duration::from_secs(5), || async {
         let d = browser
             .js("return document.querySelector('[data-testid=chart] path.line')?.getAttribute('d') ?? ''")
             .await;
-        if d != d24 && d.as_str().is_some_and(|d| d.len() > 200) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (d != d24 && d.as_str().is_some_and(|d| d.len() > 200)).then_some(())
+    })
+    .await;
     assert_eq!(
         browser
             .js("return document.querySelector('.ranges button[aria-pressed=true]')?.textContent ?? ''")
@@ -583,14 +592,12 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
             "15m",
         )
         .await;
-    let mut finer = hourly;
-    for _ in 0..50 {
-        finer = browser.js(POINTS).await.as_str().unwrap().parse().unwrap();
-        if finer > hourly {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let finer: usize = eventually(Duration::from_secs(5), || async {
+        let points: usize = browser.js(POINTS).await.as_str().unwrap().parse().unwrap();
+        (points > hourly).then_some(points)
+    })
+    .await
+    .unwrap_or(hourly);
     assert!(finer >= 3 * hourly, "15-minute points {finer} vs hourly {hourly}");
     let models = browser
         .wait_text(
@@ -944,7 +951,7 @@ async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f
         ..Default::default()
     };
     // As the engine stores them: published now, with its `prediction` event.
-    coincast::db::predictions::insert(&app.state.db, vec![row])
+    coincast::db::predictions::insert(&app.state.db, vec![row], coincast::clock::now())
         .await
         .unwrap();
     app.refresh().await;
@@ -991,7 +998,7 @@ async fn a_retrain_can_be_watched_in_the_models_card_and_its_decision_shows_in_t
     let options = Options::from_settings(
         &settings.retrain,
         &app.data_dir.path().join("models"),
-        t,
+        &coincast::clock::Clock::fixed(t),
         &app.state.registry.coins(),
     );
     let browser = Browser::start(1280, 900).await;

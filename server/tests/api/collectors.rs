@@ -21,8 +21,15 @@ async fn setup() -> (TestApp, MockServer, Runner) {
         point_at(s, &server, 500);
     })
     .await;
-    let collectors =
-        app.runner(Collectors::new(app.state.db.clone(), upstream_settings(&server, 500), None).unwrap());
+    let collectors = app.runner(
+        Collectors::new(
+            app.state.db.clone(),
+            upstream_settings(&server, 500),
+            None,
+            app.state.clock.clone(),
+        )
+        .unwrap(),
+    );
     (app, server, collectors)
 }
 

@@ -24,8 +24,15 @@ async fn replaying_with_predictions() -> TestApp {
 /// One run of the candle job with the models: the replayed minutes up to now, and the tick.
 async fn collect_and_predict(app: &TestApp) {
     let upstream = crate::helpers::default_settings().upstream;
-    let mut runner =
-        app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
+    let mut runner = app.runner(
+        Collectors::new(
+            app.state.db.clone(),
+            upstream,
+            app.state.replay.clone(),
+            app.state.clock.clone(),
+        )
+        .unwrap(),
+    );
     runner.registry = Some(app.state.registry.clone());
     runner.run(Job::Candles).await.unwrap();
 }

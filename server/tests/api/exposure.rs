@@ -4,13 +4,15 @@
 use std::io::{Read, Write};
 use std::net::IpAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use shared::{ApiErrorBody, ErrorCode};
 
-use crate::helpers::{FIXTURE_INDEX, Frontend, TestApp, repo_root, spawn_app, spawn_app_with};
+use crate::helpers::{
+    FIXTURE_INDEX, Frontend, TestApp, eventually, listening_port, repo_root, spawn_app, spawn_app_with,
+};
 
 async fn assert_rate_limited(res: reqwest::Response) {
     assert_eq!(res.status(), 429);
@@ -299,11 +301,11 @@ async fn event_streams_are_capped_and_a_closed_one_frees_its_slot() {
 
     drop(first);
     // The server notices the closed connection (at the latest on its next keep-alive write).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while app.state.streams.open() > 1 {
-        assert!(Instant::now() < deadline, "the closed stream kept its slot");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(Duration::from_secs(30), || async {
+        (app.state.streams.open() <= 1).then_some(())
+    })
+    .await
+    .expect("the closed stream gives its slot back");
     let _third = open_stream(&app).await;
 }
 
@@ -317,19 +319,11 @@ async fn streams_end_when_the_server_begins_to_stop() {
     })
     .await;
     assert!(end.is_ok(), "the stream did not end");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while app.state.streams.open() > 0 {
-        assert!(Instant::now() < deadline, "the ended stream kept its slot");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    eventually(Duration::from_secs(10), || async {
+        (app.state.streams.open() == 0).then_some(())
+    })
+    .await
+    .expect("the ended stream gives its slot back");
 }
 
 fn log_of(dir: &Path) -> String {
@@ -340,7 +334,6 @@ fn log_of(dir: &Path) -> String {
 async fn sigterm_stops_the_binary_promptly_with_streams_open() {
     coincast::collect::install_tls_provider();
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
     // COINCAST_BIN: another build of the binary (several work trees may share one target dir).
     let bin = std::env::var("COINCAST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_coincast").into());
@@ -348,7 +341,7 @@ async fn sigterm_stops_the_binary_promptly_with_streams_open() {
         .current_dir(dir.path())
         .args(["--data-dir"])
         .arg(dir.path().join("data"))
-        .args(["serve", "--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["serve", "--host", "127.0.0.1", "--port", "0"])
         .env("COINCAST__JOBS__ENABLED", "false")
         .env("COINCAST__MODELS__BACKFILL_HOURS", "0")
         .env("COINCAST__MODELS__DIR", repo_root().join("models/artifacts"))
@@ -359,21 +352,25 @@ async fn sigterm_stops_the_binary_promptly_with_streams_open() {
         .stderr(log)
         .spawn()
         .unwrap();
-    let address = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(res) = client.get(format!("{address}/api/health")).send().await
-            && res.status().is_success()
-        {
-            break;
+    let started = eventually(Duration::from_secs(60), || {
+        let exited = child.try_wait().unwrap().is_some();
+        let port = listening_port(&log_of(dir.path()));
+        let client = client.clone();
+        async move {
+            if exited {
+                return Some(None);
+            }
+            let address = format!("http://127.0.0.1:{}", port?);
+            let res = client.get(format!("{address}/api/health")).send().await.ok()?;
+            res.status().is_success().then_some(Some(address))
         }
-        if Instant::now() > deadline || child.try_wait().unwrap().is_some() {
-            let _ = child.kill();
-            panic!("the server did not start:\n{}", log_of(dir.path()));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
+    let Ok(Some(address)) = started else {
+        let _ = child.kill();
+        panic!("the server did not start ({started:?}):\n{}", log_of(dir.path()));
+    };
     let mut streams = Vec::new();
     for _ in 0..3 {
         let mut res = client.get(format!("{address}/api/stream")).send().await.unwrap();
@@ -382,21 +379,18 @@ async fn sigterm_stops_the_binary_promptly_with_streams_open() {
         streams.push(res);
     }
 
-    let sent = Instant::now();
     let kill = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if sent.elapsed() > Duration::from_secs(15) {
-            let _ = child.kill();
-            panic!("still running 15 s after SIGTERM:\n{}", log_of(dir.path()));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let ended = eventually(Duration::from_secs(15), || {
+        std::future::ready(child.try_wait().unwrap())
+    })
+    .await;
+    let Ok(status) = ended else {
+        let _ = child.kill();
+        panic!("still running 15 s after SIGTERM:\n{}", log_of(dir.path()));
     };
     assert!(status.success(), "{status}:\n{}", log_of(dir.path()));
     // The streams were ended by the server, not cut: each finished its body cleanly.

@@ -268,7 +268,7 @@ impl Matrix {
 fn runner_at(app: &TestApp, server: &MockServer, bitstamp: &str) -> Runner {
     let mut upstream = upstream_settings(server, TIMEOUT_MS);
     upstream.bitstamp = bitstamp.to_owned();
-    app.runner(Collectors::new(app.state.db.clone(), upstream, None).unwrap())
+    app.runner(Collectors::new(app.state.db.clone(), upstream, None, app.state.clock.clone()).unwrap())
 }
 
 #[tokio::test]

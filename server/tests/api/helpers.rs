@@ -6,8 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use std::future::Future;
+use std::time::{Duration, Instant};
+
 use clap::Parser;
 use coincast::cli::Cli;
+use coincast::clock::Clock;
 use coincast::config::Settings;
 use coincast::http::Application;
 use coincast::http::state::AppState;
@@ -163,7 +167,7 @@ impl TestApp {
     pub async fn sibling(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let url = self.database_url();
         let pg = self.pg.clone();
-        let mut app = spawn_app_with(Frontend::Fixture, |s| {
+        let mut app = spawn_app_at(self.state.clock.clone(), Frontend::Fixture, |s| {
             s.database.url = Some(url);
             tweak(s);
         })
@@ -181,7 +185,9 @@ impl TestApp {
     pub async fn restart(&mut self) {
         let mut settings = self.settings.clone();
         settings.server.port = self.address.rsplit(':').next().unwrap().parse().unwrap();
-        let app = Application::build(settings).await.expect("the server restarts");
+        let app = Application::build_at(settings, self.state.clock.clone())
+            .await
+            .expect("the server restarts");
         self.state = app.state().clone();
         self.handle = app.handle();
         tokio::spawn(app.run_until_stopped());
@@ -242,6 +248,12 @@ pub async fn spawn_app(frontend: Frontend) -> TestApp {
 
 /// Like [`spawn_app`], with settings changed by `tweak` first (upstream URLs, jobs, replay).
 pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_at(Clock::system(), frontend, tweak).await
+}
+
+/// Like [`spawn_app_with`], on `clock` (a [`Clock::fixed`] one: the minute turns only when the test
+/// moves it).
+pub async fn spawn_app_at(clock: Clock, frontend: Frontend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     coincast::collect::install_tls_provider();
     let data_dir = tempfile::tempdir().unwrap();
     let (dist_path, dist_guard) = match frontend {
@@ -275,7 +287,9 @@ pub async fn spawn_app_with(frontend: Frontend, tweak: impl FnOnce(&mut Settings
         _ => None,
     };
     let settings_used = settings.clone();
-    let app = Application::build(settings).await.expect("the server builds");
+    let app = Application::build_at(settings, clock)
+        .await
+        .expect("the server builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     let handle = app.handle();
@@ -350,4 +364,51 @@ pub fn models_only(which: &[(shared::Coin, shared::Horizon)]) -> tempfile::TempD
         }
     }
     dir
+}
+
+/// The port a `coincast serve --port 0` child bound, from its log line `listening on
+/// http://HOST:PORT` (no port is picked, freed and bound again: nothing can take it meanwhile).
+pub fn listening_port(log: &str) -> Option<u16> {
+    log.lines()
+        .filter_map(|line| line.split("listening on http://").nth(1))
+        .find_map(|rest| {
+            rest.split(':')
+                .nth(1)?
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+}
+
+/// Gave up waiting: how long [`eventually`] waited.
+#[derive(Debug)]
+pub struct TimedOut(pub Duration);
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "gave up after {:?}", self.0)
+    }
+}
+
+/// Runs `check` until it gives `Some`, for at most `limit`, and returns what it gave (or
+/// [`TimedOut`]). The one way a test waits for something another task or process does: it polls
+/// (5 ms at first, backing off to 100 ms) and never sleeps and then asserts.
+pub async fn eventually<T, F, Fut>(limit: Duration, mut check: F) -> Result<T, TimedOut>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if let Some(value) = check().await {
+            return Ok(value);
+        }
+        if started.elapsed() >= limit {
+            return Err(TimedOut(started.elapsed()));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
 }

@@ -73,13 +73,22 @@ async fn writes_during<T>(
                 };
                 let write = async {
                     let txn = db.begin().await?;
-                    coincast::db::candles::upsert_candles(&txn, Coin::LTC, 60, &[bar], "test", &mut |_| {})
-                        .await?;
+                    coincast::db::candles::upsert_candles(
+                        &txn,
+                        Coin::LTC,
+                        60,
+                        &[bar],
+                        "test",
+                        coincast::clock::now(),
+                        &mut |_| {},
+                    )
+                    .await?;
                     txn.commit().await?;
                     coincast::db::status::record_success(
                         &db,
                         coincast::collect::sources::SourceId::Bitstamp(Coin::LTC),
                         Some(ts),
+                        coincast::clock::now(),
                     )
                     .await
                 };
@@ -322,9 +331,17 @@ async fn a_large_import_lets_other_writers_in_between_its_transactions() {
     let started = Instant::now();
     let (writes, _) = writes_during(&db, async {
         let txn = db.begin().await.unwrap();
-        coincast::db::candles::upsert_candles(&txn, Coin::BTC, 60, &parsed.bars, "one-txn", &mut |_| {})
-            .await
-            .unwrap();
+        coincast::db::candles::upsert_candles(
+            &txn,
+            Coin::BTC,
+            60,
+            &parsed.bars,
+            "one-txn",
+            coincast::clock::now(),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
         txn.commit().await.unwrap();
     })
     .await;

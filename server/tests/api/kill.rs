@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use coincast::commands::import::TXN_ROWS;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
-use crate::helpers::repo_root;
+use crate::helpers::{eventually, repo_root};
 
 /// `coincast --data-dir <data> ...` with no settings from the environment and quiet output.
 /// `COINCAST_TEST_BIN` names another build of the binary (a copy taken with the test binary).
@@ -56,24 +56,22 @@ async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<i64, sea_orm::DbEr
 /// Polls `sql` (a count) until it reaches `at_least`, while `child` runs; panics if the child
 /// ends first or it takes longer than `limit`.
 async fn wait_for(child: &mut Child, data: &Path, sql: &str, at_least: i64, limit: Duration) -> i64 {
-    let started = Instant::now();
-    let mut db = None;
-    loop {
+    let db = tokio::sync::OnceCell::new();
+    eventually(limit, || {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("the command ended ({status}) before it could be killed mid-work");
         }
-        if db.is_none() && db_file(data).exists() {
-            db = Some(open(data).await);
+        let db = &db;
+        async move {
+            if !db.initialized() && !db_file(data).exists() {
+                return None;
+            }
+            let db = db.get_or_init(|| open(data)).await;
+            scalar(db, sql).await.ok().filter(|&n| n >= at_least)
         }
-        if let Some(db) = &db
-            && let Ok(n) = scalar(db, sql).await
-            && n >= at_least
-        {
-            return n;
-        }
-        assert!(started.elapsed() < limit, "{sql} stayed under {at_least}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{sql} stayed under {at_least}: {e}"))
 }
 
 fn kill_9(child: &mut Child) {

@@ -28,9 +28,17 @@ async fn seeded() -> TestApp {
         .map(|m| bar(T0 + m * 60, 100.0 + m as f64))
         .collect();
     bars.push(bar(T0 + 86_400 + 240, 120.0));
-    upsert_candles(&app.state.db, Coin::BTC, 60, &bars, "test", &mut |_| {})
-        .await
-        .unwrap();
+    upsert_candles(
+        &app.state.db,
+        Coin::BTC,
+        60,
+        &bars,
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     app
 }
 

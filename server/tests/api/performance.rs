@@ -58,7 +58,7 @@ async fn the_live_ledger_follows_only_live_scored_predictions_of_the_running_mod
         row(&model, t0 + 8 * H, 0.9, None, false),
         row("BTC-1h-00000000", t0 + 10 * H, 0.9, Some(200.0), false),
     ];
-    coincast::db::predictions::insert(&app.state.db, rows)
+    coincast::db::predictions::insert(&app.state.db, rows, coincast::clock::now())
         .await
         .unwrap();
     // The minutes a bot fills at: the open of the first minute after publication (5 s after the
@@ -78,9 +78,17 @@ async fn the_live_ledger_follows_only_live_scored_predictions_of_the_running_mod
         minute(t0 + 2 * H + 60, 100.0),
         minute(t0 + 3 * H + 60, 99.0),
     ];
-    coincast::db::candles::upsert_candles(&app.state.db, Coin::BTC, 60, &fills, "test", &mut |_| {})
-        .await
-        .unwrap();
+    coincast::db::candles::upsert_candles(
+        &app.state.db,
+        Coin::BTC,
+        60,
+        &fills,
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let db = app.state.db.clone();
     app.state
         .published
@@ -140,9 +148,13 @@ async fn predictions_carry_their_signal_and_min_confidence_filters_them() {
     ltc.signal_threshold = Set(Some(0.4));
     // Made before thresholds existed: FLAT, no threshold.
     let xrp = coincast::db::predictions::new_row(Coin::XRP, Horizon::H1, now, 0.95, 100.0, "m", false);
-    coincast::db::predictions::insert(&app.state.db, vec![row(&model, now, 0.2, None, false), ltc, xrp])
-        .await
-        .unwrap();
+    coincast::db::predictions::insert(
+        &app.state.db,
+        vec![row(&model, now, 0.2, None, false), ltc, xrp],
+        coincast::clock::now(),
+    )
+    .await
+    .unwrap();
     app.refresh().await;
 
     let all: PredictionsResponse = app.get("/api/predictions?horizon=1h").await.json().await.unwrap();

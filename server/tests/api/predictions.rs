@@ -24,7 +24,13 @@ async fn replaying() -> (TestApp, i64) {
     .await;
     let upstream = crate::helpers::default_settings().upstream;
     let collectors = Runner::collecting(
-        Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap(),
+        Collectors::new(
+            app.state.db.clone(),
+            upstream,
+            app.state.replay.clone(),
+            app.state.clock.clone(),
+        )
+        .unwrap(),
     );
     collectors.run(Job::Candles).await.unwrap();
     let newest = crate::helpers::newest_minute_of_every_coin(&app).await;
@@ -38,16 +44,28 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
     // minutes between only the 30 min to 2 h ones (the 4 h to 12 h ones stay current 15 minutes).
     let quarter = t / 900 * 900;
     let kept = MinuteCache::default();
-    let outcome = tick::tick(&app.state.db, &app.state.registry, &kept, quarter)
-        .await
-        .unwrap();
+    let outcome = tick::tick(
+        &app.state.db,
+        &app.state.registry,
+        &kept,
+        quarter,
+        coincast::clock::now(),
+    )
+    .await
+    .unwrap();
     // The replay carries the market series too: every model can predict.
     assert_eq!((outcome.made, outcome.skipped), (18, vec![]));
     let mut made = 18;
     if t != quarter {
-        let outcome = tick::tick(&app.state.db, &app.state.registry, &kept, t)
-            .await
-            .unwrap();
+        let outcome = tick::tick(
+            &app.state.db,
+            &app.state.registry,
+            &kept,
+            t,
+            coincast::clock::now(),
+        )
+        .await
+        .unwrap();
         assert_eq!((outcome.made, outcome.skipped), (9, vec![]));
         made += 9;
     }
@@ -97,9 +115,15 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
     );
 
     // Predicting the same minute again stores nothing new (the job is idempotent).
-    tick::tick(&app.state.db, &app.state.registry, &kept, t)
-        .await
-        .unwrap();
+    tick::tick(
+        &app.state.db,
+        &app.state.registry,
+        &kept,
+        t,
+        coincast::clock::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         prediction::Entity::find().all(&app.state.db).await.unwrap().len(),
         made
@@ -273,9 +297,15 @@ async fn live_accuracy_matches_a_hand_computed_example_and_304s_on_a_matching_et
 async fn no_data_means_no_prediction_and_a_recorded_reason() {
     let app = spawn_app(Frontend::Fixture).await;
     let t = coincast::clock::current_minute();
-    let outcome = tick::tick(&app.state.db, &app.state.registry, &MinuteCache::default(), t)
-        .await
-        .unwrap();
+    let outcome = tick::tick(
+        &app.state.db,
+        &app.state.registry,
+        &MinuteCache::default(),
+        t,
+        coincast::clock::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(outcome.made, 0, "predicted from nothing");
     let (_, _, reason) = outcome
         .skipped
@@ -489,7 +519,7 @@ async fn next_event(resp: &mut reqwest::Response, buf: &mut String, kind: &str) 
 /// Stores a live prediction as the tick does (published now, with its `prediction` event).
 async fn publish(app: &TestApp, coin: Coin, made_at: i64, p_up: f64) {
     let row = coincast::db::predictions::new_row(coin, Horizon::H1, made_at, p_up, 1.0, "test", false);
-    coincast::db::predictions::insert(&app.state.db, vec![row])
+    coincast::db::predictions::insert(&app.state.db, vec![row], coincast::clock::now())
         .await
         .unwrap();
     app.refresh().await;
@@ -590,7 +620,7 @@ async fn a_resume_from_far_back_is_capped_and_says_what_it_skipped() {
             coincast::db::predictions::new_row(Coin::LTC, Horizon::H1, start + i * 60, 0.6, 1.0, "t", false)
         })
         .collect();
-    coincast::db::predictions::insert(&app.state.db, rows)
+    coincast::db::predictions::insert(&app.state.db, rows, coincast::clock::now())
         .await
         .unwrap();
     app.refresh().await;

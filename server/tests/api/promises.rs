@@ -105,8 +105,13 @@ async fn every_stored_minute_has_one_price_event_while_another_writer_commits() 
         .mount(&upstream)
         .await;
     let app = spawn_app_with(Frontend::Fixture, |s| s.jobs.enabled = false).await;
-    let collectors =
-        Collectors::new(app.state.db.clone(), upstream_settings(&upstream, 5_000), None).unwrap();
+    let collectors = Collectors::new(
+        app.state.db.clone(),
+        upstream_settings(&upstream, 5_000),
+        None,
+        app.state.clock.clone(),
+    )
+    .unwrap();
     let runner = app.runner(collectors);
 
     // Another process writes all the time: short write transactions on a pool of its own.
@@ -117,9 +122,14 @@ async fn every_stored_minute_has_one_price_event_while_another_writer_commits() 
         tokio::spawn(async move {
             let mut writes = 0u64;
             while !stop.load(Ordering::SeqCst) {
-                coincast::db::meta::meta_set(&other, "test:other-writer", &writes.to_string())
-                    .await
-                    .unwrap();
+                coincast::db::meta::meta_set(
+                    &other,
+                    "test:other-writer",
+                    &writes.to_string(),
+                    coincast::clock::now(),
+                )
+                .await
+                .unwrap();
                 writes += 1;
                 tokio::task::yield_now().await;
             }
@@ -244,10 +254,12 @@ fn next_tick_after(t: i64) -> i64 {
 
 #[tokio::test]
 async fn max_age_never_outlives_the_answer_in_the_second_after_a_tick() {
+    // The server's clock stands 30 s into a minute and moves only when told.
     let (app, runner) = replaying().await;
+    let clock = app.state.clock.clone();
     // Nothing of this minute is published yet: an answer asked for now may be cached at most
     // until the tick that will replace it, and not at all once that tick has fired.
-    let asked = clock::now_ms();
+    let asked = clock.now_ms();
     let res = app.get("/api/predictions?coin=BTC&horizon=1h").await;
     let age = max_age(&res);
     let tick = next_tick_after(asked.div_euclid(1000));
@@ -255,12 +267,11 @@ async fn max_age_never_outlives_the_answer_in_the_second_after_a_tick() {
         age == 0 || asked + age * 1000 <= tick * 1000,
         "max-age={age} asked at {asked} ms, next tick at {tick} s"
     );
-    // The minute's tick commits: its answer holds until the next tick, never past it. (The
-    // minute's candles first: the warm-up above may have been stored in the minute before.)
-    let minute = clock::current_minute();
+    // The minute's tick commits: its answer holds until the next tick, never past it.
+    let minute = clock.current_minute();
     runner.run(Job::Candles).await.unwrap();
     runner.run(Job::Predict).await.unwrap();
-    let asked = clock::now_ms();
+    let asked = clock.now_ms();
     let res = app.get("/api/predictions?coin=BTC&horizon=1h").await;
     let age = max_age(&res);
     let body: PredictionsResponse = res.json().await.unwrap();
@@ -268,26 +279,28 @@ async fn max_age_never_outlives_the_answer_in_the_second_after_a_tick() {
         .prediction
         .as_ref()
         .map(|p| p.made_at.timestamp());
+    assert_eq!(made, Some(minute), "the tick made BTC's 1 h prediction");
+    let tick = next_tick_after(asked.div_euclid(1000));
     assert!(
-        made.is_some() || clock::current_minute() != minute,
-        "the tick made BTC's 1 h prediction (unless the minute turned meanwhile)"
+        asked + age * 1000 <= tick * 1000,
+        "max-age={age} at {asked} ms outlives the tick at {tick}"
     );
-    if made == Some(clock::minute_of(asked.div_euclid(1000))) {
-        let tick = next_tick_after(asked.div_euclid(1000));
-        assert!(
-            asked + age * 1000 <= tick * 1000,
-            "max-age={age} at {asked} ms outlives the tick at {tick}"
-        );
-        assert!(
-            age > 0 || tick * 1000 - asked < 1000,
-            "a published answer is cacheable"
-        );
-    }
+    assert!(age > 0, "a published answer is cacheable until the next tick");
     for route in ["/api/accuracy", "/api/models", "/api/performance"] {
         let res = app.get(route).await;
-        let tick = next_tick_after(clock::now());
-        assert!(clock::now() + max_age(&res) <= tick, "{route}");
+        let tick = next_tick_after(clock.now());
+        assert!(clock.now() + max_age(&res) <= tick, "{route}");
     }
+    // The next minute's tick fires (second 5) and its predictions are not in yet: the answer
+    // of the minute before is about to change, so it is not cached at all.
+    assert!(clock.set(tick));
+    let res = app.get("/api/predictions?coin=BTC&horizon=1h").await;
+    assert_eq!(max_age(&res), 0, "in the second after a tick");
+    // Once that minute is predicted, its answer is cacheable again, up to the tick after.
+    runner.run(Job::Candles).await.unwrap();
+    let res = app.get("/api/predictions?coin=BTC&horizon=1h").await;
+    let age = max_age(&res);
+    assert!(age > 0 && clock.now() + age <= tick + 60, "max-age={age}");
 }
 
 /// The job log at debug: each cron tick that goes through the job table says so.

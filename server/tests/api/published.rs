@@ -4,12 +4,13 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use coincast::clock::Clock;
 use coincast::collect::run::Collectors;
 use coincast::http::routes::{accuracy, models, predictions, prices, sources};
 use coincast::jobs::{Job, Runner};
 use shared::{PredictionsResponse, SourcesResponse};
 
-use crate::helpers::{Frontend, TestApp, spawn_app_with};
+use crate::helpers::{Frontend, TestApp, spawn_app_at};
 
 /// Serializing any answer type to the bytes the server would send.
 mod erased {
@@ -23,17 +24,26 @@ mod erased {
     }
 }
 
-/// A replaying server without scheduled jobs, its warm-up stored, and a runner with its models
-/// that tells the server's published state when it commits, as the service's own runner does.
+/// A replaying server without scheduled jobs on a fixed clock (30 s into the current minute: it
+/// moves only when the test moves it), its warm-up stored, and a runner with its models that tells
+/// the server's published state when it commits, as the service's own runner does.
 pub async fn replaying() -> (TestApp, Runner) {
-    let app = spawn_app_with(Frontend::Fixture, |s| {
+    let clock = Clock::fixed(coincast::clock::current_minute() + 30);
+    let app = spawn_app_at(clock, Frontend::Fixture, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = false;
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;
-    let mut runner =
-        app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
+    let mut runner = app.runner(
+        Collectors::new(
+            app.state.db.clone(),
+            upstream,
+            app.state.replay.clone(),
+            app.state.clock.clone(),
+        )
+        .unwrap(),
+    );
     runner.run(Job::Candles).await.unwrap();
     // With its models only now: the candles above did not trigger predictions.
     runner.registry = Some(app.state.registry.clone());
@@ -89,7 +99,7 @@ async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
             .collect::<Vec<_>>()
     );
 
-    let minute = coincast::clock::current_minute();
+    let minute = app.state.clock.current_minute();
     runner.run(Job::Predict).await.unwrap();
     // No waiting: the tick returned after its answers were published.
     let after = app.get("/api/predictions").await;
@@ -106,7 +116,7 @@ async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
 
     // Every published answer is, byte for byte, what the database says now.
     let state = &app.state;
-    let now = coincast::clock::now();
+    let now = state.clock.now();
     let app = &app;
     let bytes = |path: &'static str| async move { app.get(path).await.bytes().await.unwrap().to_vec() };
     let json = |v: &dyn erased::Json| v.to_vec();
@@ -146,7 +156,7 @@ async fn stored_candles_start_that_minutes_predictions_without_waiting_for_the_c
     // predictions of the minute follow in the same run, with no `predict` tick.
     runner.run(Job::Candles).await.unwrap();
     let p: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
-    let minute = coincast::clock::current_minute();
+    let minute = app.state.clock.current_minute();
     let made: Vec<_> = p
         .predictions
         .iter()
@@ -157,12 +167,18 @@ async fn stored_candles_start_that_minutes_predictions_without_waiting_for_the_c
         made.iter().all(|p| p.made_at.timestamp() >= minute - 60),
         "{made:?}"
     );
-    // The deadline tick of the same minute finds it done and makes nothing twice.
+    // The deadline tick of the same minute (the clock stands still) finds it done and makes
+    // nothing twice.
     let before = app.state.published.cursor();
     runner.run(Job::Predict).await.unwrap();
-    if coincast::clock::current_minute() == minute {
-        assert_eq!(app.state.published.cursor(), before);
-    }
+    assert_eq!(app.state.published.cursor(), before);
+    // The next minute's candles start the next minute's predictions.
+    assert!(app.state.clock.advance(60));
+    runner.run(Job::Candles).await.unwrap();
+    assert!(
+        app.state.published.cursor() > before,
+        "the next minute is predicted"
+    );
 }
 
 #[tokio::test]

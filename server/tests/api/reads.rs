@@ -36,9 +36,17 @@ async fn gappy(app: &TestApp) -> (i64, i64) {
         })
         .map(|t| bar(t, 100.0 + ((t / 60) as f64 * 0.31).sin() * 4.0))
         .collect();
-    upsert_candles(&app.state.db, Coin::BTC, 60, &bars, "test", &mut |_| {})
-        .await
-        .unwrap();
+    upsert_candles(
+        &app.state.db,
+        Coin::BTC,
+        60,
+        &bars,
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     app.refresh().await;
     (first, newest)
 }
@@ -137,9 +145,17 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
         .unwrap();
     let last = hour.candles.last().unwrap().clone();
     let next = bar(newest + MINUTE_S, 222.0);
-    upsert_candles(&app.state.db, Coin::BTC, 60, &[next], "test", &mut |_| {})
-        .await
-        .unwrap();
+    upsert_candles(
+        &app.state.db,
+        Coin::BTC,
+        60,
+        &[next],
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     app.refresh().await;
     let from = next.ts.div_euclid(3600) * 3600;
     same_as_database(&app, 3600, "1h", from, from + 3600).await;
@@ -163,9 +179,17 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
     // A minute stored late into the 90-minute gap (an import, a backfill): noticed when the
     // older minutes are next counted.
     let late = bar_at(first + 620 * MINUTE_S);
-    upsert_candles(&app.state.db, Coin::BTC, 60, &[late], "test", &mut |_| {})
-        .await
-        .unwrap();
+    upsert_candles(
+        &app.state.db,
+        Coin::BTC,
+        60,
+        &[late],
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let db = app.state.db.clone();
     let charts = &app.state.published.charts;
     charts
@@ -193,7 +217,7 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
 async fn chart_bars_from_memory_equal_the_database_read_on_the_bundled_replay() {
     // The replay's warm-up: days of real minutes of every coin, shifted to now.
     let (app, _) = crate::published::replaying().await;
-    let newest = clock::current_minute();
+    let newest = app.state.clock.current_minute();
     let mut bars = 0;
     for coin in coincast::coins::DEFAULT {
         for (step, res) in [(60, "1m"), (300, "5m"), (900, "15m"), (3600, "1h"), (DAY_S, "1d")] {
@@ -318,9 +342,17 @@ async fn cheap_reads_stay_fast_while_slow_reads_run() {
     // Ten days of minutes long before the window kept in memory: charts there read the database.
     let old = clock::current_minute() - 200 * DAY_S;
     let bars: Vec<Bar> = (0..10 * 1440).map(|i| bar(old + i * MINUTE_S, 50.0)).collect();
-    upsert_candles(&app.state.db, Coin::BTC, 60, &bars, "test", &mut |_| {})
-        .await
-        .unwrap();
+    upsert_candles(
+        &app.state.db,
+        Coin::BTC,
+        60,
+        &bars,
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     app.refresh().await;
     let slow = |k: i64| {
         let app = &app;

@@ -11,7 +11,7 @@ use coincast::jobs::{Job, Runner};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use shared::{CandlesResponse, DataMode, HealthResponse, PricesResponse, SourceState, SourcesResponse};
 
-use crate::helpers::{Frontend, TestApp, repo_root, spawn_app_with};
+use crate::helpers::{Frontend, TestApp, eventually, repo_root, spawn_app_with};
 
 async fn btc_minutes(app: &TestApp) -> u64 {
     candle::Entity::find()
@@ -32,16 +32,12 @@ async fn replay_fills_the_database_advances_and_says_so() {
         s.upstream.bitstamp = "http://127.0.0.1:9".into();
     })
     .await;
-    let mut prices = None;
-    for _ in 0..240 {
+    let prices = eventually(Duration::from_secs(60), || async {
         let p: PricesResponse = app.get("/api/prices/latest").await.json().await.unwrap();
-        if p.prices.len() == 3 {
-            prices = Some(p);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let prices = prices.expect("replayed prices within a minute");
+        (p.prices.len() == 3).then_some(p)
+    })
+    .await
+    .expect("replayed prices within a minute");
     let DataMode::Replay(info) = &prices.mode else {
         panic!("not replaying: {:?}", prices.mode)
     };
@@ -88,8 +84,15 @@ async fn replay_fills_the_database_advances_and_says_so() {
     let shift = replay.stored_shift(&app.state.db).await.unwrap().unwrap();
     assert_eq!(shift, info.shift_seconds);
     let upstream = crate::helpers::default_settings().upstream;
-    let again =
-        Runner::collecting(Collectors::new(app.state.db.clone(), upstream, Some(replay.clone())).unwrap());
+    let again = Runner::collecting(
+        Collectors::new(
+            app.state.db.clone(),
+            upstream,
+            Some(replay.clone()),
+            app.state.clock.clone(),
+        )
+        .unwrap(),
+    );
     again.run(Job::Candles).await.unwrap();
     assert_eq!(replay.stored_shift(&app.state.db).await.unwrap(), Some(shift));
     let m = btc_minutes(&app).await;

@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use apalis::prelude::Data;
 use apalis_cron::Tick;
+use coincast::clock::Clock;
 use coincast::collect::run::Collectors;
 use coincast::jobs::{Job, JobCtx, Runner, handle_tick};
 use shared::{ApiErrorBody, ErrorCode, HealthResponse, HealthStatus};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{Frontend, TestApp, spawn_app_with};
+use crate::helpers::{Frontend, TestApp, eventually, spawn_app_at, spawn_app_with};
 use crate::upstream::{payload, upstream_settings};
 
 /// A port nothing listens on.
@@ -67,16 +68,13 @@ async fn health_turns_degraded_naming_a_stalled_job_and_recovers_when_it_runs() 
         ]
     );
     // The worker's candle runs fail (nothing listens upstream); no success within the threshold.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let body = loop {
+    let body = eventually(Duration::from_secs(30), || async {
         let (status, body) = health(&app).await;
         let candles = body.jobs.iter().find(|j| j.job == "candles").unwrap();
-        if status == 503 && candles.stalled && candles.last_error_at.is_some() {
-            break body;
-        }
-        assert!(Instant::now() < deadline, "never stalled: {status} {body:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+        (status == 503 && candles.stalled && candles.last_error_at.is_some()).then_some(body)
+    })
+    .await
+    .expect("the candles job shows as stalled");
     assert_eq!(body.status, HealthStatus::Degraded);
     assert!(body.database.reachable);
     let candles = body.jobs.iter().find(|j| j.job == "candles").unwrap();
@@ -97,7 +95,13 @@ async fn health_turns_degraded_naming_a_stalled_job_and_recovers_when_it_runs() 
         .mount(&server)
         .await;
     let runner = Arc::new(Runner::collecting(
-        Collectors::new(app.state.db.clone(), upstream_settings(&server, 2_000), None).unwrap(),
+        Collectors::new(
+            app.state.db.clone(),
+            upstream_settings(&server, 2_000),
+            None,
+            app.state.clock.clone(),
+        )
+        .unwrap(),
     ));
     for job in [Job::Candles, Job::Predict] {
         let ctx = Data::new(JobCtx {
@@ -120,12 +124,15 @@ async fn health_turns_degraded_naming_a_stalled_job_and_recovers_when_it_runs() 
 
 #[tokio::test]
 async fn health_reports_jobs_from_the_database_but_never_stalls_where_no_jobs_run() {
-    let app = spawn_app_with(Frontend::Fixture, |s| {
+    let clock = Clock::fixed(1_800_000_000);
+    let app = spawn_app_at(clock.clone(), Frontend::Fixture, |s| {
         s.jobs.enabled = false;
         s.jobs.stall_after_s = 0;
     })
     .await;
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // A minute past the threshold (and within the published answers' own): a job this process
+    // does not run never counts as stalled.
+    assert!(clock.advance(60));
     let (status, body) = health(&app).await;
     assert_eq!(status, 200, "{body:?}");
     assert_eq!(body.jobs.len(), 7, "{body:?}");
@@ -145,12 +152,10 @@ struct Pg {
 }
 
 impl Pg {
-    /// Initializes a cluster, not started; `None` (with the reason printed) without `initdb`.
-    fn init() -> Option<Pg> {
-        let Some(bin) = pg_bin() else {
-            eprintln!("SKIPPED: initdb not found (install PostgreSQL to run this test)");
-            return None;
-        };
+    /// Initializes a cluster, not started. Fails without `initdb`: `scripts/test` installs
+    /// PostgreSQL first (`scripts/lib.sh`), so a missing one is a broken setup, not a skip.
+    fn init() -> Pg {
+        let bin = pg_bin().expect("initdb not found: install PostgreSQL (scripts/lib.sh does)");
         let as_root = Command::new("id")
             .arg("-u")
             .output()
@@ -185,7 +190,7 @@ impl Pg {
                 "--no-sync",
             ],
         );
-        Some(pg)
+        pg
     }
 
     fn data(&self) -> PathBuf {
@@ -287,7 +292,7 @@ async fn blocking(pg: &Arc<Pg>, f: fn(&Pg)) {
 
 #[tokio::test]
 async fn a_database_that_goes_down_gives_503s_and_the_server_recovers_without_a_restart() {
-    let Some(pg) = Pg::init() else { return };
+    let pg = Pg::init();
     let pg = Arc::new(pg);
     blocking(&pg, Pg::start).await;
     let url = pg.url();
@@ -322,44 +327,49 @@ async fn a_database_that_goes_down_gives_503s_and_the_server_recovers_without_a_
     );
 
     blocking(&pg, Pg::start).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let body = eventually(Duration::from_secs(30), || async {
         let (status, body) = health(&app).await;
-        if status == 200 {
-            assert!(body.database.reachable);
-            break;
-        }
-        assert!(Instant::now() < deadline, "no recovery: {body:?}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+        (status == 200).then_some(body)
+    })
+    .await
+    .expect("health recovers once the database is back");
+    assert!(body.database.reachable);
     assert_eq!(app.get("/api/predictions/history").await.status(), 200);
     assert_eq!(app.get("/api/sources").await.status(), 200);
 }
 
 #[tokio::test]
 async fn start_up_waits_for_a_database_that_comes_up_late() {
-    let Some(pg) = Pg::init() else { return };
-    let pg = Arc::new(pg);
-    let late = pg.clone();
-    let starter = tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        blocking(&late, Pg::start).await;
-    });
+    let pg = Arc::new(Pg::init());
+    // Until the database starts, its port answers and hangs up at once (as a server still starting
+    // would), so the test sees each attempt the start-up makes.
+    let not_yet = tokio::net::TcpListener::bind(("127.0.0.1", pg.port))
+        .await
+        .unwrap();
     let url = pg.url();
-    let started = Instant::now();
-    let app = spawn_app_with(Frontend::Fixture, |s| {
+    let start_up = tokio::spawn(spawn_app_with(Frontend::Fixture, move |s| {
         s.jobs.enabled = false;
         s.database.url = Some(url);
         s.database.connect_retries = 30;
         s.database.connect_backoff_ms = 200;
-    })
-    .await;
+    }));
+    for attempt in 1..=2 {
+        let (socket, _) = tokio::time::timeout(Duration::from_secs(30), not_yet.accept())
+            .await
+            .unwrap_or_else(|_| panic!("start-up attempt {attempt} never came"))
+            .unwrap();
+        drop(socket);
+    }
     assert!(
-        started.elapsed() >= Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
+        !start_up.is_finished(),
+        "start-up gave up, or went on, without a database"
     );
-    starter.await.unwrap();
+    drop(not_yet);
+    blocking(&pg, Pg::start).await;
+    let app = tokio::time::timeout(Duration::from_secs(60), start_up)
+        .await
+        .expect("start-up goes on once the database is up")
+        .unwrap();
     let (status, body) = health(&app).await;
     assert_eq!(status, 200, "{body:?}");
 }

@@ -17,8 +17,15 @@ use crate::helpers::{Frontend, default_settings, spawn_app};
 const NOW: i64 = 1_800_000_000;
 
 fn runner(db: &DatabaseConnection, retention: RetentionSettings) -> Runner {
-    let mut runner =
-        Runner::collecting(Collectors::new(db.clone(), default_settings().upstream, None).unwrap());
+    let mut runner = Runner::collecting(
+        Collectors::new(
+            db.clone(),
+            default_settings().upstream,
+            None,
+            coincast::clock::Clock::system(),
+        )
+        .unwrap(),
+    );
     runner.retention = retention;
     runner
 }
@@ -96,7 +103,9 @@ async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_
         .iter()
         .map(|d| db::predictions::new_row(Coin::BTC, Horizon::ALL[0], NOW - d * DAY_S, 0.5, 1.0, "m", false))
         .collect();
-    db::predictions::insert(conn, rows).await.unwrap();
+    db::predictions::insert(conn, rows, coincast::clock::now())
+        .await
+        .unwrap();
     let bars: Vec<Bar> = days
         .iter()
         .rev()
@@ -109,9 +118,17 @@ async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_
             volume: 1.0,
         })
         .collect();
-    db::candles::upsert_candles(conn, Coin::BTC, 60, &bars, "test", &mut |_| {})
-        .await
-        .unwrap();
+    db::candles::upsert_candles(
+        conn,
+        Coin::BTC,
+        60,
+        &bars,
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
 
     // The defaults: job rows pruned by state, market data and predictions kept.
     runner(conn, RetentionSettings::default())
@@ -164,9 +181,17 @@ async fn pruning_deletes_in_bounded_batches_until_everything_past_the_bound_is_g
             volume: 1.0,
         }))
         .collect();
-    db::candles::upsert_candles(conn, Coin::LTC, 60, &bars, "test", &mut |_| {})
-        .await
-        .unwrap();
+    db::candles::upsert_candles(
+        conn,
+        Coin::LTC,
+        60,
+        &bars,
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
     let retention = RetentionSettings {
         candles_days: 1,
         ..RetentionSettings::default()

@@ -17,7 +17,7 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use shared::{Coin, Horizon, ModelsResponse, Prediction};
 use tokio::sync::broadcast::Receiver;
 
-use crate::helpers::{Frontend, TestApp, on_postgres, repo_root, spawn_app, spawn_app_with};
+use crate::helpers::{Frontend, TestApp, eventually, on_postgres, repo_root, spawn_app, spawn_app_with};
 
 /// What identifies a prediction whatever the event ids look like: coin, horizon, minute.
 type Key = (Coin, Horizon, i64);
@@ -81,7 +81,7 @@ async fn two_writers_committing_out_of_order_lose_no_event_and_send_none_twice()
         tokio::spawn(async move {
             db::serialized(&conn, move |txn| {
                 Box::pin(async move {
-                    db::predictions::insert(txn, rows_at(t0, 0.6)).await?;
+                    db::predictions::insert(txn, rows_at(t0, 0.6), coincast::clock::now()).await?;
                     let _ = inserted.send(());
                     let _ = hold.await;
                     Ok(())
@@ -94,9 +94,32 @@ async fn two_writers_committing_out_of_order_lose_no_event_and_send_none_twice()
     // ... writer B (another process, as far as the database can tell) inserts after it ...
     let b = {
         let conn = app.state.db.clone();
-        tokio::spawn(async move { db::predictions::insert(&conn, rows_at(t0 + 60, 0.4)).await })
+        tokio::spawn(async move {
+            db::predictions::insert(&conn, rows_at(t0 + 60, 0.4), coincast::clock::now()).await
+        })
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // ... and waits for A: on PostgreSQL behind A's advisory lock (seen in `pg_locks`, so B has
+    // certainly reached it); on SQLite behind the one write lock, which no query can watch: there
+    // the order below is SQLite's own guarantee.
+    if on_postgres() {
+        let conn = app.state.db.clone();
+        until(Duration::from_secs(10), move || {
+            let conn = conn.clone();
+            async move {
+                let waiting = conn
+                    .query_one_raw(sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                    ))
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.try_get::<i64>("", "n").ok());
+                waiting.is_some_and(|n| n >= 1)
+            }
+        })
+        .await;
+    }
     // ... and a reader refreshes while A is still open: had B committed first, the reader's
     // cursor would pass A's lower ids for good.
     app.refresh().await;
@@ -124,9 +147,17 @@ async fn candle(app: &TestApp, coin: Coin, ts: i64, close: f64) {
         close,
         volume: 1.0,
     };
-    db::candles::upsert_candles(&app.state.db, coin, 60, &[bar], "test", &mut |_| {})
-        .await
-        .unwrap();
+    db::candles::upsert_candles(
+        &app.state.db,
+        coin,
+        60,
+        &[bar],
+        "test",
+        coincast::clock::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -138,8 +169,10 @@ async fn a_second_scoring_in_the_same_second_is_not_passed_over_by_the_stream() 
     // Two due 30-minute predictions: XRP's has the lower id.
     let first = db::predictions::new_row(Coin::XRP, Horizon::M30, made, 0.7, 1.0, "test", false);
     let second = db::predictions::new_row(Coin::BTC, Horizon::M30, made, 0.3, 1.0, "test", false);
-    db::predictions::insert(&app.state.db, vec![first]).await.unwrap();
-    db::predictions::insert(&app.state.db, vec![second])
+    db::predictions::insert(&app.state.db, vec![first], coincast::clock::now())
+        .await
+        .unwrap();
+    db::predictions::insert(&app.state.db, vec![second], coincast::clock::now())
         .await
         .unwrap();
     app.refresh().await;
@@ -166,16 +199,16 @@ async fn a_second_scoring_in_the_same_second_is_not_passed_over_by_the_stream() 
     );
 }
 
-/// Waits until `f` holds, for at most `limit`; returns how long it took.
+/// Waits (through [`eventually`]) until `f` holds, for at most `limit`; returns how long it took.
 async fn until<F: std::future::Future<Output = bool>>(limit: Duration, mut f: impl FnMut() -> F) -> Duration {
     let started = Instant::now();
-    loop {
-        if f().await {
-            return started.elapsed();
-        }
-        assert!(started.elapsed() < limit, "not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(limit, || {
+        let holds = f();
+        async move { holds.await.then_some(()) }
+    })
+    .await
+    .unwrap_or_else(|e| panic!("not within {limit:?}: {e}"));
+    started.elapsed()
 }
 
 #[tokio::test]
@@ -201,7 +234,7 @@ async fn a_commit_in_one_process_reaches_another_processes_answers_and_stream_at
     for i in 0..5 {
         let t = coincast::clock::current_minute() - 3_600 + i * 60;
         newest = t;
-        db::predictions::insert(&writer.state.db, rows_at(t, 0.55))
+        db::predictions::insert(&writer.state.db, rows_at(t, 0.55), coincast::clock::now())
             .await
             .unwrap();
         let committed = Instant::now();
@@ -303,8 +336,10 @@ async fn a_model_reload_announced_by_one_process_reaches_the_others() {
         eprintln!("model reload reached the other process in {took:?}");
     } else {
         // SQLite has no channel between processes: the reload is each process's own (SIGHUP).
+        // Whatever the other process has heard by now, it has published after its refresh: it
+        // still serves all 18.
         eprintln!("SQLite: a model reload is per process (SIGHUP each)");
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        other.refresh().await;
         assert_eq!(count(&other).await, 18);
     }
 }
@@ -354,9 +389,15 @@ async fn concurrent_status_updates_keep_the_newest_data_time_and_every_failure()
         let conn = app.state.db.clone();
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {
-                db::status::record_success(&conn, source, Some(1_700_000_000 + i * 60)).await
+                db::status::record_success(
+                    &conn,
+                    source,
+                    Some(1_700_000_000 + i * 60),
+                    coincast::clock::now(),
+                )
+                .await
             } else {
-                db::status::record_failure(&conn, source, "upstream said no").await
+                db::status::record_failure(&conn, source, "upstream said no", coincast::clock::now()).await
             }
         }));
     }
@@ -486,7 +527,7 @@ async fn a_listener_whose_connection_drops_reconnects_and_catches_up() {
     assert!(ended >= 1, "the listeners' connections: {ended}");
     // ... and a change is committed before (or while) they are back, with nobody told.
     let t = coincast::clock::current_minute() - 1_800;
-    db::predictions::insert(&writer.state.db, rows_at(t, 0.5))
+    db::predictions::insert(&writer.state.db, rows_at(t, 0.5), coincast::clock::now())
         .await
         .unwrap();
     let mut got = Vec::new();

@@ -50,10 +50,18 @@ pub(crate) async fn replaying_with(
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;
-    Runner::collecting(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap())
-        .run(Job::Candles)
-        .await
-        .unwrap();
+    Runner::collecting(
+        Collectors::new(
+            app.state.db.clone(),
+            upstream,
+            app.state.replay.clone(),
+            app.state.clock.clone(),
+        )
+        .unwrap(),
+    )
+    .run(Job::Candles)
+    .await
+    .unwrap();
     let newest = crate::helpers::newest_minute_of_every_coin(&app).await;
     (app, newest + 60)
 }
@@ -61,8 +69,15 @@ pub(crate) async fn replaying_with(
 /// The app's runner with its registry and the retrain settings of `settings`.
 pub(crate) fn runner(app: &TestApp, settings: &coincast::config::Settings) -> Arc<Runner> {
     let upstream = crate::helpers::default_settings().upstream;
-    let mut runner =
-        app.runner(Collectors::new(app.state.db.clone(), upstream, app.state.replay.clone()).unwrap());
+    let mut runner = app.runner(
+        Collectors::new(
+            app.state.db.clone(),
+            upstream,
+            app.state.replay.clone(),
+            app.state.clock.clone(),
+        )
+        .unwrap(),
+    );
     runner.registry = Some(app.state.registry.clone());
     runner.retrain = settings.retrain.clone();
     Arc::new(runner)
@@ -199,6 +214,7 @@ async fn a_challenger_trained_on_shuffled_labels_is_refused() {
         .clone();
     let options = Options {
         now: t,
+        clock: coincast::clock::Clock::system(),
         window_s: 2 * 86_400,
         history_s: 180 * 86_400,
         coins: vec![Coin::BTC],

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use shared::{ApiErrorBody, DatabaseHealth, HealthResponse, HealthStatus, SourceState};
 use utoipa::IntoParams;
 
-use crate::clock;
 use crate::collect::sources;
 use crate::db;
 use crate::http::state::AppState;
@@ -74,7 +73,7 @@ pub async fn get_health(state: web::Data<AppState>, query: web::Query<HealthQuer
         jobs,
         mode,
     } = (*checked).clone();
-    let now = clock::now();
+    let now = state.clock.now();
     let built_at = state.published.snapshot().map(|s| s.built_at);
     let stale = published_stale(built_at, now);
     if stale {
@@ -96,7 +95,7 @@ pub async fn get_health(state: web::Data<AppState>, query: web::Query<HealthQuer
             unreadable_prediction_rows: db::predictions::unreadable_rows(),
         },
         started_at: state.started_at,
-        uptime_seconds: state.started.elapsed().as_secs(),
+        uptime_seconds: u64::try_from(now - state.started_at.timestamp()).unwrap_or(0),
         mode,
         failing_sources,
         jobs,
@@ -179,7 +178,7 @@ async fn check(state: &AppState) -> Checked {
         0
     };
     let failing_sources = if reachable {
-        match sources::health(&state.db, &state.sources, clock::now()).await {
+        match sources::health(&state.db, &state.sources, state.clock.now()).await {
             Ok(all) => all
                 .into_iter()
                 .filter(|s| matches!(s.state, SourceState::Failing | SourceState::Stale))
@@ -202,7 +201,7 @@ async fn check(state: &AppState) -> Checked {
             state.jobs_enabled,
             state.stall_after_s,
             since,
-            clock::now(),
+            state.clock.now(),
         )
         .await
         {

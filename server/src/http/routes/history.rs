@@ -102,7 +102,7 @@ pub async fn get_history(
     // so the clients asking within the same minute ask the same question.
     let to = match &query.to {
         Some(t) => parse_time("to", t)?,
-        None => clock::now().saturating_add(1),
+        None => state.clock.now().saturating_add(1),
     };
     let from = match &query.from {
         Some(f) => parse_time("from", f)?,
@@ -143,7 +143,7 @@ pub async fn get_history(
     let key = (coin, horizon, from, to, step, limit, cursor);
     // A page whose window ended two days ago no longer changes (its predictions are scored and
     // nothing is made that far back): caches may keep it a while.
-    let cache = if to <= clock::now().saturating_sub(SETTLED_AFTER_S) {
+    let cache = if to <= state.clock.now().saturating_sub(SETTLED_AFTER_S) {
         "public, max-age=300"
     } else {
         "no-cache"

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use shared::{ApiErrorBody, CandleDto, CandlesResponse, Coin, LatestPrice, PricesResponse, Resolution};
 use utoipa::IntoParams;
 
-use crate::clock::{self, DAY_S, HOUR_S, MINUTE_S, to_utc};
+use crate::clock::{DAY_S, HOUR_S, MINUTE_S, to_utc};
 use crate::db;
 use crate::http::error::ApiError;
 use crate::http::published::Body;
@@ -152,7 +152,7 @@ pub async fn get_prices(
         |parameter: &str| ApiError::invalid_parameter(parameter, format!("`{parameter}` is out of range"));
     let to = match &query.to {
         Some(t) => parse_time("to", t)?,
-        None => clock::now(),
+        None => state.clock.now(),
     };
     let to = ceil_to(to, step).ok_or_else(|| overflow("to"))?;
     // The widest range one request reads: 5,000 bars and 70 days of minutes.
@@ -169,7 +169,7 @@ pub async fn get_prices(
     .max(earliest);
     let snapshot = state.snapshot()?;
     let published = &state.published;
-    let key = (coin, step, from, to, clock::current_minute());
+    let key = (coin, step, from, to, state.clock.current_minute());
     if let Some(body) = published.chart_pages.get(snapshot.generation, &key) {
         return Ok(body.respond(&req, "no-cache"));
     }

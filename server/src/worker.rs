@@ -8,16 +8,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures_util::future::BoxFuture;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 
-use crate::clock;
-use crate::collect::replay::Replay;
-use crate::collect::run::Collectors;
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::db;
+use crate::core::{Core, stop_signal};
 use crate::db::changes::{self, Change, Feed, Origin};
-use crate::jobs::{self, Job, Notify, Runner};
+use crate::jobs::{self, Job, Notify};
 use crate::predict::registry::{Registry, reload_logged};
 
 /// The jobs' hook in a process that publishes nothing itself: tells the other processes
@@ -61,65 +59,47 @@ struct WorkerHealth {
 
 /// Runs the jobs until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let conn = db::connect(&settings).await?;
-    let applied = db::prepare(&conn, settings.database.migrate_on_start).await?;
-    tracing::info!(applied, backend = db::backend_name(&conn), "database ready");
-    let replay = Replay::from_settings(&settings.replay)?.map(Arc::new);
-    let registry = Arc::new(
-        Registry::load_serving(&settings.models.dir, settings.coins.served())
-            .with_context(|| format!("loading the models in {}", settings.models.dir.display()))?,
-    );
-    reload_logged(&conn, &registry, "start: the promoted versions").await;
-    settings.coins.check_models(&registry.served())?;
-    tracing::info!(models = registry.all().len(), dir = %settings.models.dir.display(), "models loaded");
-    let origin = Origin::new();
-    let feed = match (&settings.database.url, conn.get_database_backend()) {
-        (Some(url), DbBackend::Postgres) => Some(Feed::listen(url.clone(), origin.clone())),
-        _ => None,
-    };
-    let expected: Vec<Job> = Job::ALL
-        .into_iter()
-        .filter(|j| j.runs(replay.is_some(), true))
-        .collect();
-    let runner = Arc::new(Runner {
-        collectors: Collectors::new(conn.clone(), settings.upstream.clone(), replay)?
-            .with_coins(settings.coins.clone()),
-        registry: Some(registry.clone()),
-        notify: Some(Arc::new(Announcer {
-            db: conn.clone(),
-            origin: origin.clone(),
-        })),
-        retention: settings.retention.clone(),
-        predicted: Default::default(),
-        minutes: Default::default(),
-        retrain: settings.retrain.clone(),
-        store_dir: settings.model_store_dir(),
+    let mut core = Core::open(settings, Clock::system()).await?;
+    let notify = Arc::new(Announcer {
+        db: core.db.clone(),
+        origin: core.changes.origin.clone(),
     });
-    let _workers = jobs::start(runner, &settings.jobs, settings.models.backfill_hours).await?;
-    let mut tasks = vec![tokio::spawn(crate::memory::trim_periodically(
-        crate::memory::TRIM_EVERY,
-    ))];
-    if let Some((feed, _)) = &feed {
-        tasks.push(tokio::spawn(reload_when_announced(
-            feed.clone(),
-            conn.clone(),
-            registry.clone(),
-        )));
+    let runner = Arc::new(core.runner(notify)?);
+    let _workers = jobs::start(runner, &core.settings.jobs, core.settings.models.backfill_hours).await?;
+    if let Some(feed) = core.changes.feed.clone() {
+        let task = reload_when_announced(feed, core.db.clone(), core.registry.clone());
+        core.supervise(tokio::spawn(task));
     }
     #[cfg(unix)]
-    tasks.push(tokio::spawn(reload_on_hangup(
-        registry.clone(),
-        conn.clone(),
-        origin.clone(),
-    )?));
-    if let Some(path) = settings.worker.health_file.clone() {
-        let every = Duration::from_secs(settings.worker.health_every_s.max(1));
-        let listening = feed.as_ref().map(|(f, _)| f.clone());
-        let (db, stall_after_s) = (conn.clone(), settings.jobs.stall_after_s);
-        let since = clock::now();
-        tasks.push(tokio::spawn(async move {
+    {
+        // A reload here is told to every other process on the same database.
+        let (db, origin) = (core.db.clone(), core.changes.origin.clone());
+        core.reload_on_hangup(move || {
+            let (db, origin) = (db.clone(), origin.clone());
+            async move {
+                if let Err(e) = changes::announce(&db, &origin, Change::Models).await {
+                    tracing::warn!(error = %e, "could not announce the model reload");
+                }
+            }
+        })?;
+    }
+    if let Some(path) = core.settings.worker.health_file.clone() {
+        let expected: Vec<Job> = Job::ALL
+            .into_iter()
+            .filter(|j| j.runs(core.replay.is_some(), true))
+            .collect();
+        let every = Duration::from_secs(core.settings.worker.health_every_s.max(1));
+        let listening = core.changes.feed.clone();
+        let (db, clock, stall_after_s) = (
+            core.db.clone(),
+            core.clock.clone(),
+            core.settings.jobs.stall_after_s,
+        );
+        let since = clock.now();
+        core.supervise(tokio::spawn(async move {
             loop {
-                let report = health(&db, &expected, stall_after_s, since, listening.as_ref()).await;
+                let now = clock.now();
+                let report = health(&db, &expected, stall_after_s, since, now, listening.as_ref()).await;
                 // File work off the async threads.
                 let file = path.clone();
                 let written = tokio::task::spawn_blocking(move || write_atomically(&file, &report))
@@ -135,12 +115,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!("worker running (no HTTP listener)");
     stop_signal().await;
-    for t in tasks {
-        t.abort();
-    }
-    if let Some((_, listener)) = feed {
-        listener.abort();
-    }
+    drop(core);
     Ok(())
 }
 
@@ -149,9 +124,9 @@ async fn health(
     expected: &[Job],
     stall_after_s: i64,
     since: i64,
+    now: i64,
     feed: Option<&Feed>,
 ) -> WorkerHealth {
-    let now = clock::now();
     let reachable = db.execute_unprepared("SELECT 1").await.is_ok();
     let jobs = match jobs::health(db, expected, true, stall_after_s, since, now).await {
         Ok(jobs) => Some(jobs),
@@ -200,53 +175,5 @@ async fn reload_when_announced(feed: Feed, db: DatabaseConnection, registry: Arc
         if Change::may_change_models(&change) {
             reload_logged(&db, &registry, "announced by another process, or maybe missed").await;
         }
-    }
-}
-
-/// `kill -HUP <pid>` reloads the models here and tells the other processes to.
-#[cfg(unix)]
-fn reload_on_hangup(
-    registry: Arc<Registry>,
-    db: DatabaseConnection,
-    origin: Origin,
-) -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    let mut hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .context("listening for SIGHUP")?;
-    Ok(async move {
-        while hangups.recv().await.is_some() {
-            if reload_logged(&db, &registry, "SIGHUP").await
-                && let Err(e) = changes::announce(&db, &origin, Change::Models).await
-            {
-                tracing::warn!(error = %e, "could not announce the model reload");
-            }
-        }
-    })
-}
-
-/// Resolves on SIGINT or SIGTERM (the worker's stop, and the HTTP server's first step of one).
-pub async fn stop_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: stopping"),
-        () = terminate => tracing::info!("SIGTERM: stopping"),
     }
 }
