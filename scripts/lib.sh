@@ -9,6 +9,22 @@ cd "$ROOT"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# listening_port LOG PID [SECONDS]: the port a server started with `--port 0` bound, read from its
+# log line `listening on http://HOST:PORT` (coincast serve, and the load test's reference server).
+# No port is picked, freed and bound again, so nothing can take it in between. Fails when PID ends
+# first or after SECONDS (default 120).
+listening_port() {
+  local log="$1" pid="$2" limit="${3:-120}" port="" i
+  for ((i = 0; i < limit * 10; i++)); do
+    port="$(sed -n 's|.*listening on http://[^:]*:\([0-9][0-9]*\).*|\1|p' "$log" 2>/dev/null | head -1)"
+    [ -n "$port" ] && { echo "$port"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { echo "the server ended before it listened; its log:" >&2; tail -30 "$log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "no 'listening on' line in $log after ${limit}s" >&2
+  return 1
+}
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }

@@ -4,7 +4,8 @@
 //! same run, so the figure means something on a noisy machine.
 //!
 //! Usage: `reference PORT WORKERS FILE...`: each FILE holds one route's answer; its first line is
-//! the path and query (`/api/predictions?coin=BTC`), the rest the body.
+//! the path and query (`/api/predictions?coin=BTC`), the rest the body. PORT 0 picks a free port;
+//! the one bound is printed as `listening on http://127.0.0.1:PORT`, as `coincast serve` logs it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -28,7 +29,7 @@ async fn main() -> std::io::Result<()> {
         routes.insert(path, web::Bytes::copy_from_slice(&text[split + 1..]));
     }
     let routes = Arc::new(routes);
-    HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         let routes = routes.clone();
         App::new().default_service(web::to(move |req: HttpRequest| {
             let body = routes.get(&req.uri().to_string()).cloned();
@@ -41,7 +42,9 @@ async fn main() -> std::io::Result<()> {
         }))
     })
     .workers(workers)
-    .bind(("127.0.0.1", port))?
-    .run()
-    .await
+    .bind(("127.0.0.1", port))?;
+    for address in server.addrs() {
+        println!("listening on http://{address}");
+    }
+    server.run().await
 }

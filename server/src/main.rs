@@ -49,9 +49,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         Command::Serve(_) => {
             let host = settings.server.host.clone();
             let app = http::Application::build(settings).await?;
-            // Scripts and tests start with `--port 0` and read the port from this line.
+            // Scripts and tests start with `--port 0` and read the port from this line (its own
+            // target, so a quiet log can keep it: `warn,coincast::listening=info`).
             let port = app.port();
-            tracing::info!(port, "listening on http://{host}:{port}");
+            tracing::info!(target: "coincast::listening", port, "listening on http://{host}:{port}");
             app.run_until_stopped().await?;
         }
         Command::Worker(_) => coincast::worker::run(settings).await?,

@@ -97,8 +97,8 @@ CC_PID=$!
 PORT=""
 for _ in $(seq 1 300); do
     kill -0 "$CC_PID" 2>/dev/null || { tail -20 "$OUT/coincast.log"; say "FAIL: coincast exited"; exit 1; }
-    PORT="$(sed 's/\x1b\[[0-9;]*m//g' "$OUT/coincast.log" | grep -oE 'listening port=[0-9]+' \
-        | head -1 | cut -d= -f2)"
+    PORT="$(sed 's/\x1b\[[0-9;]*m//g' "$OUT/coincast.log" | grep -oE 'listening on http://[^:]+:[0-9]+' \
+        | head -1 | sed 's/.*://')"
     [[ -n "$PORT" ]] && break
     sleep 0.2
 done
