@@ -16,6 +16,7 @@
 //! (LONG when the last bar rose, else SHORT) on the same schedule.
 
 use serde::{Deserialize, Serialize};
+use shared::time::rfc3339;
 
 /// The default cost per side, in basis points: Binance's spot taker fee at the regular tier.
 pub const DEFAULT_FEE_BPS: f64 = 10.0;
@@ -341,12 +342,6 @@ fn parse(t: &str) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(t)
         .ok()
         .map(|d| d.timestamp())
-}
-
-fn rfc3339(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_default()
 }
 
 /// The threshold of [`THRESHOLD_GRID`] whose long-short strategy earned most after `costs` on

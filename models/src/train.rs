@@ -11,7 +11,6 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Context;
-use chrono::DateTime;
 use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 
@@ -27,6 +26,7 @@ use crate::onnx::to_onnx;
 use crate::series::SeriesSet;
 use crate::strategy::{self, Costs, Row, StrategyReport, ThresholdChoice};
 use crate::walkforward::{Split, WalkForward};
+use shared::time::rfc3339;
 
 /// Base bars of one interval (a history file, the database's minutes, or its imported bars),
 /// oldest first.
@@ -179,12 +179,6 @@ pub struct Trained {
     pub card: ModelCard,
     pub net: Net,
     pub onnx: Vec<u8>,
-}
-
-fn rfc3339(ts: i64) -> String {
-    DateTime::from_timestamp(ts, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_default()
 }
 
 fn rows<T: Clone>(v: &[T], idx: impl Iterator<Item = usize>) -> Vec<T> {

@@ -11,6 +11,7 @@ mod health;
 mod market;
 mod performance;
 mod predictions;
+pub mod time;
 mod versions;
 
 pub use coins::{CoinInfo, CoinsResponse, KNOWN_COINS, KnownCoin, page_path, slug};

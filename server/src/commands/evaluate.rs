@@ -19,6 +19,7 @@ use shared::Coin;
 
 use crate::cli::EvaluateArgs;
 use crate::commands::{load, load_series};
+use shared::time::rfc3339_z as utc;
 
 /// The header of `--rows-out`: one row per scored prediction.
 pub const ROWS_HEADER: &str =
@@ -161,12 +162,8 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             let traded = StrategyReport::evaluate(&rows, horizon_s, choice, costs, &fee_source(costs))
                 .context("no rows")?
                 .with_evidence(&rows, models::strategy::THRESHOLD_GRID.len());
-            let from = chrono::DateTime::from_timestamp(data.ts[0], 0)
-                .map(|d| d.to_rfc3339())
-                .unwrap_or_default();
-            let to = chrono::DateTime::from_timestamp(*data.ts.last().unwrap_or(&0), 0)
-                .map(|d| d.to_rfc3339())
-                .unwrap_or_default();
+            let from = shared::time::rfc3339(data.ts[0]);
+            let to = shared::time::rfc3339(*data.ts.last().unwrap_or(&0));
             // Honest labelling: rows inside the training span are not out of sample.
             let overlaps =
                 from.as_str() <= card.training.to.as_str() && to.as_str() >= card.training.from.as_str();
@@ -183,9 +180,7 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             if let Some(w) = rows_out.as_mut() {
                 let word = |up: bool| if up { "UP" } else { "DOWN" };
                 for (i, (&ts, &p_up)) in data.ts.iter().zip(&p).enumerate() {
-                    let at = chrono::DateTime::from_timestamp(ts, 0)
-                        .map(|d| d.to_rfc3339())
-                        .unwrap_or_default();
+                    let at = shared::time::rfc3339(ts);
                     let signal = match shared::Signal::from_p_up(p_up, threshold) {
                         shared::Signal::Long => "LONG",
                         shared::Signal::Short => "SHORT",
@@ -453,13 +448,6 @@ fn csv_out(
     let mut w = std::io::BufWriter::new(file);
     writeln!(w, "{header}")?;
     Ok(Some(w))
-}
-
-/// A time as RFC 3339 UTC with `Z`: `2025-06-02T00:05:00Z`.
-fn utc(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 fn signal_word(signal: shared::Signal) -> &'static str {

@@ -319,7 +319,7 @@ fn gate_one(gate: &Gate, trained: &mut Trained) -> anyhow::Result<Option<GateLin
     );
     let champion_in_sample = retrain::overlaps(&champion.card, window.0, window.1 + 1);
     trained.card.gate = Some(GateRecord {
-        decided_at: chrono::Utc::now().to_rfc3339(),
+        decided_at: shared::time::rfc3339(crate::clock::now()),
         champion_id: champion.card.id.clone(),
         window_from: retrain::rfc3339(window.0),
         window_to: retrain::rfc3339(window.1),

@@ -386,11 +386,7 @@ fn parse(s: &str) -> Option<i64> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp())
 }
 
-pub fn rfc3339(ts: i64) -> String {
-    DateTime::from_timestamp(ts, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_default()
-}
+pub use shared::time::rfc3339;
 
 /// Challenger files kept per coin and horizon in the store (the oldest go first).
 pub const KEEP_FILES: usize = 20;

@@ -16,6 +16,7 @@ use crate::http::error::ApiError;
 use crate::http::state::AppState;
 use crate::predict::accuracy::{WINDOWS, accuracy, accuracy_of_model};
 use crate::predict::registry::{LoadedModel, Origin};
+use shared::time::rfc3339_z as rfc3339;
 
 /// The p-value under which a model counts as beating its baseline.
 pub const SIGNIFICANCE: f64 = 0.05;
@@ -212,12 +213,6 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
 
 /// Decisions shown per coin and horizon.
 pub const DECISIONS_SHOWN: u64 = 10;
-
-fn rfc3339(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
-}
 
 /// The serving version of a model, the gate's decisions for its coin and horizon, and live
 /// accuracy per version (each on its own predictions, over 30 days).
