@@ -11,6 +11,15 @@ use crate::Coin;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "db", derive(sea_orm::DeriveValueType))]
+#[cfg_attr(
+    feature = "db",
+    sea_orm(
+        value_type = "String",
+        from_str = "crate::db::event_type_from",
+        to_str = "crate::db::event_type_to"
+    )
+)]
 pub enum EventType {
     /// A new prediction.
     Prediction,

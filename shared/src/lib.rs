@@ -1,10 +1,13 @@
 //! Wire types of the coincast API, shared by the server (`server/`) and the browser app (`frontend/`).
 //!
 //! Invariant: this crate depends on nothing server-side (no tokio, actix or sea-orm) and builds for
-//! `wasm32-unknown-unknown`; CI checks both. The `openapi` feature adds utoipa schema derives.
+//! `wasm32-unknown-unknown`; CI checks both. The `openapi` feature adds utoipa schema derives, the
+//! `db` feature (the server's) sea-orm column types for the vocabulary (`db.rs`).
 
 mod coins;
 mod data;
+#[cfg(feature = "db")]
+pub mod db;
 mod error;
 mod events;
 mod health;

@@ -13,6 +13,15 @@ pub const MAX_TICKER: usize = 10;
 /// (`[[coins]]`; the known ones are [`crate::KNOWN_COINS`]): this type only says that a ticker is
 /// well formed. Small and `Copy` (the ticker is kept inline), ordered by ticker.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "db", derive(sea_orm::DeriveValueType))]
+#[cfg_attr(
+    feature = "db",
+    sea_orm(
+        value_type = "String",
+        from_str = "crate::db::coin_from",
+        to_str = "crate::db::coin_to"
+    )
+)]
 pub struct Coin {
     len: u8,
     bytes: [u8; MAX_TICKER],
@@ -185,6 +194,15 @@ impl FromStr for Coin {
 /// How far ahead a prediction looks. On the wire: `30m`, `1h`, `2h`, `4h`, `6h`, `12h`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "db", derive(sea_orm::DeriveValueType))]
+#[cfg_attr(
+    feature = "db",
+    sea_orm(
+        value_type = "String",
+        from_str = "crate::db::horizon_from",
+        to_str = "crate::db::horizon_to"
+    )
+)]
 pub enum Horizon {
     /// 30 minutes
     #[serde(rename = "30m")]

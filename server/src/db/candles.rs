@@ -18,7 +18,7 @@ const BATCH: usize = 1000;
 /// The stored bars of a coin at one bar size (60: the minute candles every reader uses).
 pub fn of(coin: Coin, interval_s: i64) -> Select<candle::Entity> {
     candle::Entity::find()
-        .filter(candle::Column::Coin.eq(coin.ticker()))
+        .filter(candle::Column::Coin.eq(coin))
         .filter(candle::Column::IntervalS.eq(i32::try_from(interval_s).unwrap_or(i32::MAX)))
 }
 
@@ -97,7 +97,7 @@ pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
     let interval = i32::try_from(interval_s).unwrap_or(i32::MAX);
     for chunk in bars.chunks(BATCH) {
         let models = chunk.iter().map(|b| candle::ActiveModel {
-            coin: sea_orm::Set(coin.ticker().to_owned()),
+            coin: sea_orm::Set(coin),
             interval_s: sea_orm::Set(interval),
             ts: sea_orm::Set(b.ts),
             open: sea_orm::Set(b.open),

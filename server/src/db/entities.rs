@@ -7,9 +7,9 @@ pub mod candle {
     #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
     #[sea_orm(table_name = "candles")]
     pub struct Model {
-        /// The coin's ticker (`shared::Coin`): BTC, ETH, ...
+        /// The coin, stored as its ticker: BTC, ETH, ...
         #[sea_orm(primary_key, auto_increment = false)]
-        pub coin: String,
+        pub coin: shared::Coin,
         /// Bar size in seconds (60 for live minute candles).
         #[sea_orm(primary_key, auto_increment = false)]
         pub interval_s: i32,
@@ -146,9 +146,9 @@ pub mod prediction {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub coin: String,
-        /// `30m`, `1h`, ... (`Horizon::as_str`).
-        pub horizon: String,
+        pub coin: shared::Coin,
+        /// Stored as `30m`, `1h`, ... (`Horizon::as_str`).
+        pub horizon: shared::Horizon,
         /// The prediction time (a minute boundary): the reference price is the close just before it.
         pub made_at: i64,
         /// `made_at` + horizon: the direction is judged on the close just before it.
@@ -188,11 +188,11 @@ pub mod event {
         /// The event id clients see (`id:` of the server-sent event, `Last-Event-ID`).
         #[sea_orm(primary_key)]
         pub id: i64,
-        /// `prediction`, `score` or `price` (`shared::EventType`).
-        pub kind: String,
-        pub coin: String,
+        /// `prediction`, `score` or `price`.
+        pub kind: shared::EventType,
+        pub coin: shared::Coin,
         /// The prediction's horizon (none for prices).
-        pub horizon: Option<String>,
+        pub horizon: Option<shared::Horizon>,
         /// The prediction's id, or the minute's open time for prices.
         pub subject: i64,
         /// The minute's close, for prices.
@@ -247,8 +247,8 @@ pub mod model_version {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub coin: String,
-        pub horizon: String,
+        pub coin: shared::Coin,
+        pub horizon: shared::Horizon,
         /// The challenger's id (`BTC-1h-<first 8 hex of its ONNX sha256>`).
         pub model_id: String,
         /// The running model it was compared with.

@@ -18,30 +18,42 @@ use crate::db::entities::event;
 /// Records a `prediction` event for each live prediction stored at `published_at` (what one
 /// insert stored), in id order.
 pub async fn record_predictions(db: &impl ConnectionTrait, published_at: i64) -> Result<u64, DbErr> {
-    record_about_predictions(db, "prediction", "published_at", published_at).await
+    record_about_predictions(db, EventType::Prediction, "published_at", published_at).await
 }
 
 /// Records a `score` event for each live prediction scored (or found unscorable) at `scored_at`,
 /// in id order.
 pub async fn record_scores(db: &impl ConnectionTrait, scored_at: i64) -> Result<u64, DbErr> {
-    record_about_predictions(db, "score", "scored_at", scored_at).await
+    record_about_predictions(db, EventType::Score, "scored_at", scored_at).await
 }
 
-/// An event of `kind` for each live prediction whose `column` is `at`, in id order.
+/// An event of `kind` for each live prediction whose `column` (one of the two time columns the
+/// callers name) is `at`, in id order. The kind and the times are bound values, never text in
+/// the SQL.
 async fn record_about_predictions(
     db: &impl ConnectionTrait,
-    kind: &str,
-    column: &str,
+    kind: EventType,
+    column: &'static str,
     at: i64,
 ) -> Result<u64, DbErr> {
-    let sql = format!(
-        "INSERT INTO events (kind, coin, horizon, subject, price, at) \
-         SELECT '{kind}', coin, horizon, id, NULL, {at} FROM predictions \
-         WHERE {column} = {at} AND backfilled = {f} ORDER BY id \
-         ON CONFLICT (kind, coin, subject) DO NOTHING",
-        f = false_literal(db)
-    );
-    Ok(db.execute_unprepared(&sql).await?.rows_affected())
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => format!(
+            "INSERT INTO events (kind, coin, horizon, subject, price, at) \
+             SELECT $1, coin, horizon, id, NULL, $2 FROM predictions \
+             WHERE {column} = $3 AND backfilled = $4 ORDER BY id \
+             ON CONFLICT (kind, coin, subject) DO NOTHING"
+        ),
+        _ => format!(
+            "INSERT INTO events (kind, coin, horizon, subject, price, at) \
+             SELECT ?, coin, horizon, id, NULL, ? FROM predictions \
+             WHERE {column} = ? AND backfilled = ? ORDER BY id \
+             ON CONFLICT (kind, coin, subject) DO NOTHING"
+        ),
+    };
+    let stmt =
+        Statement::from_sql_and_values(backend, sql, [kind.into(), at.into(), at.into(), false.into()]);
+    Ok(db.execute_raw(stmt).await?.rows_affected())
 }
 
 /// How far back from the run that stores them minutes are news: a collection run records a
@@ -83,22 +95,15 @@ pub async fn record_minutes(
         backend,
         sql,
         [
-            EventType::Price.as_str().into(),
+            EventType::Price.into(),
             now.into(),
-            coin.ticker().into(),
+            coin.into(),
             crate::clock::MINUTE_S.into(),
             from.into(),
             to.into(),
         ],
     );
     Ok(db.execute_raw(stmt).await?.rows_affected())
-}
-
-fn false_literal(db: &impl ConnectionTrait) -> &'static str {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => "FALSE",
-        _ => "0",
-    }
 }
 
 /// Which events a stream client wants.
@@ -120,16 +125,16 @@ impl EventFilter {
 
     fn apply(&self, mut q: sea_orm::Select<event::Entity>) -> sea_orm::Select<event::Entity> {
         if let Some(k) = self.kind {
-            q = q.filter(event::Column::Kind.eq(k.as_str()));
+            q = q.filter(event::Column::Kind.eq(k));
         }
         if let Some(c) = self.coin {
-            q = q.filter(event::Column::Coin.eq(c.ticker()));
+            q = q.filter(event::Column::Coin.eq(c));
         }
         if let Some(h) = self.horizon {
             q = q.filter(
                 sea_orm::Condition::any()
                     .add(event::Column::Horizon.is_null())
-                    .add(event::Column::Horizon.eq(h.as_str())),
+                    .add(event::Column::Horizon.eq(h)),
             );
         }
         q

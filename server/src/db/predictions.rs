@@ -44,14 +44,14 @@ pub const PUBLISHED_WITHIN_S: i64 = 30;
 pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
     let bad = |what: String| RowError { id: p.id, what };
     let time = |t: i64, name: &str| to_utc(t).ok_or_else(|| bad(format!("{name} {t} is not a time")));
-    let horizon: Horizon = p.horizon.parse().map_err(|e| bad(format!("horizon: {e}")))?;
+    let horizon = p.horizon;
     let next_due = p
         .made_at
         .saturating_add(horizon.cadence_seconds())
         .saturating_add(PUBLISHED_WITHIN_S);
     Ok(Prediction {
         id: p.id,
-        coin: p.coin.parse().map_err(|e| bad(format!("coin: {e}")))?,
+        coin: p.coin,
         horizon,
         direction: Direction::from_p_up(p.p_up),
         p_up: p.p_up,
@@ -103,8 +103,8 @@ pub fn new_row(
     backfilled: bool,
 ) -> prediction::ActiveModel {
     prediction::ActiveModel {
-        coin: Set(coin.ticker().to_owned()),
-        horizon: Set(horizon.as_str().to_owned()),
+        coin: Set(coin),
+        horizon: Set(horizon),
         made_at: Set(made_at),
         target_at: Set(made_at + horizon.seconds()),
         p_up: Set(p_up),
@@ -156,8 +156,8 @@ pub async fn insert(
 
 fn of(coin: Coin, horizon: Horizon) -> sea_orm::Select<prediction::Entity> {
     prediction::Entity::find()
-        .filter(prediction::Column::Coin.eq(coin.ticker()))
-        .filter(prediction::Column::Horizon.eq(horizon.as_str()))
+        .filter(prediction::Column::Coin.eq(coin))
+        .filter(prediction::Column::Horizon.eq(horizon))
 }
 
 /// The minutes at or after `since` with a prediction of this coin and horizon.
@@ -426,10 +426,10 @@ pub async fn history(db: &impl ConnectionTrait, f: HistoryFilter) -> Result<Vec<
         .filter(prediction::Column::MadeAt.gte(f.from))
         .filter(prediction::Column::MadeAt.lt(f.to));
     if let Some(c) = f.coin {
-        q = q.filter(prediction::Column::Coin.eq(c.ticker()));
+        q = q.filter(prediction::Column::Coin.eq(c));
     }
     if let Some(h) = f.horizon {
-        q = q.filter(prediction::Column::Horizon.eq(h.as_str()));
+        q = q.filter(prediction::Column::Horizon.eq(h));
     }
     if let Some((t, id)) = f.cursor {
         q = q.filter(

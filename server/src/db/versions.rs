@@ -30,22 +30,21 @@ pub async fn record(db: &impl ConnectionTrait, row: model_version::ActiveModel) 
 
 fn of(coin: Coin, horizon: Horizon) -> sea_orm::Select<model_version::Entity> {
     model_version::Entity::find()
-        .filter(model_version::Column::Coin.eq(coin.ticker()))
-        .filter(model_version::Column::Horizon.eq(horizon.as_str()))
+        .filter(model_version::Column::Coin.eq(coin))
+        .filter(model_version::Column::Horizon.eq(horizon))
 }
 
 /// The newest promoted model of each coin and horizon that has one (the running versions).
 pub async fn running(db: &impl ConnectionTrait) -> Result<Vec<StoredModel>, DbErr> {
     let mut out = Vec::new();
-    let coins: Vec<String> = model_version::Entity::find()
+    let coins: Vec<Coin> = model_version::Entity::find()
         .select_only()
         .column(model_version::Column::Coin)
         .distinct()
         .into_tuple()
         .all(db)
         .await?;
-    // A row of a malformed coin (none is written) is no running model.
-    for coin in coins.iter().filter_map(|c| Coin::from_ticker(c)) {
+    for coin in coins {
         for horizon in Horizon::ALL {
             let row = of(coin, horizon)
                 .filter(model_version::Column::Decision.eq(Decision::Promoted))
@@ -169,8 +168,8 @@ pub fn new_row(
 ) -> model_version::ActiveModel {
     model_version::ActiveModel {
         id: sea_orm::ActiveValue::NotSet,
-        coin: Set(coin.ticker().to_owned()),
-        horizon: Set(horizon.as_str().to_owned()),
+        coin: Set(coin),
+        horizon: Set(horizon),
         model_id: Set(model_id.to_owned()),
         champion_id: Set(champion_id.to_owned()),
         decision: Set(decision),

@@ -73,7 +73,7 @@ async fn candles_happy_path_then_every_failure_keeps_data_and_reports_truthfully
     collectors.run(Job::Candles).await.unwrap();
     let stored = candles(&app).await;
     assert_eq!(stored.len(), 3, "one candle per coin");
-    let btc = stored.iter().find(|c| c.coin == "BTC").unwrap();
+    let btc = stored.iter().find(|c| c.coin == shared::Coin::BTC).unwrap();
     assert_eq!(
         (btc.ts, btc.close, btc.volume),
         (1_710_327_600, 73285.0, 0.01076655)

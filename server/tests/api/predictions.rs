@@ -162,7 +162,7 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
         .unwrap()
         .unwrap();
     let target_close =
-        coincast::db::entities::candle::Entity::find_by_id(("LTC".to_owned(), 60, t + 1800 - 60))
+        coincast::db::entities::candle::Entity::find_by_id((shared::Coin::LTC, 60, t + 1800 - 60))
             .one(&app.state.db)
             .await
             .unwrap()
@@ -192,8 +192,8 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
 
 async fn insert(app: &TestApp, made_at: i64, p_up: f64, reference: f64, realized: f64) {
     let row = prediction::ActiveModel {
-        coin: Set("XRP".into()),
-        horizon: Set("1h".into()),
+        coin: Set(shared::Coin::XRP),
+        horizon: Set(shared::Horizon::H1),
         made_at: Set(made_at),
         target_at: Set(made_at + 3600),
         p_up: Set(p_up),
@@ -387,7 +387,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
     // The batched path gives what a single live prediction at that minute gives.
     let sample = rows
         .iter()
-        .find(|r| r.coin == "XRP" && r.horizon == "4h")
+        .find(|r| r.coin == shared::Coin::XRP && r.horizon == shared::Horizon::H4)
         .unwrap();
     let model = app.state.registry.get(Coin::XRP, Horizon::H4).unwrap();
     let (x, reference) = features::features_at(&app.state.db, &model, sample.made_at)

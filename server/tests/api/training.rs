@@ -151,7 +151,7 @@ async fn a_scheduled_retrain_on_replayed_and_imported_data_records_its_decision(
         "one coin and horizon in the settings: one decision"
     );
     let row = &rows[0];
-    assert_eq!((row.coin.as_str(), row.horizon.as_str()), ("BTC", "30m"));
+    assert_eq!((row.coin, row.horizon), (shared::Coin::BTC, shared::Horizon::M30));
     assert!(row.model_id.starts_with("BTC-30m-"), "{row:?}");
     assert!(row.n >= 200, "{} rows in the window", row.n);
     assert!(row.dm_statistic.is_some() && row.p_value.is_some());
