@@ -4,6 +4,7 @@
 
 mod backfill;
 mod browser;
+mod browser_live;
 mod coins;
 mod collectors;
 mod contract;
@@ -30,3 +31,4 @@ mod scale;
 mod spa;
 mod training;
 mod upstream;
+mod webdriver;
