@@ -80,6 +80,23 @@ pub struct TrainingData {
     pub not_used: Vec<String>,
 }
 
+/// How a training source that is an installation's own database begins (`database: 1440 stored
+/// 60 s bars`): what the retrain job learns from.
+pub const DATABASE_SOURCE: &str = "database";
+
+impl TrainingData {
+    /// The training source line of `n` bars of `interval_s` seconds stored in the database.
+    pub fn database_source(n: usize, interval_s: i64) -> String {
+        format!("{DATABASE_SOURCE}: {n} stored {interval_s} s bars")
+    }
+
+    /// Whether the model learnt from an installation's database (a retrained challenger) rather
+    /// than from history files.
+    pub fn learnt_from_database(&self) -> bool {
+        self.sources.iter().any(|s| s.starts_with(DATABASE_SOURCE))
+    }
+}
+
 /// The feature definition a model was trained with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureInfo {

@@ -4,6 +4,7 @@
 //! (`openapi`) and the web app's files (`spa`), all reading one `AppState`.
 
 pub mod access;
+pub mod body;
 pub mod charts;
 pub mod error;
 pub mod events;

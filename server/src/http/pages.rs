@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use tokio::sync::Semaphore;
 
-use crate::http::published::Body;
+use crate::http::body::Body;
 
 /// Most bytes of answers one cache holds.
 pub const MAX_BYTES: usize = 32 << 20;

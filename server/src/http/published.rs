@@ -17,19 +17,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::http::header;
-use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse};
 use arc_swap::ArcSwapOption;
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DbErr};
-use serde::Serialize;
-use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 use tokio::sync::broadcast;
 
 use crate::db;
 use crate::db::changes::{self, Change, Feed};
+use crate::http::body::{Body, Filter, passes};
 use crate::http::charts::Charts;
 use crate::http::events::{Event, load};
 use crate::http::pages::{self, Pages};
@@ -64,14 +60,6 @@ pub type HistoryKey = (
     Option<(i64, i64)>,
 );
 
-/// A coin and horizon filter, as the query parameters give it.
-pub type Filter = (Option<Coin>, Option<Horizon>);
-
-/// Whether a coin and horizon pass `filter`.
-pub fn passes(filter: &Filter, coin: Coin, horizon: Horizon) -> bool {
-    filter.0.is_none_or(|c| c == coin) && filter.1.is_none_or(|h| h == horizon)
-}
-
 /// Every filter combination: none, each served coin, each horizon, each pair.
 fn filters(served: &[Coin]) -> Vec<Filter> {
     let coins = std::iter::once(None).chain(served.iter().copied().map(Some));
@@ -82,60 +70,6 @@ fn filters(served: &[Coin]) -> Vec<Filter> {
                 .map(move |h| (c, h))
         })
         .collect()
-}
-
-/// An answer ready to send: JSON bytes and their strong ETag.
-#[derive(Debug, Clone)]
-pub struct Body {
-    pub bytes: Bytes,
-    pub etag: String,
-    /// `etag` as a header value, made once.
-    etag_value: header::HeaderValue,
-}
-
-impl Body {
-    /// Serializes `value` once.
-    pub fn json(value: &impl Serialize) -> Result<Body, serde_json::Error> {
-        let bytes = serde_json::to_vec(value)?;
-        let hex = format!("{:x}", Sha256::digest(&bytes));
-        let etag = format!("\"{}\"", &hex[..16]);
-        Ok(Body {
-            // Hex digits in quotes: always a valid header value.
-            etag_value: header::HeaderValue::from_str(&etag)
-                .unwrap_or(header::HeaderValue::from_static("\"\"")),
-            etag,
-            bytes: Bytes::from(bytes),
-        })
-    }
-
-    /// Whether an `If-None-Match` header names this body (weak comparison, as RFC 9110 says
-    /// for `If-None-Match`: `W/"x"` matches `"x"`; `*` matches anything).
-    pub fn matches(&self, req: &HttpRequest) -> bool {
-        req.headers()
-            .get_all(header::IF_NONE_MATCH)
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == self.etag || t == "*")
-    }
-
-    /// 304 when the client has this body, else 200 with it; both with the ETag and `cache`.
-    pub fn respond(&self, req: &HttpRequest, cache: &str) -> HttpResponse {
-        let fresh = self.matches(req);
-        let mut res = if fresh {
-            HttpResponse::NotModified()
-        } else {
-            HttpResponse::Ok()
-        };
-        res.insert_header((header::ETAG, self.etag_value.clone()))
-            .insert_header((header::CACHE_CONTROL, cache));
-        if fresh {
-            res.finish()
-        } else {
-            res.content_type(header::HeaderValue::from_static("application/json"))
-                .body(self.bytes.clone())
-        }
-    }
 }
 
 /// Every published answer at one moment.
@@ -516,20 +450,5 @@ mod tests {
     #[test]
     fn every_filter_combination_is_published() {
         assert_eq!(filters(&crate::coins::DEFAULT).len(), 4 * 7);
-    }
-
-    #[test]
-    fn weak_and_strong_etags_match_if_none_match() {
-        let body = Body::json(&serde_json::json!({"a": 1})).unwrap();
-        let req = |v: &str| {
-            actix_web::test::TestRequest::default()
-                .insert_header((header::IF_NONE_MATCH, v))
-                .to_http_request()
-        };
-        assert!(body.matches(&req(&body.etag)));
-        assert!(body.matches(&req(&format!("W/{}", body.etag))));
-        assert!(body.matches(&req(&format!("\"x\", {}", body.etag))));
-        assert!(body.matches(&req("*")));
-        assert!(!body.matches(&req("\"other\"")));
     }
 }

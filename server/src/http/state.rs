@@ -17,6 +17,7 @@ use crate::http::error::ApiError;
 use crate::http::limits::StreamSlots;
 use crate::http::published::{Published, Snapshot};
 use crate::jobs::Job;
+use crate::predict::out_of_sample;
 use crate::predict::registry::Registry;
 
 /// The second of the minute the candles (and so the predictions) arrive when the schedule cannot
@@ -166,25 +167,9 @@ impl AppState {
         }
     }
 
-    /// Whether this model's predictions here are out of sample: always on live data; on a
-    /// replay, only when the recording lies wholly outside the model's training span.
+    /// Whether this model's predictions here are out of sample ([`out_of_sample`]).
     pub fn out_of_sample(&self, card: &models::card::ModelCard) -> bool {
-        let Some(replay) = &self.replay else {
-            return true;
-        };
-        // A model retrained on this installation's database learnt from replayed minutes, and
-        // the replay repeats its recording: its live figures may be on rows it trained on.
-        if card.training.sources.iter().any(|s| s.starts_with("database")) {
-            return false;
-        }
-        let info = replay.info(0);
-        let parse = |s: &str| DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp());
-        match (parse(&card.training.from), parse(&card.training.to)) {
-            (Some(from), Some(to)) => {
-                info.recorded_to.timestamp() < from || info.recorded_from.timestamp() > to
-            }
-            _ => false,
-        }
+        out_of_sample(card, self.replay.as_deref())
     }
 
     /// Live, or which recording is replayed and with what shift.

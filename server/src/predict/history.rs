@@ -53,7 +53,10 @@ pub async fn histories_from_db(
             if bars.is_empty() {
                 continue;
             }
-            sources.push(format!("database: {} stored {interval_s} s bars", bars.len()));
+            sources.push(models::card::TrainingData::database_source(
+                bars.len(),
+                interval_s,
+            ));
             parts.push(BaseBars { bars, interval_s });
         }
         out.push(CoinHistory {

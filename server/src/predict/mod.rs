@@ -49,3 +49,29 @@ pub async fn run(
         unscorable,
     })
 }
+
+/// Whether a model's predictions in this process are out of sample: always on live data; on a
+/// replay, only when the recording lies wholly outside the model's training span. A model
+/// retrained on this installation's database learnt from replayed minutes, and the replay
+/// repeats its recording: its live figures may be on rows it trained on, so they are not.
+pub fn out_of_sample(
+    card: &models::card::ModelCard,
+    replay: Option<&crate::collect::replay::Replay>,
+) -> bool {
+    let Some(replay) = replay else {
+        return true;
+    };
+    if card.training.learnt_from_database() {
+        return false;
+    }
+    let info = replay.info(0);
+    let parse = |s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.timestamp())
+    };
+    match (parse(&card.training.from), parse(&card.training.to)) {
+        (Some(from), Some(to)) => info.recorded_to.timestamp() < from || info.recorded_from.timestamp() > to,
+        _ => false,
+    }
+}

@@ -8,8 +8,8 @@ use utoipa::IntoParams;
 use crate::clock::{self, DAY_S, HOUR_S};
 use crate::db;
 use crate::db::predictions::HistoryFilter;
+use crate::http::body::Body;
 use crate::http::error::ApiError;
-use crate::http::published::Body;
 use crate::http::routes::params::{MAX_ID, parse_bounded, parse_filters, parse_time};
 use crate::http::state::AppState;
 

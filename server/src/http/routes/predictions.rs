@@ -5,7 +5,7 @@ use sea_orm::DbErr;
 use serde::Deserialize;
 use shared::{ApiErrorBody, LatestPrediction, Prediction, PredictionsResponse};
 
-use crate::http::published::{Body, Filter, passes};
+use crate::http::body::{Body, Filter, passes};
 use utoipa::IntoParams;
 
 use crate::collect::sources::SourceId;

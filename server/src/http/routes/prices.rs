@@ -11,8 +11,8 @@ use utoipa::IntoParams;
 
 use crate::clock::{DAY_S, HOUR_S, MINUTE_S, to_utc};
 use crate::db;
+use crate::http::body::Body;
 use crate::http::error::ApiError;
-use crate::http::published::Body;
 use crate::http::routes::params::{parse_coin, parse_time, utc};
 use crate::http::state::AppState;
 
