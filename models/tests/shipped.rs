@@ -18,7 +18,10 @@ use shared::{Coin, Horizon};
 fn every_shipped_model_reproduces_its_golden_output() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("artifacts");
     let cards = read_cards(&dir).unwrap();
-    let expected: Vec<(Coin, Horizon)> = [Coin::BTC, Coin::LTC, Coin::XRP]
+    // Every coin coincast knows (the ten of shared::KNOWN_COINS), in ticker order.
+    let mut coins: Vec<Coin> = shared::KNOWN_COINS.iter().map(|k| k.coin).collect();
+    coins.sort();
+    let expected: Vec<(Coin, Horizon)> = coins
         .into_iter()
         .flat_map(|c| Horizon::ALL.into_iter().map(move |h| (c, h)))
         .collect();

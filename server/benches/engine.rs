@@ -52,7 +52,8 @@ fn bench_tick(c: &mut Criterion) {
         .await
         .unwrap();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
-        let registry = Registry::load(&root).unwrap();
+        // The models of the coins the bundled replay holds (the default deployment's).
+        let registry = Registry::load_serving(&root, &coincast::coins::DEFAULT).unwrap();
         // The newest quarter hour with stored minutes before it: every model is due there.
         let newest = coincast::clock::current_minute();
         (conn, registry, newest / 900 * 900)

@@ -122,7 +122,8 @@ async fn main() -> anyhow::Result<()> {
     apalis_sqlite::SqliteStorage::setup(conn.get_sqlite_connection_pool()).await?;
     let replay = Arc::new(Replay::bundled()?);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
-    let registry = Registry::load(&root)?;
+    // The models of the coins the bundled replay holds (the default deployment's).
+    let registry = Registry::load_serving(&root, &coincast::coins::DEFAULT)?;
     let kept = coincast::predict::minutes::MinuteCache::default();
     let mut runner = Runner::collecting(Collectors::new(
         conn.clone(),

@@ -265,7 +265,15 @@ mod tests {
     #[test]
     fn the_shipped_models_load_and_a_tampered_card_is_refused() {
         let registry = Registry::load(&shipped()).unwrap();
-        assert_eq!(registry.all().len(), 18);
+        // Ten coins (the ones shared::KNOWN_COINS lists) by six horizons.
+        assert_eq!(registry.all().len(), 60);
+        assert_eq!(
+            Registry::load_serving(&shipped(), &crate::coins::DEFAULT)
+                .unwrap()
+                .all()
+                .len(),
+            18
+        );
         let m = registry.get(Coin::BTC, Horizon::H1).unwrap();
         let p = m.predict(&m.card.golden.input).unwrap();
         assert!((p - f64::from(m.card.golden.p_up)).abs() < 1e-5);
@@ -289,7 +297,7 @@ mod tests {
         assert!(err.contains(&format!("feature version {older}")), "{err}");
         assert_eq!(
             registry.all().len(),
-            18,
+            60,
             "a failed reload keeps the running models"
         );
     }

@@ -109,9 +109,11 @@ async fn bad_coin_lists_and_a_served_coin_without_models_stop_the_start_with_a_r
         let err = format!("{:#}", load(toml).unwrap_err());
         assert!(err.contains(says), "{toml}: {err}");
     }
-    // ETH is a known coin, but models/artifacts has no ETH model.
+    // ETH is a known coin, but this models folder holds only BTC's.
+    let btc_only: Vec<(Coin, Horizon)> = Horizon::ALL.into_iter().map(|h| (Coin::BTC, h)).collect();
+    let models = crate::helpers::models_only(&btc_only);
     let mut settings = load("[[coins]]\nsymbol = \"BTC\"\n[[coins]]\nsymbol = \"ETH\"\n").unwrap();
-    settings.models.dir = repo_root().join("models/artifacts");
+    settings.models.dir = models.path().to_path_buf();
     let err = match coincast::http::Application::build(settings).await {
         Ok(_) => panic!("a served coin without models started"),
         Err(e) => format!("{e:#}"),
@@ -123,7 +125,7 @@ async fn bad_coin_lists_and_a_served_coin_without_models_stop_the_start_with_a_r
     // Collected only (`serve = false`), it starts.
     let mut settings =
         load("[[coins]]\nsymbol = \"BTC\"\n[[coins]]\nsymbol = \"ETH\"\nserve = false\n").unwrap();
-    settings.models.dir = repo_root().join("models/artifacts");
+    settings.models.dir = models.path().to_path_buf();
     settings.jobs.enabled = false;
     assert!(coincast::http::Application::build(settings).await.is_ok());
 }
