@@ -15,6 +15,7 @@ pub mod card;
 pub mod features;
 pub mod fills;
 pub mod gate;
+pub mod gbm;
 pub mod history;
 pub mod metrics;
 pub mod nn;

@@ -25,7 +25,7 @@ use crate::nn::Net;
 pub const INPUT: &str = "x";
 pub const OUTPUT: &str = "p_up";
 
-fn tensor(name: &str, dims: &[usize], data: Vec<f32>) -> TensorProto {
+pub(crate) fn tensor(name: &str, dims: &[usize], data: Vec<f32>) -> TensorProto {
     TensorProto {
         name: name.into(),
         dims: dims.iter().map(|&d| d as i64).collect(),
@@ -35,7 +35,7 @@ fn tensor(name: &str, dims: &[usize], data: Vec<f32>) -> TensorProto {
     }
 }
 
-fn value_info(name: &str, dims: [Dim; 2]) -> ValueInfoProto {
+pub(crate) fn value_info(name: &str, dims: [Dim; 2]) -> ValueInfoProto {
     ValueInfoProto {
         name: name.into(),
         r#type: Some(TypeProto {
@@ -57,7 +57,7 @@ fn value_info(name: &str, dims: [Dim; 2]) -> ValueInfoProto {
     }
 }
 
-fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
+pub(crate) fn node(op: &str, inputs: &[&str], output: &str, attribute: Vec<AttributeProto>) -> NodeProto {
     NodeProto {
         input: inputs.iter().map(|s| (*s).to_owned()).collect(),
         output: vec![output.to_owned()],
@@ -77,7 +77,7 @@ fn float_attr(name: &str, f: f32) -> AttributeProto {
     }
 }
 
-fn int_attr(name: &str, i: i64) -> AttributeProto {
+pub(crate) fn int_attr(name: &str, i: i64) -> AttributeProto {
     AttributeProto {
         name: name.into(),
         r#type: AttributeType::Int as i32,
