@@ -18,6 +18,7 @@ use tract_onnx::pb::{
     attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension::Value as Dim,
 };
 
+use crate::calibration::Platt;
 use crate::onnx::{INPUT, OUTPUT, node, value_info};
 
 /// The hyper-parameters of one fit.
@@ -60,6 +61,8 @@ pub struct Gbm {
     features: usize,
     /// Boosting rounds kept.
     pub rounds: usize,
+    /// The calibration folded into every probability (the identity until [`Gbm::calibrate`]).
+    pub platt: Platt,
 }
 
 fn matrix(rows: &[Vec<f32>], up: &[bool]) -> anyhow::Result<DMatrix> {
@@ -113,6 +116,7 @@ pub fn train(
         model,
         features,
         rounds,
+        platt: Platt::IDENTITY,
     })
 }
 
@@ -127,7 +131,19 @@ impl Gbm {
         let flat: Vec<f32> = rows.iter().flatten().copied().collect();
         // Every kept round (the model was cut at its best one).
         let p = self.model.predict_rows(&flat, Iterations::from(..))?;
-        Ok(p.into_vec())
+        Ok(p.into_vec()
+            .into_iter()
+            .map(|p| self.platt.apply(f64::from(p)) as f32)
+            .collect())
+    }
+
+    /// Fits a Platt scaling of this model's probabilities on `rows` (the selection folds) and folds
+    /// it in: [`Gbm::predict`] and the exported graph both give the calibrated P(UP).
+    pub fn calibrate(&mut self, rows: &[Vec<f32>], up: &[bool]) -> anyhow::Result<Platt> {
+        self.platt = Platt::IDENTITY;
+        let p: Vec<f64> = self.predict(rows)?.into_iter().map(f64::from).collect();
+        self.platt = Platt::fit(&p, up);
+        Ok(self.platt)
     }
 
     /// The number of features a row has.
@@ -138,6 +154,8 @@ impl Gbm {
     /// The ONNX bytes (see the module's documentation); `metadata` pairs are stored in the model.
     pub fn to_onnx(&self, metadata: &[(&str, String)]) -> anyhow::Result<Vec<u8>> {
         let mut e = Ensemble::default();
+        // Platt's a scales every leaf's margin; its b joins the intercept.
+        let (a, b) = (self.platt.a as f32, self.platt.b as f32);
         for (t, (tree, weight)) in self
             .model
             .trees()
@@ -147,11 +165,11 @@ impl Gbm {
         {
             anyhow::ensure!(!tree.has_categorical_splits(), "tree {t} has categorical splits");
             anyhow::ensure!(!tree.is_vector_leaf(), "tree {t} has vector leaves");
-            e.tree(t, tree, weight)?;
+            e.tree(t, tree, weight * a)?;
         }
         // The intercept: a tree of one leaf.
         let t = self.model.trees().len();
-        e.leaf(t, 0, self.model.base_score());
+        e.leaf(t, 0, a * self.model.base_score() + b);
         Ok(e.model(self.features, metadata).encode_to_vec())
     }
 }
@@ -368,6 +386,33 @@ mod tests {
         assert_eq!(served.len(), golden.len());
         for (a, b) in trainer.iter().zip(&served) {
             assert!((a - b).abs() < 1e-5, "trainer {a} vs tract {b}");
+        }
+    }
+
+    #[test]
+    fn a_calibration_folds_into_the_exported_trees() {
+        let (rows, up) = planted(2_000, 5);
+        let (select, select_up) = planted(1_000, 6);
+        let mut gbm = train(
+            &rows,
+            &up,
+            None,
+            &GbmParams {
+                rounds: 60,
+                ..GbmParams::default()
+            },
+        )
+        .unwrap();
+        let raw = gbm.predict(&select).unwrap();
+        let platt = gbm.calibrate(&select, &select_up).unwrap();
+        assert_ne!(platt, Platt::IDENTITY);
+        let calibrated = gbm.predict(&select).unwrap();
+        for (r, c) in raw.iter().zip(&calibrated) {
+            assert!((platt.apply(f64::from(*r)) as f32 - c).abs() < 1e-6);
+        }
+        let onnx = OnnxModel::from_bytes(&gbm.to_onnx(&[]).unwrap(), 2).unwrap();
+        for (a, b) in calibrated.iter().zip(onnx.predict(&select).unwrap()) {
+            assert!((a - b).abs() < 1e-5, "calibrated {a} vs tract {b}");
         }
     }
 

@@ -11,6 +11,7 @@
 //! (`card`) and the report (`report`).
 
 pub mod bars;
+pub mod calibration;
 pub mod card;
 pub mod features;
 pub mod fills;

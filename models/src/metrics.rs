@@ -383,6 +383,21 @@ pub fn accuracy_at_coverage(up: &[bool], p_up: &[f64], coverage: f64) -> Option<
     })
 }
 
+/// The mean log loss of `p` (P(UP), clamped to `[1e-7, 1 - 1e-7]` as [`Metrics`] does) against
+/// what happened; NaN for no rows.
+pub fn log_loss_of(p: &[f64], up: &[bool]) -> f64 {
+    let n = p.len().min(up.len());
+    let total: f64 = p
+        .iter()
+        .zip(up)
+        .map(|(&p, &y)| {
+            let p = p.clamp(1e-7, 1.0 - 1e-7);
+            -if y { p.ln() } else { (1.0 - p).ln() }
+        })
+        .sum();
+    total / n as f64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
