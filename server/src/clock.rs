@@ -17,7 +17,7 @@ pub const DAY_S: i64 = 86_400;
 /// collectors, the writers and the routes; nothing below that reads the system clock itself
 /// (`scripts/check-layout` checks), so a test that fixes the clock is never raced by a minute
 /// that turns.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Clock(Option<Arc<AtomicI64>>);
 
 impl Clock {

@@ -59,7 +59,7 @@ struct WorkerHealth {
 
 /// Runs the jobs until SIGINT or SIGTERM.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    let mut core = Core::open(settings, Clock::system()).await?;
+    let mut core = Core::open(settings, Clock::system()).await?; // clock: the process's own
     let notify = Arc::new(Announcer {
         db: core.db.clone(),
         origin: core.changes.origin.clone(),

@@ -54,14 +54,16 @@ impl Change {
 pub struct Origin(String);
 
 impl Origin {
-    /// A fresh, unique one: the process id, its start time and a count within the process.
+    /// A fresh, unique one: the process id, a random number (the standard library's randomly
+    /// keyed hasher: no clock read) and a count within the process.
     pub fn new() -> Origin {
+        use std::hash::{BuildHasher, Hasher};
         static MADE: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let random = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
         Origin(format!(
-            "{}-{nanos:x}-{}",
+            "{}-{random:x}-{}",
             std::process::id(),
             MADE.fetch_add(1, Ordering::Relaxed)
         ))

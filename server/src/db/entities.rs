@@ -146,9 +146,13 @@ pub mod prediction {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub coin: shared::Coin,
-        /// Stored as `30m`, `1h`, ... (`Horizon::as_str`).
-        pub horizon: shared::Horizon,
+        /// The coin's ticker. Text, not `shared::Coin`, like `horizon`: readers meet rows of every
+        /// coin and horizon (the stream, history, the published state), and one that does not
+        /// read (another version's horizon during a rolling deploy, a damaged restore) is skipped
+        /// and counted (`db::predictions::to_dto`), not an error that stops the whole read.
+        pub coin: String,
+        /// `30m`, `1h`, ... (`Horizon::as_str`).
+        pub horizon: String,
         /// The prediction time (a minute boundary): the reference price is the close just before it.
         pub made_at: i64,
         /// `made_at` + horizon: the direction is judged on the close just before it.
@@ -188,11 +192,13 @@ pub mod event {
         /// The event id clients see (`id:` of the server-sent event, `Last-Event-ID`).
         #[sea_orm(primary_key)]
         pub id: i64,
-        /// `prediction`, `score` or `price`.
-        pub kind: shared::EventType,
-        pub coin: shared::Coin,
+        /// `prediction`, `score` or `price` (`shared::EventType`). Text, as the coin and horizon:
+        /// the stream reads every kind, and skips (and logs) one it does not know rather than
+        /// stopping (see `prediction`).
+        pub kind: String,
+        pub coin: String,
         /// The prediction's horizon (none for prices).
-        pub horizon: Option<shared::Horizon>,
+        pub horizon: Option<String>,
         /// The prediction's id, or the minute's open time for prices.
         pub subject: i64,
         /// The minute's close, for prices.

@@ -44,14 +44,14 @@ pub const PUBLISHED_WITHIN_S: i64 = 30;
 pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
     let bad = |what: String| RowError { id: p.id, what };
     let time = |t: i64, name: &str| to_utc(t).ok_or_else(|| bad(format!("{name} {t} is not a time")));
-    let horizon = p.horizon;
+    let horizon: Horizon = p.horizon.parse().map_err(|e| bad(format!("horizon: {e}")))?;
     let next_due = p
         .made_at
         .saturating_add(horizon.cadence_seconds())
         .saturating_add(PUBLISHED_WITHIN_S);
     Ok(Prediction {
         id: p.id,
-        coin: p.coin,
+        coin: p.coin.parse().map_err(|e| bad(format!("coin: {e}")))?,
         horizon,
         direction: Direction::from_p_up(p.p_up),
         p_up: p.p_up,
@@ -103,8 +103,8 @@ pub fn new_row(
     backfilled: bool,
 ) -> prediction::ActiveModel {
     prediction::ActiveModel {
-        coin: Set(coin),
-        horizon: Set(horizon),
+        coin: Set(coin.ticker().to_owned()),
+        horizon: Set(horizon.as_str().to_owned()),
         made_at: Set(made_at),
         target_at: Set(made_at + horizon.seconds()),
         p_up: Set(p_up),

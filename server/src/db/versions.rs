@@ -37,14 +37,16 @@ fn of(coin: Coin, horizon: Horizon) -> sea_orm::Select<model_version::Entity> {
 /// The newest promoted model of each coin and horizon that has one (the running versions).
 pub async fn running(db: &impl ConnectionTrait) -> Result<Vec<StoredModel>, DbErr> {
     let mut out = Vec::new();
-    let coins: Vec<Coin> = model_version::Entity::find()
+    // Read as text: a row of a coin that does not read (none is written) is no running model,
+    // not an error. Every read below is filtered by a known coin and horizon.
+    let coins: Vec<String> = model_version::Entity::find()
         .select_only()
         .column(model_version::Column::Coin)
         .distinct()
         .into_tuple()
         .all(db)
         .await?;
-    for coin in coins {
+    for coin in coins.iter().filter_map(|c| Coin::from_ticker(c)) {
         for horizon in Horizon::ALL {
             let row = of(coin, horizon)
                 .filter(model_version::Column::Decision.eq(Decision::Promoted))

@@ -73,7 +73,7 @@ pub fn parse_id(s: &str) -> Option<i64> {
 pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Vec<Arc<Event>>, DbErr> {
     let ids: Vec<i64> = rows
         .iter()
-        .filter(|r| r.kind != EventType::Price)
+        .filter(|r| r.kind != EventType::Price.as_str())
         .map(|r| r.subject)
         .collect();
     let predictions: HashMap<i64, _> = db::predictions::by_ids(db, &ids)
@@ -83,7 +83,10 @@ pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Ve
         .collect();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
-        let (kind, coin) = (r.kind, r.coin);
+        let (Ok(kind), Ok(coin)) = (r.kind.parse::<EventType>(), r.coin.parse::<Coin>()) else {
+            tracing::error!(id = r.id, kind = r.kind, coin = r.coin, "unreadable event row");
+            continue;
+        };
         let event = match kind {
             EventType::Price => {
                 let (Some(price), Some(at)) = (r.price, crate::clock::to_utc(r.subject)) else {

@@ -56,7 +56,7 @@ pub struct Application {
 impl Application {
     /// Opens the [`Core`] on the system clock, binds the listener and builds the server.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        Self::build_at(settings, Clock::system()).await
+        Self::build_at(settings, Clock::system()).await // clock: the process's own
     }
 
     /// [`Application::build`] with its clock given (tests fix it).

@@ -34,6 +34,9 @@ pub struct Inner {
     /// "Now" for every answer and cache lifetime (the process's `Core` clock).
     pub clock: Clock,
     pub started_at: DateTime<Utc>,
+    /// When this process started, on the monotonic clock: `uptime_seconds` never jumps with the
+    /// wall clock.
+    pub started: std::time::Instant,
     /// The recording replayed instead of live candles, if any.
     pub replay: Option<Arc<Replay>>,
     /// The sources collected in this mode.
@@ -84,6 +87,7 @@ impl AppState {
             db: core.db.clone(),
             clock: core.clock.clone(),
             started_at: core.clock.now_utc(),
+            started: std::time::Instant::now(),
             replay,
             sources,
             jobs_enabled: settings.jobs.enabled,

@@ -124,8 +124,8 @@ mod tests {
                 (now - 30_000 - i * 60, false, Outcome::Unscorable, false),
             ] {
                 rows.push(prediction::ActiveModel {
-                    coin: Set(shared::Coin::BTC),
-                    horizon: Set(shared::Horizon::H1),
+                    coin: Set("BTC".into()),
+                    horizon: Set("1h".into()),
                     made_at: Set(made_at),
                     target_at: Set(made_at + 3_600),
                     p_up: Set(p),

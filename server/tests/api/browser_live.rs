@@ -86,8 +86,8 @@ async fn insert_prediction(app: &crate::helpers::TestApp, horizon: &str, p_up: f
     let now = chrono::Utc::now().timestamp() / 60 * 60;
     let h: shared::Horizon = horizon.parse().unwrap();
     let row = coincast::db::entities::prediction::ActiveModel {
-        coin: Set(shared::Coin::LTC),
-        horizon: Set(h),
+        coin: Set("LTC".into()),
+        horizon: Set(h.as_str().to_owned()),
         made_at: Set(now),
         target_at: Set(now + i64::from(h.minutes()) * 60),
         p_up: Set(p_up),

@@ -110,8 +110,8 @@ async fn a_damaged_prediction_row_is_left_out_and_counted_in_health() {
     let now = chrono::Utc::now().timestamp() / 60 * 60;
     // A target time no clock can show, as a hand edit or a damaged restore would leave it.
     let row = prediction::ActiveModel {
-        coin: Set(shared::Coin::BTC),
-        horizon: Set(shared::Horizon::H1),
+        coin: Set("BTC".into()),
+        horizon: Set("1h".into()),
         made_at: Set(now - 60),
         target_at: Set(i64::MAX),
         p_up: Set(0.6),

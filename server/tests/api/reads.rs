@@ -240,8 +240,8 @@ fn bar_at(ts: i64) -> Bar {
 
 async fn predict(app: &TestApp, made_at: i64, p_up: f64) {
     coincast::db::entities::prediction::ActiveModel {
-        coin: Set(shared::Coin::BTC),
-        horizon: Set(shared::Horizon::H1),
+        coin: Set("BTC".into()),
+        horizon: Set("1h".into()),
         made_at: Set(made_at),
         target_at: Set(made_at + 3600),
         p_up: Set(p_up),

@@ -109,7 +109,8 @@ async fn two_writers_committing_out_of_order_lose_no_event_and_send_none_twice()
                 let waiting = conn
                     .query_one_raw(sea_orm::Statement::from_string(
                         sea_orm::DbBackend::Postgres,
-                        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted",
+                        "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
                     ))
                     .await
                     .ok()

@@ -95,7 +95,7 @@ pub async fn get_health(state: web::Data<AppState>, query: web::Query<HealthQuer
             unreadable_prediction_rows: db::predictions::unreadable_rows(),
         },
         started_at: state.started_at,
-        uptime_seconds: u64::try_from(now - state.started_at.timestamp()).unwrap_or(0),
+        uptime_seconds: state.started.elapsed().as_secs(),
         mode,
         failing_sources,
         jobs,
