@@ -14,12 +14,11 @@ use anyhow::Context;
 use hessboost::prelude::{DMatrix, Iterations, Objective, RegLoss, Trainer, TrainingParams, TreeMethod};
 use prost::Message;
 use tract_onnx::pb::{
-    AttributeProto, GraphProto, ModelProto, OperatorSetIdProto, StringStringEntryProto, TensorProto,
-    attribute_proto::AttributeType, tensor_proto::DataType, tensor_shape_proto::dimension::Value as Dim,
+    AttributeProto, ModelProto, TensorProto, attribute_proto::AttributeType, tensor_proto::DataType,
 };
 
 use crate::calibration::Platt;
-use crate::onnx::{INPUT, OUTPUT, node, value_info};
+use crate::onnx::{INPUT, OUTPUT, node};
 
 /// The hyper-parameters of one fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -300,44 +299,14 @@ impl Ensemble {
             OUTPUT,
             vec![],
         );
-        ModelProto {
-            ir_version: 8,
-            opset_import: vec![
-                OperatorSetIdProto {
-                    domain: String::new(),
-                    version: 17,
-                },
-                OperatorSetIdProto {
-                    domain: "ai.onnx.ml".into(),
-                    version: 3,
-                },
-            ],
-            producer_name: "coincast".into(),
-            producer_version: env!("CARGO_PKG_VERSION").into(),
-            doc_string: "coincast gradient-boosted trees: P(UP) from the raw feature vector".into(),
-            metadata_props: metadata
-                .iter()
-                .map(|(k, v)| StringStringEntryProto {
-                    key: (*k).to_owned(),
-                    value: v.clone(),
-                })
-                .collect(),
-            graph: Some(GraphProto {
-                node: vec![ensemble, slice],
-                name: "coincast".into(),
-                initializer: vec![int64("up_from", 1), int64("up_to", 2), int64("up_axis", 1)],
-                input: vec![value_info(
-                    INPUT,
-                    [
-                        Dim::DimParam("N".into()),
-                        Dim::DimValue(i64::try_from(features).unwrap_or(i64::MAX)),
-                    ],
-                )],
-                output: vec![value_info(OUTPUT, [Dim::DimParam("N".into()), Dim::DimValue(1)])],
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
+        crate::onnx::model(
+            vec![ensemble, slice],
+            vec![int64("up_from", 1), int64("up_to", 2), int64("up_axis", 1)],
+            features,
+            "coincast gradient-boosted trees: P(UP) from the raw feature vector",
+            &[("", 17), ("ai.onnx.ml", 3)],
+            metadata,
+        )
     }
 }
 

@@ -127,15 +127,32 @@ pub fn to_onnx(net: &Net, metadata: &[(&str, String)]) -> Vec<u8> {
         };
     }
     nodes.push(node("Sigmoid", &[&current], OUTPUT, vec![]));
-    let model = ModelProto {
+    let doc = format!("coincast {}: P(UP) from the raw feature vector", net.kind.name());
+    model(nodes, initializer, f, &doc, &[("", 17)], metadata).encode_to_vec()
+}
+
+/// A coincast model: `x [N, features]` in, `p_up [N, 1]` out, through `nodes`, importing the
+/// operator sets `opsets` (domain, version); `metadata` pairs are stored in it.
+pub(crate) fn model(
+    nodes: Vec<NodeProto>,
+    initializer: Vec<TensorProto>,
+    features: usize,
+    doc: &str,
+    opsets: &[(&str, i64)],
+    metadata: &[(&str, String)],
+) -> ModelProto {
+    ModelProto {
         ir_version: 8,
-        opset_import: vec![OperatorSetIdProto {
-            domain: String::new(),
-            version: 17,
-        }],
+        opset_import: opsets
+            .iter()
+            .map(|&(domain, version)| OperatorSetIdProto {
+                domain: domain.to_owned(),
+                version,
+            })
+            .collect(),
         producer_name: "coincast".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
-        doc_string: format!("coincast {}: P(UP) from the raw feature vector", net.kind.name()),
+        doc_string: doc.to_owned(),
         metadata_props: metadata
             .iter()
             .map(|(k, v)| StringStringEntryProto {
@@ -149,14 +166,16 @@ pub fn to_onnx(net: &Net, metadata: &[(&str, String)]) -> Vec<u8> {
             initializer,
             input: vec![value_info(
                 INPUT,
-                [Dim::DimParam("N".into()), Dim::DimValue(f as i64)],
+                [
+                    Dim::DimParam("N".into()),
+                    Dim::DimValue(i64::try_from(features).unwrap_or(i64::MAX)),
+                ],
             )],
             output: vec![value_info(OUTPUT, [Dim::DimParam("N".into()), Dim::DimValue(1)])],
             ..Default::default()
         }),
         ..Default::default()
-    };
-    model.encode_to_vec()
+    }
 }
 
 /// An ONNX model loaded with tract, ready to run.

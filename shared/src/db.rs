@@ -28,11 +28,20 @@ pub(crate) fn coin_to(c: &Coin) -> String {
     c.ticker().to_owned()
 }
 
+/// The one of `all` whose wire form is `s`.
+fn one_of<T: Copy>(
+    all: impl IntoIterator<Item = T>,
+    wire: fn(T) -> &'static str,
+    what: &'static str,
+    s: &str,
+) -> Result<T, NotStored> {
+    all.into_iter()
+        .find(|&t| wire(t) == s)
+        .ok_or_else(|| not(what, s))
+}
+
 pub(crate) fn horizon_from(s: &str) -> Result<Horizon, NotStored> {
-    Horizon::ALL
-        .into_iter()
-        .find(|h| h.as_str() == s)
-        .ok_or_else(|| not("horizon", s))
+    one_of(Horizon::ALL, Horizon::as_str, "horizon", s)
 }
 
 pub(crate) fn horizon_to(h: &Horizon) -> String {
@@ -40,10 +49,7 @@ pub(crate) fn horizon_to(h: &Horizon) -> String {
 }
 
 pub(crate) fn event_type_from(s: &str) -> Result<EventType, NotStored> {
-    EventType::ALL
-        .into_iter()
-        .find(|t| t.as_str() == s)
-        .ok_or_else(|| not("event type", s))
+    one_of(EventType::ALL, EventType::as_str, "event type", s)
 }
 
 pub(crate) fn event_type_to(t: &EventType) -> String {

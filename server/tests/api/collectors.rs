@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use coincast::collect::run::Collectors;
 use coincast::db::entities::{candle, series_point};
 use coincast::jobs::{Job, Runner};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -21,15 +20,7 @@ async fn setup() -> (TestApp, MockServer, Runner) {
         point_at(s, &server, 500);
     })
     .await;
-    let collectors = app.runner(
-        Collectors::new(
-            app.state.db.clone(),
-            upstream_settings(&server, 500),
-            None,
-            app.state.clock.clone(),
-        )
-        .unwrap(),
-    );
+    let collectors = app.runner(app.collectors(upstream_settings(&server, 500)));
     (app, server, collectors)
 }
 

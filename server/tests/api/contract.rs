@@ -1,7 +1,6 @@
 //! The API contract a bot relies on (issue 14): exact parameters, ids and freshness, skill where
 //! the bot looks, one model by id, caching headers, closed candles, `/docs`.
 
-use coincast::collect::run::Collectors;
 use coincast::jobs::Job;
 use shared::{
     ApiErrorBody, CandlesResponse, Coin, ErrorCode, Horizon, ModelInfo, ModelsResponse, PredictionHistory,
@@ -24,15 +23,7 @@ async fn replaying_with_predictions() -> TestApp {
 /// One run of the candle job with the models: the replayed minutes up to now, and the tick.
 async fn collect_and_predict(app: &TestApp) {
     let upstream = crate::helpers::default_settings().upstream;
-    let mut runner = app.runner(
-        Collectors::new(
-            app.state.db.clone(),
-            upstream,
-            app.state.replay.clone(),
-            app.state.clock.clone(),
-        )
-        .unwrap(),
-    );
+    let mut runner = app.runner(app.collectors(upstream));
     runner.registry = Some(app.state.registry.clone());
     runner.run(Job::Candles).await.unwrap();
 }

@@ -12,7 +12,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use coincast::clock;
-use coincast::collect::run::Collectors;
 use coincast::db::entities::{candle, series_point};
 use coincast::jobs::{Job, Runner};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -268,7 +267,7 @@ impl Matrix {
 fn runner_at(app: &TestApp, server: &MockServer, bitstamp: &str) -> Runner {
     let mut upstream = upstream_settings(server, TIMEOUT_MS);
     upstream.bitstamp = bitstamp.to_owned();
-    app.runner(Collectors::new(app.state.db.clone(), upstream, None, app.state.clock.clone()).unwrap())
+    app.runner(app.collectors(upstream))
 }
 
 #[tokio::test]

@@ -199,6 +199,21 @@ impl TestApp {
         self.state.published.refresh(&self.state).await.unwrap();
     }
 
+    /// Collectors on this app's database, replay (if it replays) and clock, fetching from
+    /// `upstream`.
+    pub fn collectors(
+        &self,
+        upstream: coincast::config::UpstreamSettings,
+    ) -> coincast::collect::run::Collectors {
+        coincast::collect::run::Collectors::new(
+            self.state.db.clone(),
+            upstream,
+            self.state.replay.clone(),
+            self.state.clock.clone(),
+        )
+        .unwrap()
+    }
+
     /// A job runner on this app's database that tells this app's published state, as the
     /// service's own runner does.
     pub fn runner(&self, collectors: coincast::collect::run::Collectors) -> coincast::jobs::Runner {
@@ -411,4 +426,15 @@ where
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_millis(100));
     }
+}
+
+/// Stores `bars` as `coin`'s minute candles (source `test`), as a collection run would.
+pub async fn store_minutes(
+    db: &impl sea_orm::ConnectionTrait,
+    coin: shared::Coin,
+    bars: &[models::history::Bar],
+) {
+    coincast::db::candles::upsert_candles(db, coin, 60, bars, "test", coincast::clock::now(), &mut |_| {})
+        .await
+        .unwrap();
 }

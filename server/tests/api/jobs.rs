@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use apalis::prelude::Data;
 use apalis_cron::Tick;
-use coincast::collect::run::Collectors;
 use coincast::jobs::{Job, JobCtx, handle_tick};
 use sea_orm::ConnectionTrait;
 use shared::{SourceState, SourcesResponse};
@@ -18,13 +17,7 @@ use crate::upstream::{payload, point_at, upstream_settings};
 
 /// The context a worker gives its handler, for `job` against `server`.
 fn ctx(app: &TestApp, server: &MockServer, job: Job, retries: usize) -> Data<JobCtx> {
-    let collectors = Collectors::new(
-        app.state.db.clone(),
-        upstream_settings(server, 2_000),
-        None,
-        app.state.clock.clone(),
-    )
-    .unwrap();
+    let collectors = app.collectors(upstream_settings(server, 2_000));
     Data::new(JobCtx {
         runner: Arc::new(app.runner(collectors)),
         job,

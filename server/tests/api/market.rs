@@ -1,10 +1,9 @@
 //! `GET /api/prices/latest` and `GET /api/prices` on stored candles.
 
-use coincast::db::candles::upsert_candles;
 use models::history::Bar;
 use shared::{ApiErrorBody, CandlesResponse, Coin, ErrorCode, PricesResponse};
 
-use crate::helpers::{Frontend, TestApp, spawn_app};
+use crate::helpers::{Frontend, TestApp, spawn_app, store_minutes};
 
 fn bar(ts: i64, close: f64) -> Bar {
     Bar {
@@ -28,17 +27,7 @@ async fn seeded() -> TestApp {
         .map(|m| bar(T0 + m * 60, 100.0 + m as f64))
         .collect();
     bars.push(bar(T0 + 86_400 + 240, 120.0));
-    upsert_candles(
-        &app.state.db,
-        Coin::BTC,
-        60,
-        &bars,
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(&app.state.db, Coin::BTC, &bars).await;
     app
 }
 

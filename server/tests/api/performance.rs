@@ -4,7 +4,7 @@ use coincast::db::entities::prediction::{self, Outcome};
 use sea_orm::Set;
 use shared::{Coin, Horizon, ModelsResponse, PerformanceResponse, PredictionsResponse, Signal};
 
-use crate::helpers::{Frontend, TestApp, spawn_app};
+use crate::helpers::{Frontend, TestApp, spawn_app, store_minutes};
 
 const H: i64 = 3600;
 
@@ -78,17 +78,7 @@ async fn the_live_ledger_follows_only_live_scored_predictions_of_the_running_mod
         minute(t0 + 2 * H + 60, 100.0),
         minute(t0 + 3 * H + 60, 99.0),
     ];
-    coincast::db::candles::upsert_candles(
-        &app.state.db,
-        Coin::BTC,
-        60,
-        &fills,
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(&app.state.db, Coin::BTC, &fills).await;
     let db = app.state.db.clone();
     app.state
         .published

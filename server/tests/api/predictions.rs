@@ -1,6 +1,5 @@
 //! The prediction engine on the replayed real data, scoring, live accuracy and the predictions API.
 
-use coincast::collect::run::Collectors;
 use coincast::db::entities::prediction;
 use coincast::jobs::{Job, Runner};
 use coincast::predict::minutes::MinuteCache;
@@ -23,15 +22,7 @@ async fn replaying() -> (TestApp, i64) {
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;
-    let collectors = Runner::collecting(
-        Collectors::new(
-            app.state.db.clone(),
-            upstream,
-            app.state.replay.clone(),
-            app.state.clock.clone(),
-        )
-        .unwrap(),
-    );
+    let collectors = Runner::collecting(app.collectors(upstream));
     collectors.run(Job::Candles).await.unwrap();
     let newest = crate::helpers::newest_minute_of_every_coin(&app).await;
     (app, newest + 60)

@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use coincast::clock;
-use coincast::collect::run::Collectors;
 use coincast::jobs::Job;
 use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use shared::PredictionsResponse;
@@ -105,13 +104,7 @@ async fn every_stored_minute_has_one_price_event_while_another_writer_commits() 
         .mount(&upstream)
         .await;
     let app = spawn_app_with(Frontend::Fixture, |s| s.jobs.enabled = false).await;
-    let collectors = Collectors::new(
-        app.state.db.clone(),
-        upstream_settings(&upstream, 5_000),
-        None,
-        app.state.clock.clone(),
-    )
-    .unwrap();
+    let collectors = app.collectors(upstream_settings(&upstream, 5_000));
     let runner = app.runner(collectors);
 
     // Another process writes all the time: short write transactions on a pool of its own.

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use coincast::clock::Clock;
-use coincast::collect::run::Collectors;
 use coincast::http::routes::{accuracy, models, predictions, prices, sources};
 use coincast::jobs::{Job, Runner};
 use shared::{PredictionsResponse, SourcesResponse};
@@ -35,15 +34,7 @@ pub async fn replaying() -> (TestApp, Runner) {
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;
-    let mut runner = app.runner(
-        Collectors::new(
-            app.state.db.clone(),
-            upstream,
-            app.state.replay.clone(),
-            app.state.clock.clone(),
-        )
-        .unwrap(),
-    );
+    let mut runner = app.runner(app.collectors(upstream));
     runner.run(Job::Candles).await.unwrap();
     // With its models only now: the candles above did not trigger predictions.
     runner.registry = Some(app.state.registry.clone());

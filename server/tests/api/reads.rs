@@ -4,13 +4,13 @@
 //! slow ones run.
 
 use coincast::clock::{self, DAY_S, MINUTE_S};
-use coincast::db::candles::{read_candles, upsert_candles};
+use coincast::db::candles::read_candles;
 use coincast::http::charts::RECOUNT_EVERY_S;
 use models::history::Bar;
 use sea_orm::{ActiveModelTrait, Set};
 use shared::{CandlesResponse, Coin, HealthResponse, PredictionHistory};
 
-use crate::helpers::{Frontend, TestApp, spawn_app};
+use crate::helpers::{Frontend, TestApp, spawn_app, store_minutes};
 
 fn bar(ts: i64, close: f64) -> Bar {
     Bar {
@@ -36,17 +36,7 @@ async fn gappy(app: &TestApp) -> (i64, i64) {
         })
         .map(|t| bar(t, 100.0 + ((t / 60) as f64 * 0.31).sin() * 4.0))
         .collect();
-    upsert_candles(
-        &app.state.db,
-        Coin::BTC,
-        60,
-        &bars,
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(&app.state.db, Coin::BTC, &bars).await;
     app.refresh().await;
     (first, newest)
 }
@@ -145,17 +135,7 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
         .unwrap();
     let last = hour.candles.last().unwrap().clone();
     let next = bar(newest + MINUTE_S, 222.0);
-    upsert_candles(
-        &app.state.db,
-        Coin::BTC,
-        60,
-        &[next],
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(&app.state.db, Coin::BTC, &[next]).await;
     app.refresh().await;
     let from = next.ts.div_euclid(3600) * 3600;
     same_as_database(&app, 3600, "1h", from, from + 3600).await;
@@ -179,17 +159,7 @@ async fn chart_bars_from_memory_equal_the_database_read_and_follow_new_and_late_
     // A minute stored late into the 90-minute gap (an import, a backfill): noticed when the
     // older minutes are next counted.
     let late = bar_at(first + 620 * MINUTE_S);
-    upsert_candles(
-        &app.state.db,
-        Coin::BTC,
-        60,
-        &[late],
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(&app.state.db, Coin::BTC, &[late]).await;
     let db = app.state.db.clone();
     let charts = &app.state.published.charts;
     charts
@@ -342,17 +312,7 @@ async fn cheap_reads_stay_fast_while_slow_reads_run() {
     // Ten days of minutes long before the window kept in memory: charts there read the database.
     let old = clock::current_minute() - 200 * DAY_S;
     let bars: Vec<Bar> = (0..10 * 1440).map(|i| bar(old + i * MINUTE_S, 50.0)).collect();
-    upsert_candles(
-        &app.state.db,
-        Coin::BTC,
-        60,
-        &bars,
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(&app.state.db, Coin::BTC, &bars).await;
     app.refresh().await;
     let slow = |k: i64| {
         let app = &app;

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use apalis::prelude::Data;
 use apalis_cron::Tick;
 use coincast::clock::Clock;
-use coincast::collect::run::Collectors;
 use coincast::jobs::{Job, JobCtx, Runner, handle_tick};
 use shared::{ApiErrorBody, ErrorCode, HealthResponse, HealthStatus};
 use wiremock::matchers::method;
@@ -95,13 +94,7 @@ async fn health_turns_degraded_naming_a_stalled_job_and_recovers_when_it_runs() 
         .mount(&server)
         .await;
     let runner = Arc::new(Runner::collecting(
-        Collectors::new(
-            app.state.db.clone(),
-            upstream_settings(&server, 2_000),
-            None,
-            app.state.clock.clone(),
-        )
-        .unwrap(),
+        app.collectors(upstream_settings(&server, 2_000)),
     ));
     for job in [Job::Candles, Job::Predict] {
         let ctx = Data::new(JobCtx {

@@ -11,7 +11,7 @@ use models::history::Bar;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use shared::{Coin, Horizon};
 
-use crate::helpers::{Frontend, default_settings, spawn_app};
+use crate::helpers::{Frontend, default_settings, spawn_app, store_minutes};
 
 /// A minute boundary.
 const NOW: i64 = 1_800_000_000;
@@ -118,17 +118,7 @@ async fn one_maintenance_run_prunes_job_rows_predictions_and_candles_past_their_
             volume: 1.0,
         })
         .collect();
-    db::candles::upsert_candles(
-        conn,
-        Coin::BTC,
-        60,
-        &bars,
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(conn, Coin::BTC, &bars).await;
 
     // The defaults: job rows pruned by state, market data and predictions kept.
     runner(conn, RetentionSettings::default())
@@ -181,17 +171,7 @@ async fn pruning_deletes_in_bounded_batches_until_everything_past_the_bound_is_g
             volume: 1.0,
         }))
         .collect();
-    db::candles::upsert_candles(
-        conn,
-        Coin::LTC,
-        60,
-        &bars,
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(conn, Coin::LTC, &bars).await;
     let retention = RetentionSettings {
         candles_days: 1,
         ..RetentionSettings::default()

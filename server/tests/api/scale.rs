@@ -17,7 +17,9 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use shared::{Coin, Horizon, ModelsResponse, Prediction};
 use tokio::sync::broadcast::Receiver;
 
-use crate::helpers::{Frontend, TestApp, eventually, on_postgres, repo_root, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Frontend, TestApp, eventually, on_postgres, repo_root, spawn_app, spawn_app_with, store_minutes,
+};
 
 /// What identifies a prediction whatever the event ids look like: coin, horizon, minute.
 type Key = (Coin, Horizon, i64);
@@ -148,17 +150,7 @@ async fn candle(app: &TestApp, coin: Coin, ts: i64, close: f64) {
         close,
         volume: 1.0,
     };
-    db::candles::upsert_candles(
-        &app.state.db,
-        coin,
-        60,
-        &[bar],
-        "test",
-        coincast::clock::now(),
-        &mut |_| {},
-    )
-    .await
-    .unwrap();
+    store_minutes(&app.state.db, coin, &[bar]).await;
 }
 
 #[tokio::test]

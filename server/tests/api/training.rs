@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use apalis::prelude::Data;
 use apalis_cron::Tick;
-use coincast::collect::run::Collectors;
 use coincast::commands::import::import_file;
 use coincast::commands::train::histories_from_db;
 use coincast::db::entities::model_version;
@@ -50,18 +49,10 @@ pub(crate) async fn replaying_with(
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;
-    Runner::collecting(
-        Collectors::new(
-            app.state.db.clone(),
-            upstream,
-            app.state.replay.clone(),
-            app.state.clock.clone(),
-        )
-        .unwrap(),
-    )
-    .run(Job::Candles)
-    .await
-    .unwrap();
+    Runner::collecting(app.collectors(upstream))
+        .run(Job::Candles)
+        .await
+        .unwrap();
     let newest = crate::helpers::newest_minute_of_every_coin(&app).await;
     (app, newest + 60)
 }
@@ -69,15 +60,7 @@ pub(crate) async fn replaying_with(
 /// The app's runner with its registry and the retrain settings of `settings`.
 pub(crate) fn runner(app: &TestApp, settings: &coincast::config::Settings) -> Arc<Runner> {
     let upstream = crate::helpers::default_settings().upstream;
-    let mut runner = app.runner(
-        Collectors::new(
-            app.state.db.clone(),
-            upstream,
-            app.state.replay.clone(),
-            app.state.clock.clone(),
-        )
-        .unwrap(),
-    );
+    let mut runner = app.runner(app.collectors(upstream));
     runner.registry = Some(app.state.registry.clone());
     runner.retrain = settings.retrain.clone();
     Arc::new(runner)
