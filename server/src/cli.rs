@@ -397,6 +397,7 @@ mod settings_tests {
         assert_eq!(s.server.rate_limit_burst, 100);
         assert!(s.server.trusted_proxies.is_empty());
         assert_eq!(s.server.max_streams, 500);
+        assert_eq!(s.server.stream_keepalive_s, 15);
         assert_eq!(s.server.shutdown_timeout_s, 5);
         let s: Settings = Settings::defaults()
             .unwrap()

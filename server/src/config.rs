@@ -170,6 +170,10 @@ pub struct ServerSettings {
     pub trusted_proxies: Vec<IpAddr>,
     /// Most `/api/stream` connections open at once; more get 503 with `Retry-After`.
     pub max_streams: usize,
+    /// Seconds without events after which a stream gets a `: keep-alive` comment line: it keeps
+    /// proxies from closing an idle stream, and a write to a client that went away is how its
+    /// slot is freed (within about two of these). At least 1.
+    pub stream_keepalive_s: u64,
     /// Seconds the server waits for open requests after SIGTERM/SIGINT before dropping them.
     pub shutdown_timeout_s: u64,
 }
@@ -274,6 +278,7 @@ impl Settings {
             // Each stream is a socket and ~5 queries every 2 s; 500 stays well inside the usual
             // 1024 open files and leaves the database room for the rest of the API.
             .set_default("server.max_streams", 500)?
+            .set_default("server.stream_keepalive_s", 15)?
             .set_default("server.shutdown_timeout_s", 5)?
             .set_default("database.max_connections", 8)?
             .set_default("database.connect_retries", 10)?

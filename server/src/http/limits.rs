@@ -180,6 +180,7 @@ mod tests {
             rate_limit_burst: burst,
             trusted_proxies: trusted.iter().map(|t| t.parse().unwrap()).collect(),
             max_streams: 1,
+            stream_keepalive_s: 15,
             shutdown_timeout_s: 1,
         }
     }

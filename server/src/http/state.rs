@@ -63,6 +63,9 @@ pub struct Inner {
     next_tick_from: AtomicI64,
     /// The open event streams and their cap (`server.max_streams`).
     pub streams: Arc<StreamSlots>,
+    /// How long a stream waits without events before its keep-alive line
+    /// (`server.stream_keepalive_s`).
+    pub stream_keepalive: std::time::Duration,
     /// This process's end of the change channel between processes (`db::changes`): who it is
     /// when it announces, and what it hears (PostgreSQL only).
     pub changes: Changes,
@@ -100,6 +103,7 @@ impl AppState {
             next_tick: AtomicI64::new(0),
             next_tick_from: AtomicI64::new(0),
             streams: Arc::new(StreamSlots::new(settings.server.max_streams)),
+            stream_keepalive: std::time::Duration::from_secs(settings.server.stream_keepalive_s.max(1)),
             changes: core.changes.clone(),
             health: Default::default(),
             shutdown: tokio::sync::watch::Sender::new(false),

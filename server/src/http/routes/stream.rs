@@ -34,8 +34,6 @@ use crate::http::limits::StreamSlot;
 use crate::http::routes::params::{parse_coin, parse_flag, parse_horizon};
 use crate::http::state::AppState;
 
-/// A comment line after this long without events keeps proxies from closing an idle stream.
-const KEEPALIVE: Duration = Duration::from_secs(15);
 /// `Retry-After` when every stream slot is taken.
 const FULL_RETRY_AFTER_S: u64 = 10;
 
@@ -50,6 +48,9 @@ struct Stream {
     follow: bool,
     /// `true` once the server is stopping.
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// A comment line after this long without events keeps proxies from closing an idle stream,
+    /// and finds a client that went away (the write fails).
+    keepalive: Duration,
     /// Held while the stream is open.
     _slot: Option<StreamSlot>,
 }
@@ -71,7 +72,7 @@ impl Stream {
                 return None;
             }
             let received = tokio::select! {
-                r = tokio::time::timeout(KEEPALIVE, self.rx.recv()) => r,
+                r = tokio::time::timeout(self.keepalive, self.rx.recv()) => r,
                 _ = self.shutdown.wait_for(|stop| *stop) => return None,
             };
             match received {
@@ -257,6 +258,7 @@ pub async fn get_stream(
         first: true,
         follow,
         shutdown: state.shutdown_signal(),
+        keepalive: state.stream_keepalive,
         _slot: Some(slot),
     };
     let body = futures_util::stream::unfold(stream, Stream::next);
@@ -296,6 +298,7 @@ mod tests {
             first: false,
             follow: true,
             shutdown,
+            keepalive: Duration::from_secs(15),
             _slot: None,
         };
         (stream, stop)
