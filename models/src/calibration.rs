@@ -7,7 +7,9 @@
 //! - [`permutation_importance`]: how much a model's log loss grows when one feature's column is
 //!   shuffled (its tie to the label cut, its distribution kept), averaged over seeded repeats.
 
-use crate::metrics::log_loss_of;
+use crate::card::ConfidenceDecile;
+use crate::metrics::{log_loss_of, wilson_rate};
+use crate::stats::{hac_lags, newey_west_variance, row_step};
 
 /// A fitted Platt scaling.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,6 +129,51 @@ pub fn permutation_importance(
         .collect()
 }
 
+/// Accuracy by confidence decile of predictions `p` (made at times `ts`, ascending, labels
+/// `horizon_s` ahead) against what happened (`up`). Each decile's interval comes from its
+/// effective sample size: the variance of its accuracy is the Newey-West long-run variance of
+/// `1[row in decile] * (hit - accuracy)` over every row in time order (a ratio estimator, so
+/// neighbouring rows of a decile that share an outcome window count as the evidence they are).
+/// Fewer than 10 rows: none.
+pub fn confidence_deciles(up: &[bool], p: &[f64], ts: &[i64], horizon_s: i64) -> Vec<ConfidenceDecile> {
+    let n = up.len().min(p.len()).min(ts.len());
+    if n < 10 {
+        return Vec::new();
+    }
+    let confidence = |i: usize| (p[i] - 0.5).abs();
+    let hit = |i: usize| (p[i] > 0.5) == up[i];
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| confidence(a).total_cmp(&confidence(b)).then(a.cmp(&b)));
+    let lags = hac_lags(horizon_s, row_step(&ts[..n]));
+    (0..10)
+        .map(|d| {
+            let members = &order[d * n / 10..(d + 1) * n / 10];
+            let rows = members.len() as f64;
+            let accuracy = members.iter().filter(|&&i| hit(i)).count() as f64 / rows;
+            let mut z = vec![0.0; n];
+            for &i in members {
+                z[i] = f64::from(u8::from(hit(i))) - accuracy;
+            }
+            let variance = n as f64 * newey_west_variance(&z, lags) / (rows * rows);
+            let n_effective = if variance > 0.0 {
+                (accuracy * (1.0 - accuracy) / variance).clamp(1.0, rows)
+            } else {
+                rows
+            };
+            let (low, high) = wilson_rate(accuracy, n_effective, 1.96);
+            ConfidenceDecile {
+                decile: d + 1,
+                min_confidence: members.first().map_or(0.0, |&i| confidence(i)),
+                accuracy,
+                n: members.len(),
+                n_effective,
+                low,
+                high,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,6 +201,46 @@ mod tests {
         let before = log_loss_of(&p, &up);
         let after: Vec<f64> = p.iter().map(|&x| fit.apply(x)).collect();
         assert!(log_loss_of(&after, &up) < before);
+    }
+
+    #[test]
+    fn deciles_order_by_confidence_and_shrink_overlapping_evidence() {
+        // 2,000 hourly rows; confidence grows with the row's index modulo 100, and the call is
+        // right exactly when the index modulo 100 is at least 50 (the confident half).
+        let n = 2_000;
+        let ts: Vec<i64> = (0..n as i64).map(|i| i * 3600).collect();
+        let p: Vec<f64> = (0..n).map(|i| 0.5 + 0.004 * (i % 100) as f64 + 0.001).collect();
+        let up: Vec<bool> = (0..n).map(|i| i % 100 >= 50).collect();
+        let d = confidence_deciles(&up, &p, &ts, 3600);
+        assert_eq!(d.len(), 10);
+        assert_eq!(d.iter().map(|d| d.n).sum::<usize>(), n);
+        assert!(d.windows(2).all(|w| w[0].min_confidence <= w[1].min_confidence));
+        assert_eq!(d[0].accuracy, 0.0);
+        assert_eq!(d[9].accuracy, 1.0);
+        // Labels of 12 hours on hourly rows: hits repeated in runs of 12 (each run's value a
+        // seeded coin flip) are worth far fewer independent rows than their count.
+        let mut s = 5_u64;
+        let flips: Vec<bool> = (0..n / 12 + 1)
+            .map(|_| {
+                s = s
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                s >> 63 == 1
+            })
+            .collect();
+        let runs: Vec<bool> = (0..n).map(|i| flips[i / 12]).collect();
+        let flat = vec![0.6; n];
+        let short = confidence_deciles(&runs, &flat, &ts, 3600);
+        let long = confidence_deciles(&runs, &flat, &ts, 12 * 3600);
+        let total = |d: &[ConfidenceDecile]| d.iter().map(|d| d.n_effective).sum::<f64>();
+        assert!(
+            total(&long) < 0.5 * total(&short),
+            "{} vs {}",
+            total(&long),
+            total(&short)
+        );
+        assert!(total(&long) < 0.5 * n as f64, "{}", total(&long));
+        assert!(long.iter().all(|d| d.low <= d.accuracy && d.accuracy <= d.high));
     }
 
     #[test]

@@ -43,6 +43,50 @@ pub struct WalkForwardReport {
     pub metrics: Metrics,
     pub accuracy_vs_coverage: Vec<CoveragePoint>,
     pub reliability: Vec<ReliabilityBin>,
+    /// Accuracy by confidence decile (1: the least confident tenth of the reported predictions,
+    /// 10: the most confident), with intervals from the decile's effective sample size (empty in
+    /// cards written before it was recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub confidence_deciles: Vec<ConfidenceDecile>,
+}
+
+/// The reported predictions of one confidence decile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConfidenceDecile {
+    /// 1 (least confident) to 10 (most confident).
+    pub decile: usize,
+    /// The `|p - 0.5|` of its least confident row.
+    pub min_confidence: f64,
+    pub accuracy: f64,
+    pub n: usize,
+    /// The rows' worth of independent evidence (overlapping labels: Newey-West over the horizon).
+    pub n_effective: f64,
+    /// A 95% Wilson interval of the accuracy on `n_effective`.
+    pub low: f64,
+    pub high: f64,
+}
+
+/// How the probabilities were calibrated: fitted on the selection folds' predictions (rows whose
+/// outcome is known before the reported folds start), folded into the exported model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// `platt`: P = sigmoid(a * logit(p) + b).
+    pub method: String,
+    pub a: f64,
+    pub b: f64,
+    /// The selection rows it was fitted on.
+    pub rows: usize,
+    /// Their mean log loss before and after.
+    pub log_loss_before: f64,
+    pub log_loss_after: f64,
+}
+
+/// How much one feature matters to the model: the growth of its log loss when the feature's
+/// column is shuffled (permutation importance on the last selection fold's test rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureImportance {
+    pub feature: String,
+    pub log_loss_increase: f64,
 }
 
 /// A candidate considered for this coin and horizon, with its selection score.
@@ -160,6 +204,16 @@ pub struct ModelCard {
     /// `coincast train` without a gate, and for cards written before it existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate: Option<GateRecord>,
+    /// The calibration folded into the model (absent in cards written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// Permutation importance of every feature, most important first (empty in older cards).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub importance: Vec<FeatureImportance>,
+    /// Every configuration tried for this coin and horizon (candidates x feature sets x signal
+    /// thresholds): the count the deflated Sharpe ratio and the multiple-testing corrections use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configurations_tried: Option<usize>,
     pub onnx_file: String,
     pub onnx_sha256: String,
     pub golden: Golden,

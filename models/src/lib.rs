@@ -7,7 +7,7 @@
 //! Modules: reading history files (`history`), the one bar builder and gap rule (`bars`), the feature pipeline and labels (`features`),
 //! walk-forward splits with purge and embargo (`walkforward`), honest metrics next to the
 //! majority, momentum and reversal baselines (`metrics`), trading the signals after fees
-//! (`strategy`), the champion/challenger gate (`gate`), training (`nn`, `train`), ONNX export and tract inference (`onnx`), model cards
+//! (`strategy`), the champion/challenger gate (`gate`), training (`nn` and `gbm`, one `fitted` model of either kind, calibrated by `calibration`, `train`), ONNX export and tract inference (`onnx`), model cards
 //! (`card`) and the report (`report`).
 
 pub mod bars;
@@ -15,6 +15,7 @@ pub mod calibration;
 pub mod card;
 pub mod features;
 pub mod fills;
+pub mod fitted;
 pub mod gate;
 pub mod gbm;
 pub mod history;

@@ -18,6 +18,8 @@ pub enum ModelKind {
     Logistic,
     /// A feed-forward net with these hidden layer widths (ReLU).
     Mlp { hidden: Vec<usize> },
+    /// Gradient-boosted trees of at most this depth (`gbm`; trained by `fitted::fit`).
+    Gbm { max_depth: usize },
 }
 
 impl ModelKind {
@@ -29,20 +31,22 @@ impl ModelKind {
                 let widths: Vec<String> = hidden.iter().map(ToString::to_string).collect();
                 format!("mlp-{}", widths.join("-"))
             }
+            ModelKind::Gbm { max_depth } => format!("gbm-d{max_depth}"),
         }
     }
 
-    /// The number of weight layers (1 for logistic regression).
+    /// The number of weight layers (1 for logistic regression); a tree model's most levels.
     pub fn depth(&self) -> usize {
         match self {
             ModelKind::Logistic => 1,
             ModelKind::Mlp { hidden } => hidden.len() + 1,
+            ModelKind::Gbm { max_depth } => *max_depth,
         }
     }
 
     fn hidden(&self) -> &[usize] {
         match self {
-            ModelKind::Logistic => &[],
+            ModelKind::Logistic | ModelKind::Gbm { .. } => &[],
             ModelKind::Mlp { hidden } => hidden,
         }
     }
@@ -179,6 +183,10 @@ pub fn standardizer(x: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
 /// Trains `kind` on rows `x` with labels `y`.
 pub fn train(kind: &ModelKind, x: &[Vec<f32>], y: &[bool], cfg: &TrainConfig) -> anyhow::Result<Net> {
     anyhow::ensure!(!x.is_empty() && x.len() == y.len(), "no training rows");
+    anyhow::ensure!(
+        !matches!(kind, ModelKind::Gbm { .. }),
+        "a tree model is trained by fitted::fit"
+    );
     let dev = Device::Cpu;
     let (mean, std) = standardizer(x);
     let f = mean.len();

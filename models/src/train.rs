@@ -15,14 +15,16 @@ use sha2::{Digest, Sha256};
 use shared::{Coin, Horizon};
 
 use crate::bars::anchor_step;
+use crate::calibration::{Platt, confidence_deciles, permutation_importance};
 use crate::card::{
-    Candidate, CoveragePoint, FeatureInfo, Golden, ModelCard, ReliabilityBin, TrainingData, WalkForwardReport,
+    Calibration, Candidate, CoveragePoint, FeatureImportance, FeatureInfo, Golden, ModelCard, ReliabilityBin,
+    TrainingData, WalkForwardReport,
 };
 use crate::features::{Dataset, FEATURE_VERSION, FeatureSpec, Rows};
+use crate::fitted::{Fitted, fit};
 use crate::history::Bar;
-use crate::metrics::{ChosenOn, FixedBaselines, Metrics, accuracy_at_coverage};
-use crate::nn::{ModelKind, Net, Rng, TrainConfig, train};
-use crate::onnx::to_onnx;
+use crate::metrics::{ChosenOn, FixedBaselines, Metrics, accuracy_at_coverage, log_loss_of};
+use crate::nn::{ModelKind, Rng, TrainConfig};
 use crate::series::SeriesSet;
 use crate::strategy::{self, Costs, Row, StrategyReport, ThresholdChoice};
 use crate::walkforward::{Split, WalkForward};
@@ -162,7 +164,11 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
             growth: 2.0,
             series: vec![],
         },
-        candidates: vec![ModelKind::Logistic, ModelKind::Mlp { hidden: vec![32, 16] }],
+        candidates: vec![
+            ModelKind::Logistic,
+            ModelKind::Mlp { hidden: vec![32, 16] },
+            ModelKind::Gbm { max_depth: 3 },
+        ],
         feature_sets,
         train: TrainConfig::default(),
         folds: 6,
@@ -174,10 +180,10 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
 }
 
 /// The result of training one coin and horizon.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Trained {
     pub card: ModelCard,
-    pub net: Net,
+    pub model: Fitted,
     pub onnx: Vec<u8>,
 }
 
@@ -185,21 +191,53 @@ fn rows<T: Clone>(v: &[T], idx: impl Iterator<Item = usize>) -> Vec<T> {
     idx.map(|i| v[i].clone()).collect()
 }
 
-/// Trains on `split.train` (its newest `max_rows`) and predicts `split.test`.
-fn fit_predict(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> anyhow::Result<Vec<f64>> {
+/// Trains on `split.train` (its newest `max_rows`).
+fn fit_on(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> anyhow::Result<Fitted> {
     let start = split
         .train
         .end
         .saturating_sub(plan.max_train_rows)
         .max(split.train.start);
-    let net = train(
+    let rows = start..split.train.end;
+    fit(
         kind,
-        &data.x[start..split.train.end],
-        &data.y[start..split.train.end],
+        &data.x[rows.clone()],
+        &data.y[rows.clone()],
+        &data.ts[rows],
+        plan.horizon.seconds(),
         &plan.train,
-    )?;
-    Ok(net.predict(&data.x[split.test.clone()]))
+    )
 }
+
+/// Trains on `split.train` (its newest `max_rows`) and predicts `split.test`.
+fn fit_predict(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> anyhow::Result<Vec<f64>> {
+    fit_on(kind, data, split, plan)?.predict(&data.x[split.test.clone()])
+}
+
+/// The positions (in the test blocks of `select`, in order) of the rows whose outcome is known
+/// before `scored_from`: the only selection rows any choice may be scored on.
+fn known_before(data: &Dataset, select: &[Split], scored_from: i64, horizon_s: i64) -> Vec<usize> {
+    select
+        .iter()
+        .flat_map(|s| s.test.clone())
+        .enumerate()
+        .filter(|(_, i)| data.ts[*i] + horizon_s <= scored_from)
+        .map(|(k, _)| k)
+        .collect()
+}
+
+/// The rows (indices into `data`) of the test blocks of `select` whose outcome is known before
+/// `scored_from`, in order: the rows [`known_before`] points at.
+fn selection_rows(data: &Dataset, select: &[Split], scored_from: i64, horizon_s: i64) -> Vec<usize> {
+    select
+        .iter()
+        .flat_map(|s| s.test.clone())
+        .filter(|&i| data.ts[i] + horizon_s <= scored_from)
+        .collect()
+}
+
+/// How many of the newest selection rows permutation importance is measured on.
+const IMPORTANCE_ROWS: usize = 5_000;
 
 /// The strategy rows of the test blocks of `splits`, in order, with their predictions `p` (the
 /// blocks' rows concatenated).
@@ -376,19 +414,30 @@ pub fn train_one(
     let splits = wf.splits(&data_ts);
     anyhow::ensure!(splits.len() >= 2, "{coin} {horizon}: too few walk-forward folds");
     let (select, report) = splits.split_at(splits.len() / 2);
+    // The first prediction the report scores: every choice below is scored only on rows whose
+    // outcome is known before it (so neither the report folds nor anything after them, such as a
+    // gate window, can move a choice).
+    let scored_from = report.first().map_or(i64::MAX, |s| data_ts[s.test.start]);
 
     // 1. Choose the kind on the earlier folds.
     let mut selection = Vec::new();
     let mut options = Vec::new();
     let mut selection_p = Vec::new();
     for (set, (spec, data)) in sets.iter().enumerate() {
+        let known = known_before(data, select, scored_from, horizon_s);
+        let y_all: Vec<bool> = select
+            .iter()
+            .flat_map(|s| data.y[s.test.clone()].to_vec())
+            .collect();
+        let y: Vec<bool> = known.iter().map(|&k| y_all[k]).collect();
         for kind in &plan.candidates {
-            let (mut y, mut p) = (Vec::new(), Vec::new());
+            let mut p_all = Vec::new();
             for split in select {
-                p.extend(fit_predict(kind, data, split, plan)?);
-                y.extend_from_slice(&data.y[split.test.clone()]);
+                p_all.extend(fit_predict(kind, data, split, plan)?);
             }
-            let m = Metrics::compute(&y, &p).context("no selection rows")?;
+            let p: Vec<f64> = known.iter().map(|&k| p_all[k]).collect();
+            let p = (p_all, p);
+            let m = Metrics::compute(&y, &p.1).context("no selection rows")?;
             let features = feature_set_label(&spec.series);
             log(format!(
                 "{coin} {horizon}: {} on {features}: selection log loss {:.5} (n={})",
@@ -402,7 +451,7 @@ pub fn train_one(
                 selection_log_loss: m.log_loss,
             });
             options.push((set, kind.clone()));
-            selection_p.push(p);
+            selection_p.push(p.0);
         }
     }
     let best = selection
@@ -416,29 +465,85 @@ pub fn train_one(
     let data = data.clone();
     let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
     let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
+    // Calibrate on the selection rows whose outcome is known before the scored period.
+    let chosen = selection_rows(&data, select, scored_from, horizon_s);
+    let known = known_before(&data, select, scored_from, horizon_s);
+    let known_p: Vec<f64> = known.iter().map(|&k| selection_p[best][k]).collect();
+    let known_y: Vec<bool> = chosen.iter().map(|&i| data.y[i]).collect();
+    let platt = Platt::fit(&known_p, &known_y);
+    let calibrated_p: Vec<f64> = known_p.iter().map(|&q| platt.apply(q)).collect();
+    let calibration = Calibration {
+        method: "platt".into(),
+        a: platt.a,
+        b: platt.b,
+        rows: known_p.len(),
+        log_loss_before: log_loss_of(&known_p, &known_y),
+        log_loss_after: log_loss_of(&calibrated_p, &known_y),
+    };
+    log(format!(
+        "{coin} {horizon}: calibration a={:.3} b={:+.3}: selection log loss {:.5} -> {:.5}",
+        platt.a, platt.b, calibration.log_loss_before, calibration.log_loss_after
+    ));
+    let selection_calibrated: Vec<f64> = selection_p[best].iter().map(|&q| platt.apply(q)).collect();
     let threshold = threshold_on_selection(
         &data,
         select,
-        &selection_p[best],
-        data.ts[first_test],
+        &selection_calibrated,
+        scored_from,
         horizon_s,
         plan.costs,
     );
+    // Permutation importance: the last selection fold's model on its newest known rows.
+    let importance = match select.last() {
+        Some(last) => {
+            let mut model = fit_on(&kind, &data, last, plan)?;
+            model.calibrate(platt);
+            let measured: Vec<usize> = last
+                .test
+                .clone()
+                .filter(|&i| data.ts[i] + horizon_s <= scored_from)
+                .collect();
+            let measured = &measured[measured.len().saturating_sub(IMPORTANCE_ROWS)..];
+            let predict = |x: &[Vec<f32>]| -> Vec<f32> {
+                model
+                    .predict(x)
+                    .map(|p| p.into_iter().map(|p| p as f32).collect())
+                    .unwrap_or_else(|_| vec![0.5; x.len()])
+            };
+            let grew = permutation_importance(
+                &predict,
+                &rows(&data.x, measured.iter().copied()),
+                &rows(&data.y, measured.iter().copied()),
+                3,
+                plan.train.seed,
+            );
+            let mut importance: Vec<FeatureImportance> = spec
+                .names()
+                .into_iter()
+                .zip(grew)
+                .map(|(feature, log_loss_increase)| FeatureImportance {
+                    feature,
+                    log_loss_increase,
+                })
+                .collect();
+            importance.sort_by(|a, b| b.log_loss_increase.total_cmp(&a.log_loss_increase));
+            importance
+        }
+        None => Vec::new(),
+    };
 
     // 2. Report it on the later folds, next to the baselines, and trade its signals there.
     let (mut y, mut p) = (Vec::new(), Vec::new());
     for split in report {
-        p.extend(fit_predict(&kind, &data, split, plan)?);
+        p.extend(
+            fit_predict(&kind, &data, split, plan)?
+                .into_iter()
+                .map(|q| platt.apply(q)),
+        );
         y.extend_from_slice(&data.y[split.test.clone()]);
     }
     // The simple rules are fixed on the selection folds (rows whose outcome lies before the
     // scored period), then scored on the report folds with the model.
-    let scored_from = data.ts[first_test];
-    let chosen: Vec<usize> = select
-        .iter()
-        .flat_map(|s| s.test.clone())
-        .filter(|&i| data.ts[i] + horizon_s <= scored_from)
-        .collect();
     let fixed = FixedBaselines::choose(
         &rows(&data.y, chosen.iter().copied()),
         &chosen.iter().map(|&i| data.last_ret[i] > 0.0).collect::<Vec<_>>(),
@@ -454,6 +559,7 @@ pub fn train_one(
     let wf_metrics =
         Metrics::evaluate(&y, &p, Some(&last_up(&data, report)), fixed, lags).context("no report rows")?;
     let coverage = coverage_curve(&y, &p);
+    let deciles = confidence_deciles(&y, &p, &report_ts, horizon_s);
     let traded = strategy_rows(&data, report, &p);
     // Every configuration tried for this coin and horizon: each candidate at each threshold.
     let trials = selection.len() * strategy::THRESHOLD_GRID.len();
@@ -468,34 +574,41 @@ pub fn train_one(
     let cut = data.len() * 4 / 5;
     let (tr, te) = order.split_at(cut);
     let tr = &tr[tr.len().saturating_sub(plan.max_train_rows)..];
-    let net = train(
+    let shuffled_model = fit(
         &kind,
         &rows(&data.x, tr.iter().copied()),
         &rows(&data.y, tr.iter().copied()),
+        &rows(&data.ts, tr.iter().copied()),
+        horizon_s,
         &plan.train,
     )?;
     let shuffled = Metrics::compute(
         &rows(&data.y, te.iter().copied()),
-        &net.predict(&rows(&data.x, te.iter().copied())),
+        &shuffled_model.predict(&rows(&data.x, te.iter().copied()))?,
     )
     .context("no shuffled rows")?;
 
-    // 4. The shipped model: every row (the newest max_train_rows).
+    // 4. The shipped model: every row (the newest max_train_rows), with the calibration folded in.
     let start = data.len().saturating_sub(plan.max_train_rows);
-    let net = train(&kind, &data.x[start..], &data.y[start..], &plan.train)?;
+    let mut model = fit(
+        &kind,
+        &data.x[start..],
+        &data.y[start..],
+        &data.ts[start..],
+        horizon_s,
+        &plan.train,
+    )?;
+    model.calibrate(platt);
     let stem = ModelCard::stem(coin, horizon);
-    let onnx = to_onnx(
-        &net,
-        &[
-            ("coin", coin.ticker().to_owned()),
-            ("horizon", horizon.as_str().to_owned()),
-            ("feature_version", FEATURE_VERSION.to_string()),
-        ],
-    );
+    let onnx = model.to_onnx(&[
+        ("coin", coin.ticker().to_owned()),
+        ("horizon", horizon.as_str().to_owned()),
+        ("feature_version", FEATURE_VERSION.to_string()),
+    ])?;
     let sha = format!("{:x}", Sha256::digest(&onnx));
     let golden_input = data.x.last().cloned().unwrap_or_default();
     let golden = Golden {
-        p_up: net.predict_one(&golden_input),
+        p_up: model.predict_one(&golden_input)?,
         input: golden_input,
     };
     log(format!(
@@ -562,10 +675,14 @@ pub fn train_one(
             metrics: wf_metrics.clone(),
             accuracy_vs_coverage: coverage,
             reliability: reliability(&y, &p, 10),
+            confidence_deciles: deciles,
         },
         shuffled_split: shuffled,
         strategy: Some(strategy),
         gate: None,
+        calibration: Some(calibration),
+        importance,
+        configurations_tried: Some(trials),
         onnx_file: format!("{stem}.onnx"),
         onnx_sha256: sha,
         golden,
@@ -573,7 +690,7 @@ pub fn train_one(
         trained_commit: commit,
         trained_at: chrono::Utc::now().to_rfc3339(),
     };
-    Ok(Trained { card, net, onnx })
+    Ok(Trained { card, model, onnx })
 }
 
 /// How a card names a feature set: `price` or `price+gold+sp500...`.
@@ -692,6 +809,80 @@ mod tests {
         // would take part.
         let all = strategy_rows(&later, select, &p);
         assert!(all.len() > before.rows);
+    }
+
+    /// Hourly bars of a seeded random walk whose returns carry a little of the last one's.
+    fn walk(n: usize) -> Vec<Bar> {
+        let mut state = 3u64;
+        let (mut close, mut last) = (100.0_f64, 0.0_f64);
+        (0..n)
+            .map(|i| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                let r = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 0.02 + 0.2 * last;
+                last = r;
+                let open = close;
+                close *= 1.0 + r;
+                Bar {
+                    ts: 1_599_998_400 + i as i64 * 3600,
+                    open,
+                    high: open.max(close) * 1.001,
+                    low: open.min(close) * 0.999,
+                    close,
+                    volume: 10.0 + (state >> 60) as f64,
+                }
+            })
+            .collect()
+    }
+
+    /// Every choice (model kind, calibration, importance, signal threshold) is made on rows whose
+    /// outcome is known before the first scored prediction: rewriting every price from then on
+    /// changes the scored figures and no choice.
+    #[test]
+    fn no_choice_reads_a_price_of_the_scored_period() {
+        let history = CoinHistory {
+            coin: Coin::BTC,
+            parts: vec![BaseBars {
+                bars: walk(4_000),
+                interval_s: 3600,
+            }],
+            sources: vec![],
+            series: SeriesSet::default(),
+            series_sources: vec![],
+        };
+        // A 4 h label on hourly rows: the last selection rows' outcomes lie in the scored period.
+        let mut plan = default_plan(Horizon::H4, 60);
+        plan.train.epochs = 2;
+        plan.max_train_rows = 1_500;
+        let a = train_one(&history, &plan, None, &mut |_| {}).unwrap();
+        let scored_from = chrono::DateTime::parse_from_rfc3339(&a.card.walk_forward.test_from)
+            .unwrap()
+            .timestamp();
+        let mut later = history.clone();
+        for (k, b) in later.parts[0].bars.iter_mut().enumerate() {
+            if b.ts >= scored_from {
+                let f = if k % 2 == 0 { 1.03 } else { 0.97 };
+                (b.open, b.high, b.low, b.close) = (b.open * f, b.high * f * 1.01, b.low * f, b.close / f);
+            }
+        }
+        let b = train_one(&later, &plan, None, &mut |_| {}).unwrap();
+        assert_eq!(a.card.selection, b.card.selection);
+        assert_eq!(a.card.model, b.card.model);
+        assert_eq!(a.card.calibration, b.card.calibration);
+        assert_eq!(a.card.importance, b.card.importance);
+        let threshold = |t: &Trained| t.card.strategy.as_ref().map(|s| s.threshold_choice.clone());
+        assert_eq!(threshold(&a), threshold(&b));
+        // The rewrite did reach what is scored.
+        assert_ne!(a.card.walk_forward.metrics, b.card.walk_forward.metrics);
+        // Three kinds were tried, each at every threshold of the grid.
+        assert_eq!(a.card.selection.len(), 3);
+        assert_eq!(
+            a.card.configurations_tried,
+            Some(3 * strategy::THRESHOLD_GRID.len())
+        );
+        assert_eq!(a.card.walk_forward.confidence_deciles.len(), 10);
+        assert_eq!(a.card.importance.len(), a.card.features.names.len());
     }
 
     #[test]
