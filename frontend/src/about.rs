@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use shared::{Coin, ModelInfo};
 
+use crate::confidence::ModelConfidence;
 use crate::live::{Live, steady};
 use crate::ui::{Skeleton, set_title};
 use crate::{api, format};
@@ -237,6 +238,7 @@ const MIN_BIN_ROWS: u32 = 30;
 /// One coin's reliability diagram and accuracy-vs-coverage plot, a legend, and the numbers.
 #[component]
 fn CoinEvaluation(coin: Coin, models: Vec<ModelInfo>) -> impl IntoView {
+    let confidence = models.clone();
     let reliability = models
         .iter()
         .enumerate()
@@ -367,6 +369,7 @@ fn CoinEvaluation(coin: Coin, models: Vec<ModelInfo>) -> impl IntoView {
                     </table>
                 </div>
             </details>
+            <ModelConfidence models=confidence />
         </section>
     }
 }

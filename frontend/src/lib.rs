@@ -17,6 +17,7 @@ pub mod api;
 mod app;
 mod chart;
 mod coin;
+mod confidence;
 pub mod format;
 mod live;
 mod performance;

@@ -4,6 +4,7 @@
 //! `wasm32-unknown-unknown`; CI checks both. The `openapi` feature adds utoipa schema derives, the
 //! `db` feature (the server's) sea-orm column types for the vocabulary (`db.rs`).
 
+mod calibration;
 mod coins;
 mod data;
 #[cfg(feature = "db")]
@@ -17,6 +18,7 @@ mod predictions;
 pub mod time;
 mod versions;
 
+pub use calibration::{Calibration, ConfidenceDecile, FeatureImportance};
 pub use coins::{CoinInfo, CoinsResponse, KNOWN_COINS, KnownCoin, page_path, slug};
 pub use data::{
     CandleDto, CandlesResponse, DataMode, LatestPrice, PricesResponse, ReplayInfo, Resolution, SourceHealth,

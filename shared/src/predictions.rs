@@ -374,9 +374,9 @@ pub struct ModelInfo {
     pub id: String,
     pub coin: Coin,
     pub horizon: Horizon,
-    /// `logistic` or `mlp-32-16` (a feed-forward net).
+    /// `logistic`, `mlp-32-16` (a feed-forward net) or `gbm-d3` (gradient-boosted trees).
     pub kind: String,
-    /// Weight layers.
+    /// Weight layers; a tree model's most levels.
     pub depth: u32,
     /// Feature version and the series used besides price and volume.
     pub feature_version: u32,
@@ -400,6 +400,18 @@ pub struct ModelInfo {
     /// Which version serves (shipped or retrained and promoted), the gate's decisions for this
     /// coin and horizon, and live accuracy per version.
     pub version: crate::ModelVersion,
+    /// How its probabilities were calibrated; absent for models trained before calibration.
+    #[serde(default)]
+    pub calibration: Option<crate::Calibration>,
+    /// Permutation importance of every feature, most important first; empty for models trained
+    /// before it was measured.
+    #[serde(default)]
+    pub importance: Vec<crate::FeatureImportance>,
+    /// Every configuration tried for this coin and horizon (candidate models x feature sets x
+    /// signal thresholds), the count the multiple-testing figures correct for; absent for models
+    /// trained before it was recorded.
+    #[serde(default)]
+    pub configurations_tried: Option<u32>,
 }
 
 /// A model's walk-forward evaluation.
@@ -439,6 +451,10 @@ pub struct WalkForwardSummary {
     pub accuracy_vs_coverage: Vec<CoveragePoint>,
     /// The reliability diagram: test rows binned by predicted P(up), with how often UP happened.
     pub reliability: Vec<ReliabilityBin>,
+    /// Accuracy by confidence decile of the same rows, with overlap-aware intervals: whether
+    /// trading only the confident tail pays. Empty for models trained before it was recorded.
+    #[serde(default)]
+    pub confidence_deciles: Vec<crate::ConfidenceDecile>,
 }
 
 /// One point of a model's accuracy-vs-coverage curve (walk-forward test rows).

@@ -8,7 +8,10 @@ pub fn model_kind(kind: &str) -> String {
     match kind.strip_prefix("mlp-") {
         Some(layers) => format!("feed-forward net ({})", layers.replace('-', ", ")),
         None if kind == "logistic" => "logistic regression".into(),
-        None => kind.into(),
+        None => match kind.strip_prefix("gbm-d") {
+            Some(depth) => format!("gradient-boosted trees (depth {depth})"),
+            None => kind.into(),
+        },
     }
 }
 
@@ -166,4 +169,19 @@ pub fn outcome_mark(cell: &HistoryCell) -> &'static str {
         (None, true) => "–",
         (None, false) => "",
     }
+}
+
+/// A Platt calibration in words: `a` below 1 means the raw model was over-confident.
+pub fn calibration(c: &shared::Calibration) -> String {
+    let shape = if c.a < 0.95 {
+        "over-confident raw probabilities, pulled towards 50%"
+    } else if c.a > 1.05 {
+        "under-confident raw probabilities, pushed away from 50%"
+    } else {
+        "raw probabilities about right"
+    };
+    format!(
+        "{} (a = {:.2}, b = {:+.2}) on {} earlier rows: {shape}; log loss {:.4} to {:.4}",
+        c.method, c.a, c.b, c.rows, c.log_loss_before, c.log_loss_after
+    )
 }

@@ -73,9 +73,31 @@ fn the_history_table_has_a_row_per_time_and_a_column_per_horizon() {
 }
 
 #[test]
+fn a_calibration_says_which_way_it_moved_the_probabilities() {
+    let mut c = shared::Calibration {
+        method: "platt".into(),
+        a: 0.6,
+        b: -0.05,
+        rows: 2400,
+        log_loss_before: 0.6934,
+        log_loss_after: 0.6925,
+    };
+    let text = calibration(&c);
+    assert!(
+        text.starts_with("platt (a = 0.60, b = -0.05) on 2400 earlier rows"),
+        "{text}"
+    );
+    assert!(text.contains("over-confident"), "{text}");
+    assert!(text.ends_with("log loss 0.6934 to 0.6925"), "{text}");
+    c.a = 1.3;
+    assert!(calibration(&c).contains("under-confident"));
+}
+
+#[test]
 fn model_kinds_read_as_words() {
     assert_eq!(model_kind("logistic"), "logistic regression");
     assert_eq!(model_kind("mlp-32-16"), "feed-forward net (32, 16)");
+    assert_eq!(model_kind("gbm-d3"), "gradient-boosted trees (depth 3)");
     assert_eq!(model_kind("gbt"), "gbt");
 }
 
@@ -223,6 +245,7 @@ fn a_walk_forward_figure_says_how_many_independent_rows_it_rests_on() {
         log_loss: 0.69,
         accuracy_vs_coverage: Vec::new(),
         reliability: Vec::new(),
+        confidence_deciles: Vec::new(),
     };
     assert_eq!(
         walk_forward(&wf),

@@ -510,6 +510,14 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
         coverage.as_str().unwrap().contains("top 10%") && coverage.as_str().unwrap().contains("(n="),
         "{coverage}"
     );
+    // The shipped models of the default coins predate calibration, confidence deciles and feature
+    // importance: each coin's evaluation says so instead of showing empty tables.
+    assert_eq!(
+        browser
+            .js("return String(document.querySelectorAll('[data-testid=confidence-none]').length)")
+            .await,
+        "3"
+    );
     browser.screenshot("about-phone.png").await;
     browser.phone_viewport(1280, 900).await;
     browser.screenshot("about-desktop.png").await;

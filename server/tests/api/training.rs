@@ -276,6 +276,35 @@ async fn a_challenger_that_beats_a_starved_champion_but_not_the_no_skill_forecas
         app.state.registry.get(Coin::BTC, Horizon::M30).unwrap().card.id,
         starved.card.id
     );
+    // A model trained now carries its calibration, confidence deciles and feature importance to
+    // the API.
+    let listed: shared::ModelsResponse = app.get("/api/models").await.json().await.unwrap();
+    let m = listed.models.iter().find(|m| m.id == starved.card.id).unwrap();
+    let calibration = m.calibration.as_ref().expect("a calibrated model");
+    assert_eq!(calibration.method, "platt");
+    assert!(
+        calibration.log_loss_after <= calibration.log_loss_before + 1e-9,
+        "{calibration:?}"
+    );
+    let deciles = &m.walk_forward.confidence_deciles;
+    assert_eq!(deciles.len(), 10);
+    assert_eq!(deciles.iter().map(|d| d.n).sum::<u32>(), m.walk_forward.n);
+    for d in deciles {
+        assert!(
+            d.n_effective <= f64::from(d.n) && d.wilson_low <= d.accuracy && d.accuracy <= d.wilson_high,
+            "{d:?}"
+        );
+    }
+    assert!(
+        deciles
+            .windows(2)
+            .all(|w| w[0].min_confidence <= w[1].min_confidence)
+    );
+    assert_eq!(m.importance.len() as u32, m.features);
+    assert_eq!(
+        m.configurations_tried,
+        Some((3 * models::strategy::THRESHOLD_GRID.len()) as u32)
+    );
     import_file(&app.state.db, &five_minutes(), &mut |_| {})
         .await
         .unwrap();

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use sea_orm::DbErr;
 use shared::{
-    ApiErrorBody, CoveragePoint, GateDecisionInfo, ModelInfo, ModelOrigin, ModelVersion, ModelsResponse,
-    ReliabilityBin, RetrainStatus, Skill, StrongestBaseline, VersionAccuracy, WalkForwardSummary,
+    ApiErrorBody, Calibration, ConfidenceDecile, CoveragePoint, FeatureImportance, GateDecisionInfo,
+    ModelInfo, ModelOrigin, ModelVersion, ModelsResponse, ReliabilityBin, RetrainStatus, Skill,
+    StrongestBaseline, VersionAccuracy, WalkForwardSummary,
 };
 
 use crate::db;
@@ -190,11 +191,43 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
                         n: b.n as u32,
                     })
                     .collect(),
+                confidence_deciles: c
+                    .walk_forward
+                    .confidence_deciles
+                    .iter()
+                    .map(|d| ConfidenceDecile {
+                        decile: d.decile as u32,
+                        // The card keeps |p_up - 0.5|, as above.
+                        min_confidence: (d.min_confidence * 2.0).min(1.0),
+                        accuracy: d.accuracy,
+                        n: d.n as u32,
+                        n_effective: d.n_effective,
+                        wilson_low: d.low,
+                        wilson_high: d.high,
+                    })
+                    .collect(),
             },
             shuffled_split_accuracy: c.shuffled_split.accuracy,
             live,
             skill: skill(&m, &holm),
             version: version(state, &m, now).await?,
+            calibration: c.calibration.as_ref().map(|k| Calibration {
+                method: k.method.clone(),
+                a: k.a,
+                b: k.b,
+                rows: k.rows as u32,
+                log_loss_before: k.log_loss_before,
+                log_loss_after: k.log_loss_after,
+            }),
+            importance: c
+                .importance
+                .iter()
+                .map(|f| FeatureImportance {
+                    feature: f.feature.clone(),
+                    log_loss_increase: f.log_loss_increase,
+                })
+                .collect(),
+            configurations_tried: c.configurations_tried.map(|n| n as u32),
         });
     }
     let retrain = crate::predict::retrain::stored_progress(&state.db)
