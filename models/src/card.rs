@@ -96,8 +96,12 @@ pub struct Candidate {
     /// The feature set: `price`, or `price+gold+sp500+...` with external series.
     #[serde(default = "price")]
     pub features: String,
-    /// Pooled log loss on the selection folds (earlier than the reported test blocks).
+    /// Mean log loss over the selection folds' rows (earlier than the reported test blocks).
     pub selection_log_loss: f64,
+    /// Learnt from every coin's rows up to each fold's training end, not this coin's alone
+    /// (absent, false, in older cards).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pooled: bool,
 }
 
 fn price() -> String {
@@ -152,6 +156,9 @@ pub struct FeatureInfo {
     /// External series after the price block (version 2; empty for price only).
     #[serde(default)]
     pub series: Vec<String>,
+    /// The scale-free price block (see `features`; absent, false, in older cards).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub scaled: bool,
     pub names: Vec<String>,
 }
 
@@ -210,6 +217,10 @@ pub struct ModelCard {
     /// Permutation importance of every feature, most important first (empty in older cards).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub importance: Vec<FeatureImportance>,
+    /// The other coins whose rows this model also learnt from (pooled training; empty: this
+    /// coin's rows only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pooled_with: Vec<Coin>,
     /// Every configuration tried for this coin and horizon (candidates x feature sets x signal
     /// thresholds): the count the deflated Sharpe ratio and the multiple-testing corrections use.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,6 +241,7 @@ impl ModelCard {
             first_period_bars: self.features.first_period_bars,
             growth: self.features.growth,
             series: self.features.series.clone(),
+            scaled: self.features.scaled,
         }
     }
 

@@ -15,6 +15,15 @@
 //! Absolute volume depends on the exchange and drifts over the years: a model that learned one
 //! exchange's (or one year's) level read another's as extreme. A ratio to the window's own mean
 //! is the same whatever the scale: multiplying every volume by k changes no feature.
+//!
+//! A spec may ask for the scale-free price block (`scaled`, named by the card as `series` is, so
+//! version 3 models without it read as before): every return, high and low is divided by the
+//! window's volatility over its length (the standard deviation of the window's close-to-close log
+//! returns times the square root of the block's bars), so a 1% move means as much on a calm coin as
+//! on a wild one, and five more values follow the price block: the volatility regime (the log of
+//! the last quarter's volatility over the window's) and the hour of day and day of week of the
+//! prediction time as sine and cosine. These mean the same on every coin: a pooled model learns
+//! from all of them at once.
 
 use crate::history::Bar;
 use crate::series::{self, SeriesSet};
@@ -34,7 +43,15 @@ pub struct FeatureSpec {
     pub growth: f64,
     /// External series appended after the price block (empty: price and volume only).
     pub series: Vec<String>,
+    /// The scale-free price block and its five extra values (see the module's documentation).
+    pub scaled: bool,
 }
+
+/// The values a scaled spec adds after the price block.
+pub const SCALED_EXTRAS: [&str; 5] = ["vol_regime", "hour_sin", "hour_cos", "dow_sin", "dow_cos"];
+
+/// A volatility below this is taken as this (a window without moves).
+const MIN_VOLATILITY: f64 = 1e-6;
 
 impl FeatureSpec {
     /// The length in bars of each period, most recent first; never shorter than the one before.
@@ -57,13 +74,19 @@ impl FeatureSpec {
 
     /// The ordered feature names, as a model card records them.
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = ["cur_ret", "cur_high", "cur_low", "cur_relvol"]
-            .map(String::from)
-            .to_vec();
+        let z = if self.scaled { "_z" } else { "" };
+        let block = |prefix: &str| {
+            ["ret", "high", "low"]
+                .map(|what| format!("{prefix}_{what}{z}"))
+                .into_iter()
+                .chain([format!("{prefix}_relvol")])
+        };
+        let mut names: Vec<String> = block("cur").collect();
         for k in 1..=self.periods {
-            for what in ["ret", "high", "low", "relvol"] {
-                names.push(format!("p{k}_{what}"));
-            }
+            names.extend(block(&format!("p{k}")));
+        }
+        if self.scaled {
+            names.extend(SCALED_EXTRAS.map(String::from));
         }
         names.extend(series::feature_names(&self.series));
         names
@@ -96,12 +119,30 @@ pub fn features_with(
     }
     let cur = bars.last()?;
     let window_volume = mean_volume(bars);
-    let mut out = Vec::with_capacity(4 * (1 + spec.periods));
-    push_block(&mut out, std::slice::from_ref(cur), window_volume);
+    // Unscaled: a scale of 1 for every block (dividing by 1.0 changes no value).
+    let window_volatility = if spec.scaled {
+        volatility(bars).max(MIN_VOLATILITY)
+    } else {
+        1.0
+    };
+    let scale = |len: usize| {
+        if spec.scaled {
+            window_volatility * (len as f64).sqrt()
+        } else {
+            1.0
+        }
+    };
+    let mut out = Vec::with_capacity(4 * (1 + spec.periods) + SCALED_EXTRAS.len());
+    push_block(&mut out, std::slice::from_ref(cur), window_volume, scale(1));
     let mut end = bars.len() - 1;
     for len in spec.period_lengths() {
-        push_block(&mut out, &bars[end - len..end], window_volume);
+        push_block(&mut out, &bars[end - len..end], window_volume, scale(len));
         end -= len;
+    }
+    if spec.scaled {
+        let recent = &bars[bars.len() - (bars.len() / 4).max(4).min(bars.len())..];
+        out.push((volatility(recent).max(MIN_VOLATILITY) / window_volatility).ln() as f32);
+        out.extend(calendar(cur.ts + interval_s));
     }
     if !spec.series.is_empty() {
         out.extend(series::features_at(&spec.series, set, cur.ts + interval_s)?);
@@ -109,8 +150,35 @@ pub fn features_with(
     out.iter().all(|v| v.is_finite()).then_some(out)
 }
 
-/// Return, high, low (relative to the first open) and relative volume of consecutive bars.
-fn push_block(out: &mut Vec<f32>, bars: &[Bar], window_volume: f64) {
+/// The standard deviation of the close-to-close log returns of consecutive `bars` (0 with fewer
+/// than three bars or a price that is not positive).
+fn volatility(bars: &[Bar]) -> f64 {
+    let r: Vec<f64> = bars
+        .windows(2)
+        .filter(|w| w[0].close > 0.0 && w[1].close > 0.0)
+        .map(|w| (w[1].close / w[0].close).ln())
+        .collect();
+    if r.len() < 2 {
+        return 0.0;
+    }
+    let mean = r.iter().sum::<f64>() / r.len() as f64;
+    (r.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (r.len() - 1) as f64).sqrt()
+}
+
+/// The hour of day and the day of week (Monday first) of `t` (Unix seconds, UTC), each as sine
+/// and cosine of its angle on its cycle.
+fn calendar(t: i64) -> [f32; 4] {
+    use std::f64::consts::TAU;
+    let hour = t.rem_euclid(86_400) as f64 / 3600.0;
+    // 1970-01-01 was a Thursday: day 0 is weekday 3 counting Monday as 0.
+    let weekday = (t.div_euclid(86_400) + 3).rem_euclid(7) as f64 + hour / 24.0;
+    let (h, d) = (TAU * hour / 24.0, TAU * weekday / 7.0);
+    [h.sin() as f32, h.cos() as f32, d.sin() as f32, d.cos() as f32]
+}
+
+/// Return, high, low (relative to the first open, divided by `scale`) and relative volume of
+/// consecutive bars.
+fn push_block(out: &mut Vec<f32>, bars: &[Bar], window_volume: f64, scale: f64) {
     let (Some(first), Some(last)) = (bars.first(), bars.last()) else {
         return;
     };
@@ -118,9 +186,9 @@ fn push_block(out: &mut Vec<f32>, bars: &[Bar], window_volume: f64) {
     let high = bars.iter().map(|b| b.high).fold(f64::MIN, f64::max);
     let low = bars.iter().map(|b| b.low).fold(f64::MAX, f64::min);
     out.extend([
-        ((last.close - s) / s) as f32,
-        ((high - s) / s) as f32,
-        ((low - s) / s) as f32,
+        ((last.close - s) / s / scale) as f32,
+        ((high - s) / s / scale) as f32,
+        ((low - s) / s / scale) as f32,
         relative_volume(mean_volume(bars), window_volume) as f32,
     ]);
 }
@@ -397,6 +465,7 @@ mod tests {
             first_period_bars: 2,
             growth: 2.0,
             series: vec![],
+            scaled: false,
         }
     }
 
@@ -541,6 +610,7 @@ mod tests {
             first_period_bars: 1,
             growth: 1.0,
             series: vec![],
+            scaled: false,
         };
         let data = Dataset::build(&short, &b, 3600, 1);
         assert_eq!(data.len(), 5, "bars 1..=5 have features and a next bar");
@@ -562,12 +632,55 @@ mod tests {
     }
 
     #[test]
+    fn scaled_features_ignore_the_price_level_and_know_the_time() {
+        let b = bars();
+        let z = FeatureSpec {
+            scaled: true,
+            ..spec()
+        };
+        let f = features(&z, &b, 3600).unwrap();
+        let names = z.names();
+        assert_eq!(f.len(), names.len());
+        assert_eq!(names[0], "cur_ret_z");
+        assert_eq!(names[3], "cur_relvol");
+        // Every price a thousand times higher (another coin's level): the same features.
+        let k: Vec<Bar> = b
+            .iter()
+            .map(|x| Bar {
+                open: x.open * 1000.0,
+                high: x.high * 1000.0,
+                low: x.low * 1000.0,
+                close: x.close * 1000.0,
+                ..*x
+            })
+            .collect();
+        let g = features(&z, &k, 3600).unwrap();
+        for (a, b) in f.iter().zip(&g) {
+            assert!((a - b).abs() < 1e-4, "{f:?} vs {g:?}");
+        }
+        // The last bar closes at 25,200 s: 07:00 on Thursday 1 January 1970 (weekday 3 from Monday).
+        let at = |name: &str| f[names.iter().position(|n| n == name).unwrap()];
+        let hour = std::f64::consts::TAU * 7.0 / 24.0;
+        let day = std::f64::consts::TAU * (3.0 + 7.0 / 24.0) / 7.0;
+        assert!((at("hour_sin") - hour.sin() as f32).abs() < 1e-6);
+        assert!((at("hour_cos") - hour.cos() as f32).abs() < 1e-6);
+        assert!((at("dow_sin") - day.sin() as f32).abs() < 1e-6);
+        assert!((at("dow_cos") - day.cos() as f32).abs() < 1e-6);
+        // The unscaled block is the scaled one times each block's scale: the returns divided by
+        // the window's volatility.
+        let plain = features(&spec(), &b, 3600).unwrap();
+        assert!(plain[0] / f[0] > 0.0, "same sign");
+        assert_eq!(plain[3], f[3], "relative volume is not scaled");
+    }
+
+    #[test]
     fn period_lengths_grow() {
         let s = FeatureSpec {
             periods: 4,
             first_period_bars: 3,
             growth: 1.5,
             series: vec![],
+            scaled: false,
         };
         assert_eq!(s.period_lengths(), [3, 5, 7, 10]);
         assert_eq!(s.lookback_bars(), 26);

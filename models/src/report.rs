@@ -41,9 +41,12 @@ pub const IN_SAMPLE: &str = "**IN-SAMPLE**";
 /// How training's figures are made (the methodology paragraph of the training report).
 pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each test block was predicted by a \
 model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
-embargo of one horizon. The model kind and the feature set (price and volume alone, or, from 4 h on, with \
-the daily market series) were chosen on earlier folds than the ones reported (the selection folds); \
-candidates with series are compared on the rows where every series is known. The simple rules are fixed on \
+embargo of one horizon. The model kind (logistic regression, a small MLP or boosted trees; logistic \
+and trees also **pooled**: learnt from every coin's rows up to the fold's training end, marked `pooled`), \
+the feature set (price and volume alone, or, from 4 h on, with the daily market series), the calibration \
+and the signal threshold were chosen on earlier folds than the ones reported (the selection folds), \
+scored only on rows whose outcome is known before the first reported row; candidates with series are \
+compared on the rows where every series is known. The simple rules are fixed on \
 the same selection folds before any reported row is scored: **baseline** always predicts the direction that \
 was more frequent there; **momentum** says UP when the last bar rose (its close above the one before), \
 **reversal** the opposite; **strongest** is the one of the three that was most accurate there, scored here. \

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -134,6 +135,19 @@ pub struct Plan {
     /// training, so the result has learnt nothing. The gate must refuse such a model;
     /// `coincast retrain --shuffled-labels` checks that it does.
     pub shuffle_labels: bool,
+    /// Every coin's history for this horizon (this coin's own is skipped): with others in it,
+    /// the [`POOLED_KINDS`] are also tried pooled, learning from every coin's rows up to each
+    /// fold's training end. Empty: this coin's rows only.
+    pub pool: Arc<Vec<CoinHistory>>,
+}
+
+/// The word after a pooled model's kind in its name: `gbm-d3 pooled`.
+pub const POOLED: &str = "pooled";
+
+/// The kinds also tried pooled (the MLP is not: it was chosen once in 60 per-coin runs, and
+/// would double the training time).
+pub fn pooled_kind(kind: &ModelKind) -> bool {
+    matches!(kind, ModelKind::Logistic | ModelKind::Gbm { .. })
 }
 
 /// Market series (daily closes) the plans may use.
@@ -163,6 +177,7 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
             first_period_bars: first,
             growth: 2.0,
             series: vec![],
+            scaled: true,
         },
         candidates: vec![
             ModelKind::Logistic,
@@ -176,6 +191,7 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
         max_train_rows: 40_000,
         costs: Costs::default(),
         shuffle_labels: false,
+        pool: Arc::new(Vec::new()),
     }
 }
 
@@ -191,27 +207,67 @@ fn rows<T: Clone>(v: &[T], idx: impl Iterator<Item = usize>) -> Vec<T> {
     idx.map(|i| v[i].clone()).collect()
 }
 
-/// Trains on `split.train` (its newest `max_rows`).
-fn fit_on(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> anyhow::Result<Fitted> {
-    let start = split
-        .train
-        .end
-        .saturating_sub(plan.max_train_rows)
-        .max(split.train.start);
-    let rows = start..split.train.end;
-    fit(
-        kind,
-        &data.x[rows.clone()],
-        &data.y[rows.clone()],
-        &data.ts[rows],
-        plan.horizon.seconds(),
-        &plan.train,
-    )
+/// Trains on `rows` of `data` (their newest `max_train_rows`) and, pooled, on the rows of the
+/// other coins' data sets made at or before the last of them (at most `max_train_rows` in all,
+/// the newest of each coin): their labels end no later than this coin's, so before whatever this
+/// coin's split tests.
+fn fit_rows(
+    kind: &ModelKind,
+    data: &Dataset,
+    rows: std::ops::Range<usize>,
+    others: &[Dataset],
+    plan: &Plan,
+) -> anyhow::Result<Fitted> {
+    let start = rows.end.saturating_sub(plan.max_train_rows).max(rows.start);
+    let own = start..rows.end;
+    let horizon_s = plan.horizon.seconds();
+    if others.is_empty() || own.is_empty() {
+        return fit(
+            kind,
+            &data.x[own.clone()],
+            &data.y[own.clone()],
+            &data.ts[own],
+            horizon_s,
+            &plan.train,
+        );
+    }
+    let (mut x, mut y, mut ts) = (
+        data.x[own.clone()].to_vec(),
+        data.y[own.clone()].to_vec(),
+        data.ts[own.clone()].to_vec(),
+    );
+    let limit = data.ts[own.end - 1];
+    let each = (plan.max_train_rows / others.len()).max(1);
+    for o in others {
+        let end = o.ts.partition_point(|&t| t <= limit);
+        let from = end.saturating_sub(each);
+        x.extend_from_slice(&o.x[from..end]);
+        y.extend_from_slice(&o.y[from..end]);
+        ts.extend_from_slice(&o.ts[from..end]);
+    }
+    fit(kind, &x, &y, &ts, horizon_s, &plan.train)
 }
 
-/// Trains on `split.train` (its newest `max_rows`) and predicts `split.test`.
-fn fit_predict(kind: &ModelKind, data: &Dataset, split: &Split, plan: &Plan) -> anyhow::Result<Vec<f64>> {
-    fit_on(kind, data, split, plan)?.predict(&data.x[split.test.clone()])
+/// Trains on `split.train` (see [`fit_rows`]).
+fn fit_on(
+    kind: &ModelKind,
+    data: &Dataset,
+    others: &[Dataset],
+    split: &Split,
+    plan: &Plan,
+) -> anyhow::Result<Fitted> {
+    fit_rows(kind, data, split.train.clone(), others, plan)
+}
+
+/// Trains on `split.train` and predicts `split.test`.
+fn fit_predict(
+    kind: &ModelKind,
+    data: &Dataset,
+    others: &[Dataset],
+    split: &Split,
+    plan: &Plan,
+) -> anyhow::Result<Vec<f64>> {
+    fit_on(kind, data, others, split, plan)?.predict(&data.x[split.test.clone()])
 }
 
 /// The positions (in the test blocks of `select`, in order) of the rows whose outcome is known
@@ -371,6 +427,21 @@ pub fn train_one(
         let data = history.dataset(&spec, plan);
         sets.push((spec, data));
     }
+    // The other coins' rows of each feature set, for the pooled candidates.
+    let pool: Vec<&CoinHistory> = plan
+        .pool
+        .iter()
+        .filter(|h| h.coin != coin && h.parts.iter().any(|p| p.feeds(plan)))
+        .collect();
+    let pooled_sets: Vec<Vec<Dataset>> = sets
+        .iter()
+        .map(|(spec, _)| {
+            pool.iter()
+                .map(|h| h.dataset(spec, plan))
+                .filter(|d| !d.is_empty())
+                .collect()
+        })
+        .collect();
     if sets.len() > 1 {
         // Compare like with like: keep the rows every set has.
         let mut common: HashSet<i64> = sets[0].1.ts.iter().copied().collect();
@@ -430,18 +501,25 @@ pub fn train_one(
             .flat_map(|s| data.y[s.test.clone()].to_vec())
             .collect();
         let y: Vec<bool> = known.iter().map(|&k| y_all[k]).collect();
-        for kind in &plan.candidates {
+        let others = &pooled_sets[set];
+        let tries = plan.candidates.iter().flat_map(|kind| {
+            let pooled = !others.is_empty() && pooled_kind(kind);
+            std::iter::once((kind, false)).chain(pooled.then_some((kind, true)))
+        });
+        for (kind, pooled) in tries {
+            let with: &[Dataset] = if pooled { others } else { &[] };
             let mut p_all = Vec::new();
             for split in select {
-                p_all.extend(fit_predict(kind, data, split, plan)?);
+                p_all.extend(fit_predict(kind, data, with, split, plan)?);
             }
             let p: Vec<f64> = known.iter().map(|&k| p_all[k]).collect();
             let p = (p_all, p);
             let m = Metrics::compute(&y, &p.1).context("no selection rows")?;
             let features = feature_set_label(&spec.series);
             log(format!(
-                "{coin} {horizon}: {} on {features}: selection log loss {:.5} (n={})",
+                "{coin} {horizon}: {}{} on {features}: selection log loss {:.5} (n={})",
                 kind.name(),
+                if pooled { " pooled" } else { "" },
                 m.log_loss,
                 m.n
             ));
@@ -449,8 +527,9 @@ pub fn train_one(
                 model: kind.name(),
                 features,
                 selection_log_loss: m.log_loss,
+                pooled,
             });
-            options.push((set, kind.clone()));
+            options.push((set, kind.clone(), pooled));
             selection_p.push(p.0);
         }
     }
@@ -460,9 +539,15 @@ pub fn train_one(
         .min_by(|a, b| a.1.selection_log_loss.total_cmp(&b.1.selection_log_loss))
         .map(|(i, _)| i)
         .context("no candidates")?;
-    let (set, kind) = options[best].clone();
+    let (set, kind, pooled) = options[best].clone();
     let (spec, data) = &sets[set];
     let data = data.clone();
+    let others: &[Dataset] = if pooled { &pooled_sets[set] } else { &[] };
+    let pooled_with: Vec<Coin> = if pooled {
+        pool.iter().map(|h| h.coin).collect()
+    } else {
+        Vec::new()
+    };
     let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
     let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
     // Calibrate on the selection rows whose outcome is known before the scored period.
@@ -496,7 +581,7 @@ pub fn train_one(
     // Permutation importance: the last selection fold's model on its newest known rows.
     let importance = match select.last() {
         Some(last) => {
-            let mut model = fit_on(&kind, &data, last, plan)?;
+            let mut model = fit_on(&kind, &data, others, last, plan)?;
             model.calibrate(platt);
             let measured: Vec<usize> = last
                 .test
@@ -536,7 +621,7 @@ pub fn train_one(
     let (mut y, mut p) = (Vec::new(), Vec::new());
     for split in report {
         p.extend(
-            fit_predict(&kind, &data, split, plan)?
+            fit_predict(&kind, &data, others, split, plan)?
                 .into_iter()
                 .map(|q| platt.apply(q)),
         );
@@ -568,7 +653,8 @@ pub fn train_one(
             .context("no report rows")?
             .with_evidence(&traded, trials);
 
-    // 3. The misleading contrast: a shuffled 80/20 split of the same rows.
+    // 3. The misleading contrast: a shuffled 80/20 split of the same rows (this coin's own, also
+    // for a pooled model: the contrast is about the split, not the data).
     let mut order: Vec<usize> = (0..data.len()).collect();
     Rng::new(plan.train.seed ^ 0x5EED).shuffle(&mut order);
     let cut = data.len() * 4 / 5;
@@ -588,16 +674,10 @@ pub fn train_one(
     )
     .context("no shuffled rows")?;
 
-    // 4. The shipped model: every row (the newest max_train_rows), with the calibration folded in.
+    // 4. The shipped model: every row (the newest max_train_rows; pooled, with the other coins'
+    // rows up to the same time), with the calibration folded in.
     let start = data.len().saturating_sub(plan.max_train_rows);
-    let mut model = fit(
-        &kind,
-        &data.x[start..],
-        &data.y[start..],
-        &data.ts[start..],
-        horizon_s,
-        &plan.train,
-    )?;
+    let mut model = fit_rows(&kind, &data, 0..data.len(), others, plan)?;
     model.calibrate(platt);
     let stem = ModelCard::stem(coin, horizon);
     let onnx = model.to_onnx(&[
@@ -631,7 +711,12 @@ pub fn train_one(
         id: format!("{stem}-{}", &sha[..8]),
         coin,
         horizon,
-        model_name: kind.name(),
+        // A pooled model says so in its name (the report's and the API's `kind`).
+        model_name: if pooled {
+            format!("{} {POOLED}", kind.name())
+        } else {
+            kind.name()
+        },
         depth: kind.depth(),
         model: kind,
         features: FeatureInfo {
@@ -641,6 +726,7 @@ pub fn train_one(
             first_period_bars: spec.first_period_bars,
             growth: spec.growth,
             series: spec.series.clone(),
+            scaled: spec.scaled,
             names: spec.names(),
         },
         training: TrainingData {
@@ -653,6 +739,7 @@ pub fn train_one(
                         .iter()
                         .filter(|s| spec.series.iter().any(|n| s.starts_with(&format!("{n}:")))),
                 )
+                .chain(pool.iter().filter(|_| pooled).flat_map(|h| h.sources.iter()))
                 .cloned()
                 .collect(),
             bar_seconds: plan.bar_s,
@@ -683,6 +770,7 @@ pub fn train_one(
         calibration: Some(calibration),
         importance,
         configurations_tried: Some(trials),
+        pooled_with,
         onnx_file: format!("{stem}.onnx"),
         onnx_sha256: sha,
         golden,
@@ -812,8 +900,8 @@ mod tests {
     }
 
     /// Hourly bars of a seeded random walk whose returns carry a little of the last one's.
-    fn walk(n: usize) -> Vec<Bar> {
-        let mut state = 3u64;
+    fn walk(n: usize, seed: u64) -> Vec<Bar> {
+        let mut state = seed;
         let (mut close, mut last) = (100.0_f64, 0.0_f64);
         (0..n)
             .map(|i| {
@@ -836,37 +924,50 @@ mod tests {
             .collect()
     }
 
-    /// Every choice (model kind, calibration, importance, signal threshold) is made on rows whose
-    /// outcome is known before the first scored prediction: rewriting every price from then on
-    /// changes the scored figures and no choice.
-    #[test]
-    fn no_choice_reads_a_price_of_the_scored_period() {
-        let history = CoinHistory {
-            coin: Coin::BTC,
+    fn history(coin: Coin, seed: u64) -> CoinHistory {
+        CoinHistory {
+            coin,
             parts: vec![BaseBars {
-                bars: walk(4_000),
+                bars: walk(4_000, seed),
                 interval_s: 3600,
             }],
-            sources: vec![],
+            sources: vec![format!("{coin} walk")],
             series: SeriesSet::default(),
             series_sources: vec![],
-        };
-        // A 4 h label on hourly rows: the last selection rows' outcomes lie in the scored period.
-        let mut plan = default_plan(Horizon::H4, 60);
-        plan.train.epochs = 2;
-        plan.max_train_rows = 1_500;
-        let a = train_one(&history, &plan, None, &mut |_| {}).unwrap();
-        let scored_from = chrono::DateTime::parse_from_rfc3339(&a.card.walk_forward.test_from)
-            .unwrap()
-            .timestamp();
-        let mut later = history.clone();
-        for (k, b) in later.parts[0].bars.iter_mut().enumerate() {
-            if b.ts >= scored_from {
+        }
+    }
+
+    /// Rewrites every bar at or after `from`.
+    fn rewrite_from(history: &mut CoinHistory, from: i64) {
+        for (k, b) in history.parts[0].bars.iter_mut().enumerate() {
+            if b.ts >= from {
                 let f = if k % 2 == 0 { 1.03 } else { 0.97 };
                 (b.open, b.high, b.low, b.close) = (b.open * f, b.high * f * 1.01, b.low * f, b.close / f);
             }
         }
-        let b = train_one(&later, &plan, None, &mut |_| {}).unwrap();
+    }
+
+    /// Every choice (model kind, pooling, calibration, importance, signal threshold) is made on
+    /// rows whose outcome is known before the first scored prediction: rewriting every price of
+    /// every pooled coin from then on changes the scored figures and no choice.
+    #[test]
+    fn no_choice_reads_a_price_of_the_scored_period() {
+        let (btc, eth) = (history(Coin::BTC, 3), history(Coin::ETH, 5));
+        // A 4 h label on hourly rows: the last selection rows' outcomes lie in the scored period.
+        let mut plan = default_plan(Horizon::H4, 60);
+        plan.train.epochs = 2;
+        plan.max_train_rows = 1_500;
+        plan.pool = Arc::new(vec![btc.clone(), eth.clone()]);
+        let a = train_one(&btc, &plan, None, &mut |_| {}).unwrap();
+        let scored_from = chrono::DateTime::parse_from_rfc3339(&a.card.walk_forward.test_from)
+            .unwrap()
+            .timestamp();
+        let (mut later, mut eth_later) = (btc.clone(), eth.clone());
+        rewrite_from(&mut later, scored_from);
+        rewrite_from(&mut eth_later, scored_from);
+        let mut plan_later = plan.clone();
+        plan_later.pool = Arc::new(vec![later.clone(), eth_later]);
+        let b = train_one(&later, &plan_later, None, &mut |_| {}).unwrap();
         assert_eq!(a.card.selection, b.card.selection);
         assert_eq!(a.card.model, b.card.model);
         assert_eq!(a.card.calibration, b.card.calibration);
@@ -875,14 +976,39 @@ mod tests {
         assert_eq!(threshold(&a), threshold(&b));
         // The rewrite did reach what is scored.
         assert_ne!(a.card.walk_forward.metrics, b.card.walk_forward.metrics);
-        // Three kinds were tried, each at every threshold of the grid.
-        assert_eq!(a.card.selection.len(), 3);
+        // Three kinds were tried alone and two of them pooled, each at every threshold.
+        assert_eq!(a.card.selection.len(), 5);
+        assert_eq!(a.card.selection.iter().filter(|c| c.pooled).count(), 2);
         assert_eq!(
             a.card.configurations_tried,
-            Some(3 * strategy::THRESHOLD_GRID.len())
+            Some(5 * strategy::THRESHOLD_GRID.len())
         );
+        let chosen_pooled = a
+            .card
+            .selection
+            .iter()
+            .min_by(|x, y| x.selection_log_loss.total_cmp(&y.selection_log_loss))
+            .unwrap()
+            .pooled;
+        assert_eq!(a.card.pooled_with.is_empty(), !chosen_pooled);
         assert_eq!(a.card.walk_forward.confidence_deciles.len(), 10);
         assert_eq!(a.card.importance.len(), a.card.features.names.len());
+    }
+
+    /// A pool of this coin alone is no pool: the same candidates and the same model, byte for
+    /// byte, as training without one.
+    #[test]
+    fn a_pool_of_the_coin_itself_changes_nothing() {
+        let btc = history(Coin::BTC, 3);
+        let mut plan = default_plan(Horizon::H1, 60);
+        plan.train.epochs = 2;
+        plan.max_train_rows = 1_500;
+        let alone = train_one(&btc, &plan, None, &mut |_| {}).unwrap();
+        plan.pool = Arc::new(vec![btc.clone()]);
+        let pooled = train_one(&btc, &plan, None, &mut |_| {}).unwrap();
+        assert_eq!(alone.onnx, pooled.onnx);
+        assert_eq!(alone.card.selection, pooled.card.selection);
+        assert!(pooled.card.pooled_with.is_empty());
     }
 
     #[test]

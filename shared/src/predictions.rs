@@ -374,7 +374,8 @@ pub struct ModelInfo {
     pub id: String,
     pub coin: Coin,
     pub horizon: Horizon,
-    /// `logistic`, `mlp-32-16` (a feed-forward net) or `gbm-d3` (gradient-boosted trees).
+    /// `logistic`, `mlp-32-16` (a feed-forward net) or `gbm-d3` (gradient-boosted trees),
+    /// followed by ` pooled` when it learnt from every coin's rows (`pooled_with`).
     pub kind: String,
     /// Weight layers; a tree model's most levels.
     pub depth: u32,
@@ -412,6 +413,10 @@ pub struct ModelInfo {
     /// trained before it was recorded.
     #[serde(default)]
     pub configurations_tried: Option<u32>,
+    /// The other coins whose rows it also learnt from (pooled training, chosen over this coin's
+    /// rows alone on the selection folds); empty: this coin's rows only.
+    #[serde(default)]
+    pub pooled_with: Vec<Coin>,
 }
 
 /// A model's walk-forward evaluation.

@@ -5,6 +5,9 @@ use super::*;
 
 /// A model kind in words: `logistic` → `logistic regression`, `mlp-32-16` → `feed-forward net (32, 16)`.
 pub fn model_kind(kind: &str) -> String {
+    if let Some(base) = kind.strip_suffix(" pooled") {
+        return format!("{}, learnt from every coin", model_kind(base));
+    }
     match kind.strip_prefix("mlp-") {
         Some(layers) => format!("feed-forward net ({})", layers.replace('-', ", ")),
         None if kind == "logistic" => "logistic regression".into(),

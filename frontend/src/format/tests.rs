@@ -98,6 +98,10 @@ fn model_kinds_read_as_words() {
     assert_eq!(model_kind("logistic"), "logistic regression");
     assert_eq!(model_kind("mlp-32-16"), "feed-forward net (32, 16)");
     assert_eq!(model_kind("gbm-d3"), "gradient-boosted trees (depth 3)");
+    assert_eq!(
+        model_kind("gbm-d3 pooled"),
+        "gradient-boosted trees (depth 3), learnt from every coin"
+    );
     assert_eq!(model_kind("gbt"), "gbt");
 }
 

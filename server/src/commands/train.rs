@@ -421,9 +421,33 @@ fn gate_section(lines: &[GateLine]) -> String {
     md
 }
 
+/// Gives every job's plan the histories of every coin trained for the same horizon, so each
+/// coin's pooled candidates learn from all of them (`Plan::pool`).
+fn pooled(mut jobs: Vec<(CoinHistory, Plan)>) -> Vec<(CoinHistory, Plan)> {
+    let mut pools: std::collections::HashMap<shared::Horizon, std::sync::Arc<Vec<CoinHistory>>> =
+        std::collections::HashMap::new();
+    for (_, plan) in &jobs {
+        pools.entry(plan.horizon).or_insert_with(|| {
+            std::sync::Arc::new(
+                jobs.iter()
+                    .filter(|(_, p)| p.horizon == plan.horizon)
+                    .map(|(h, _)| h.clone())
+                    .collect(),
+            )
+        });
+    }
+    for (_, plan) in &mut jobs {
+        if let Some(pool) = pools.get(&plan.horizon) {
+            plan.pool = pool.clone();
+        }
+    }
+    jobs
+}
+
 /// Trains `jobs` on every core and writes the models, cards and report; with a `gate`, only the
 /// models it promotes.
 pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>) -> anyhow::Result<()> {
+    let jobs = pooled(jobs);
     let started = Instant::now();
     let commit = commit();
     let total = jobs.len();

@@ -228,6 +228,7 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
                 })
                 .collect(),
             configurations_tried: c.configurations_tried.map(|n| n as u32),
+            pooled_with: c.pooled_with.clone(),
         });
     }
     let retrain = crate::predict::retrain::stored_progress(&state.db)
