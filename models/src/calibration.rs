@@ -134,10 +134,13 @@ pub fn permutation_importance(
 /// effective sample size: the variance of its accuracy is the Newey-West long-run variance of
 /// `1[row in decile] * (hit - accuracy)` over every row in time order (a ratio estimator, so
 /// neighbouring rows of a decile that share an outcome window count as the evidence they are).
-/// Fewer than 10 rows: none.
+/// Fewer than 10 rows, or fewer than 10 distinct confidences: none.
 pub fn confidence_deciles(up: &[bool], p: &[f64], ts: &[i64], horizon_s: i64) -> Vec<ConfidenceDecile> {
     let n = up.len().min(p.len()).min(ts.len());
-    if n < 10 {
+    // With fewer than ten distinct confidences (a model that makes one constant call), ten
+    // "deciles" would be slices of time, not of confidence: none.
+    let distinct: std::collections::HashSet<u64> = p[..n].iter().map(|q| (q - 0.5).abs().to_bits()).collect();
+    if n < 10 || distinct.len() < 10 {
         return Vec::new();
     }
     let confidence = |i: usize| (p[i] - 0.5).abs();
@@ -229,7 +232,8 @@ mod tests {
             })
             .collect();
         let runs: Vec<bool> = (0..n).map(|i| flips[i / 12]).collect();
-        let flat = vec![0.6; n];
+        // UP calls whose confidence grows with time: each decile a stretch of 200 hours.
+        let flat: Vec<f64> = (0..n).map(|i| 0.6 + i as f64 * 1e-5).collect();
         let short = confidence_deciles(&runs, &flat, &ts, 3600);
         let long = confidence_deciles(&runs, &flat, &ts, 12 * 3600);
         let total = |d: &[ConfidenceDecile]| d.iter().map(|d| d.n_effective).sum::<f64>();
@@ -241,6 +245,8 @@ mod tests {
         );
         assert!(total(&long) < 0.5 * n as f64, "{}", total(&long));
         assert!(long.iter().all(|d| d.low <= d.accuracy && d.accuracy <= d.high));
+        // One constant call has no confidence order: no deciles.
+        assert!(confidence_deciles(&runs, &vec![0.6; n], &ts, 3600).is_empty());
     }
 
     #[test]

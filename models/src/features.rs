@@ -29,7 +29,9 @@ use crate::history::Bar;
 use crate::series::{self, SeriesSet};
 
 /// The version of the feature definitions. A model records the version it was trained with; the
-/// server refuses a model whose version it cannot build. Bump on any change below.
+/// server refuses a model whose version it cannot build. Bump on any change below, except an
+/// optional block a spec names (as `series` and `scaled`): an older server would build other
+/// names than the card records and refuse the model (`registry`), never serve it wrong features.
 pub const FEATURE_VERSION: u32 = 3;
 
 /// How many periods, and how they grow.

@@ -127,7 +127,8 @@ pub struct Plan {
     /// Walk-forward test blocks; the first half choose the model, the second half report it.
     pub folds: usize,
     pub initial_train_fraction: f64,
-    /// At most this many of the most recent rows train each fold (keeps folds comparable and fast).
+    /// At most this many of the most recent rows of this coin train each fold (keeps folds
+    /// comparable and fast); a pooled fit adds at most as many again from the other coins.
     pub max_train_rows: usize,
     /// Trading costs for the strategy evaluation.
     pub costs: Costs,
@@ -136,8 +137,9 @@ pub struct Plan {
     /// `coincast retrain --shuffled-labels` checks that it does.
     pub shuffle_labels: bool,
     /// Every coin's history for this horizon (this coin's own is skipped): with others in it,
-    /// the [`POOLED_KINDS`] are also tried pooled, learning from every coin's rows up to each
-    /// fold's training end. Empty: this coin's rows only.
+    /// the kinds [`pooled_kind`] names are also tried pooled, learning from every coin's rows up
+    /// to each fold's training end. Empty (and ignored with `shuffle_labels`): this coin's rows
+    /// only.
     pub pool: Arc<Vec<CoinHistory>>,
 }
 
@@ -218,34 +220,50 @@ fn fit_rows(
     others: &[Dataset],
     plan: &Plan,
 ) -> anyhow::Result<Fitted> {
+    let r = training_rows(data, rows, others, plan);
+    fit(kind, &r.x, &r.y, &r.ts, plan.horizon.seconds(), &plan.train)
+}
+
+/// The rows one fit learns from (see [`fit_rows`]).
+#[derive(Debug, Default)]
+struct TrainingRows {
+    x: Vec<Vec<f32>>,
+    y: Vec<bool>,
+    ts: Vec<i64>,
+    /// How many rows each of the other coins' data sets gave.
+    from_others: Vec<usize>,
+}
+
+/// This coin's `rows` of `data` (their newest `max_train_rows`) and, when `others` are given, the
+/// rows of each other coin made at or before the last of them (the newest, at most
+/// `max_train_rows` from all of them together).
+fn training_rows(
+    data: &Dataset,
+    rows: std::ops::Range<usize>,
+    others: &[Dataset],
+    plan: &Plan,
+) -> TrainingRows {
     let start = rows.end.saturating_sub(plan.max_train_rows).max(rows.start);
-    let own = start..rows.end;
-    let horizon_s = plan.horizon.seconds();
-    if others.is_empty() || own.is_empty() {
-        return fit(
-            kind,
-            &data.x[own.clone()],
-            &data.y[own.clone()],
-            &data.ts[own],
-            horizon_s,
-            &plan.train,
-        );
-    }
-    let (mut x, mut y, mut ts) = (
-        data.x[own.clone()].to_vec(),
-        data.y[own.clone()].to_vec(),
-        data.ts[own.clone()].to_vec(),
-    );
-    let limit = data.ts[own.end - 1];
-    let each = (plan.max_train_rows / others.len()).max(1);
-    for o in others {
+    let own = start..rows.end.max(start);
+    let mut r = TrainingRows {
+        x: data.x[own.clone()].to_vec(),
+        y: data.y[own.clone()].to_vec(),
+        ts: data.ts[own.clone()].to_vec(),
+        from_others: vec![0; others.len()],
+    };
+    let Some(&limit) = own.end.checked_sub(1).and_then(|last| data.ts.get(last)) else {
+        return r;
+    };
+    let each = plan.max_train_rows / others.len().max(1);
+    for (o, given) in others.iter().zip(&mut r.from_others) {
         let end = o.ts.partition_point(|&t| t <= limit);
         let from = end.saturating_sub(each);
-        x.extend_from_slice(&o.x[from..end]);
-        y.extend_from_slice(&o.y[from..end]);
-        ts.extend_from_slice(&o.ts[from..end]);
+        r.x.extend_from_slice(&o.x[from..end]);
+        r.y.extend_from_slice(&o.y[from..end]);
+        r.ts.extend_from_slice(&o.ts[from..end]);
+        *given = end - from;
     }
-    fit(kind, &x, &y, &ts, horizon_s, &plan.train)
+    r
 }
 
 /// Trains on `split.train` (see [`fit_rows`]).
@@ -427,21 +445,22 @@ pub fn train_one(
         let data = history.dataset(&spec, plan);
         sets.push((spec, data));
     }
-    // The other coins' rows of each feature set, for the pooled candidates.
+    // The other coins' rows of each feature set, for the pooled candidates (none for the
+    // shuffled-labels control: their labels would still be real).
     let pool: Vec<&CoinHistory> = plan
         .pool
         .iter()
-        .filter(|h| h.coin != coin && h.parts.iter().any(|p| p.feeds(plan)))
+        .filter(|h| !plan.shuffle_labels && h.coin != coin && h.parts.iter().any(|p| p.feeds(plan)))
         .collect();
-    let pooled_sets: Vec<Vec<Dataset>> = sets
+    let (pooled_coins, pooled_sets): (Vec<Vec<Coin>>, Vec<Vec<Dataset>>) = sets
         .iter()
         .map(|(spec, _)| {
             pool.iter()
-                .map(|h| h.dataset(spec, plan))
-                .filter(|d| !d.is_empty())
-                .collect()
+                .map(|h| (h.coin, h.dataset(spec, plan)))
+                .filter(|(_, d)| !d.is_empty())
+                .unzip()
         })
-        .collect();
+        .unzip();
     if sets.len() > 1 {
         // Compare like with like: keep the rows every set has.
         let mut common: HashSet<i64> = sets[0].1.ts.iter().copied().collect();
@@ -543,11 +562,6 @@ pub fn train_one(
     let (spec, data) = &sets[set];
     let data = data.clone();
     let others: &[Dataset] = if pooled { &pooled_sets[set] } else { &[] };
-    let pooled_with: Vec<Coin> = if pooled {
-        pool.iter().map(|h| h.coin).collect()
-    } else {
-        Vec::new()
-    };
     let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
     let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
     // Calibrate on the selection rows whose outcome is known before the scored period.
@@ -589,11 +603,15 @@ pub fn train_one(
                 .filter(|&i| data.ts[i] + horizon_s <= scored_from)
                 .collect();
             let measured = &measured[measured.len().saturating_sub(IMPORTANCE_ROWS)..];
+            let failed = std::cell::RefCell::new(None);
             let predict = |x: &[Vec<f32>]| -> Vec<f32> {
-                model
-                    .predict(x)
-                    .map(|p| p.into_iter().map(|p| p as f32).collect())
-                    .unwrap_or_else(|_| vec![0.5; x.len()])
+                match model.predict(x) {
+                    Ok(p) => p.into_iter().map(|p| p as f32).collect(),
+                    Err(e) => {
+                        failed.borrow_mut().get_or_insert(e);
+                        vec![0.5; x.len()]
+                    }
+                }
             };
             let grew = permutation_importance(
                 &predict,
@@ -602,6 +620,9 @@ pub fn train_one(
                 3,
                 plan.train.seed,
             );
+            if let Some(e) = failed.into_inner() {
+                return Err(e.context("permutation importance"));
+            }
             let mut importance: Vec<FeatureImportance> = spec
                 .names()
                 .into_iter()
@@ -676,8 +697,15 @@ pub fn train_one(
 
     // 4. The shipped model: every row (the newest max_train_rows; pooled, with the other coins'
     // rows up to the same time), with the calibration folded in.
-    let start = data.len().saturating_sub(plan.max_train_rows);
-    let mut model = fit_rows(&kind, &data, 0..data.len(), others, plan)?;
+    let shipped = training_rows(&data, 0..data.len(), others, plan);
+    let mut model = fit(&kind, &shipped.x, &shipped.y, &shipped.ts, horizon_s, &plan.train)?;
+    // The coins that gave the shipped model rows (and only those).
+    let pooled_with: Vec<Coin> = pooled_coins[set]
+        .iter()
+        .zip(&shipped.from_others)
+        .filter(|(_, n)| **n > 0)
+        .map(|(c, _)| *c)
+        .collect();
     model.calibrate(platt);
     let stem = ModelCard::stem(coin, horizon);
     let onnx = model.to_onnx(&[
@@ -739,17 +767,21 @@ pub fn train_one(
                         .iter()
                         .filter(|s| spec.series.iter().any(|n| s.starts_with(&format!("{n}:")))),
                 )
-                .chain(pool.iter().filter(|_| pooled).flat_map(|h| h.sources.iter()))
+                .chain(
+                    pool.iter()
+                        .filter(|h| pooled_with.contains(&h.coin))
+                        .flat_map(|h| h.sources.iter()),
+                )
                 .cloned()
                 .collect(),
             bar_seconds: plan.bar_s,
             rows_at: history.rows_at(plan),
-            from: rfc3339(data.ts[start]),
-            to: rfc3339(*data.ts.last().unwrap_or(&0)),
-            rows: data.len() - start,
-            up_rate: Some(
-                data.y[start..].iter().filter(|&&u| u).count() as f64 / (data.len() - start).max(1) as f64,
-            ),
+            // Every row the shipped model learnt from, the other coins' too when pooled: what
+            // the in-sample checks and the no-skill forecast go by.
+            from: rfc3339(shipped.ts.iter().copied().min().unwrap_or(0)),
+            to: rfc3339(shipped.ts.iter().copied().max().unwrap_or(0)),
+            rows: shipped.ts.len(),
+            up_rate: Some(shipped.y.iter().filter(|&&u| u).count() as f64 / shipped.y.len().max(1) as f64),
             not_used,
         },
         selection,
@@ -993,6 +1025,39 @@ mod tests {
         assert_eq!(a.card.pooled_with.is_empty(), !chosen_pooled);
         assert_eq!(a.card.walk_forward.confidence_deciles.len(), 10);
         assert_eq!(a.card.importance.len(), a.card.features.names.len());
+    }
+
+    /// A pooled fit takes the other coins' rows only up to this coin's last training row, so
+    /// their labels end before the fold's test block (purge and embargo included), also when this
+    /// coin's rows are capped; at most `max_train_rows` come from the others together.
+    #[test]
+    fn pooled_rows_end_where_the_folds_training_ends() {
+        let horizon_s = 4 * 3600;
+        let wf = WalkForward {
+            folds: 6,
+            initial_train_fraction: 0.4,
+            horizon_s,
+            embargo_s: horizon_s,
+        };
+        let own = data(3000);
+        let mut other = data(3500);
+        other.ts.iter_mut().for_each(|t| *t -= 1800);
+        let mut plan = default_plan(Horizon::H4, 60);
+        plan.max_train_rows = 500;
+        for split in wf.splits(&own.ts) {
+            let test_start = own.ts[split.test.start];
+            let r = training_rows(&own, split.train.clone(), &[other.clone(), other.clone()], &plan);
+            assert!(
+                r.ts.iter().all(|t| t + horizon_s + horizon_s <= test_start),
+                "{split:?}"
+            );
+            assert_eq!(
+                r.from_others.iter().sum::<usize>(),
+                r.ts.len() - split.train.len().min(500)
+            );
+            assert!(r.from_others.iter().sum::<usize>() <= 500);
+        }
+        assert_eq!(training_rows(&own, 0..0, &[other], &plan).ts.len(), 0);
     }
 
     /// A pool of this coin alone is no pool: the same candidates and the same model, byte for
