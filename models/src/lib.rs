@@ -13,6 +13,7 @@
 pub mod bars;
 pub mod calibration;
 pub mod card;
+pub mod confidence;
 pub mod features;
 pub mod fills;
 pub mod fitted;

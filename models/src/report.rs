@@ -250,6 +250,7 @@ stores ^GSPC. On-chain series (mempool count, transactions per second) are colle
 these models: their history in our data ends in March 2021, so no model using them could be evaluated out of \
 sample or run on the bundled replay.\n"
     )?;
+    md.push_str(&crate::confidence::section(cards));
     writeln!(md, "## Plots\n")?;
     let mut coins: Vec<Coin> = cards.iter().map(|c| c.coin).collect();
     coins.sort();

@@ -285,6 +285,9 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             card.walk_forward.folds = 1;
             card.walk_forward.accuracy_vs_coverage = coverage_curve(&data.y, &p);
             card.walk_forward.reliability = reliability(&data.y, &p, 10);
+            // The deciles of these rows (the card's are its walk-forward folds').
+            card.walk_forward.confidence_deciles =
+                models::calibration::confidence_deciles(&data.y, &p, &data.ts, card.horizon.seconds());
             card.strategy = Some(traded);
             card.training.sources = vec![format!(
                 "evaluated on {}{}",
