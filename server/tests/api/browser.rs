@@ -143,12 +143,21 @@ async fn coin_pages_show_six_prediction_cards_from_the_replayed_data() {
     );
     // Every horizon's first live prediction (a backfilled one is not current): on a loaded
     // machine the start-up ticks can take longer than the page's own wait.
-    eventually(Duration::from_secs(60), || async {
+    let current = eventually(Duration::from_secs(60), || async {
         let p: shared::PredictionsResponse = app.get("/api/predictions?coin=BTC").await.json().await.unwrap();
         (p.predictions.iter().filter(|l| l.prediction.is_some()).count() == 6).then_some(())
     })
-    .await
-    .expect("a current prediction for each of the six horizons");
+    .await;
+    if current.is_err() {
+        let p: shared::PredictionsResponse = app.get("/api/predictions?coin=BTC").await.json().await.unwrap();
+        let missing: Vec<String> = p
+            .predictions
+            .iter()
+            .filter(|l| l.prediction.is_none())
+            .map(|l| format!("{}: {:?}", l.horizon, l.not_made_reason))
+            .collect();
+        panic!("no current prediction after 60 s for {missing:?}");
+    }
     let browser = Browser::start(1280, 900).await;
     browser.goto(&format!("{}/Bitcoin", app.address)).await;
     browser
