@@ -4,6 +4,7 @@
 //! end when it is dropped.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -41,6 +42,9 @@ impl Browser {
                     .unwrap()
                     .port();
                 let mut driver = Command::new(&driver_bin)
+                    // Its own process group, with the browser it starts: dropping the `Browser`
+                    // ends them all (killing chromedriver alone left every chromium running).
+                    .process_group(0)
                     .arg(format!("--port={port}"))
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
@@ -208,6 +212,11 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The whole group: chromedriver, chromium and its helpers.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.driver.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
