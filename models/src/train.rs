@@ -266,18 +266,7 @@ fn training_rows(
     r
 }
 
-/// Trains on `split.train` (see [`fit_rows`]).
-fn fit_on(
-    kind: &ModelKind,
-    data: &Dataset,
-    others: &[Dataset],
-    split: &Split,
-    plan: &Plan,
-) -> anyhow::Result<Fitted> {
-    fit_rows(kind, data, split.train.clone(), others, plan)
-}
-
-/// Trains on `split.train` and predicts `split.test`.
+/// Trains on `split.train` (see [`fit_rows`]) and predicts `split.test`.
 fn fit_predict(
     kind: &ModelKind,
     data: &Dataset,
@@ -285,28 +274,18 @@ fn fit_predict(
     split: &Split,
     plan: &Plan,
 ) -> anyhow::Result<Vec<f64>> {
-    fit_on(kind, data, others, split, plan)?.predict(&data.x[split.test.clone()])
+    fit_rows(kind, data, split.train.clone(), others, plan)?.predict(&data.x[split.test.clone()])
 }
 
-/// The positions (in the test blocks of `select`, in order) of the rows whose outcome is known
-/// before `scored_from`: the only selection rows any choice may be scored on.
-fn known_before(data: &Dataset, select: &[Split], scored_from: i64, horizon_s: i64) -> Vec<usize> {
+/// The rows of the test blocks of `select` whose outcome is known before `scored_from` (the only
+/// selection rows any choice may be scored on), in order: each as its position among those
+/// blocks' rows (where its prediction is in a selection run) and its index into `data`.
+fn known_before(data: &Dataset, select: &[Split], scored_from: i64, horizon_s: i64) -> Vec<(usize, usize)> {
     select
         .iter()
         .flat_map(|s| s.test.clone())
         .enumerate()
-        .filter(|(_, i)| data.ts[*i] + horizon_s <= scored_from)
-        .map(|(k, _)| k)
-        .collect()
-}
-
-/// The rows (indices into `data`) of the test blocks of `select` whose outcome is known before
-/// `scored_from`, in order: the rows [`known_before`] points at.
-fn selection_rows(data: &Dataset, select: &[Split], scored_from: i64, horizon_s: i64) -> Vec<usize> {
-    select
-        .iter()
-        .flat_map(|s| s.test.clone())
-        .filter(|&i| data.ts[i] + horizon_s <= scored_from)
+        .filter(|&(_, i)| data.ts[i] + horizon_s <= scored_from)
         .collect()
 }
 
@@ -515,11 +494,7 @@ pub fn train_one(
     let mut selection_p = Vec::new();
     for (set, (spec, data)) in sets.iter().enumerate() {
         let known = known_before(data, select, scored_from, horizon_s);
-        let y_all: Vec<bool> = select
-            .iter()
-            .flat_map(|s| data.y[s.test.clone()].to_vec())
-            .collect();
-        let y: Vec<bool> = known.iter().map(|&k| y_all[k]).collect();
+        let y: Vec<bool> = known.iter().map(|&(_, i)| data.y[i]).collect();
         let others = &pooled_sets[set];
         let tries = plan.candidates.iter().flat_map(|kind| {
             let pooled = !others.is_empty() && pooled_kind(kind);
@@ -531,7 +506,7 @@ pub fn train_one(
             for split in select {
                 p_all.extend(fit_predict(kind, data, with, split, plan)?);
             }
-            let p: Vec<f64> = known.iter().map(|&k| p_all[k]).collect();
+            let p: Vec<f64> = known.iter().map(|&(k, _)| p_all[k]).collect();
             let p = (p_all, p);
             let m = Metrics::compute(&y, &p.1).context("no selection rows")?;
             let features = feature_set_label(&spec.series);
@@ -565,9 +540,9 @@ pub fn train_one(
     let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
     let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
     // Calibrate on the selection rows whose outcome is known before the scored period.
-    let chosen = selection_rows(&data, select, scored_from, horizon_s);
     let known = known_before(&data, select, scored_from, horizon_s);
-    let known_p: Vec<f64> = known.iter().map(|&k| selection_p[best][k]).collect();
+    let chosen: Vec<usize> = known.iter().map(|&(_, i)| i).collect();
+    let known_p: Vec<f64> = known.iter().map(|&(k, _)| selection_p[best][k]).collect();
     let known_y: Vec<bool> = chosen.iter().map(|&i| data.y[i]).collect();
     let platt = Platt::fit(&known_p, &known_y);
     let calibrated_p: Vec<f64> = known_p.iter().map(|&q| platt.apply(q)).collect();
@@ -595,7 +570,7 @@ pub fn train_one(
     // Permutation importance: the last selection fold's model on its newest known rows.
     let importance = match select.last() {
         Some(last) => {
-            let mut model = fit_on(&kind, &data, others, last, plan)?;
+            let mut model = fit_rows(&kind, &data, last.train.clone(), others, plan)?;
             model.calibrate(platt);
             let measured: Vec<usize> = last
                 .test
