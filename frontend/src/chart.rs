@@ -241,7 +241,7 @@ pub fn PriceChart(coin: Coin) -> impl IntoView {
         live.prices.track();
         live.reconnected.track();
         let (_, span, _, _) = format::CHART_RANGES[range.get()];
-        let resolution = format::chart_resolution(range.get(), resolution.get());
+        let resolution = format::chart_resolution(range.get(), resolution.get(), live.finest_s());
         async move {
             let from = chrono::Utc::now().timestamp() - span;
             let candles = api::candles(coin, resolution, from).await?;
@@ -275,19 +275,20 @@ pub fn PriceChart(coin: Coin) -> impl IntoView {
                     </div>
                     <div class="ranges" role="group" aria-label="Resolution">
                         {move || {
-                            let offered = format::CHART_RANGES[range.get()].3;
-                            let current = format::chart_resolution(range.get(), resolution.get());
+                            let finest = live.finest_s();
+                            let offered = format::chart_resolutions(range.get(), finest);
+                            let current = format::chart_resolution(range.get(), resolution.get(), finest);
                             offered
-                                .iter()
+                                .into_iter()
                                 .map(|r| view! {
                                     <button
                                         type="button"
                                         class="range resolution"
-                                        aria-pressed=(current == *r).to_string()
+                                        aria-pressed=(current == r).to_string()
                                         title=format!("one point per {r}")
                                         on:click=move |_| resolution.set(Some(r))
                                     >
-                                        {*r}
+                                        {r}
                                     </button>
                                 })
                                 .collect_view()

@@ -46,6 +46,15 @@ impl Live {
             .unwrap_or_else(|| coin.label())
     }
 
+    /// The server's finest candles, seconds (60, or 300 while it replays 5-minute candles): the
+    /// charts offer no finer resolution. Tracked: the charts follow the health answer.
+    pub fn finest_s(&self) -> i64 {
+        self.health.with(|h| match h.as_ref().map(|h| &h.mode) {
+            Some(DataMode::Replay(r)) => i64::from(r.bar_seconds),
+            _ => 60,
+        })
+    }
+
     /// A coin's page path (`/Bitcoin`), named as the server configures it.
     pub fn coin_path(&self, coin: Coin) -> String {
         shared::page_path(&self.coin_name(coin))

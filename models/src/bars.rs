@@ -106,22 +106,21 @@ pub fn resample_read(bars: &[ReadBar], resolution_s: i64) -> Vec<ReadBar> {
     out
 }
 
-/// A chart's bars of `resolution_s` over `[from, to)` (both multiples of it) from minute bars
-/// (oldest first; those in `[from - CARRY_S, to)` are the chart's, and any after `to` only say
-/// how far the data goes): gaps filled and flagged between stored minutes, never past the newest
-/// one (that would invent minutes that have not happened or not arrived), a gap at the start
-/// carried from a minute at most [`CARRY_S`] before `from`, then aggregated. The one read-time
-/// rule: the database read and the server's in-memory bars both answer with it.
-pub fn chart_bars(minutes: &[Bar], from: i64, to: i64, resolution_s: i64) -> Vec<ReadBar> {
-    const MINUTE_S: i64 = 60;
-    let lo = minutes.partition_point(|b| b.ts < from.saturating_sub(CARRY_S));
-    let hi = minutes.partition_point(|b| b.ts < to);
-    let bars = &minutes[lo..hi.max(lo)];
-    let end = minutes
-        .last()
-        .map_or(from, |b| to.min(b.ts.saturating_add(MINUTE_S)));
-    let filled = fill_gaps(bars, MINUTE_S, from, end);
-    if resolution_s == MINUTE_S {
+/// A chart's bars of `resolution_s` over `[from, to)` (both multiples of it) from base bars of
+/// `base_s` (minutes live, 5 minutes in a replay of 5-minute candles; oldest first; those in
+/// `[from - CARRY_S, to)` are the chart's, and any after `to` only say how far the data goes):
+/// gaps filled and flagged between stored bars, never past the newest one (that would invent
+/// bars that have not happened or not arrived), a gap at the start carried from a bar at most
+/// [`CARRY_S`] before `from`, then aggregated. The one read-time rule: the database read and the
+/// server's in-memory bars both answer with it. `resolution_s` is a multiple of `base_s` (the
+/// caller refuses finer ones).
+pub fn chart_bars(base: &[Bar], base_s: i64, from: i64, to: i64, resolution_s: i64) -> Vec<ReadBar> {
+    let lo = base.partition_point(|b| b.ts < from.saturating_sub(CARRY_S));
+    let hi = base.partition_point(|b| b.ts < to);
+    let bars = &base[lo..hi.max(lo)];
+    let end = base.last().map_or(from, |b| to.min(b.ts.saturating_add(base_s)));
+    let filled = fill_gaps(bars, base_s, from, end);
+    if resolution_s == base_s {
         filled
     } else {
         resample_read(&filled, resolution_s)

@@ -1,9 +1,10 @@
 //! `cargo bench -p server`: what a prediction tick costs on this machine, from the database to
-//! the stored prediction (features read from SQLite, tract inference, insert), on the bundled
-//! replay with its five days of warm-up. Speed is measured here, never asserted in tests.
+//! the stored prediction (features read from SQLite, tract inference, insert), on the default
+//! deployment (ten coins) replaying the bundled 5-minute sample with its five days of warm-up.
+//! Speed is measured here, never asserted in tests.
 //!
-//! - `tick/9 models`: a minute tick (30 min, 1 h and 2 h for three coins);
-//! - `tick/18 models`: a quarter-hour tick (all six horizons);
+//! - `tick/30 models`: a 5-minute tick (30 min, 1 h and 2 h for ten coins);
+//! - `tick/60 models`: a quarter-hour tick (all six horizons);
 //! - `tick parts/*`: where a quarter-hour tick's time goes (reading the candles whole or as the
 //!   ticks keep them, features and inference);
 //! - `score_due`: scoring the predictions whose target has passed (none pending: the query cost).
@@ -38,7 +39,7 @@ fn bench_tick(c: &mut Criterion) {
         settings.data_dir = data_dir.path().to_path_buf();
         let conn = db::connect(&settings).await.unwrap();
         db::migrate(&conn).await.unwrap();
-        let replay = Arc::new(Replay::bundled().unwrap());
+        let replay = Arc::new(Replay::bundled(Default::default()).unwrap());
         Runner::collecting(
             Collectors::new(
                 conn.clone(),
@@ -54,25 +55,26 @@ fn bench_tick(c: &mut Criterion) {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
         // The models of the coins the bundled replay holds (the default deployment's).
         let registry = Registry::load_serving(&root, &coincast::coins::DEFAULT).unwrap();
-        // The newest quarter hour with stored minutes before it: every model is due there.
+        // The newest quarter hour with stored candles before it: every model is due there.
         let newest = coincast::clock::current_minute();
         (conn, registry, newest / 900 * 900)
     });
-    // The ticks keep their minute candles between runs, as the job runner does: after the first
-    // iteration each reads only the newest minutes from the database.
+    // The ticks keep their candles between runs, as the job runner does: after the first
+    // iteration each reads only the newest ones from the database.
     let kept = MinuteCache::default();
+    let base_s = 300;
     let mut group = c.benchmark_group("tick");
     group.sample_size(20);
-    for (name, t) in [("9 models", quarter - 60), ("18 models", quarter)] {
+    for (name, t) in [("30 models", quarter - base_s), ("60 models", quarter)] {
         let due = registry
             .all()
             .iter()
-            .filter(|m| tick::due(m.card.horizon, t))
+            .filter(|m| tick::due(m.card.horizon, base_s, t))
             .count();
         assert_eq!(name, format!("{due} models"));
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| async {
-                let outcome = tick::tick(&conn, &registry, &kept, t, coincast::clock::now())
+                let outcome = tick::tick(&conn, &registry, &kept, base_s, t, coincast::clock::now())
                     .await
                     .unwrap();
                 assert_eq!((outcome.made, outcome.skipped.len()), (due, 0), "{outcome:?}");
@@ -81,7 +83,7 @@ fn bench_tick(c: &mut Criterion) {
     }
     group.finish();
     // Where a quarter-hour tick's time goes: the reads, then the pure part (features and
-    // inference for 18 models); the rest of `tick/18 models` is storing the rows.
+    // inference for 60 models); the rest of `tick/60 models` is storing the rows.
     let mut parts = c.benchmark_group("tick parts");
     parts.sample_size(20);
     let models = registry.all();
@@ -93,20 +95,20 @@ fn bench_tick(c: &mut Criterion) {
             .max()
             .unwrap()
     };
-    parts.bench_function("read candles whole, 3 coins", |b| {
+    parts.bench_function("read candles whole, 10 coins", |b| {
         b.to_async(&rt).iter(|| async {
             for coin in coincast::coins::DEFAULT {
-                db::candles::minutes(&conn, coin, quarter - reach(coin), quarter)
+                db::candles::all_of(&conn, coin, base_s, quarter - reach(coin), quarter)
                     .await
                     .unwrap();
             }
         })
     });
-    parts.bench_function("read candles kept, 3 coins", |b| {
+    parts.bench_function("read candles kept, 10 coins", |b| {
         b.to_async(&rt).iter(|| async {
             for coin in coincast::coins::DEFAULT {
                 let (_, read) = kept
-                    .read(&conn, coin, quarter - reach(coin), quarter)
+                    .read(&conn, coin, base_s, quarter - reach(coin), quarter)
                     .await
                     .unwrap();
                 assert_eq!(read, Read::Incremental);
@@ -116,7 +118,7 @@ fn bench_tick(c: &mut Criterion) {
     let inputs = rt.block_on(async {
         let mut inputs = Vec::new();
         for coin in coincast::coins::DEFAULT {
-            let minutes = db::candles::minutes(&conn, coin, quarter - reach(coin), quarter)
+            let minutes = db::candles::all_of(&conn, coin, base_s, quarter - reach(coin), quarter)
                 .await
                 .unwrap();
             let mine: Vec<_> = models.iter().filter(|m| m.card.coin == coin).cloned().collect();
@@ -129,11 +131,11 @@ fn bench_tick(c: &mut Criterion) {
         }
         inputs
     });
-    parts.bench_function("features and inference, 18 models", |b| {
+    parts.bench_function("features and inference, 60 models", |b| {
         b.iter(|| {
             for (mine, minutes, set) in &inputs {
                 for m in mine {
-                    let (x, _) = features::features_from(m, minutes, set, quarter).unwrap();
+                    let (x, _) = features::features_from(m, minutes, base_s, set, quarter).unwrap();
                     m.predict(&x).unwrap();
                 }
             }
@@ -142,7 +144,7 @@ fn bench_tick(c: &mut Criterion) {
     parts.finish();
     c.bench_function("score_due", |b| {
         b.to_async(&rt).iter(|| async {
-            score::score_due(&conn, coincast::clock::current_minute())
+            score::score_due(&conn, base_s, coincast::clock::current_minute())
                 .await
                 .unwrap()
         })

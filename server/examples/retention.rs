@@ -120,10 +120,12 @@ async fn main() -> anyhow::Result<()> {
     settings.data_dir = dir.clone();
     let conn = db::open(&settings).await?;
     apalis_sqlite::SqliteStorage::setup(conn.get_sqlite_connection_pool()).await?;
-    let replay = Arc::new(Replay::bundled()?);
+    // The minute sample: a new candle every minute, as live collection stores them.
+    let replay = Arc::new(Replay::bundled(coincast::config::ReplaySample::Minutes2021)?);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/artifacts");
-    // The models of the coins the bundled replay holds (the default deployment's).
-    let registry = Registry::load_serving(&root, &coincast::coins::DEFAULT)?;
+    // The models of the coins the minute sample holds (BTC, LTC and XRP).
+    let coins: Vec<shared::Coin> = replay.coins().collect();
+    let registry = Registry::load_serving(&root, &coins)?;
     let kept = coincast::predict::minutes::MinuteCache::default();
     let mut runner = Runner::collecting(Collectors::new(
         conn.clone(),
@@ -162,23 +164,23 @@ async fn main() -> anyhow::Result<()> {
         // The candles job at second 5: the replay's completed minutes.
         let shift = replay.shift(&conn, t + 5).await?;
         for coin in replay.coins() {
-            let latest = db::candles::latest_minute(&conn, coin).await?.map(|c| c.ts);
+            let latest = db::candles::latest_of(&conn, coin, 60).await?.map(|c| c.ts);
             let bars = replay.due(coin, shift, t + 5, latest);
             db::candles::upsert_candles(&conn, coin, 60, &bars, &source, t + 5, &mut |_| {}).await?;
         }
         // The predict job at second 20: the models due, then scoring.
         if i % a.infer_every == 0 {
-            tick::tick(&conn, &registry, &kept, t, t + 20).await?;
+            tick::tick(&conn, &registry, &kept, 60, t, t + 20).await?;
         }
         let mut closes = std::collections::HashMap::new();
         for coin in replay.coins() {
-            let close = db::candles::latest_minute(&conn, coin)
+            let close = db::candles::latest_of(&conn, coin, 60)
                 .await?
                 .map_or(1.0, |c| c.close);
             closes.insert(coin, close);
         }
         let mut rows = Vec::new();
-        for m in models.iter().filter(|m| tick::due(m.card.horizon, t)) {
+        for m in models.iter().filter(|m| tick::due(m.card.horizon, 60, t)) {
             let reference = closes.get(&m.card.coin).copied().unwrap_or(1.0);
             rows.push(db::predictions::new_row(
                 m.card.coin,
@@ -193,7 +195,7 @@ async fn main() -> anyhow::Result<()> {
         db::predictions::insert(&conn, rows, t + 20).await?;
         // Scoring every 5 minutes scores the same rows with fewer empty queries.
         if t % 300 == 0 {
-            score::score_due(&conn, t + 20).await?;
+            score::score_due(&conn, 60, t + 20).await?;
         }
         let mut values = vec![
             insert_job(t + 5, "coincast::candles"),

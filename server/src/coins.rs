@@ -52,8 +52,20 @@ pub struct Coins {
     served: Vec<Coin>,
 }
 
-/// The default list's symbols (each a known coin).
-pub const DEFAULT: [Coin; 3] = [Coin::BTC, Coin::LTC, Coin::XRP];
+/// The default list's symbols (each a known coin, each in the bundled replay sample, each with
+/// shipped models).
+pub const DEFAULT: [Coin; 10] = [
+    Coin::BTC,
+    Coin::ETH,
+    Coin::SOL,
+    Coin::XRP,
+    Coin::LTC,
+    Coin::DOGE,
+    Coin::ADA,
+    Coin::BCH,
+    Coin::LINK,
+    Coin::AVAX,
+];
 
 impl Default for Coins {
     fn default() -> Self {
@@ -279,6 +291,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("ETH is served but no model"), "{err}");
-        assert_eq!(Coins::default().served_list(), "BTC, LTC, XRP");
+        assert_eq!(
+            Coins::default().served_list(),
+            "BTC, ETH, SOL, XRP, LTC, DOGE, ADA, BCH, LINK, AVAX"
+        );
     }
 }

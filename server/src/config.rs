@@ -150,8 +150,38 @@ pub struct WorkerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct ReplaySettings {
     pub enabled: bool,
-    /// Folder of 1-minute history files; unset: the sample bundled in the binary.
+    /// Folder of 1-minute or 5-minute history files; unset: a sample bundled in the binary.
     pub dir: Option<PathBuf>,
+    /// Which bundled sample (without `dir`): `binance-5m-2025-06` (the default: the ten default
+    /// coins, 5-minute candles) or `binance-1m-2021-05` (BTC, LTC and XRP, minute candles).
+    #[serde(default)]
+    pub sample: ReplaySample,
+}
+
+/// A recording bundled in the binary (`replay.sample`; `collect::replay` holds the data).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub enum ReplaySample {
+    /// The default: 15 days of Binance 5-minute candles of the ten default coins, 2025-06-01
+    /// 00:00 to 2025-06-15 23:55 UTC (cut from ../shared/data's 5-minute feather files by
+    /// `scripts/cut-replay-sample.py`): after every shipped model's training and gate spans.
+    #[default]
+    #[serde(rename = "binance-5m-2025-06")]
+    FiveMinutes2025,
+    /// 8 days of Binance BTC/USDT, LTC/USDT, XRP/USDT minute candles, 2021-05-12 20:41 to
+    /// 2021-05-20 20:40 UTC (cut from ../shared/data/binance-1m-2021-04_2021-05b): a replay at
+    /// the live collectors' own bar size, one new candle a minute.
+    #[serde(rename = "binance-1m-2021-05")]
+    Minutes2021,
+}
+
+impl ReplaySample {
+    /// Its id (what `replay.sample` names).
+    pub const fn id(self) -> &'static str {
+        match self {
+            ReplaySample::FiveMinutes2025 => "binance-5m-2025-06",
+            ReplaySample::Minutes2021 => "binance-1m-2021-05",
+        }
+    }
 }
 
 /// Where the HTTP server listens.

@@ -97,14 +97,22 @@ mod data_mode_schema {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplayInfo {
-    /// The data set's name (e.g. `binance-1m-2021-05 (bundled sample)`).
+    /// The data set's name (e.g. `binance-5m-2025-06 (bundled sample: ...)`).
     pub dataset: String,
-    /// The original time of the first recorded minute.
+    /// The original time of the first recorded candle.
     pub recorded_from: DateTime<Utc>,
-    /// The original time of the last recorded minute.
+    /// The original time of the last recorded candle.
     pub recorded_to: DateTime<Utc>,
-    /// Seconds added to recorded times to show them as now (a whole number of minutes).
+    /// Seconds added to recorded times to show them as now (a whole number of its bars).
     pub shift_seconds: i64,
+    /// The recorded candles' bar size, seconds: 60, or 300 for a recording of 5-minute candles
+    /// (then charts start at `5m`, and the 30 min to 2 h horizons are predicted every 5 minutes).
+    #[serde(default = "minute")]
+    pub bar_seconds: u32,
+}
+
+fn minute() -> u32 {
+    60
 }
 
 /// The state of one upstream source, as the collectors last saw it.

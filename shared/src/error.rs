@@ -48,7 +48,7 @@ impl ErrorCode {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[cfg_attr(
     feature = "openapi",
-    schema(example = json!({"code": "invalid_parameter", "message": "unknown coin \"DOGE\": expected one of BTC, LTC, XRP", "parameter": "coin"}))
+    schema(example = json!({"code": "invalid_parameter", "message": "unknown coin \"PEPE\": expected one of BTC, ETH, SOL, XRP, LTC, DOGE, ADA, BCH, LINK, AVAX", "parameter": "coin"}))
 )]
 pub struct ApiErrorBody {
     /// Stable machine-readable code.

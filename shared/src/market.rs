@@ -270,6 +270,14 @@ impl Horizon {
         self.cadence_minutes() as i64 * 60
     }
 
+    /// How often a new prediction is made for this horizon where the finest stored candles are
+    /// `base_s` seconds long: its cadence, or one base candle when that is longer (a replay of
+    /// 5-minute candles predicts the 30 min to 2 h horizons every 5 minutes), in seconds.
+    pub const fn cadence_on(self, base_s: i64) -> i64 {
+        let cadence = self.cadence_seconds();
+        if base_s > cadence { base_s } else { cadence }
+    }
+
     /// How often a new prediction is made for this horizon, in minutes: every minute for the short
     /// horizons (30 min to 2 h), every 15 minutes for the long ones (4 h to 12 h).
     pub const fn cadence_minutes(self) -> u32 {
@@ -380,5 +388,9 @@ mod tests {
         assert_eq!(minutes, [30, 60, 120, 240, 360, 720]);
         let cadence: Vec<u32> = Horizon::ALL.iter().map(|h| h.cadence_minutes()).collect();
         assert_eq!(cadence, [1, 1, 1, 15, 15, 15]);
+        let on_minutes: Vec<i64> = Horizon::ALL.iter().map(|h| h.cadence_on(60)).collect();
+        assert_eq!(on_minutes, [60, 60, 60, 900, 900, 900]);
+        let on_five: Vec<i64> = Horizon::ALL.iter().map(|h| h.cadence_on(300)).collect();
+        assert_eq!(on_five, [300, 300, 300, 900, 900, 900]);
     }
 }

@@ -12,10 +12,39 @@ pub const CHART_RANGES: [(&str, i64, &str, &[&str]); 4] = [
     ("30 d", 30 * 86_400, "1h", &["15m", "1h", "1d"]),
 ];
 
-/// The resolution to ask for: the one chosen when the range offers it, else the range's default.
-pub fn chart_resolution(range: usize, chosen: Option<&'static str>) -> &'static str {
-    let (_, _, default, offered) = CHART_RANGES[range.min(CHART_RANGES.len() - 1)];
-    chosen.filter(|c| offered.contains(c)).unwrap_or(default)
+/// A chart resolution's length in seconds (`None` for one the app does not offer).
+pub fn resolution_seconds(resolution: &str) -> Option<i64> {
+    Some(match resolution {
+        "1m" => 60,
+        "5m" => 300,
+        "15m" => 900,
+        "1h" => 3600,
+        "1d" => 86_400,
+        _ => return None,
+    })
+}
+
+/// The resolutions a range offers where the server's finest candles are `finest_s` long (a
+/// replay of 5-minute candles has no 1-minute bars).
+pub fn chart_resolutions(range: usize, finest_s: i64) -> Vec<&'static str> {
+    let (_, _, _, offered) = CHART_RANGES[range.min(CHART_RANGES.len() - 1)];
+    offered
+        .iter()
+        .copied()
+        .filter(|r| resolution_seconds(r).is_some_and(|s| s >= finest_s))
+        .collect()
+}
+
+/// The resolution to ask for: the one chosen when the range offers it (on candles of
+/// `finest_s`), else the range's default, else the finest it offers there.
+pub fn chart_resolution(range: usize, chosen: Option<&'static str>, finest_s: i64) -> &'static str {
+    let (_, _, default, _) = CHART_RANGES[range.min(CHART_RANGES.len() - 1)];
+    let offered = chart_resolutions(range, finest_s);
+    chosen
+        .filter(|c| offered.contains(c))
+        .or_else(|| offered.contains(&default).then_some(default))
+        .or_else(|| offered.first().copied())
+        .unwrap_or(default)
 }
 
 /// Where the hovered point moves on a key press in the chart (arrows, Home/End, Escape).

@@ -591,29 +591,30 @@ fn durations_read_naturally() {
 
 #[test]
 fn chart_resolutions_fall_back_to_the_range_default_when_not_offered() {
-    assert_eq!(chart_resolution(0, None), "1m");
-    assert_eq!(chart_resolution(0, Some("15m")), "15m");
+    assert_eq!(chart_resolution(0, None, 60), "1m");
+    assert_eq!(chart_resolution(0, Some("15m"), 60), "15m");
     assert_eq!(
-        chart_resolution(0, Some("1d")),
+        chart_resolution(0, Some("1d"), 60),
         "1m",
         "a day bar in a 6 h chart is not offered"
     );
     assert_eq!(
-        chart_resolution(3, Some("1m")),
+        chart_resolution(3, Some("1m"), 60),
         "1h",
         "30 d of minutes would pass the 5,000-bar cap"
     );
+    // A replay of 5-minute candles: no 1-minute bars anywhere.
+    assert_eq!(chart_resolutions(0, 300), ["5m", "15m"]);
+    assert_eq!(chart_resolution(0, None, 300), "5m");
+    assert_eq!(chart_resolution(1, Some("1m"), 300), "5m");
+    assert_eq!(chart_resolution(2, None, 300), "1h");
+    for range in 0..CHART_RANGES.len() {
+        assert!(!chart_resolutions(range, 300).is_empty());
+    }
     for (label, span, default, offered) in CHART_RANGES {
         assert!(offered.contains(&default), "{label}");
         for r in offered {
-            let seconds = match *r {
-                "1m" => 60,
-                "5m" => 300,
-                "15m" => 900,
-                "1h" => 3600,
-                "1d" => 86_400,
-                other => panic!("{other}"),
-            };
+            let seconds = resolution_seconds(r).unwrap_or_else(|| panic!("{r}"));
             let bars = span / seconds;
             assert!((24..=2880).contains(&bars), "{label} at {r}: {bars} bars");
         }

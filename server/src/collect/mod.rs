@@ -64,6 +64,13 @@ pub const EARLIEST_DATA_TS: i64 = 1_230_768_000;
 /// session, which time zones can put some hours ahead of UTC now. Further ahead is broken.
 pub const SERIES_AHEAD_S: i64 = crate::clock::DAY_S;
 
+/// The deployment's base bar size, seconds: the finest candles it collects, which every reader
+/// of candles reads (the prediction tick and its cadence, scoring, charts, prices, price events).
+/// Live: Bitstamp's minutes; replaying: the recording's bars (1 or 5 minutes).
+pub fn base_s(replay: Option<&replay::Replay>) -> i64 {
+    replay.map_or(crate::clock::MINUTE_S, replay::Replay::bar_seconds)
+}
+
 /// Refuses candles whose open time is before [`EARLIEST_DATA_TS`] or after the current minute
 /// of `now` (a candle from the future would stop gap healing and show as the latest price).
 pub fn check_candle_times(bars: &[models::history::Bar], now: i64) -> Result<(), FetchError> {

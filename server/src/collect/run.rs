@@ -82,6 +82,11 @@ impl Collectors {
         self.replay.as_ref()
     }
 
+    /// The bar size of the candles collected (see [`base_s`]).
+    pub fn base_s(&self) -> i64 {
+        crate::collect::base_s(self.replay.as_deref())
+    }
+
     /// The chain sources: mempool.space's mempool and two blockchain.info charts.
     pub async fn chain(&self) -> Vec<Result<(), SourceError>> {
         vec![
@@ -147,7 +152,14 @@ impl Collectors {
         let mut out = Vec::new();
         match &self.replay {
             Some(replay) => {
-                for coin in replay.coins() {
+                let held: Vec<Coin> = replay.coins().collect();
+                for coin in self
+                    .coins
+                    .all()
+                    .iter()
+                    .map(|c| c.coin)
+                    .filter(|c| held.contains(c))
+                {
                     let source = SourceId::Replay(coin);
                     out.push(self.track(source, self.replay_candles(replay, coin)).await);
                 }
@@ -174,7 +186,9 @@ impl Collectors {
     }
 
     async fn latest_candle(&self, coin: Coin) -> anyhow::Result<Option<i64>> {
-        Ok(db::candles::latest_minute(&self.db, coin).await?.map(|c| c.ts))
+        Ok(db::candles::latest_of(&self.db, coin, self.base_s())
+            .await?
+            .map(|c| c.ts))
     }
 
     async fn bitstamp_candles(&self, coin: Coin, pair: &str) -> anyhow::Result<Option<i64>> {
@@ -233,10 +247,11 @@ impl Collectors {
         let now = self.clock.now();
         let bars = bars.to_vec();
         let source = origin.stored();
+        let base_s = self.base_s();
         db::serialized(&self.db, move |txn| {
             Box::pin(async move {
-                db::candles::upsert_candles(txn, coin, MINUTE_S, &bars, &source, now, &mut |_| {}).await?;
-                db::events::record_minutes(txn, coin, first, last, now).await
+                db::candles::upsert_candles(txn, coin, base_s, &bars, &source, now, &mut |_| {}).await?;
+                db::events::record_prices(txn, coin, base_s, first, last, now).await
             })
         })
         .await

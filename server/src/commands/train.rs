@@ -598,7 +598,7 @@ pub async fn main(mut args: TrainArgs, settings: &Settings) -> anyhow::Result<()
     };
     let gate = match (&args.gate_against, until) {
         (Some(dir), Some(window_from)) => {
-            let replay = crate::collect::replay::Replay::bundled()?.info(0);
+            let replay = crate::collect::replay::Replay::bundled(Default::default())?.info(0);
             Some(Gate {
                 champions: Registry::load(dir)?,
                 window_from,

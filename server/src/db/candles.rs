@@ -9,7 +9,6 @@ use sea_orm::{
 };
 use shared::Coin;
 
-use crate::clock::MINUTE_S;
 use crate::db::entities::candle;
 
 /// Rows per INSERT statement (11 columns: well under SQLite's and PostgreSQL's bind limits).
@@ -22,41 +21,42 @@ pub fn of(coin: Coin, interval_s: i64) -> Select<candle::Entity> {
         .filter(candle::Column::IntervalS.eq(i32::try_from(interval_s).unwrap_or(i32::MAX)))
 }
 
-/// The minute candles of a coin in `[from, to)`, oldest first.
-pub async fn minutes(db: &impl ConnectionTrait, coin: Coin, from: i64, to: i64) -> Result<Vec<Bar>, DbErr> {
-    Ok(of(coin, MINUTE_S)
-        .filter(candle::Column::Ts.gte(from))
-        .filter(candle::Column::Ts.lt(to))
-        .order_by_asc(candle::Column::Ts)
-        .all(db)
-        .await?
-        .iter()
-        .map(candle::Model::bar)
-        .collect())
-}
-
-/// How many minute candles of a coin are stored in `[from, to)` (counted in SQL).
-pub async fn count_minutes(db: &impl ConnectionTrait, coin: Coin, from: i64, to: i64) -> Result<u64, DbErr> {
-    of(coin, MINUTE_S)
+/// How many bars of a coin at one bar size are stored in `[from, to)` (counted in SQL).
+pub async fn count_of(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    interval_s: i64,
+    from: i64,
+    to: i64,
+) -> Result<u64, DbErr> {
+    of(coin, interval_s)
         .filter(candle::Column::Ts.gte(from))
         .filter(candle::Column::Ts.lt(to))
         .count(db)
         .await
 }
 
-/// The newest stored minute candle of a coin.
-pub async fn latest_minute(db: &impl ConnectionTrait, coin: Coin) -> Result<Option<candle::Model>, DbErr> {
-    of(coin, MINUTE_S).order_by_desc(candle::Column::Ts).one(db).await
-}
-
-/// The newest minute candle of a coin in `(after, at]`.
-pub async fn minute_in(
+/// The newest stored bar of a coin at one bar size.
+pub async fn latest_of(
     db: &impl ConnectionTrait,
     coin: Coin,
+    interval_s: i64,
+) -> Result<Option<candle::Model>, DbErr> {
+    of(coin, interval_s)
+        .order_by_desc(candle::Column::Ts)
+        .one(db)
+        .await
+}
+
+/// The newest bar of a coin at one bar size opening in `(after, at]`.
+pub async fn bar_in(
+    db: &impl ConnectionTrait,
+    coin: Coin,
+    interval_s: i64,
     after: i64,
     at: i64,
 ) -> Result<Option<candle::Model>, DbErr> {
-    of(coin, MINUTE_S)
+    of(coin, interval_s)
         .filter(candle::Column::Ts.lte(at))
         .filter(candle::Column::Ts.gt(after))
         .order_by_desc(candle::Column::Ts)
@@ -135,27 +135,29 @@ pub async fn upsert_candles<C: sea_orm::ConnectionTrait>(
 
 pub use models::bars::{ReadBar, chart_bars, fill_gaps, resample_read};
 
-/// Minute candles of a coin in `[from, to)`, gap-filled and resampled to `resolution_s`
-/// ([`chart_bars`]: the rule the in-memory chart bars follow too).
+/// Base bars (of `base_s`: the deployment's finest, see `collect::Collectors::base_s`) of a coin
+/// in `[from, to)`, gap-filled and resampled to `resolution_s` ([`chart_bars`]: the rule the
+/// in-memory chart bars follow too).
 pub async fn read_candles(
     db: &impl ConnectionTrait,
     coin: Coin,
+    base_s: i64,
     from: i64,
     to: i64,
     resolution_s: i64,
 ) -> Result<Vec<ReadBar>, DbErr> {
     // The minutes a gap at the start may be carried from come too. The caller bounds the span
     // (`/api/prices` reads at most 70 days of minutes), which bounds the rows and the slots.
-    let mut bars = minutes(db, coin, from.saturating_sub(CARRY_S), to).await?;
+    let mut bars = all_of(db, coin, base_s, from.saturating_sub(CARRY_S), to).await?;
     // The first minute at or after `to`, if any: gaps at the end of the range are filled up to
     // `to` when the data goes on past it.
-    let later = of(coin, MINUTE_S)
+    let later = of(coin, base_s)
         .filter(candle::Column::Ts.gte(to))
         .order_by_asc(candle::Column::Ts)
         .one(db)
         .await?;
     bars.extend(later.as_ref().map(candle::Model::bar));
-    Ok(chart_bars(&bars, from, to, resolution_s))
+    Ok(chart_bars(&bars, base_s, from, to, resolution_s))
 }
 
 #[cfg(test)]

@@ -62,12 +62,14 @@ async fn record_about_predictions(
 /// `GET /api/prices`, as backfilled predictions are.
 pub const PRICE_EVENT_SPAN_S: i64 = 3_600;
 
-/// Records a `price` event for each stored minute of `coin` in `[from, to]` (and within
-/// [`PRICE_EVENT_SPAN_S`] of `now`) that has none, oldest first. Collection runs call it in the
-/// transaction that stores the minutes, so a minute and its event commit together or not at all.
-pub async fn record_minutes(
+/// Records a `price` event for each stored base bar (`base_s`: minutes live, the replay's bars
+/// when replaying) of `coin` opening in `[from, to]` (and within [`PRICE_EVENT_SPAN_S`] of
+/// `now`) that has none, oldest first. Collection runs call it in the transaction that stores the
+/// bars, so a bar and its event commit together or not at all.
+pub async fn record_prices(
     db: &impl ConnectionTrait,
     coin: Coin,
+    base_s: i64,
     from: i64,
     to: i64,
     now: i64,
@@ -98,7 +100,7 @@ pub async fn record_minutes(
             EventType::Price.into(),
             now.into(),
             coin.into(),
-            crate::clock::MINUTE_S.into(),
+            base_s.into(),
             from.into(),
             to.into(),
         ],

@@ -40,14 +40,15 @@ pub struct RowError {
 /// and horizon until the next one's `made_at` plus this (`Prediction::valid_until`).
 pub const PUBLISHED_WITHIN_S: i64 = 30;
 
-/// A stored prediction as the API shows it.
-pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
+/// A stored prediction as the API shows it, where base bars are `base_s` long (its successor is
+/// due one `Horizon::cadence_on(base_s)` later).
+pub fn to_dto(p: &prediction::Model, base_s: i64) -> Result<Prediction, RowError> {
     let bad = |what: String| RowError { id: p.id, what };
     let time = |t: i64, name: &str| to_utc(t).ok_or_else(|| bad(format!("{name} {t} is not a time")));
     let horizon: Horizon = p.horizon.parse().map_err(|e| bad(format!("horizon: {e}")))?;
     let next_due = p
         .made_at
-        .saturating_add(horizon.cadence_seconds())
+        .saturating_add(horizon.cadence_on(base_s))
         .saturating_add(PUBLISHED_WITHIN_S);
     Ok(Prediction {
         id: p.id,
@@ -76,8 +77,10 @@ pub fn to_dto(p: &prediction::Model) -> Result<Prediction, RowError> {
 
 /// The rows that convert, in order; each one that does not is logged and counted (never
 /// silently dropped).
-pub fn to_dtos<'a>(rows: impl IntoIterator<Item = &'a prediction::Model>) -> Vec<Prediction> {
-    rows.into_iter().filter_map(|r| readable(to_dto(r))).collect()
+pub fn to_dtos<'a>(rows: impl IntoIterator<Item = &'a prediction::Model>, base_s: i64) -> Vec<Prediction> {
+    rows.into_iter()
+        .filter_map(|r| readable(to_dto(r, base_s)))
+        .collect()
 }
 
 /// A converted row, or `None` after logging and counting why it is unreadable.
@@ -200,12 +203,14 @@ pub async fn newest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> 
         .flatten())
 }
 
-/// The pending predictions whose target minute has closed by `{now}` and whose realized minute is
-/// stored (as candles `c`): the predicate of both scoring statements.
-fn due_with_price(now: i64) -> String {
+/// The pending predictions whose target has passed by `{now}` and whose realized base bar (of
+/// `base_s`, ending at the target) is stored (as candles `c`): the predicate of both scoring
+/// statements. The target bar has closed once `now` is past the target (the collectors store a
+/// bar only once it has closed).
+fn due_with_price(base_s: i64, now: i64) -> String {
     format!(
         "predictions.outcome = {} AND predictions.target_at <= {now} - 60 \
-         AND c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60",
+         AND c.coin = predictions.coin AND c.interval_s = {base_s} AND c.ts = predictions.target_at - {base_s}",
         literal(Outcome::Pending)
     )
 }
@@ -221,8 +226,13 @@ fn literal(outcome: Outcome) -> String {
 /// direction was right (UP when the close is strictly above the reference; the prediction said UP
 /// when `p_up > models::UP_ABOVE`, as `models::predicts_up`); otherwise `unscorable`. `stamp` is the
 /// `scored_at` written (see [`score_stamp`]). Returns how many.
-pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64, stamp: i64) -> Result<usize, DbErr> {
-    let due = due_with_price(now);
+pub async fn score_with_prices(
+    db: &impl ConnectionTrait,
+    base_s: i64,
+    now: i64,
+    stamp: i64,
+) -> Result<usize, DbErr> {
+    let due = due_with_price(base_s, now);
     let up_above = models::UP_ABOVE;
     let (scored, unscorable) = (literal(Outcome::Scored), literal(Outcome::Unscorable));
     let scored = format!(
@@ -241,13 +251,19 @@ pub async fn score_with_prices(db: &impl ConnectionTrait, now: i64, stamp: i64) 
 }
 
 /// Marks `unscorable` (at `stamp`, see [`score_stamp`]) the pending predictions whose target
-/// minute closed before `cutoff` with no price stored for it. Returns how many.
-pub async fn give_up(db: &impl ConnectionTrait, stamp: i64, cutoff: i64) -> Result<usize, DbErr> {
+/// minute closed before `cutoff` with no price (a base bar of `base_s` ending at the target)
+/// stored for it. Returns how many.
+pub async fn give_up(
+    db: &impl ConnectionTrait,
+    base_s: i64,
+    stamp: i64,
+    cutoff: i64,
+) -> Result<usize, DbErr> {
     let (pending, unscorable) = (literal(Outcome::Pending), literal(Outcome::Unscorable));
     let sql = format!(
         "UPDATE predictions SET outcome = {unscorable}, scored_at = {stamp} \
          WHERE outcome = {pending} AND target_at < {cutoff} AND NOT EXISTS (SELECT 1 FROM candles c \
-         WHERE c.coin = predictions.coin AND c.interval_s = 60 AND c.ts = predictions.target_at - 60)"
+         WHERE c.coin = predictions.coin AND c.interval_s = {base_s} AND c.ts = predictions.target_at - {base_s})"
     );
     let n = db.execute_unprepared(&sql).await?.rows_affected();
     Ok(usize::try_from(n).unwrap_or(usize::MAX))

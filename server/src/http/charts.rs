@@ -1,8 +1,8 @@
 //! Chart bars kept in memory, so `GET /api/prices` does no database work for the ranges people
 //! look at.
 //!
-//! Each coin keeps its stored minute candles of the last [`WINDOW_DAYS`] days and their rollups
-//! at 5 m, 15 m, 1 h and 1 d (the minutes gap-filled and aggregated with `models::bars`' one
+//! Each coin keeps its stored base candles (minutes live, the replay's 5-minute bars when it
+//! replays those) of the last [`WINDOW_DAYS`] days and their rollups at 5 m, 15 m, 1 h and 1 d (the minutes gap-filled and aggregated with `models::bars`' one
 //! rule). The published state's refresh (`http::published`) brings them up to date when the
 //! data changes: it re-reads the newest [`TAIL_S`] of minutes (a minute a source corrected),
 //! appends what is new, recomputes each rollup's bars from the first one that changed (so a new
@@ -35,9 +35,12 @@ pub const RECOUNT_EVERY_S: i64 = 60;
 /// The rolled-up resolutions (seconds); 1 m is read from the minutes themselves.
 pub const ROLLUPS: [i64; 4] = [5 * MINUTE_S, 15 * MINUTE_S, 60 * MINUTE_S, DAY_S];
 
-/// One coin's minutes and rollups.
+/// One coin's base bars ("minutes": 1-minute candles live, 5-minute ones in a 5-minute replay)
+/// and rollups.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CoinBars {
+    /// The base bars' size, seconds.
+    pub base_s: i64,
     /// Every stored minute at or after this time is in `minutes` (a day boundary).
     pub from: i64,
     /// The stored minutes from `from`, oldest first.
@@ -49,9 +52,10 @@ pub struct CoinBars {
 }
 
 impl CoinBars {
-    /// The bars of `minutes` (every stored minute from `from`, oldest first).
-    pub fn new(from: i64, minutes: Vec<Bar>, now: i64) -> Self {
+    /// The bars of `minutes` (every stored base bar of `base_s` from `from`, oldest first).
+    pub fn new(base_s: i64, from: i64, minutes: Vec<Bar>, now: i64) -> Self {
         let mut bars = CoinBars {
+            base_s,
             from,
             minutes,
             rollups: Default::default(),
@@ -111,13 +115,13 @@ impl CoinBars {
             self.rollups = Default::default();
             return;
         };
-        let end = newest.saturating_add(MINUTE_S);
+        let end = newest.saturating_add(self.base_s);
         for (rollup, step) in self.rollups.iter_mut().zip(ROLLUPS) {
             let bucket = since.div_euclid(step).saturating_mul(step).max(self.from);
             rollup.truncate(rollup.partition_point(|b| b.bar.ts < bucket));
             // The minute before the bucket carries a gap at its start, as in one pass from `from`.
             let first = self.minutes.partition_point(|b| b.ts < bucket).saturating_sub(1);
-            let filled = fill_gaps(&self.minutes[first..], MINUTE_S, bucket, end);
+            let filled = fill_gaps(&self.minutes[first..], self.base_s, bucket, end);
             rollup.extend(resample_read(&filled, step));
         }
     }
@@ -130,12 +134,12 @@ impl CoinBars {
             return None;
         }
         let Some(index) = ROLLUPS.iter().position(|s| *s == resolution_s) else {
-            return Some(chart_bars(&self.minutes, from, to, resolution_s));
+            return Some(chart_bars(&self.minutes, self.base_s, from, to, resolution_s));
         };
         let Some(newest) = self.newest() else {
             return Some(Vec::new());
         };
-        let end = to.min(newest.saturating_add(MINUTE_S));
+        let end = to.min(newest.saturating_add(self.base_s));
         if end <= from {
             return Some(Vec::new());
         }
@@ -160,7 +164,7 @@ impl CoinBars {
             rolled_from = bucket.saturating_add(resolution_s);
             let head = &self.minutes[at_or_before..];
             out = resample_read(
-                &fill_gaps(head, MINUTE_S, start, end.min(rolled_from)),
+                &fill_gaps(head, self.base_s, start, end.min(rolled_from)),
                 resolution_s,
             );
         }
@@ -175,20 +179,23 @@ impl CoinBars {
 /// Every coin's bars.
 pub struct Charts {
     coins: Vec<(Coin, RwLock<Option<CoinBars>>)>,
+    /// The stored candles' bar size read (`collect::base_s`).
+    base_s: i64,
 }
 
 impl Default for Charts {
-    /// For the default coin list.
+    /// For the default coin list, on minutes.
     fn default() -> Self {
-        Charts::new(&crate::coins::DEFAULT)
+        Charts::new(&crate::coins::DEFAULT, MINUTE_S)
     }
 }
 
 impl Charts {
-    /// No bars yet, for each of `coins`.
-    pub fn new(coins: &[Coin]) -> Self {
+    /// No bars yet, for each of `coins`, whose base candles are `base_s` long.
+    pub fn new(coins: &[Coin], base_s: i64) -> Self {
         Charts {
             coins: coins.iter().map(|&c| (c, RwLock::new(None))).collect(),
+            base_s,
         }
     }
 }
@@ -227,7 +234,7 @@ impl Charts {
             let reload = match current {
                 None => true,
                 Some((from, since, counted_at)) if now - counted_at >= RECOUNT_EVERY_S => {
-                    let stored = db::candles::count_minutes(db, *coin, from, since).await?;
+                    let stored = db::candles::count_of(db, *coin, self.base_s, from, since).await?;
                     let kept = self.with(*coin, |b| b.count_before(since)).unwrap_or_default();
                     if stored != kept as u64 {
                         tracing::info!(%coin, stored, kept, "chart bars: older minutes changed; reloading");
@@ -237,8 +244,9 @@ impl Charts {
                 Some(_) => false,
             };
             if reload {
-                let minutes = db::candles::minutes(db, *coin, window, i64::MAX).await?;
-                let bars = tokio::task::spawn_blocking(move || CoinBars::new(window, minutes, now))
+                let minutes = db::candles::all_of(db, *coin, self.base_s, window, i64::MAX).await?;
+                let base_s = self.base_s;
+                let bars = tokio::task::spawn_blocking(move || CoinBars::new(base_s, window, minutes, now))
                     .await
                     .map_err(|e| DbErr::Custom(format!("building chart bars: {e}")))?;
                 *lock.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(bars);
@@ -247,7 +255,7 @@ impl Charts {
             let Some((_, since, counted_at)) = current else {
                 continue;
             };
-            let fresh = db::candles::minutes(db, *coin, since, i64::MAX).await?;
+            let fresh = db::candles::all_of(db, *coin, self.base_s, since, i64::MAX).await?;
             let mut guard = lock.write().unwrap_or_else(std::sync::PoisonError::into_inner);
             if let Some(bars) = guard.as_mut() {
                 bars.apply_tail(since, fresh);
@@ -291,7 +299,7 @@ mod tests {
     fn rolled_up_bars_equal_read_time_bars_on_data_with_gaps() {
         let from = 1_700_006_400 - 1_700_006_400 % DAY_S;
         let minutes = gappy(from);
-        let kept = CoinBars::new(from, minutes.clone(), from);
+        let kept = CoinBars::new(MINUTE_S, from, minutes.clone(), from);
         let mut checked = 0;
         for step in [60, 300, 900, 3600, DAY_S] {
             // Every start in the first day and a half, several lengths, some past the newest.
@@ -304,7 +312,7 @@ mod tests {
                         assert_eq!(kept.bars(aligned, to, step), None);
                         continue;
                     }
-                    let want = chart_bars(&minutes, aligned, to, step);
+                    let want = chart_bars(&minutes, MINUTE_S, aligned, to, step);
                     let got = kept.bars(aligned, to, step).unwrap();
                     assert_eq!(got, want, "step {step} from {} for {bars_n} bars", aligned - from);
                     checked += 1;
@@ -321,7 +329,7 @@ mod tests {
         let minutes: Vec<Bar> = (0..600)
             .map(|i| bar(from + i * MINUTE_S, 50.0 + i as f64))
             .collect();
-        let mut kept = CoinBars::new(from, minutes.clone(), from);
+        let mut kept = CoinBars::new(MINUTE_S, from, minutes.clone(), from);
         let before = kept.rollups.clone();
         // The next minute arrives with the re-read tail.
         let next = bar(from + 600 * MINUTE_S, 700.0);
@@ -331,7 +339,11 @@ mod tests {
         kept.apply_tail(since, fresh);
         let mut all = minutes.clone();
         all.push(next);
-        assert_eq!(kept, CoinBars::new(from, all, from), "as if built in one pass");
+        assert_eq!(
+            kept,
+            CoinBars::new(MINUTE_S, from, all, from),
+            "as if built in one pass"
+        );
         for (i, step) in ROLLUPS.into_iter().enumerate() {
             let newest = kept.rollups[i].last().unwrap();
             let old = before[i].last().unwrap();
@@ -358,7 +370,7 @@ mod tests {
     fn a_corrected_minute_in_the_tail_changes_the_bars_that_hold_it() {
         let from = 1_700_006_400 - 1_700_006_400 % DAY_S;
         let minutes: Vec<Bar> = (0..120).map(|i| bar(from + i * MINUTE_S, 10.0)).collect();
-        let mut kept = CoinBars::new(from, minutes.clone(), from);
+        let mut kept = CoinBars::new(MINUTE_S, from, minutes.clone(), from);
         let since = kept.tail_from();
         let mut fresh: Vec<Bar> = minutes.iter().copied().filter(|b| b.ts >= since).collect();
         fresh[2].high = 99.0;
@@ -366,7 +378,7 @@ mod tests {
         let mut all = minutes;
         let at = all.len() - fresh.len() + 2;
         all[at].high = 99.0;
-        assert_eq!(kept, CoinBars::new(from, all.clone(), from));
+        assert_eq!(kept, CoinBars::new(MINUTE_S, from, all.clone(), from));
         assert_eq!(
             kept.bars(from + 3600, from + 7200, 3600).unwrap()[0].bar.high,
             99.0

@@ -69,8 +69,13 @@ pub fn parse_id(s: &str) -> Option<i64> {
 
 /// Stored event rows as events, in their order. Prediction and score events carry the
 /// prediction as it is now (read in one query); an event whose prediction has been pruned, or
-/// whose row does not read, is left out (and logged).
-pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Vec<Arc<Event>>, DbErr> {
+/// whose row does not read, is left out (and logged). `base_s` is the deployment's base bar
+/// (`collect::base_s`), which sets when a prediction is superseded (`to_dto`).
+pub async fn load(
+    db: &DatabaseConnection,
+    base_s: i64,
+    rows: Vec<event::Model>,
+) -> Result<Vec<Arc<Event>>, DbErr> {
     let ids: Vec<i64> = rows
         .iter()
         .filter(|r| r.kind != EventType::Price.as_str())
@@ -96,7 +101,10 @@ pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Ve
                 Event::new(r.id, kind, Some(coin), None, &PriceTick { coin, price, at })
             }
             EventType::Prediction | EventType::Score => {
-                let Some(p) = predictions.get(&r.subject).and_then(|p| readable(to_dto(p))) else {
+                let Some(p) = predictions
+                    .get(&r.subject)
+                    .and_then(|p| readable(to_dto(p, base_s)))
+                else {
                     continue;
                 };
                 Event::new(r.id, kind, Some(coin), Some(p.horizon), &p)
@@ -115,6 +123,7 @@ pub async fn load(db: &DatabaseConnection, rows: Vec<event::Model>) -> Result<Ve
 /// event) gets one `reset` event carrying the newest id, from which the stream goes on.
 pub async fn resume(
     db: &DatabaseConnection,
+    base_s: i64,
     after: i64,
     filter: &EventFilter,
 ) -> Result<(Vec<Arc<Event>>, i64), DbErr> {
@@ -168,7 +177,7 @@ pub async fn resume(
     if let Some(newest) = rows.last() {
         at = at.max(newest.id);
     }
-    out.extend(load(db, rows).await?);
+    out.extend(load(db, base_s, rows).await?);
     Ok((out, at))
 }
 

@@ -130,20 +130,20 @@ pub struct Published {
 impl Default for Published {
     /// For the default coin list.
     fn default() -> Self {
-        Published::new(&crate::coins::DEFAULT)
+        Published::new(&crate::coins::DEFAULT, crate::clock::MINUTE_S)
     }
 }
 
 impl Published {
-    /// Nothing published yet, for the served `coins`.
-    pub fn new(coins: &[Coin]) -> Self {
+    /// Nothing published yet, for the served `coins`, whose candles are `base_s` long.
+    pub fn new(coins: &[Coin], base_s: i64) -> Self {
         Published {
             snapshot: ArcSwapOption::empty(),
             events: broadcast::channel(EVENT_BUFFER).0,
             cursor: std::sync::atomic::AtomicI64::new(0),
             refreshing: tokio::sync::Mutex::new(()),
             generation: std::sync::atomic::AtomicU64::new(0),
-            charts: Charts::new(coins),
+            charts: Charts::new(coins, base_s),
             chart_pages: Pages::default(),
             history_pages: Pages::default(),
             slow_reads: pages::slow_reads(),
@@ -176,7 +176,7 @@ impl Published {
             let newest = db::events::newest_id(&state.db).await?;
             self.cursor.store(newest, std::sync::atomic::Ordering::SeqCst);
         }
-        let events = self.new_events(&state.db).await?;
+        let events = self.new_events(&state.db, state.base_s).await?;
         self.charts.refresh(&state.db, state.clock.now()).await?;
         let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
         let snapshot = build(state, &self.charts, generation).await?;
@@ -190,7 +190,7 @@ impl Published {
 
     /// The events recorded after the cursor (at most [`EVENT_BUFFER`]: more would drop every
     /// client anyway; they resume with their last id); moves the cursor past them.
-    async fn new_events(&self, db: &DatabaseConnection) -> Result<Vec<Arc<Event>>, DbErr> {
+    async fn new_events(&self, db: &DatabaseConnection, base_s: i64) -> Result<Vec<Arc<Event>>, DbErr> {
         let mut cursor = self.cursor();
         let mut out = Vec::new();
         loop {
@@ -199,7 +199,7 @@ impl Published {
             if let Some(last) = rows.last() {
                 cursor = last.id;
             }
-            out.extend(load(db, rows).await?);
+            out.extend(load(db, base_s, rows).await?);
             if !full || out.len() >= EVENT_BUFFER {
                 break;
             }
@@ -209,11 +209,11 @@ impl Published {
     }
 
     /// A cheap look at whether anything changed (for the watcher).
-    async fn signature(db: &DatabaseConnection, coins: &[Coin]) -> Result<Signature, DbErr> {
+    async fn signature(db: &DatabaseConnection, coins: &[Coin], base_s: i64) -> Result<Signature, DbErr> {
         let scored = db::predictions::newest_scored(db).await?;
         let mut newest_minutes = Vec::new();
         for &coin in coins {
-            newest_minutes.push(db::candles::latest_minute(db, coin).await?.map(|c| c.ts));
+            newest_minutes.push(db::candles::latest_of(db, coin, base_s).await?.map(|c| c.ts));
         }
         Ok(Signature {
             newest_prediction: db::predictions::newest_id(db).await?,
@@ -274,7 +274,7 @@ impl Published {
                     if listening && !stale {
                         continue;
                     }
-                    let now_sig = match Self::signature(&state.db, state.coins.served()).await {
+                    let now_sig = match Self::signature(&state.db, state.coins.served(), state.base_s).await {
                         Ok(s) => s,
                         Err(e) => {
                             tracing::debug!(error = %e, "published state: the database does not answer");
@@ -449,6 +449,6 @@ mod tests {
 
     #[test]
     fn every_filter_combination_is_published() {
-        assert_eq!(filters(&crate::coins::DEFAULT).len(), 4 * 7);
+        assert_eq!(filters(&crate::coins::DEFAULT).len(), 11 * 7);
     }
 }

@@ -61,6 +61,9 @@ pub struct Inner {
     /// is walked once a tick, not once a request.
     next_tick: AtomicI64,
     next_tick_from: AtomicI64,
+    /// The deployment's base bar size, seconds (`collect::base_s`: minutes live, the replay's bars
+    /// when replaying): every read of candles reads bars of this size.
+    pub base_s: i64,
     /// The open event streams and their cap (`server.max_streams`).
     pub streams: Arc<StreamSlots>,
     /// How long a stream waits without events before its keep-alive line
@@ -80,6 +83,7 @@ impl AppState {
     pub fn new(core: &Core, tick_schedule: cron::Schedule) -> Self {
         let settings = &core.settings;
         let replay = core.replay.clone();
+        let base_s = crate::collect::base_s(replay.as_deref());
         let jobs_expected = Job::ALL
             .into_iter()
             .filter(|j| j.runs(replay.is_some(), true))
@@ -97,7 +101,8 @@ impl AppState {
             jobs_expected,
             stall_after_s: settings.jobs.stall_after_s,
             registry: core.registry.clone(),
-            published: Published::new(coins.served()),
+            published: Published::new(coins.served(), base_s),
+            base_s,
             coins,
             tick_schedule,
             next_tick: AtomicI64::new(0),

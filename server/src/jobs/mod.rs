@@ -84,7 +84,7 @@ pub struct Runner {
     pub retention: RetentionSettings,
     /// The last minute predicted (one prediction run at a time).
     pub predicted: tokio::sync::Mutex<i64>,
-    /// The minute candles the ticks read, kept between them.
+    /// The base candles the ticks read, kept between them.
     pub minutes: MinuteCache,
     /// What the `retrain` job does, and where its challengers' files go.
     pub retrain: RetrainSettings,
@@ -240,9 +240,17 @@ impl Runner {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let report = predict::run(self.db(), registry, &self.minutes, minute, self.clock().now())
-            .await
-            .map_err(JobError::Predict)?;
+        let base_s = self.collectors.base_s();
+        let report = predict::run(
+            self.db(),
+            registry,
+            &self.minutes,
+            base_s,
+            minute,
+            self.clock().now(),
+        )
+        .await
+        .map_err(JobError::Predict)?;
         *predicted = minute;
         tracing::info!(
             minute,

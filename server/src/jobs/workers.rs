@@ -145,6 +145,7 @@ async fn backfill(runner: &Runner, registry: &predict::registry::Registry, hours
     match predict::tick::backfill(
         runner.db(),
         registry,
+        runner.collectors.base_s(),
         runner.clock().now(),
         hours,
         BACKFILL_STEP_S,

@@ -7,7 +7,7 @@ use models::history::Bar;
 use models::series::SeriesSet;
 use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::clock::{DAY_S, MINUTE_S};
+use crate::clock::DAY_S;
 use crate::db;
 use crate::ids::SeriesId;
 use crate::predict::registry::LoadedModel;
@@ -38,57 +38,66 @@ pub fn reach_s(model: &LoadedModel) -> i64 {
     model.spec.lookback_bars() as i64 * model.card.features.bar_seconds + CARRY_S
 }
 
-/// Builds the model's features at minute `t` from stored data, or says why it cannot.
+/// Builds the model's features at `t` from stored base bars of `base_s` (see
+/// `collect::base_s`), or says why it cannot.
 pub async fn features_at(
     db: &impl ConnectionTrait,
     model: &LoadedModel,
+    base_s: i64,
     t: i64,
 ) -> Result<Result<(Vec<f32>, f64), String>, DbErr> {
-    let minutes = db::candles::minutes(db, model.card.coin, t - reach_s(model), t).await?;
+    let base = db::candles::all_of(db, model.card.coin, base_s, t - reach_s(model), t).await?;
     let set = series_set(db, model.series.iter().copied(), t).await?;
-    Ok(features_from(model, &minutes, &set, t))
+    Ok(features_from(model, &base, base_s, &set, t))
 }
 
-/// The features and reference price at minute `t` from minute candles (oldest first; only those
-/// before `t` are read), or why there are none. Pure, and the same bars as training: the model's
-/// bars ending at `t` from `models::bars::bars_ending_at` (the one gap rule), then
+/// The features and reference price at `t` (a multiple of `base_s`) from base candles of
+/// `base_s` (minutes live, the replay's bars when replaying; oldest first; only those before `t`
+/// are read), or why there are none. Pure, and the same bars as training: the model's bars
+/// ending at `t` from `models::bars::bars_ending_at` (the one gap rule), then
 /// `models::features::features_with`.
 pub fn features_from(
     model: &LoadedModel,
-    minutes: &[Bar],
+    base: &[Bar],
+    base_s: i64,
     set: &SeriesSet,
     t: i64,
 ) -> Result<(Vec<f32>, f64), String> {
     let coin = model.card.coin;
     let bar_s = model.card.features.bar_seconds;
-    let bars = match bars_ending_at(minutes, MINUTE_S, bar_s, model.spec.lookback_bars(), t) {
+    let unit = if base_s == 60 {
+        "minute".to_owned()
+    } else {
+        format!("{}-minute candle", base_s / 60)
+    };
+    let bars = match bars_ending_at(base, base_s, bar_s, model.spec.lookback_bars(), t) {
         Ok(bars) => bars,
-        Err(NoBars::Empty) => return Err(format!("no {coin} minute candles stored before {t}")),
+        Err(NoBars::Empty) => return Err(format!("no {coin} {unit}s stored before {t}")),
         Err(NoBars::Stale { newest }) => {
             return Err(format!(
-                "stale data: the newest {coin} minute is {} min old (the minute before the prediction time is missing)",
+                "stale data: the newest {coin} {unit} is {} min old (the {unit} before the prediction time is missing)",
                 (t - newest) / 60
             ));
         }
         Err(NoBars::Gaps { filled, of }) => {
             return Err(format!(
-                "gaps: {filled} of the {of} minutes in the model's window are missing"
+                "gaps: {filled} of the {of} {unit}s in the model's window are missing"
             ));
         }
         Err(NoBars::TooLittle { have, need }) => {
             return Err(format!(
-                "too little history: {have} of the {need} minutes the model needs"
+                "too little history: {have} of the {need} {unit}s the model needs"
             ));
         }
         Err(NoBars::Misaligned) => {
             return Err(format!(
-                "{coin}: the model's {bar_s} s bars cannot be made from minutes at {t}"
+                "{coin}: the model's {bar_s} s bars cannot be made from {unit}s at {t}"
             ));
         }
     };
-    // The close of the minute before `t` (real: a carried one would have been stale).
+    // The close of the base bar before `t` (real: a carried one would have been stale).
     let Some(reference) = bars.last().map(|b| b.close) else {
-        return Err(format!("no {coin} minute candles stored before {t}"));
+        return Err(format!("no {coin} {unit}s stored before {t}"));
     };
     match features_with(&model.spec, &bars, bar_s, set) {
         Some(x) => Ok((x, reference)),

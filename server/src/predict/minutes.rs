@@ -1,10 +1,11 @@
-//! The minute candles the prediction tick reads, kept between ticks. A quarter-hour tick needs
+//! The base candles (minutes live, the replay's bars when replaying) the prediction tick reads,
+//! kept between ticks. A quarter-hour tick needs
 //! two days of minutes per coin (the 12 h models' window); reading them row by row from the
 //! database took about 100 ms a tick. Here each tick reads only the newest minutes again (the
 //! collectors rewrite those) and counts the rest in SQL: when the count differs from what is kept
 //! (an import or a backfill filled a gap), the window is read again whole, as it is at least every
 //! [`FULL_RELOAD`] (so an older candle rewritten in place by another process is seen by then).
-//! What a tick gets is exactly the rows the database holds, as `db::candles::minutes` returns them.
+//! What a tick gets is exactly the rows the database holds, as `db::candles::all_of` returns them.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -23,9 +24,10 @@ pub const REREAD_S: i64 = 15 * MINUTE_S;
 /// A kept window is read again whole at least this often.
 pub const FULL_RELOAD: Duration = Duration::from_secs(3600);
 
-/// One coin's kept minutes: every stored minute candle in `[from, to)`, oldest first.
+/// One coin's kept bars: every stored base candle (of `base_s`) in `[from, to)`, oldest first.
 #[derive(Debug)]
 struct Window {
+    base_s: i64,
     from: i64,
     to: i64,
     bars: Vec<Bar>,
@@ -33,8 +35,9 @@ struct Window {
 }
 
 impl Window {
-    fn new(from: i64, to: i64, bars: &[Bar], loaded: Instant) -> Window {
+    fn new(base_s: i64, from: i64, to: i64, bars: &[Bar], loaded: Instant) -> Window {
         Window {
+            base_s,
             from,
             to,
             bars: bars.to_vec(),
@@ -59,35 +62,37 @@ pub struct MinuteCache {
 }
 
 impl MinuteCache {
-    /// The stored minute candles of `coin` in `[from, to)`, oldest first.
-    pub async fn minutes(
+    /// The stored base candles (of `base_s`) of `coin` in `[from, to)`, oldest first.
+    pub async fn bars(
         &self,
         db: &impl ConnectionTrait,
         coin: Coin,
+        base_s: i64,
         from: i64,
         to: i64,
     ) -> Result<Vec<Bar>, DbErr> {
-        Ok(self.read(db, coin, from, to).await?.0)
+        Ok(self.read(db, coin, base_s, from, to).await?.0)
     }
 
-    /// [`MinuteCache::minutes`], saying how it was read.
+    /// [`MinuteCache::bars`], saying how it was read.
     pub async fn read(
         &self,
         db: &impl ConnectionTrait,
         coin: Coin,
+        base_s: i64,
         from: i64,
         to: i64,
     ) -> Result<(Vec<Bar>, Read), DbErr> {
         let mut coins = self.coins.lock().await;
-        if let Some(w) = coins.get(&coin)
+        if let Some(w) = coins.get(&coin).filter(|w| w.base_s == base_s)
             && let Some(bars) = incremental(db, coin, w, from, to).await?
         {
             let loaded = w.loaded;
-            coins.insert(coin, Window::new(from, to, &bars, loaded));
+            coins.insert(coin, Window::new(base_s, from, to, &bars, loaded));
             return Ok((bars, Read::Incremental));
         }
-        let bars = db::candles::minutes(db, coin, from, to).await?;
-        coins.insert(coin, Window::new(from, to, &bars, Instant::now()));
+        let bars = db::candles::all_of(db, coin, base_s, from, to).await?;
+        coins.insert(coin, Window::new(base_s, from, to, &bars, Instant::now()));
         Ok((bars, Read::Full))
     }
 
@@ -117,9 +122,9 @@ async fn incremental(
         .filter(|b| b.ts >= from && b.ts < split)
         .copied()
         .collect();
-    let fresh = db::candles::minutes(db, coin, split, to).await?;
+    let fresh = db::candles::all_of(db, coin, w.base_s, split, to).await?;
     bars.extend(fresh);
-    let stored = db::candles::count_minutes(db, coin, from, to).await?;
+    let stored = db::candles::count_of(db, coin, w.base_s, from, to).await?;
     Ok((stored == bars.len() as u64).then_some(bars))
 }
 
@@ -173,8 +178,10 @@ mod tests {
         let check = |t: i64, want: Read| {
             let (db, kept) = (&db, &kept);
             async move {
-                let (bars, read) = kept.read(db, Coin::BTC, t - reach, t).await.unwrap();
-                let whole = db::candles::minutes(db, Coin::BTC, t - reach, t).await.unwrap();
+                let (bars, read) = kept.read(db, Coin::BTC, MINUTE_S, t - reach, t).await.unwrap();
+                let whole = db::candles::all_of(db, Coin::BTC, MINUTE_S, t - reach, t)
+                    .await
+                    .unwrap();
                 assert_eq!(bars, whole, "at {t}");
                 assert_eq!(read, want, "at {t}");
             }
@@ -190,7 +197,7 @@ mod tests {
         check(T + MINUTE_S, Read::Full).await;
         // A wider window than the kept one is read whole.
         let (bars, read) = kept
-            .read(&db, Coin::BTC, T - 2 * reach, T + MINUTE_S)
+            .read(&db, Coin::BTC, MINUTE_S, T - 2 * reach, T + MINUTE_S)
             .await
             .unwrap();
         assert_eq!(read, Read::Full);

@@ -2,10 +2,11 @@
 //! and the start-up backfill (`tick`), scoring once a horizon has passed (`score`), live
 //! accuracy (`accuracy`), and retraining behind the champion/challenger gate (`retrain`).
 //!
-//! Times: a prediction made at minute `t` (a minute boundary) uses every minute candle that closed
-//! by `t`; its reference price is the close of the minute `[t - 60, t)`. Its target is `t + h`,
-//! judged on the close of the minute `[t + h - 60, t + h)`: UP is right when that close is above
-//! the reference. This is exactly how the training labels were made.
+//! Times: a prediction made at `t` (a multiple of the base bar: a minute live, the replay's bar
+//! when replaying) uses every base candle that closed by `t`; its reference price is the close of
+//! the base bar `[t - base, t)`. Its target is `t + h`, judged on the close of the base bar
+//! `[t + h - base, t + h)`: UP is right when that close is above the reference. This is exactly
+//! how the training labels were made.
 
 pub mod accuracy;
 pub mod features;
@@ -30,18 +31,19 @@ pub struct TickReport {
     pub unscorable: usize,
 }
 
-/// The scheduled run: predicts what is due at minute `t`, then scores what has come due by
-/// `now`. A skipped prediction (stale data, a gap, a missing series) is recorded with its reason
+/// The scheduled run: predicts what is due at minute `t` on base bars of `base_s`
+/// (`collect::base_s`), then scores what has come due by `now`. A skipped prediction (stale data, a gap, a missing series) is recorded with its reason
 /// and is not a failure.
 pub async fn run(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
     kept: &MinuteCache,
+    base_s: i64,
     t: i64,
     now: i64,
 ) -> anyhow::Result<TickReport> {
-    let outcome = tick::tick(db, registry, kept, t, now).await?;
-    let (scored, unscorable) = score::score_due(db, now).await?;
+    let outcome = tick::tick(db, registry, kept, base_s, t, now).await?;
+    let (scored, unscorable) = score::score_due(db, base_s, now).await?;
     Ok(TickReport {
         made: outcome.made,
         skipped: outcome.skipped.len(),

@@ -268,11 +268,12 @@ mod tests {
         // Ten coins (the ones shared::KNOWN_COINS lists) by six horizons.
         assert_eq!(registry.all().len(), 60);
         assert_eq!(
-            Registry::load_serving(&shipped(), &crate::coins::DEFAULT)
+            Registry::load_serving(&shipped(), &[Coin::BTC, Coin::LTC, Coin::XRP])
                 .unwrap()
                 .all()
                 .len(),
-            18
+            18,
+            "only the served coins' models"
         );
         let m = registry.get(Coin::BTC, Horizon::H1).unwrap();
         let p = m.predict(&m.card.golden.input).unwrap();

@@ -2,10 +2,12 @@
 //! `features`, inference off the async threads) and its prediction is stored; the start-up
 //! backfill does the same over past hours, in batches.
 //!
-//! Times: a prediction made at minute `t` (a minute boundary) uses every minute candle that closed
-//! by `t`; its reference price is the close of the minute `[t - 60, t)`. Its target is `t + h`,
-//! judged on the close of the minute `[t + h - 60, t + h)`: UP is right when that close is above
-//! the reference. This is exactly how the training labels were made.
+//! Times: a prediction made at `t` (a multiple of the base bar, `collect::base_s`: a minute live,
+//! the replay's bar when replaying) uses every base candle that closed by `t`; its reference price
+//! is the close of the base bar `[t - base, t)`. Its target is `t + h`, judged on the close of the
+//! base bar `[t + h - base, t + h)`: UP is right when that close is above the reference. The close
+//! of a 5-minute bar is the close of its last minute, so both bases judge the same prices, exactly
+//! as the training labels were made.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -30,9 +32,9 @@ fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool)
     row
 }
 
-/// Backfills predictions every `step_s` over the last `hours` from stored history (replayed or
-/// imported), marked `backfilled` (never counted as live), where none exists yet; then scores
-/// what has come due. The last step at or before `now` is included unless it is the current
+/// Backfills predictions every `step_s` (a multiple of `base_s`) over the last `hours` from stored
+/// base bars of `base_s` (replayed or imported), marked `backfilled` (never counted as live), where
+/// none exists yet; then scores what has come due. The last step at or before `now` is included unless it is the current
 /// minute (the live tick's): so right after a start every horizon has a current prediction
 /// (the 4 h to 12 h ones are due only every 15 minutes), never one already past `valid_until`.
 /// One read of candles per coin; inference batched per model, off the async threads. Returns how
@@ -40,10 +42,12 @@ fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool)
 pub async fn backfill(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
+    base_s: i64,
     now: i64,
     hours: i64,
     step_s: i64,
 ) -> anyhow::Result<usize> {
+    let step_s = step_s.max(base_s);
     let slot = now.div_euclid(step_s) * step_s;
     // Every step up to `end` (inclusive): the newest slot, unless the live tick owns it.
     let end = if slot == crate::clock::minute_of(now) {
@@ -60,7 +64,7 @@ pub async fn backfill(
         let Some(reach) = mine.iter().map(|m| reach_s(m)).max() else {
             continue;
         };
-        let minutes = db::candles::minutes(db, coin, start - reach, end).await?;
+        let minutes = db::candles::all_of(db, coin, base_s, start - reach, end).await?;
         if minutes.is_empty() {
             continue;
         }
@@ -70,9 +74,9 @@ pub async fn backfill(
             let (mut xs, mut at) = (Vec::new(), Vec::new());
             let mut t = start;
             while t <= end {
-                if due(model.card.horizon, t)
+                if due(model.card.horizon, base_s, t)
                     && !existing.contains(&t)
-                    && let Ok((x, reference)) = features_from(&model, &minutes, &set, t)
+                    && let Ok((x, reference)) = features_from(&model, &minutes, base_s, &set, t)
                 {
                     xs.push(x);
                     at.push((t, reference));
@@ -93,14 +97,15 @@ pub async fn backfill(
             db::predictions::insert(db, rows, now).await?;
         }
     }
-    score_due(db, now).await?;
+    score_due(db, base_s, now).await?;
     Ok(made)
 }
 
-/// Whether a horizon is predicted at minute `t` (30 min to 2 h every minute, longer ones every
-/// 15 minutes).
-pub fn due(horizon: Horizon, t: i64) -> bool {
-    t.rem_euclid(horizon.cadence_seconds()) == 0
+/// Whether a horizon is predicted at `t` on base bars of `base_s` (`Horizon::cadence_on`: on
+/// minutes, 30 min to 2 h every minute and longer ones every 15 minutes; on 5-minute bars, the
+/// short ones every 5 minutes).
+pub fn due(horizon: Horizon, base_s: i64, t: i64) -> bool {
+    t.rem_euclid(horizon.cadence_on(base_s)) == 0
 }
 
 /// What one tick did: the stored predictions' minute, how many were made, and each skipped model
@@ -114,8 +119,8 @@ pub struct TickOutcome {
 /// A due model with its features, or why it has none.
 type Prepared = (Arc<LoadedModel>, Result<(Vec<f32>, f64), String>);
 
-/// One tick: every model whose cadence falls on minute `t`. Reads each coin's candles (through
-/// `kept`: only the newest minutes from the database) and each series once for all its models, builds the features and runs every model in one blocking task,
+/// One tick: every model whose cadence falls on minute `t` (on base bars of `base_s`). Reads each
+/// coin's candles (through `kept`: only the newest base bars from the database) and each series once for all its models, builds the features and runs every model in one blocking task,
 /// stores the predictions in one statement and the models' status rows in one statement each.
 /// One model's failure (no features, an inference error) never stops the others. `now` is when
 /// the predictions are published (and the status rows written).
@@ -123,11 +128,16 @@ pub async fn tick(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
     kept: &MinuteCache,
+    base_s: i64,
     t: i64,
     now: i64,
 ) -> anyhow::Result<TickOutcome> {
     let all = registry.all();
-    let due_models: Vec<Arc<LoadedModel>> = all.iter().filter(|m| due(m.card.horizon, t)).cloned().collect();
+    let due_models: Vec<Arc<LoadedModel>> = all
+        .iter()
+        .filter(|m| due(m.card.horizon, base_s, t))
+        .cloned()
+        .collect();
     let mut inputs = Vec::new();
     for coin in registry.coins() {
         let mine: Vec<Arc<LoadedModel>> = due_models
@@ -146,7 +156,7 @@ pub async fn tick(
             .map(|m| reach_s(m))
             .max()
             .unwrap_or(0);
-        let minutes = kept.minutes(db, coin, t - reach, t).await?;
+        let minutes = kept.bars(db, coin, base_s, t - reach, t).await?;
         let series: BTreeSet<SeriesId> = mine.iter().flat_map(|m| m.series.iter().copied()).collect();
         let set = series_set(db, series, t).await?;
         inputs.push((mine, minutes, set));
@@ -157,7 +167,7 @@ pub async fn tick(
             .iter()
             .flat_map(|(mine, minutes, set)| {
                 mine.iter().map(move |m| {
-                    let features = features_from(m, minutes, set, t);
+                    let features = features_from(m, minutes, base_s, set, t);
                     let p = features.as_ref().ok().map(|(x, _)| m.predict(x));
                     ((m.clone(), features), p)
                 })

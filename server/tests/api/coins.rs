@@ -84,7 +84,9 @@ async fn a_two_coin_deployment_serves_those_two_everywhere_and_nothing_else() {
         serde_json::json!(["XRP", "BTC"])
     );
     let repo = std::fs::read_to_string(repo_root().join("openapi.yaml")).unwrap();
-    assert!(repo.contains("      enum:\n      - BTC\n      - LTC\n      - XRP\n"));
+    assert!(repo.contains(
+        "      enum:\n      - BTC\n      - ETH\n      - SOL\n      - XRP\n      - LTC\n      - DOGE\n      - ADA\n      - BCH\n      - LINK\n      - AVAX\n"
+    ));
 
     // Its sources are its coins'.
     let sources: shared::SourcesResponse = app.get("/api/sources").await.json().await.unwrap();

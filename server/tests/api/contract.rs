@@ -181,7 +181,7 @@ async fn only_the_forming_candle_is_open() {
         .unwrap();
     let (last, before) = body.candles.split_last().expect("candles");
     assert!(before.iter().all(|c| c.closed));
-    let newest_minute = coincast::db::candles::latest_minute(&app.state.db, Coin::BTC)
+    let newest_minute = coincast::db::candles::latest_of(&app.state.db, Coin::BTC, 60)
         .await
         .unwrap()
         .unwrap()

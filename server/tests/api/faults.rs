@@ -164,7 +164,7 @@ impl Matrix {
                 .filter(candle::Column::Coin.eq("BTC"))
                 .filter(candle::Column::Ts.eq(ts))
         };
-        let newest = coincast::db::candles::latest_minute(db, shared::Coin::BTC)
+        let newest = coincast::db::candles::latest_of(db, shared::Coin::BTC, 60)
             .await
             .unwrap()
             .map(|c| c.ts);

@@ -16,6 +16,19 @@ use coincast::config::Settings;
 use coincast::http::Application;
 use coincast::http::state::AppState;
 
+/// The coins of the suite's deployment: most tests run BTC, LTC and XRP replaying the bundled
+/// minute sample (`binance-1m-2021-05`), a new candle every minute. The default deployment (ten
+/// coins replaying 5-minute candles) has its own tests (`deployment.rs`), which set
+/// [`default_deployment`].
+pub const COINS: [shared::Coin; 3] = [shared::Coin::BTC, shared::Coin::LTC, shared::Coin::XRP];
+
+/// Settings back to the default deployment: the ten default coins and the default bundled
+/// replay sample (5-minute candles).
+pub fn default_deployment(settings: &mut Settings) {
+    settings.coins = coincast::coins::Coins::default();
+    settings.replay.sample = coincast::config::ReplaySample::default();
+}
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -212,6 +225,7 @@ impl TestApp {
             self.state.clock.clone(),
         )
         .unwrap()
+        .with_coins(self.state.coins.clone())
     }
 
     /// A job runner on this app's database that tells this app's published state, as the
@@ -292,6 +306,8 @@ pub async fn spawn_app_at(clock: Clock, frontend: Frontend, tweak: impl FnOnce(&
     settings.frontend.dist_dir = dist_path;
     settings.server.workers = 2;
     settings.models.dir = repo_root().join("models/artifacts");
+    settings.coins = coincast::coins::Coins::of(&COINS);
+    settings.replay.sample = coincast::config::ReplaySample::Minutes2021;
     tweak(&mut settings);
     let pg = match (postgres_server(), &settings.database.url) {
         (Some(server), None) => {
@@ -329,8 +345,8 @@ pub async fn spawn_app_at(clock: Clock, frontend: Frontend, tweak: impl FnOnce(&
 /// another coin's minute before it missing.
 pub async fn newest_minute_of_every_coin(app: &TestApp) -> i64 {
     let mut newest = i64::MAX;
-    for coin in coincast::coins::DEFAULT {
-        let latest = coincast::db::candles::latest_minute(&app.state.db, coin)
+    for coin in COINS {
+        let latest = coincast::db::candles::latest_of(&app.state.db, coin, 60)
             .await
             .unwrap();
         newest = newest.min(latest.expect("every coin has minutes").ts);

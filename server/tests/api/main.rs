@@ -8,6 +8,7 @@ mod browser_live;
 mod coins;
 mod collectors;
 mod contract;
+mod deployment;
 mod docs;
 mod exposure;
 mod faults;

@@ -39,6 +39,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
         &app.state.db,
         &app.state.registry,
         &kept,
+        60,
         quarter,
         coincast::clock::now(),
     )
@@ -52,6 +53,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
             &app.state.db,
             &app.state.registry,
             &kept,
+            60,
             t,
             coincast::clock::now(),
         )
@@ -110,6 +112,7 @@ async fn all_18_shipped_models_predict_on_replayed_data() {
         &app.state.db,
         &app.state.registry,
         &kept,
+        60,
         t,
         coincast::clock::now(),
     )
@@ -131,7 +134,7 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
     let registry = coincast::predict::registry::Registry::load(models.path()).unwrap();
     // As run a minute after `t` (a backfill leaves its own current minute to the live tick).
     assert_eq!(
-        tick::backfill(&app.state.db, &registry, t + 60, 1, 3600)
+        tick::backfill(&app.state.db, &registry, 60, t + 60, 1, 3600)
             .await
             .unwrap(),
         1
@@ -143,7 +146,7 @@ async fn past_predictions_are_scored_against_the_real_close_and_counted_apart_wh
         .unwrap();
     assert_eq!((row.made_at, row.backfilled), (t, true));
     let (p_up, reference_price) = (row.p_up, row.reference_price);
-    let (scored, gave_up) = score::score_due(&app.state.db, chrono::Utc::now().timestamp())
+    let (scored, gave_up) = score::score_due(&app.state.db, 60, chrono::Utc::now().timestamp())
         .await
         .unwrap();
     assert_eq!((scored, gave_up), (1, 0));
@@ -292,6 +295,7 @@ async fn no_data_means_no_prediction_and_a_recorded_reason() {
         &app.state.db,
         &app.state.registry,
         &MinuteCache::default(),
+        60,
         t,
         coincast::clock::now(),
     )
@@ -303,7 +307,7 @@ async fn no_data_means_no_prediction_and_a_recorded_reason() {
         .into_iter()
         .find(|(c, h, _)| (*c, *h) == (Coin::BTC, Horizon::H2))
         .expect("BTC 2h skipped");
-    assert!(reason.contains("no BTC minute candles"), "{reason}");
+    assert!(reason.contains("no BTC minutes stored"), "{reason}");
     app.refresh().await;
     let body: PredictionsResponse = app
         .get("/api/predictions?coin=BTC&horizon=2h")
@@ -338,7 +342,7 @@ async fn bad_prediction_parameters_get_400s_naming_them() {
 #[tokio::test]
 async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
     let (app, now) = replaying().await;
-    let made = tick::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+    let made = tick::backfill(&app.state.db, &app.state.registry, app.state.base_s, now, 6, 900)
         .await
         .unwrap();
     assert_eq!(made, 6 * 4 * 18, "every 15 minutes over 6 hours, every model");
@@ -369,7 +373,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
     );
     // Running it again adds nothing.
     assert_eq!(
-        tick::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+        tick::backfill(&app.state.db, &app.state.registry, app.state.base_s, now, 6, 900)
             .await
             .unwrap(),
         0
@@ -381,7 +385,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
         .find(|r| r.coin == "XRP" && r.horizon == "4h")
         .unwrap();
     let model = app.state.registry.get(Coin::XRP, Horizon::H4).unwrap();
-    let (x, reference) = features::features_at(&app.state.db, &model, sample.made_at)
+    let (x, reference) = features::features_at(&app.state.db, &model, 60, sample.made_at)
         .await
         .unwrap()
         .unwrap();
@@ -406,7 +410,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
 #[tokio::test]
 async fn history_pages_newest_first_and_models_describe_themselves() {
     let (app, now) = replaying().await;
-    tick::backfill(&app.state.db, &app.state.registry, now, 6, 900)
+    tick::backfill(&app.state.db, &app.state.registry, app.state.base_s, now, 6, 900)
         .await
         .unwrap();
     let to = now / 900 * 900;

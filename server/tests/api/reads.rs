@@ -68,7 +68,9 @@ async fn same_for(app: &TestApp, coin: Coin, step: i64, res: &str, from: i64, to
             .unwrap(),
         "served from memory"
     );
-    let want = read_candles(&app.state.db, coin, from, to, step).await.unwrap();
+    let want = read_candles(&app.state.db, coin, 60, from, to, step)
+        .await
+        .unwrap();
     let got: Vec<_> = body
         .candles
         .iter()
@@ -189,7 +191,7 @@ async fn chart_bars_from_memory_equal_the_database_read_on_the_bundled_replay() 
     let (app, _) = crate::published::replaying().await;
     let newest = app.state.clock.current_minute();
     let mut bars = 0;
-    for coin in coincast::coins::DEFAULT {
+    for coin in crate::helpers::COINS {
         for (step, res) in [(60, "1m"), (300, "5m"), (900, "15m"), (3600, "1h"), (DAY_S, "1d")] {
             // Within the 5,000 bars one request returns.
             for days in [1, 2, 3] {
@@ -255,7 +257,7 @@ async fn history_pages_from_memory_equal_the_databases_until_the_data_changes() 
     let rows = coincast::db::predictions::history(&app.state.db, filter)
         .await
         .unwrap();
-    let want = coincast::db::predictions::to_dtos(&rows[..7]);
+    let want = coincast::db::predictions::to_dtos(&rows[..7], 60);
     let ids = |v: &[shared::Prediction]| -> Vec<(i64, i64)> {
         v.iter().map(|p| (p.id, p.made_at.timestamp())).collect()
     };

@@ -80,7 +80,7 @@ async fn replay_fills_the_database_advances_and_says_so() {
     assert!(candles.candles.last().unwrap().t <= chrono::Utc::now());
 
     // A restart continues the same timeline: same shift, nothing rewritten.
-    let replay = Arc::new(Replay::bundled().unwrap());
+    let replay = Arc::new(Replay::bundled(coincast::config::ReplaySample::Minutes2021).unwrap());
     let shift = replay.stored_shift(&app.state.db).await.unwrap().unwrap();
     assert_eq!(shift, info.shift_seconds);
     let upstream = crate::helpers::default_settings().upstream;

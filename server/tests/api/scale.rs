@@ -26,7 +26,7 @@ type Key = (Coin, Horizon, i64);
 
 /// Every prediction's rows at `made_at` (one per coin and horizon).
 fn rows_at(made_at: i64, p_up: f64) -> Vec<prediction::ActiveModel> {
-    coincast::coins::DEFAULT
+    crate::helpers::COINS
         .into_iter()
         .flat_map(|c| Horizon::ALL.map(|h| (c, h)))
         .map(|(c, h)| db::predictions::new_row(c, h, made_at, p_up, 100.0, "test", false))
@@ -62,7 +62,7 @@ fn keys(rows_made_at: &[i64]) -> Vec<Key> {
     rows_made_at
         .iter()
         .flat_map(|&t| {
-            coincast::coins::DEFAULT
+            crate::helpers::COINS
                 .into_iter()
                 .flat_map(move |c| Horizon::ALL.map(move |h| (c, h, t)))
         })
@@ -173,14 +173,14 @@ async fn a_second_scoring_in_the_same_second_is_not_passed_over_by_the_stream() 
     let target = made + 1_800 - 60;
     // BTC's price arrives first: it is scored and streamed ...
     candle(&app, Coin::BTC, target, 0.9).await;
-    let scored = coincast::predict::score::score_due(&app.state.db, now)
+    let scored = coincast::predict::score::score_due(&app.state.db, 60, now)
         .await
         .unwrap();
     assert_eq!(scored, (1, 0));
     app.refresh().await;
     // ... then XRP's, scored in the same second: its lower id must not put it behind the cursor.
     candle(&app, Coin::XRP, target, 1.1).await;
-    let scored = coincast::predict::score::score_due(&app.state.db, now)
+    let scored = coincast::predict::score::score_due(&app.state.db, 60, now)
         .await
         .unwrap();
     assert_eq!(scored, (1, 0));

@@ -77,7 +77,7 @@ impl Report for Quiet {
 #[tokio::test]
 async fn the_engines_features_at_minute_t_are_trainings_row_at_t_for_every_shipped_model() {
     let (app, t) = replaying(|_| {}).await;
-    let histories = histories_from_db(&app.state.db, &coincast::coins::DEFAULT, i64::MIN, t)
+    let histories = histories_from_db(&app.state.db, &crate::helpers::COINS, i64::MIN, t)
         .await
         .unwrap();
     let mut compared = 0;
@@ -93,7 +93,7 @@ async fn the_engines_features_at_minute_t_are_trainings_row_at_t_for_every_shipp
         let picks: Vec<usize> = (0..rows.len()).rev().step_by(rows.len() / 7 + 1).collect();
         for i in picks {
             let at = rows.ts[i];
-            let (x, reference) = features_at(&app.state.db, &model, at)
+            let (x, reference) = features_at(&app.state.db, &model, 60, at)
                 .await
                 .unwrap()
                 .unwrap_or_else(|reason| panic!("{} at {at}: {reason}", c.id));
@@ -106,7 +106,7 @@ async fn the_engines_features_at_minute_t_are_trainings_row_at_t_for_every_shipp
             compared += 1;
         }
         // Every row is a time the engine predicts at.
-        assert!(rows.ts.iter().all(|&at| tick::due(c.horizon, at)), "{}", c.id);
+        assert!(rows.ts.iter().all(|&at| tick::due(c.horizon, 60, at)), "{}", c.id);
     }
     assert!(compared >= 18 * 7, "{compared}");
 }

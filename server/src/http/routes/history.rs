@@ -178,6 +178,7 @@ pub async fn get_history(
         (rows, older)
     };
     let mode = snapshot.mode.clone();
+    let base_s = state.base_s;
     let body = tokio::task::spawn_blocking(move || {
         let more = rows.len() as u64 > limit;
         let page = &rows[..rows.len().min(limit as usize)];
@@ -188,7 +189,7 @@ pub async fn get_history(
         };
         let body = PredictionHistory {
             mode,
-            predictions: db::predictions::to_dtos(page),
+            predictions: db::predictions::to_dtos(page, base_s),
             next_cursor,
         };
         Body::json(&body).map_err(|e| ApiError::Unexpected(e.into()))

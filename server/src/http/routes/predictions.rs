@@ -56,13 +56,13 @@ pub fn confident(all: &PredictionsResponse, filter: &Filter, min: f64) -> Predic
     out
 }
 
-/// The newest prediction as the current one at `now`, or, when its `valid_until` has passed, none
-/// and the reason: an expired prediction is no signal to trade on.
-pub fn current(newest: Option<Prediction>, now: i64) -> (Option<Prediction>, Option<String>) {
+/// The newest prediction as the current one at `now` (base bars of `base_s`), or, when its
+/// `valid_until` has passed, none and the reason: an expired prediction is no signal to trade on.
+pub fn current(newest: Option<Prediction>, base_s: i64, now: i64) -> (Option<Prediction>, Option<String>) {
     match newest {
         Some(p) if p.valid_until.timestamp() <= now => {
             let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
-            let cadence = i64::from(p.horizon.cadence_minutes()) * crate::clock::MINUTE_S;
+            let cadence = p.horizon.cadence_on(base_s);
             let next = (now.div_euclid(cadence) + 1) * cadence;
             let reason = format!(
                 "the newest prediction ({}made at {}) expired at {}; the next is due at {}",
@@ -90,11 +90,15 @@ pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, Db
         let failed = status
             .filter(|s| s.consecutive_failures > 0)
             .and_then(|s| s.last_error);
-        let (prediction, expired) = current(newest.as_ref().and_then(|p| readable(to_dto(p))), now);
+        let (prediction, expired) = current(
+            newest.as_ref().and_then(|p| readable(to_dto(p, state.base_s))),
+            state.base_s,
+            now,
+        );
         out.push(LatestPrediction {
             coin: c,
             horizon: h,
-            cadence_minutes: h.cadence_minutes(),
+            cadence_minutes: u32::try_from(h.cadence_on(state.base_s) / 60).unwrap_or(u32::MAX),
             prediction,
             not_made_reason: failed.or(expired),
             accuracy_7d: {

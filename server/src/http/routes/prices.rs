@@ -65,7 +65,7 @@ pub async fn get_latest_prices(
 pub async fn build_latest(state: &AppState) -> Result<PricesResponse, DbErr> {
     let mut prices = Vec::new();
     for &coin in state.coins.served() {
-        let Some(latest) = db::candles::latest_minute(&state.db, coin).await? else {
+        let Some(latest) = db::candles::latest_of(&state.db, coin, state.base_s).await? else {
             continue;
         };
         let Some(at) = to_utc(latest.ts) else {
@@ -74,7 +74,7 @@ pub async fn build_latest(state: &AppState) -> Result<PricesResponse, DbErr> {
         };
         let day_ago = latest.ts - DAY_S;
         // The newest minute at or before 24 h ago, if it is within an hour of it.
-        let before = db::candles::minute_in(&state.db, coin, day_ago - HOUR_S, day_ago).await?;
+        let before = db::candles::bar_in(&state.db, coin, state.base_s, day_ago - HOUR_S, day_ago).await?;
         let price_24h_ago = before.map(|b| b.close);
         prices.push(LatestPrice {
             coin,
@@ -146,6 +146,17 @@ pub async fn get_prices(
         None => Resolution::H1,
     };
     let step = resolution.seconds();
+    if step < state.base_s {
+        return Err(ApiError::invalid_parameter(
+            "resolution",
+            format!(
+                "this deployment's finest candles are {} minutes long (it replays a recording of \
+                 {}-minute candles): ask for 5m or coarser",
+                state.base_s / 60,
+                state.base_s / 60
+            ),
+        ));
+    }
     // Times are clamped to 2009..2100 where parsed, so the arithmetic below is far from
     // overflow; it is checked all the same.
     let overflow =
@@ -191,31 +202,38 @@ pub async fn get_prices(
                 .acquire()
                 .await
                 .map_err(|e| ApiError::Unexpected(e.into()))?;
-            let bars = db::candles::read_candles(&state.db, coin, from, to, step).await?;
-            let newest = db::candles::latest_minute(&state.db, coin).await?.map(|c| c.ts);
+            let bars = db::candles::read_candles(&state.db, coin, state.base_s, from, to, step).await?;
+            let newest = db::candles::latest_of(&state.db, coin, state.base_s)
+                .await?
+                .map(|c| c.ts);
             (bars, newest)
         }
     };
-    let body = tokio::task::spawn_blocking(move || answer(coin, resolution, from, to, key.4, bars, newest))
-        .await
-        .map_err(|e| ApiError::Unexpected(e.into()))??;
+    let base_s = state.base_s;
+    let body =
+        tokio::task::spawn_blocking(move || answer(coin, resolution, from, to, key.4, base_s, bars, newest))
+            .await
+            .map_err(|e| ApiError::Unexpected(e.into()))??;
     published.chart_pages.put(snapshot.generation, key, &body);
     Ok(body.respond(&req, "no-cache"))
 }
 
 /// The answer to a chart request: `bars` of `resolution` over `[from, to)`; a bar is final once
-/// its last minute has ended (by `current_minute`) and been collected (`newest`).
+/// its last minute has ended (by `current_minute`) and been collected (`newest`, the newest base
+/// bar of `base_s`).
+#[allow(clippy::too_many_arguments)]
 fn answer(
     coin: Coin,
     resolution: Resolution,
     from: i64,
     to: i64,
     current_minute: i64,
+    base_s: i64,
     bars: Vec<db::candles::ReadBar>,
     newest: Option<i64>,
 ) -> Result<Body, ApiError> {
     let step = resolution.seconds();
-    let final_before = current_minute.min(newest.unwrap_or(0).saturating_add(MINUTE_S));
+    let final_before = current_minute.min(newest.unwrap_or(0).saturating_add(base_s));
     let body = CandlesResponse {
         coin,
         resolution,

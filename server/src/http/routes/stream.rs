@@ -245,7 +245,7 @@ pub async fn get_stream(
     let at = match resume_after {
         None => now,
         Some(after) => {
-            let (events, at) = resume(&state.db, after, &filter).await?;
+            let (events, at) = resume(&state.db, state.base_s, after, &filter).await?;
             pending.extend(events.into_iter().filter(|e| e.passes(&filter)));
             at
         }
