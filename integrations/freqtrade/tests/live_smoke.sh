@@ -6,7 +6,9 @@
 #
 # 1. starts COINCAST_BIN replaying its bundled recording (shifted to now; no internet) on a free
 #    port with a fresh data dir:
-#      COINCAST__SERVER__RATE_LIMIT_PER_SECOND=0 BIN --data-dir OUT/coincast-data serve --replay --port 0
+#      COINCAST__SERVER__RATE_LIMIT_PER_SECOND=0 BIN --data-dir OUT/coincast-data \
+#        --config OUT/coincast.toml serve --replay --port 0
+#    (the settings file: BTC, LTC and XRP on the minute sample, binance-1m-2021-05)
 #    and waits until /api/predictions?coin=BTC&horizon=30m has a prediction;
 # 2. runs live_smoke.py in the pinned venv (made by referee/run.sh if missing): freqtrade trade
 #    --dry-run with CoincastSignals polling that server, Binance stood in locally with the same
@@ -89,10 +91,26 @@ fi
 say "venv ready ($VENV)"
 
 # 1. The real coincast, replaying, fresh data dir, a free port (--port 0, read from its log).
+#    It serves BTC, LTC and XRP from the bundled minute recording (binance-1m-2021-05): one new
+#    candle a minute, so a 1m bot sees several decisions in two minutes (the default sample's
+#    5-minute candles would take a quarter of an hour).
 DATA="$(mktemp -d "$OUT/coincast-data.XXXXXX")"
+cat > "$OUT/coincast.toml" <<'TOML'
+[replay]
+sample = "binance-1m-2021-05"
+
+[[coins]]
+symbol = "BTC"
+
+[[coins]]
+symbol = "LTC"
+
+[[coins]]
+symbol = "XRP"
+TOML
 t_cc=$(date +%s.%N)
 COINCAST__SERVER__RATE_LIMIT_PER_SECOND=0 NO_COLOR=1 \
-    "$BIN" --data-dir "$DATA" serve --replay --port 0 > "$OUT/coincast.log" 2>&1 &
+    "$BIN" --data-dir "$DATA" --config "$OUT/coincast.toml" serve --replay --port 0 > "$OUT/coincast.log" 2>&1 &
 CC_PID=$!
 PORT=""
 for _ in $(seq 1 300); do

@@ -34,8 +34,10 @@ fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool)
 
 /// Backfills predictions every `step_s` (a multiple of `base_s`) over the last `hours` from stored
 /// base bars of `base_s` (replayed or imported), marked `backfilled` (never counted as live), where
-/// none exists yet; then scores what has come due. The last step at or before `now` is included unless it is the current
-/// minute (the live tick's): so right after a start every horizon has a current prediction
+/// none exists yet; then scores what has come due. The last step at or before `now` is included
+/// unless it is the current minute (the live tick's), and so is the newest base bar's time when
+/// it is later (on 5-minute bars the short horizons are due every 5 minutes, so a start between
+/// two of them gets the last one): right after a start every horizon has a current prediction
 /// (the 4 h to 12 h ones are due only every 15 minutes), never one already past `valid_until`.
 /// One read of candles per coin; inference batched per model, off the async threads. Returns how
 /// many were made.
@@ -55,8 +57,18 @@ pub async fn backfill(
     } else {
         slot
     };
-    // `hours` of steps, the newest at `end`.
+    // `hours` of steps, the newest at `end`; then the newest base bar's time, when later and not
+    // the live tick's.
     let start = end - hours * HOUR_S + step_s;
+    let mut times: Vec<i64> = (0..)
+        .map(|i| start + i * step_s)
+        .take_while(|t| *t <= end)
+        .collect();
+    let newest_base = now.div_euclid(base_s) * base_s;
+    if newest_base > end && newest_base != crate::clock::minute_of(now) {
+        times.push(newest_base);
+    }
+    let end = times.last().copied().unwrap_or(end);
     let mut made = 0;
     let models = registry.all();
     for coin in registry.coins() {
@@ -72,8 +84,7 @@ pub async fn backfill(
             let existing = db::predictions::made_since(db, coin, model.card.horizon, start).await?;
             let set = series_set(db, model.series.iter().copied(), end).await?;
             let (mut xs, mut at) = (Vec::new(), Vec::new());
-            let mut t = start;
-            while t <= end {
+            for &t in &times {
                 if due(model.card.horizon, base_s, t)
                     && !existing.contains(&t)
                     && let Ok((x, reference)) = features_from(&model, &minutes, base_s, &set, t)
@@ -81,7 +92,6 @@ pub async fn backfill(
                     xs.push(x);
                     at.push((t, reference));
                 }
-                t += step_s;
             }
             if xs.is_empty() {
                 continue;

@@ -290,3 +290,68 @@ async fn six_coins_get_a_menu_on_a_phone_and_a_new_coins_page_says_why_it_has_no
     browser.goto(&format!("{}/dogecoin", app.address)).await;
     browser.wait_text(H1, "Dogecoin").await;
 }
+
+#[tokio::test]
+async fn the_default_deployment_offers_ten_coins_and_a_new_coins_page_shows_its_replayed_predictions() {
+    if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
+        return;
+    }
+    let app = crate::helpers::spawn_app_with(Frontend::Built, |s| {
+        crate::helpers::default_deployment(s);
+        s.replay.enabled = true;
+        s.jobs.enabled = true;
+        s.jobs.slow_cron = "0 0 0 1 1 * 2099".into();
+    })
+    .await;
+    // The start-up backfill gives every horizon a current prediction at once: the short ones at
+    // the newest 5-minute candle's close, the long ones at the newest quarter hour.
+    let current = crate::helpers::eventually(Duration::from_secs(90), || async {
+        let p: shared::PredictionsResponse = app.get("/api/predictions?coin=SOL").await.json().await.unwrap();
+        (p.predictions.iter().filter(|l| l.prediction.is_some()).count() == 6).then_some(())
+    })
+    .await;
+    if current.is_err() {
+        let p: shared::PredictionsResponse = app.get("/api/predictions?coin=SOL").await.json().await.unwrap();
+        panic!(
+            "SOL has no six current predictions after 90 s: {:?}",
+            p.predictions
+        );
+    }
+    let browser = Browser::start(1280, 900).await;
+    browser.phone_viewport(375, 812).await;
+    browser.goto(&format!("{}/", app.address)).await;
+    browser.wait_text(H1, "Bitcoin").await;
+    let options = browser
+        .wait_text(
+            "return [...document.querySelectorAll('.coin-select option')].map(o => o.value).join(',')",
+            ",BTC,ETH,SOL,XRP,LTC,DOGE,ADA,BCH,LINK,AVAX",
+        )
+        .await;
+    assert_eq!(options, ",BTC,ETH,SOL,XRP,LTC,DOGE,ADA,BCH,LINK,AVAX");
+    browser
+        .js("const s = document.querySelector('.coin-select'); s.value = 'SOL'; s.dispatchEvent(new Event('change')); return null")
+        .await;
+    browser.wait_text(H1, "Solana").await;
+    assert_eq!(browser.js("return location.pathname").await, "/Solana");
+    browser
+        .wait_text(
+            "return String(document.querySelectorAll('.coin-page[data-coin=SOL] .horizon-card.up, .coin-page[data-coin=SOL] .horizon-card.down').length)",
+            "6",
+        )
+        .await;
+    // The replay is named, and its 5-minute candles leave no 1-minute chart to offer.
+    browser
+        .wait_text(
+            "const m = document.querySelector('[data-testid=data-mode]'); return m && m.textContent.includes('binance-5m-2025-06') ? 'named' : ''",
+            "named",
+        )
+        .await;
+    let resolutions = browser
+        .wait_text(
+            "return [...document.querySelectorAll('button.resolution')].map(b => b.textContent).join(',')",
+            "5m,15m,1h",
+        )
+        .await;
+    assert_eq!(resolutions, "5m,15m,1h", "the 24 h range on 5-minute candles");
+    browser.screenshot("solana-phone-ten-coins.png").await;
+}
