@@ -86,8 +86,11 @@ def test_health_and_sources_say_replay(client):
 
 def test_the_served_coins_are_the_coin_enum(client):
     coins = typed(get_coins.sync(client=client), CoinsResponse)
-    assert [typed(c, CoinInfo).coin for c in coins.coins] == [Coin.BTC, Coin.LTC, Coin.XRP]
-    assert [c.name for c in coins.coins] == ["Bitcoin", "Litecoin", "Ripple"]
+    # The default deployment: ten coins, in the configured order.
+    assert [typed(c, CoinInfo).coin for c in coins.coins] == [
+        Coin.BTC, Coin.ETH, Coin.SOL, Coin.XRP, Coin.LTC, Coin.DOGE, Coin.ADA, Coin.BCH, Coin.LINK, Coin.AVAX
+    ]
+    assert [c.name for c in coins.coins][:4] == ["Bitcoin", "Ethereum", "Solana", "Ripple"]
     for c in coins.coins:
         assert [h.value for h in c.horizons] == ["30m", "1h", "2h", "4h", "6h", "12h"]
         assert 0 <= c.models_beating_baseline <= 6
@@ -121,7 +124,7 @@ def test_predictions_carry_ids_freshness_and_skill(client):
     assert isinstance(entry.accuracy_7d.out_of_sample, bool)
     # Every coin and horizon, unfiltered.
     everything = typed(get_predictions.sync(client=client), PredictionsResponse)
-    assert len(everything.predictions) == 18
+    assert len(everything.predictions) == 60
 
 
 def test_etags_give_304s_weak_or_strong(client):
@@ -146,7 +149,8 @@ def test_etags_give_304s_weak_or_strong(client):
 
 def test_candles_say_whether_they_are_closed(client):
     resp = typed(
-        get_prices.sync(client=client, coin=Coin.LTC, resolution=Resolution.M1),
+        # The default replay's candles are 5 minutes long (a 1m chart is a 400 there).
+        get_prices.sync(client=client, coin=Coin.LTC, resolution=Resolution.M5),
         CandlesResponse,
     )
     assert resp.candles
@@ -230,9 +234,10 @@ def test_the_stream_filters_and_resumes_with_the_same_ids(client):
         again = read_frames(r, 1, time.monotonic() + 30)
     assert again and again[0].id == first[1].id and again[0].data.at == first[1].data.at
     # Predictions of one horizon: typed, with ids.
+    # On the default replay's 5-minute candles the next 30 min prediction comes within 5 minutes.
     params = {"horizon": "30m", "type": "prediction", "last_event_id": "0"}
-    with raw.stream("GET", "/api/stream", params=params, timeout=httpx.Timeout(100.0)) as r:
-        preds = read_frames(r, 1, time.monotonic() + 90)
+    with raw.stream("GET", "/api/stream", params=params, timeout=httpx.Timeout(340.0)) as r:
+        preds = read_frames(r, 1, time.monotonic() + 330)
     assert preds and isinstance(preds[0], PredictionEvent)
     assert preds[0].data.horizon == Horizon.M30 and preds[0].data.id > 0
     assert not isinstance(preds[0].data.valid_until, Unset)
