@@ -30,8 +30,18 @@ pub const SLOW_CADENCE_S: u32 = 900;
 
 /// Every source of the collected `coins`, given the mode: in replay only the replayed candles
 /// (and markets) run.
-pub fn catalogue(coins: &crate::coins::Coins, replay: Option<&str>) -> Vec<SourceSpec> {
-    let live = replay.is_none();
+pub fn catalogue(coins: &crate::coins::Coins, replaying: Option<&super::replay::Replay>) -> Vec<SourceSpec> {
+    let live = replaying.is_none();
+    let replay = replaying.map(super::replay::Replay::dataset);
+    // A candle is stored once it has closed, so between two collections the newest one's open is
+    // up to two bars old: stale past 5 minutes on minutes, past three bars on longer ones.
+    let base_s = super::base_s(replaying);
+    let candles_stale_after = (5 * MINUTE_S).max(3 * base_s);
+    let bars = if base_s == MINUTE_S {
+        "minute".to_owned()
+    } else {
+        format!("{}-minute", base_s / MINUTE_S)
+    };
     let spec = |id, description: String, cadence_s, stale_after_s, enabled| SourceSpec {
         id,
         description,
@@ -43,11 +53,11 @@ pub fn catalogue(coins: &crate::coins::Coins, replay: Option<&str>) -> Vec<Sourc
     for c in coins.all() {
         let coin = c.coin;
         let description = match replay {
-            Some(dataset) => format!("{} minute candles replayed from {dataset}", c.name),
+            Some(dataset) => format!("{} {bars} candles replayed from {dataset}", c.name),
             None => format!("Bitstamp {}/USD minute candles", coin.ticker()),
         };
         let id = SourceId::candles(coin, replay.is_some());
-        out.push(spec(id, description, CANDLE_CADENCE_S, 5 * MINUTE_S, true));
+        out.push(spec(id, description, CANDLE_CADENCE_S, candles_stale_after, true));
     }
     if let Some(dataset) = replay {
         let description = format!("daily gold, S&P 500, oil and MSCI World closes replayed with {dataset}");

@@ -89,7 +89,7 @@ impl AppState {
             .filter(|j| j.runs(replay.is_some(), true))
             .collect();
         let coins = settings.coins.clone();
-        let sources = sources::catalogue(&coins, replay.as_deref().map(Replay::dataset));
+        let sources = sources::catalogue(&coins, replay.as_deref());
         AppState(Arc::new(Inner {
             db: core.db.clone(),
             clock: core.clock.clone(),

@@ -105,6 +105,19 @@ async fn the_default_deployment_serves_ten_coins_from_five_minute_candles_end_to
             .all(|l| l.prediction.as_ref().unwrap().made_at.timestamp() == quarter)
     );
 
+    // Between two 5-minute candles every replayed source is fresh, not stale.
+    let sources: shared::SourcesResponse = app.get("/api/sources").await.json().await.unwrap();
+    let replayed: Vec<_> = sources
+        .sources
+        .iter()
+        .filter(|s| s.state != shared::SourceState::Disabled)
+        .collect();
+    assert_eq!(replayed.len(), 11, "ten coins' candles and the markets");
+    for s in replayed {
+        assert_eq!(s.state, shared::SourceState::Ok, "{}: {s:?}", s.source);
+        assert!(!s.description.contains("minute candles replayed") || s.description.contains("5-minute"));
+    }
+
     // Five minutes after the quarter: one new candle a coin, and the short horizons predict.
     app.state.clock.advance(240);
     runner.run(Job::Candles).await.unwrap();
