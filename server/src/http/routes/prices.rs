@@ -30,6 +30,19 @@ pub const MAX_BARS: i64 = 5_000;
 /// returns the last 70 days instead of 200 bars.
 pub const MAX_READ_MINUTES: i64 = 70 * DAY_S / MINUTE_S;
 
+/// `resolution`, or, when it is finer than the stored candles (`base_s`: a replay of 5-minute
+/// candles has no 1-minute bars), the finest resolution they make.
+fn coarsest_needed(resolution: Resolution, base_s: i64) -> Resolution {
+    if resolution.seconds() >= base_s {
+        return resolution;
+    }
+    Resolution::ALL
+        .into_iter()
+        .filter(|r| r.seconds() >= base_s)
+        .min_by_key(|r| r.seconds())
+        .unwrap_or(Resolution::D1)
+}
+
 /// `t` rounded down to a multiple of `step` (`None` on overflow).
 fn floor_to(t: i64, step: i64) -> Option<i64> {
     t.checked_div_euclid(step)?.checked_mul(step)
@@ -100,7 +113,9 @@ pub struct CandlesQuery {
     /// The coin.
     #[param(value_type = shared::Coin, example = "BTC")]
     pub coin: String,
-    /// Bar size (default `1h`).
+    /// Bar size (default `1h`). Where the stored candles are longer than the size asked for (a
+    /// deployment replaying 5-minute candles has no `1m` bars) the answer comes at the finest size
+    /// there is, and its `resolution` says which.
     #[param(value_type = Option<Resolution>, example = "1h")]
     pub resolution: Option<String>,
     /// Start (inclusive, aligned down to the bar size); default: `to` minus 200 bars. A request
@@ -145,18 +160,10 @@ pub async fn get_prices(
             })?,
         None => Resolution::H1,
     };
+    // Nothing finer than the stored candles exists: a finer resolution is answered at the finest
+    // one there is (the answer's `resolution` says which).
+    let resolution = coarsest_needed(resolution, state.base_s);
     let step = resolution.seconds();
-    if step < state.base_s {
-        return Err(ApiError::invalid_parameter(
-            "resolution",
-            format!(
-                "this deployment's finest candles are {} minutes long (it replays a recording of \
-                 {}-minute candles): ask for 5m or coarser",
-                state.base_s / 60,
-                state.base_s / 60
-            ),
-        ));
-    }
     // Times are clamped to 2009..2100 where parsed, so the arithmetic below is far from
     // overflow; it is checked all the same.
     let overflow =
