@@ -314,6 +314,8 @@ pub struct ScoredSums {
 /// COUNT, SUM(hits), SUM(ups), SUM(squared error), COUNT(DISTINCT block) as the database returns
 /// them (SUM of no rows is NULL).
 type SumsRow = (i64, Option<i64>, Option<i64>, Option<f64>, i64);
+/// A coin's stored text, then its [`SumsRow`].
+type CoinSumsRow = (String, i64, Option<i64>, Option<i64>, Option<f64>, i64);
 
 /// The [`ScoredSums`] of the scored predictions of a coin and horizon made at or after `since`,
 /// live or backfilled, aggregated by the database (index
@@ -327,21 +329,67 @@ pub async fn scored_sums(
     since: i64,
     model_id: Option<&str>,
 ) -> Result<ScoredSums, DbErr> {
-    // Portable SQL (SQLite and PostgreSQL): CASE, comparisons and arithmetic on DOUBLE columns.
-    const WENT_UP: &str = "realized_price > reference_price";
-    let said_up = format!("p_up > {}", models::UP_ABOVE);
-    let p = "(CASE WHEN p_up < 1e-7 THEN 1e-7 WHEN p_up > 1.0 - 1e-7 THEN 1.0 - 1e-7 ELSE p_up END)";
-    let t = format!("(CASE WHEN {WENT_UP} THEN 1.0 ELSE 0.0 END)");
     let mut rows = of(coin, horizon);
     if let Some(id) = model_id {
         rows = rows.filter(prediction::Column::ModelId.eq(id));
     }
-    let row: Option<SumsRow> = rows
-        .filter(prediction::Column::Backfilled.eq(backfilled))
+    let row: Option<SumsRow> = sums(scored(rows, backfilled, since).select_only(), horizon)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.map_or_else(ScoredSums::default, ScoredSums::from_row))
+}
+
+/// [`scored_sums`] of every coin at once for one horizon: one grouped statement, whatever the
+/// number of coins (what the published state reads). A row whose coin does not parse is left
+/// out (readers of `predictions` skip such rows).
+pub async fn scored_sums_by_coin(
+    db: &impl ConnectionTrait,
+    horizon: Horizon,
+    backfilled: bool,
+    since: i64,
+) -> Result<Vec<(Coin, ScoredSums)>, DbErr> {
+    let rows = prediction::Entity::find().filter(prediction::Column::Horizon.eq(horizon));
+    let grouped = scored(rows, backfilled, since)
+        .select_only()
+        .column(prediction::Column::Coin)
+        .group_by(prediction::Column::Coin);
+    let rows: Vec<CoinSumsRow> = sums(grouped, horizon).into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(coin, n, hits, up, se, blocks)| {
+            Some((
+                coin.parse().ok()?,
+                ScoredSums::from_row((n, hits, up, se, blocks)),
+            ))
+        })
+        .collect())
+}
+
+/// The scored rows (live or backfilled) made at or after `since`, with a realized price (index
+/// `idx_predictions_accuracy`: coin, horizon, backfilled, outcome, made_at).
+fn scored(
+    rows: sea_orm::Select<prediction::Entity>,
+    backfilled: bool,
+    since: i64,
+) -> sea_orm::Select<prediction::Entity> {
+    rows.filter(prediction::Column::Backfilled.eq(backfilled))
         .filter(prediction::Column::Outcome.eq(Outcome::Scored))
         .filter(prediction::Column::MadeAt.gte(since))
         .filter(prediction::Column::RealizedPrice.is_not_null())
-        .select_only()
+}
+
+/// The columns of a [`SumsRow`], appended to `select` (portable SQL for SQLite and PostgreSQL:
+/// CASE, comparisons and arithmetic on DOUBLE columns).
+fn sums(
+    select: sea_orm::Select<prediction::Entity>,
+    horizon: Horizon,
+) -> sea_orm::Select<prediction::Entity> {
+    const WENT_UP: &str = "realized_price > reference_price";
+    let said_up = format!("p_up > {}", models::UP_ABOVE);
+    let p = "(CASE WHEN p_up < 1e-7 THEN 1e-7 WHEN p_up > 1.0 - 1e-7 THEN 1.0 - 1e-7 ELSE p_up END)";
+    let t = format!("(CASE WHEN {WENT_UP} THEN 1.0 ELSE 0.0 END)");
+    select
         .column_as(Expr::cust("COUNT(*)"), "n")
         .column_as(
             Expr::cust(format!(
@@ -356,18 +404,18 @@ pub async fn scored_sums(
             Expr::cust(format!("COUNT(DISTINCT made_at / {})", horizon.seconds())),
             "blocks",
         )
-        .into_tuple()
-        .one(db)
-        .await?;
-    Ok(
-        row.map_or_else(ScoredSums::default, |(n, hits, up, se, blocks)| ScoredSums {
+}
+
+impl ScoredSums {
+    fn from_row((n, hits, up, se, blocks): SumsRow) -> Self {
+        ScoredSums {
             n,
             hits: hits.unwrap_or(0),
             up: up.unwrap_or(0),
             squared_error: se.unwrap_or(0.0),
             blocks,
-        }),
-    )
+        }
+    }
 }
 
 /// Most rows one model's live ledger reads (30 days of 30 min predictions made every minute).

@@ -31,6 +31,7 @@ use crate::http::events::{Event, load};
 use crate::http::pages::{self, Pages};
 use crate::http::routes::{accuracy, models, performance, predictions, prices, sources};
 use crate::http::state::AppState;
+use crate::predict::accuracy::AccuracyTable;
 use crate::predict::registry::reload_logged;
 
 /// Stream events kept for clients that lag behind; a client further behind is dropped (it
@@ -315,10 +316,17 @@ async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Sna
     let now = state.clock.now();
     let started = std::time::Instant::now();
     let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
-    let all_predictions = predictions::build(state, now).await?;
+    // Every served model's accuracy windows, read once for the three answers that show them.
+    let table = AccuracyTable::read(
+        &state.db,
+        state.registry.all().iter().map(|m| m.card.horizon),
+        now,
+    )
+    .await?;
+    let all_predictions = predictions::build(state, &table, now).await?;
     let predictions_ms = ms(started);
-    let all_accuracy = accuracy::build(state, now).await?;
-    let all_models = models::build(state, now).await?;
+    let all_accuracy = accuracy::build(state, &table).await?;
+    let all_models = models::build(state, &table, now).await?;
     let read_ms = ms(started);
     let all_performance = performance::build(state, charts, now).await?;
     let performance_ms = ms(started) - read_ms;

@@ -108,20 +108,23 @@ async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
     // Every published answer is, byte for byte, what the database says now.
     let state = &app.state;
     let now = state.clock.now();
+    let table = coincast::predict::accuracy::AccuracyTable::read(&state.db, shared::Horizon::ALL, now)
+        .await
+        .unwrap();
     let app = &app;
     let bytes = |path: &'static str| async move { app.get(path).await.bytes().await.unwrap().to_vec() };
     let json = |v: &dyn erased::Json| v.to_vec();
     assert_eq!(
         bytes("/api/predictions").await,
-        json(&predictions::build(state, now).await.unwrap())
+        json(&predictions::build(state, &table, now).await.unwrap())
     );
     assert_eq!(
         bytes("/api/accuracy").await,
-        json(&accuracy::build(state, now).await.unwrap())
+        json(&accuracy::build(state, &table).await.unwrap())
     );
     assert_eq!(
         bytes("/api/models").await,
-        json(&models::build(state, now).await.unwrap())
+        json(&models::build(state, &table, now).await.unwrap())
     );
     assert_eq!(
         bytes("/api/prices/latest").await,

@@ -7,7 +7,7 @@ use shared::{AccuracyResponse, AccuracyRow, ApiErrorBody};
 use crate::http::error::ApiError;
 use crate::http::routes::params::{CoinHorizonQuery, parse_filters};
 use crate::http::state::AppState;
-use crate::predict::accuracy::{WINDOWS, accuracy};
+use crate::predict::accuracy::{AccuracyTable, WINDOWS};
 
 /// Live accuracy per coin and horizon over the trailing 24 h, 7 d and 30 d, next to the
 /// majority-class baseline (the more frequent realized direction) of the same predictions, with n and a 95% Wilson interval.
@@ -35,7 +35,7 @@ pub async fn get_accuracy(
 }
 
 /// Every coin and horizon's live and backfilled accuracy, from the database.
-pub async fn build(state: &AppState, now: i64) -> Result<AccuracyResponse, DbErr> {
+pub async fn build(state: &AppState, table: &AccuracyTable) -> Result<AccuracyResponse, DbErr> {
     let mut rows = Vec::new();
     for model in state.registry.all() {
         let (c, h) = (model.card.coin, model.card.horizon);
@@ -43,10 +43,10 @@ pub async fn build(state: &AppState, now: i64) -> Result<AccuracyResponse, DbErr
         let mut backfilled = Vec::new();
         for w in WINDOWS {
             let oos = state.out_of_sample(&model.card);
-            let mut a = accuracy(&state.db, c, h, w, false, now).await?;
+            let mut a = table.get(c, h, w, false);
             a.out_of_sample = oos;
             live.push(a);
-            let mut a = accuracy(&state.db, c, h, w, true, now).await?;
+            let mut a = table.get(c, h, w, true);
             a.out_of_sample = oos;
             backfilled.push(a);
         }

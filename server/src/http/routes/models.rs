@@ -15,7 +15,7 @@ use crate::db;
 use crate::db::entities::model_version::Decision;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::predict::accuracy::{WINDOWS, accuracy, accuracy_of_model};
+use crate::predict::accuracy::{AccuracyTable, WINDOWS, accuracy_of_model};
 use crate::predict::registry::{LoadedModel, Origin};
 use shared::time::rfc3339_z as rfc3339;
 
@@ -127,7 +127,7 @@ pub fn skill(model: &LoadedModel, holm: &HashMap<String, Adjusted>) -> Skill {
 }
 
 /// Every served model with its evaluation and live accuracy, from its card and the database.
-pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> {
+pub async fn build(state: &AppState, table: &AccuracyTable, now: i64) -> Result<ModelsResponse, DbErr> {
     let mut models = Vec::new();
     let served = state.registry.all();
     let holm = holm_by_model(&served);
@@ -136,7 +136,7 @@ pub async fn build(state: &AppState, now: i64) -> Result<ModelsResponse, DbErr> 
         let wf = &c.walk_forward.metrics;
         let mut live = Vec::new();
         for w in WINDOWS {
-            let mut a = accuracy(&state.db, c.coin, c.horizon, w, false, now).await?;
+            let mut a = table.get(c.coin, c.horizon, w, false);
             a.out_of_sample = state.out_of_sample(c);
             live.push(a);
         }

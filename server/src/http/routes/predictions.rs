@@ -14,7 +14,7 @@ use crate::db::predictions::{readable, to_dto};
 use crate::http::error::ApiError;
 use crate::http::routes::params::parse_filters;
 use crate::http::state::AppState;
-use crate::predict::accuracy::{PREDICTIONS_WINDOW, accuracy};
+use crate::predict::accuracy::{AccuracyTable, PREDICTIONS_WINDOW};
 
 /// Query of `GET /api/predictions`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -79,7 +79,7 @@ pub fn current(newest: Option<Prediction>, base_s: i64, now: i64) -> (Option<Pre
 
 /// Every coin and horizon's newest prediction with its live 7-day accuracy, from the database
 /// (what the published state serves; see `http::published`).
-pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, DbErr> {
+pub async fn build(state: &AppState, table: &AccuracyTable, now: i64) -> Result<PredictionsResponse, DbErr> {
     let mut out = Vec::new();
     let served = state.registry.all();
     let holm = crate::http::routes::models::holm_by_model(&served);
@@ -102,7 +102,7 @@ pub async fn build(state: &AppState, now: i64) -> Result<PredictionsResponse, Db
             prediction,
             not_made_reason: failed.or(expired),
             accuracy_7d: {
-                let mut a = accuracy(&state.db, c, h, PREDICTIONS_WINDOW, false, now).await?;
+                let mut a = table.get(c, h, PREDICTIONS_WINDOW, false);
                 a.out_of_sample = state.out_of_sample(&model.card);
                 a
             },
