@@ -287,7 +287,11 @@ pub fn ModelsCard(coin: Coin) -> impl IntoView {
                                                             <td>{wf}</td>
                                                             <td class:loss=not_beaten data-testid="strongest-baseline">{strongest}</td>
                                                             <td>{live}</td>
-                                                            <td>{format::cadence(m.horizon.cadence_minutes())}</td>
+                                                            <td>{format::cadence(
+                                                                // A replay of 5-minute candles predicts the short horizons every 5 minutes.
+                                                                u32::try_from(m.horizon.cadence_on(Live::get().finest_s()) / 60)
+                                                                    .unwrap_or(u32::MAX),
+                                                            )}</td>
                                                             <td class="version" data-testid="model-version" title=reason>{version}</td>
                                                         </tr>
                                                     }

@@ -353,5 +353,14 @@ async fn the_default_deployment_offers_ten_coins_and_a_new_coins_page_shows_its_
         )
         .await;
     assert_eq!(resolutions, "5m,15m,1h", "the 24 h range on 5-minute candles");
+    // The models table says how often each horizon is predicted here: the short ones every 5
+    // minutes on 5-minute candles.
+    let cadence = browser
+        .wait_text(
+            "const r = [...document.querySelectorAll('.coin-page[data-coin=SOL] [data-testid=models] tbody tr')].find(r => r.textContent.startsWith('30 min')); return r ? [...r.cells].map(c => c.textContent).join('|') : ''",
+            "every 5 minutes",
+        )
+        .await;
+    assert!(cadence.contains("updated every 5 minutes"), "{cadence}");
     browser.screenshot("solana-phone-ten-coins.png").await;
 }
