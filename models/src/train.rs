@@ -853,15 +853,21 @@ mod tests {
         d
     }
 
-    #[test]
-    fn the_threshold_never_sees_the_scored_folds() {
+    /// Six walk-forward folds of a 4 h horizon, purged and embargoed by it.
+    fn four_hour_folds() -> WalkForward {
         let horizon_s = 4 * 3600;
-        let wf = WalkForward {
+        WalkForward {
             folds: 6,
             initial_train_fraction: 0.4,
             horizon_s,
             embargo_s: horizon_s,
-        };
+        }
+    }
+
+    #[test]
+    fn the_threshold_never_sees_the_scored_folds() {
+        let horizon_s = 4 * 3600;
+        let wf = four_hour_folds();
         let d = data(3000);
         let splits = wf.splits(&d.ts);
         let (select, report) = splits.split_at(splits.len() / 2);
@@ -1008,12 +1014,7 @@ mod tests {
     #[test]
     fn pooled_rows_end_where_the_folds_training_ends() {
         let horizon_s = 4 * 3600;
-        let wf = WalkForward {
-            folds: 6,
-            initial_train_fraction: 0.4,
-            horizon_s,
-            embargo_s: horizon_s,
-        };
+        let wf = four_hour_folds();
         let own = data(3000);
         let mut other = data(3500);
         other.ts.iter_mut().for_each(|t| *t -= 1800);

@@ -5,9 +5,10 @@
 //! `first + warm-up` becomes the current one, so the warm-up (enough history for the longest
 //! model's features) is "already collected" and every later recorded bar arrives when its time
 //! has passed (one a minute, or one every 5 minutes). The replay's bar size is the deployment's
-//! base (`Replay::bar_seconds`): everything that reads candles reads bars of that size. The shift is kept in the database (`app_meta`), so a restarted server continues the
-//! same timeline instead of rewriting history. When the recording runs out, the replay starts over
-//! from its first minute, placed right after its last (a price jump at the seam, logged).
+//! base (`Replay::bar_seconds`): everything that reads candles reads bars of that size. The shift
+//! is kept in the database (`app_meta`), so a restarted server continues the same timeline
+//! instead of rewriting history. When the recording runs out, the replay starts over from its
+//! first bar, placed right after its last (a price jump at the seam, logged).
 //!
 //! Candles replayed are stored with source `replay:<dataset>`, never mistaken for live ones.
 

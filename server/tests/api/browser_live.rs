@@ -223,6 +223,19 @@ async fn a_retrain_can_be_watched_in_the_models_card_and_its_decision_shows_in_t
     assert_eq!(others, 5);
 }
 
+/// The coin menu's options, in order (the first is the empty prompt).
+const COIN_MENU: &str =
+    "return [...document.querySelectorAll('.coin-select option')].map(o => o.value).join(',')";
+
+/// Chooses `symbol` in the coin menu, as a visitor does.
+async fn choose_coin(browser: &Browser, symbol: &str) {
+    browser
+        .js(&format!(
+            "const s = document.querySelector('.coin-select'); s.value = '{symbol}'; s.dispatchEvent(new Event('change')); return null"
+        ))
+        .await;
+}
+
 #[tokio::test]
 async fn six_coins_get_a_menu_on_a_phone_and_a_new_coins_page_says_why_it_has_no_prediction() {
     if crate::helpers::sqlite_only("drives the web app in Chromium, the same whatever the database") {
@@ -243,12 +256,7 @@ async fn six_coins_get_a_menu_on_a_phone_and_a_new_coins_page_says_why_it_has_no
     browser.wait_text(H1, "Bitcoin").await;
 
     // More coins than buttons fit: one menu, in the configured order, the current coin chosen.
-    let options = browser
-        .wait_text(
-            "return [...document.querySelectorAll('.coin-select option')].map(o => o.value).join(',')",
-            ",BTC,ETH,SOL,XRP,LTC,DOGE",
-        )
-        .await;
+    let options = browser.wait_text(COIN_MENU, ",BTC,ETH,SOL,XRP,LTC,DOGE").await;
     assert_eq!(options, ",BTC,ETH,SOL,XRP,LTC,DOGE");
     assert_eq!(
         browser
@@ -265,9 +273,7 @@ async fn six_coins_get_a_menu_on_a_phone_and_a_new_coins_page_says_why_it_has_no
 
     // Choosing a coin opens its page without a reload.
     browser.js("window.__coincastMarker = 6; return null").await;
-    browser
-        .js("const s = document.querySelector('.coin-select'); s.value = 'ETH'; s.dispatchEvent(new Event('change')); return null")
-        .await;
+    choose_coin(&browser, "ETH").await;
     browser.wait_text(H1, "Ethereum").await;
     assert_eq!(browser.js("return location.pathname").await, "/Ethereum");
     assert_eq!(
@@ -322,15 +328,10 @@ async fn the_default_deployment_offers_ten_coins_and_a_new_coins_page_shows_its_
     browser.goto(&format!("{}/", app.address)).await;
     browser.wait_text(H1, "Bitcoin").await;
     let options = browser
-        .wait_text(
-            "return [...document.querySelectorAll('.coin-select option')].map(o => o.value).join(',')",
-            ",BTC,ETH,SOL,XRP,LTC,DOGE,ADA,BCH,LINK,AVAX",
-        )
+        .wait_text(COIN_MENU, ",BTC,ETH,SOL,XRP,LTC,DOGE,ADA,BCH,LINK,AVAX")
         .await;
     assert_eq!(options, ",BTC,ETH,SOL,XRP,LTC,DOGE,ADA,BCH,LINK,AVAX");
-    browser
-        .js("const s = document.querySelector('.coin-select'); s.value = 'SOL'; s.dispatchEvent(new Event('change')); return null")
-        .await;
+    choose_coin(&browser, "SOL").await;
     browser.wait_text(H1, "Solana").await;
     assert_eq!(browser.js("return location.pathname").await, "/Solana");
     browser

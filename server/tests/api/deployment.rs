@@ -11,28 +11,20 @@ use shared::{
     PredictionHistory, PredictionsResponse, PricesResponse,
 };
 
-use crate::helpers::{Frontend, TestApp, default_deployment, spawn_app_at};
+use crate::helpers::{TestApp, default_deployment};
 
 /// A server of `coins` (the default list when `None`) replaying the default sample, without
 /// scheduled jobs, on a fixed clock 30 s after a quarter hour (every horizon is due there), its
 /// warm-up stored, and a runner with its models.
 async fn replaying(coins: Option<&[Coin]>) -> (TestApp, Runner) {
     let quarter = coincast::clock::current_minute() / 900 * 900;
-    let clock = Clock::fixed(quarter + 30);
-    let app = spawn_app_at(clock, Frontend::Fixture, |s| {
+    crate::published::replaying_at(Clock::fixed(quarter + 30), |s| {
         default_deployment(s);
         if let Some(coins) = coins {
             s.coins = coincast::coins::Coins::of(coins);
         }
-        s.replay.enabled = true;
-        s.jobs.enabled = false;
     })
-    .await;
-    let upstream = crate::helpers::default_settings().upstream;
-    let mut runner = app.runner(app.collectors(upstream));
-    runner.run(Job::Candles).await.unwrap();
-    runner.registry = Some(app.state.registry.clone());
-    (app, runner)
+    .await
 }
 
 async fn predictions(app: &TestApp) -> PredictionsResponse {

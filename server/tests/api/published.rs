@@ -27,10 +27,18 @@ mod erased {
 /// moves only when the test moves it), its warm-up stored, and a runner with its models that tells
 /// the server's published state when it commits, as the service's own runner does.
 pub async fn replaying() -> (TestApp, Runner) {
-    let clock = Clock::fixed(coincast::clock::current_minute() + 30);
+    replaying_at(Clock::fixed(coincast::clock::current_minute() + 30), |_| {}).await
+}
+
+/// [`replaying`] on `clock`, with settings changed by `tweak` first.
+pub async fn replaying_at(
+    clock: Clock,
+    tweak: impl FnOnce(&mut coincast::config::Settings),
+) -> (TestApp, Runner) {
     let app = spawn_app_at(clock, Frontend::Fixture, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = false;
+        tweak(s);
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;

@@ -32,7 +32,7 @@ pub const MAX_READ_MINUTES: i64 = 70 * DAY_S / MINUTE_S;
 
 /// `resolution`, or, when it is finer than the stored candles (`base_s`: a replay of 5-minute
 /// candles has no 1-minute bars), the finest resolution they make.
-fn coarsest_needed(resolution: Resolution, base_s: i64) -> Resolution {
+fn servable(resolution: Resolution, base_s: i64) -> Resolution {
     if resolution.seconds() >= base_s {
         return resolution;
     }
@@ -162,7 +162,7 @@ pub async fn get_prices(
     };
     // Nothing finer than the stored candles exists: a finer resolution is answered at the finest
     // one there is (the answer's `resolution` says which).
-    let resolution = coarsest_needed(resolution, state.base_s);
+    let resolution = servable(resolution, state.base_s);
     let step = resolution.seconds();
     // Times are clamped to 2009..2100 where parsed, so the arithmetic below is far from
     // overflow; it is checked all the same.
@@ -216,31 +216,27 @@ pub async fn get_prices(
             (bars, newest)
         }
     };
-    let base_s = state.base_s;
-    let body =
-        tokio::task::spawn_blocking(move || answer(coin, resolution, from, to, key.4, base_s, bars, newest))
-            .await
-            .map_err(|e| ApiError::Unexpected(e.into()))??;
+    // A bar is final once its last minute has ended (by the current minute) and been collected
+    // (the newest base bar stored ends by then).
+    let final_before = key.4.min(newest.unwrap_or(0).saturating_add(state.base_s));
+    let body = tokio::task::spawn_blocking(move || answer(coin, resolution, from, to, final_before, bars))
+        .await
+        .map_err(|e| ApiError::Unexpected(e.into()))??;
     published.chart_pages.put(snapshot.generation, key, &body);
     Ok(body.respond(&req, "no-cache"))
 }
 
 /// The answer to a chart request: `bars` of `resolution` over `[from, to)`; a bar is final once
-/// its last minute has ended (by `current_minute`) and been collected (`newest`, the newest base
-/// bar of `base_s`).
-#[allow(clippy::too_many_arguments)]
+/// it ends at or before `final_before` (see [`get_prices`]).
 fn answer(
     coin: Coin,
     resolution: Resolution,
     from: i64,
     to: i64,
-    current_minute: i64,
-    base_s: i64,
+    final_before: i64,
     bars: Vec<db::candles::ReadBar>,
-    newest: Option<i64>,
 ) -> Result<Body, ApiError> {
     let step = resolution.seconds();
-    let final_before = current_minute.min(newest.unwrap_or(0).saturating_add(base_s));
     let body = CandlesResponse {
         coin,
         resolution,
