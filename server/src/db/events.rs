@@ -2,8 +2,8 @@
 //!
 //! The writers record an event in the same run that stores what it is about: a prediction tick
 //! its live predictions (`record_predictions`), scoring the predictions it scored
-//! (`record_scores`), a candle collection every minute it stored (`record_minutes`, in the
-//! transaction that stores the minutes). Each is one set-based `INSERT .. SELECT` whose rows take
+//! (`record_scores`), a candle collection every candle it stored (`record_prices`, in the
+//! transaction that stores the candles). Each is one set-based `INSERT .. SELECT` whose rows take
 //! ids from the table's auto-increment in order, and
 //! `ON CONFLICT DO NOTHING` on (kind, coin, subject) makes recording twice harmless. Readers
 //! (`after`, `newest_id`) only read. Backfilled predictions are history, not news: no events.
