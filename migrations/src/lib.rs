@@ -13,6 +13,7 @@ mod m20261202_000003_prediction_indexes;
 mod m20261202_000004_events;
 mod m20261202_000005_signals;
 mod m20261203_000006_model_versions;
+mod m20261206_000007_accuracy_blocks_index;
 
 /// Applies coincast's migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000004_events::Migration),
             Box::new(m20261202_000005_signals::Migration),
             Box::new(m20261203_000006_model_versions::Migration),
+            Box::new(m20261206_000007_accuracy_blocks_index::Migration),
         ]
     }
 }

@@ -192,6 +192,31 @@ pub async fn newest(
         .await
 }
 
+/// The rows stored after `after_id` (primary key range), at most `limit`, and the rows of `ids`
+/// as they are now: what the published state reads to keep each model's newest prediction.
+pub async fn stored_after_and(
+    db: &impl ConnectionTrait,
+    after_id: i64,
+    ids: &[i64],
+    limit: u64,
+) -> Result<Vec<prediction::Model>, DbErr> {
+    let mut rows = prediction::Entity::find()
+        .filter(prediction::Column::Id.gt(after_id))
+        .order_by_asc(prediction::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    if !ids.is_empty() {
+        rows.extend(
+            prediction::Entity::find()
+                .filter(prediction::Column::Id.is_in(ids.iter().copied()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
 /// The largest prediction id (a cheap "has anything been stored since" check).
 pub async fn newest_id(db: &impl ConnectionTrait) -> Result<Option<i64>, DbErr> {
     Ok(prediction::Entity::find()
@@ -303,19 +328,48 @@ pub struct ScoredSums {
     /// Rows where the price went up (realized above the reference).
     pub up: i64,
     /// The sum of squared errors of `p_up` (clamped to `[1e-7, 1 - 1e-7]` as
-    /// `models::metrics::Metrics` does) against what happened: n times the Brier score.
-    pub squared_error: f64,
+    /// `models::metrics::Metrics` does) against what happened, n times the Brier score, in whole
+    /// [`SQUARED_ERROR_UNIT`]s: each row's error is rounded to the unit before the sum, so sums of
+    /// parts (`predict::accuracy::LiveAccuracy` adds up blocks) equal the sum of the whole exactly,
+    /// in any order, which a sum of floating-point numbers does not.
+    pub squared_error_units: i64,
     /// How many horizon-length blocks of time (`made_at / horizon`) hold at least one of the
     /// rows: predictions in one block share most of their future, so this, not `n`, is about how
     /// many independent outcomes the rows saw (the effective sample size).
     pub blocks: i64,
 }
 
-/// COUNT, SUM(hits), SUM(ups), SUM(squared error), COUNT(DISTINCT block) as the database returns
-/// them (SUM of no rows is NULL).
-type SumsRow = (i64, Option<i64>, Option<i64>, Option<f64>, i64);
-/// A coin's stored text, then its [`SumsRow`].
-type CoinSumsRow = (String, i64, Option<i64>, Option<i64>, Option<f64>, i64);
+/// One [`ScoredSums::squared_error_units`] (1e-12: a Brier score is exact to twelve places).
+pub const SQUARED_ERROR_UNIT: f64 = 1e-12;
+/// Units per 1.0 of squared error, as the SQL writes it.
+const SQUARED_ERROR_UNIT_INV: &str = "1e12";
+
+/// COUNT, SUM(hits), SUM(ups), SUM(squared error units), COUNT(DISTINCT block) as the database
+/// returns them (SUM of no rows is NULL).
+type SumsRow = (i64, Option<i64>, Option<i64>, Option<i64>, i64);
+/// A part's index ([`scored_sums_in_parts`]), the coin's stored text, the version, then its
+/// [`SumsRow`].
+type PartSumsRow = (
+    i64,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
+/// A coin's stored text, the model version, the block (`made_at / horizon`), then its [`SumsRow`].
+type BlockSumsRow = (
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+);
 
 /// The [`ScoredSums`] of the scored predictions of a coin and horizon made at or after `since`,
 /// live or backfilled, aggregated by the database (index
@@ -340,28 +394,161 @@ pub async fn scored_sums(
     Ok(row.map_or_else(ScoredSums::default, ScoredSums::from_row))
 }
 
-/// [`scored_sums`] of every coin at once for one horizon: one grouped statement, whatever the
-/// number of coins (what the published state reads). A row whose coin does not parse is left
-/// out (readers of `predictions` skip such rows).
-pub async fn scored_sums_by_coin(
+/// [`scored_sums`] of every coin and model version (`model_id`) at once, by horizon-length block
+/// of time (`made_at / horizon`), of the rows of a horizon made in `[from, until)`, live or
+/// backfilled: what `predict::accuracy::LiveAccuracy` keeps and re-reads. Every group's `blocks`
+/// is 1. A row whose coin does not parse is left out (readers of `predictions` skip such rows).
+pub async fn scored_sums_by_block(
     db: &impl ConnectionTrait,
     horizon: Horizon,
     backfilled: bool,
-    since: i64,
-) -> Result<Vec<(Coin, ScoredSums)>, DbErr> {
-    let rows = prediction::Entity::find().filter(prediction::Column::Horizon.eq(horizon));
-    let grouped = scored(rows, backfilled, since)
+    from: i64,
+    until: i64,
+) -> Result<Vec<(Coin, String, i64, ScoredSums)>, DbErr> {
+    let block = Expr::cust(format!("made_at / {}", horizon.seconds()));
+    let rows = prediction::Entity::find()
+        .filter(prediction::Column::Horizon.eq(horizon))
+        .filter(prediction::Column::MadeAt.lt(until));
+    let grouped = scored(rows, backfilled, from)
         .select_only()
         .column(prediction::Column::Coin)
-        .group_by(prediction::Column::Coin);
-    let rows: Vec<CoinSumsRow> = sums(grouped, horizon).into_tuple().all(db).await?;
+        .column(prediction::Column::ModelId)
+        .column_as(block.clone(), "block")
+        .group_by(prediction::Column::Coin)
+        .group_by(prediction::Column::ModelId)
+        .group_by(block);
+    let rows: Vec<BlockSumsRow> = sums(grouped, horizon).into_tuple().all(db).await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(coin, n, hits, up, se, blocks)| {
+        .filter_map(|(coin, model_id, block, n, hits, up, se, blocks)| {
             Some((
                 coin.parse().ok()?,
+                model_id,
+                block,
                 ScoredSums::from_row((n, hits, up, se, blocks)),
             ))
+        })
+        .collect())
+}
+
+/// A part of the scored rows: the rows of a horizon, live or backfilled, made in `[from, until)`.
+pub type Part = (Horizon, bool, i64, i64);
+
+/// [`scored_sums`] of every coin and model version in each of `parts`, in one statement
+/// (each part's index, then the coin, the version and the sums): the cut blocks of a rebuild's
+/// windows (`predict::accuracy::LiveAccuracy::table`), 36 of them, read at once. Each part
+/// must lie within one horizon-length block of its horizon and not overlap another: its
+/// `blocks` is 1.
+pub async fn scored_sums_in_parts(
+    db: &impl ConnectionTrait,
+    parts: &[Part],
+) -> Result<Vec<(usize, Coin, String, ScoredSums)>, DbErr> {
+    if parts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let part = |&(horizon, backfilled, from, until): &Part| {
+        Condition::all()
+            .add(prediction::Column::Horizon.eq(horizon))
+            .add(prediction::Column::Backfilled.eq(backfilled))
+            .add(prediction::Column::MadeAt.gte(from))
+            .add(prediction::Column::MadeAt.lt(until))
+    };
+    let mut which = sea_orm::sea_query::CaseStatement::new();
+    let mut any = Condition::any();
+    for (i, p) in parts.iter().enumerate() {
+        which = which.case(part(p), Expr::val(i as i64));
+        any = any.add(part(p));
+    }
+    let rows = prediction::Entity::find()
+        .filter(prediction::Column::Outcome.eq(Outcome::Scored))
+        .filter(prediction::Column::RealizedPrice.is_not_null())
+        .filter(any)
+        .select_only()
+        .expr_as(which, "part")
+        .column(prediction::Column::Coin)
+        .column(prediction::Column::ModelId)
+        // The first column by its place: the CASE again would bind its values again, which
+        // PostgreSQL does not take for the same expression.
+        .group_by(Expr::cust("1"))
+        .group_by(prediction::Column::Coin)
+        .group_by(prediction::Column::ModelId);
+    // The block divisor does not matter: each part lies in one block (its `blocks` is set below).
+    let rows: Vec<PartSumsRow> = sums(rows, Horizon::M30).into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(part, coin, model_id, n, hits, up, se, _)| {
+            let sums = ScoredSums::from_row((n, hits, up, se, 1));
+            Some((usize::try_from(part).ok()?, coin.parse().ok()?, model_id, sums))
+        })
+        .collect())
+}
+
+/// A prediction scored (or found unscorable) after a time: what `predict::accuracy::LiveAccuracy`
+/// re-reads the block of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScoredRow {
+    pub coin: Coin,
+    pub horizon: Horizon,
+    pub backfilled: bool,
+    pub made_at: i64,
+    pub scored_at: i64,
+}
+
+/// The predictions scored after `after` (`scored_at`, index `idx_predictions_scored_at_id`), and
+/// those stored already scored with an id after `after_id` (an import), at most `limit` of them,
+/// oldest score first. Scoring stamps each run later than every earlier one (`score_stamp`, under
+/// `db::serialized`), so a reader that saw up to a stamp has seen every row scored at or before
+/// it.
+pub async fn scored_after(
+    db: &impl ConnectionTrait,
+    after: i64,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<ScoredRow>, DbErr> {
+    // Two range reads (the score index, then the primary key), not one OR: the planner would
+    // walk the whole score index for it.
+    let scored = prediction::Entity::find()
+        .filter(prediction::Column::ScoredAt.gt(after))
+        .order_by_asc(prediction::Column::ScoredAt)
+        .order_by_asc(prediction::Column::Id);
+    let mut rows = scored_rows(db, scored, limit).await?;
+    let stored = prediction::Entity::find()
+        .filter(prediction::Column::Id.gt(after_id))
+        .filter(prediction::Column::ScoredAt.is_not_null())
+        .order_by_asc(prediction::Column::Id);
+    rows.extend(scored_rows(db, stored, limit).await?);
+    rows.sort_by_key(|r| r.scored_at);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(rows)
+}
+
+/// The rows `select` selects, as [`ScoredRow`]s (at most `limit`, in its order).
+async fn scored_rows(
+    db: &impl ConnectionTrait,
+    select: sea_orm::Select<prediction::Entity>,
+    limit: u64,
+) -> Result<Vec<ScoredRow>, DbErr> {
+    let rows: Vec<(String, String, bool, i64, Option<i64>)> = select
+        .select_only()
+        .column(prediction::Column::Coin)
+        .column(prediction::Column::Horizon)
+        .column(prediction::Column::Backfilled)
+        .column(prediction::Column::MadeAt)
+        .column(prediction::Column::ScoredAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(coin, horizon, backfilled, made_at, scored_at)| {
+            Some(ScoredRow {
+                coin: coin.parse().ok()?,
+                horizon: horizon.parse().ok()?,
+                backfilled,
+                made_at,
+                scored_at: scored_at?,
+            })
         })
         .collect())
 }
@@ -398,7 +585,14 @@ fn sums(
             "hits",
         )
         .column_as(Expr::cust(format!("SUM(CASE WHEN {WENT_UP} THEN 1 ELSE 0 END)")), "up")
-        .column_as(Expr::cust(format!("SUM(({p} - {t}) * ({p} - {t}))")), "squared_error")
+        // Whole units per row, summed as integers (CAST of the SUM: PostgreSQL sums BIGINT to
+        // NUMERIC).
+        .column_as(
+            Expr::cust(format!(
+                "CAST(SUM(CAST(ROUND(({p} - {t}) * ({p} - {t}) * {SQUARED_ERROR_UNIT_INV}) AS BIGINT)) AS BIGINT)"
+            )),
+            "squared_error",
+        )
         // Integer division on BIGINT in both SQLite and PostgreSQL (made_at is never negative).
         .column_as(
             Expr::cust(format!("COUNT(DISTINCT made_at / {})", horizon.seconds())),
@@ -407,12 +601,21 @@ fn sums(
 }
 
 impl ScoredSums {
+    /// Adds the sums of rows disjoint from these (another block).
+    pub fn add(&mut self, other: &ScoredSums) {
+        self.n += other.n;
+        self.hits += other.hits;
+        self.up += other.up;
+        self.squared_error_units += other.squared_error_units;
+        self.blocks += other.blocks;
+    }
+
     fn from_row((n, hits, up, se, blocks): SumsRow) -> Self {
         ScoredSums {
             n,
             hits: hits.unwrap_or(0),
             up: up.unwrap_or(0),
-            squared_error: se.unwrap_or(0.0),
+            squared_error_units: se.unwrap_or(0),
             blocks,
         }
     }

@@ -73,15 +73,29 @@ pub async fn running(db: &impl ConnectionTrait) -> Result<Vec<StoredModel>, DbEr
     Ok(out)
 }
 
-/// The newest decisions of a coin and horizon, without their artifacts, newest first.
-pub async fn decisions(
+/// The newest `limit` decisions of every coin and horizon, without their artifacts, newest first:
+/// one statement over the whole table, which [`prune`] bounds ([`KEEP_DECISIONS`] per coin and
+/// horizon).
+pub async fn all_decisions(
     db: &impl ConnectionTrait,
-    coin: Coin,
-    horizon: Horizon,
-    limit: u64,
-) -> Result<Vec<model_version::Model>, DbErr> {
-    let rows = of(coin, horizon)
-        .select_only()
+    limit: usize,
+) -> Result<std::collections::HashMap<(Coin, Horizon), Vec<model_version::Model>>, DbErr> {
+    let mut out: std::collections::HashMap<(Coin, Horizon), Vec<model_version::Model>> =
+        std::collections::HashMap::new();
+    for row in without_artifacts(model_version::Entity::find()).all(db).await? {
+        let kept = out.entry((row.coin, row.horizon)).or_default();
+        if kept.len() < limit {
+            kept.push(row);
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of `rows` without their card and ONNX bytes, newest decision first.
+fn without_artifacts(
+    rows: sea_orm::Select<model_version::Entity>,
+) -> sea_orm::Selector<sea_orm::SelectModel<model_version::Model>> {
+    rows.select_only()
         .columns([
             model_version::Column::Id,
             model_version::Column::Coin,
@@ -108,11 +122,7 @@ pub async fn decisions(
         .expr_as(sea_orm::sea_query::Expr::cust("NULL"), "onnx")
         .order_by_desc(model_version::Column::DecidedAt)
         .order_by_desc(model_version::Column::Id)
-        .limit(limit)
         .into_model::<model_version::Model>()
-        .all(db)
-        .await?;
-    Ok(rows)
 }
 
 /// Bounds the table: per coin and horizon, the newest [`KEEP_DECISIONS`] decisions stay, and only

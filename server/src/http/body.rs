@@ -29,16 +29,20 @@ pub struct Body {
 impl Body {
     /// Serializes `value` once.
     pub fn json(value: &impl Serialize) -> Result<Body, serde_json::Error> {
-        let bytes = serde_json::to_vec(value)?;
+        Ok(Body::from_json_bytes(serde_json::to_vec(value)?))
+    }
+
+    /// `bytes`, which must already be JSON, with their ETag.
+    pub fn from_json_bytes(bytes: Vec<u8>) -> Body {
         let hex = format!("{:x}", Sha256::digest(&bytes));
         let etag = format!("\"{}\"", &hex[..16]);
-        Ok(Body {
+        Body {
             // Hex digits in quotes: always a valid header value.
             etag_value: header::HeaderValue::from_str(&etag)
                 .unwrap_or(header::HeaderValue::from_static("\"\"")),
             etag,
             bytes: Bytes::from(bytes),
-        })
+        }
     }
 
     /// Whether an `If-None-Match` header names this body (weak comparison, as RFC 9110 says

@@ -13,10 +13,11 @@
 //! serialization: it copies ready bytes. The events themselves (cursor, framing, backlog) are
 //! `http::events`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_web::web::Bytes;
 use arc_swap::ArcSwapOption;
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DbErr};
@@ -31,7 +32,7 @@ use crate::http::events::{Event, load};
 use crate::http::pages::{self, Pages};
 use crate::http::routes::{accuracy, models, performance, predictions, prices, sources};
 use crate::http::state::AppState;
-use crate::predict::accuracy::AccuracyTable;
+use crate::predict::accuracy::{AccuracyTable, LiveAccuracy};
 use crate::predict::registry::reload_logged;
 
 /// Stream events kept for clients that lag behind; a client further behind is dropped (it
@@ -114,8 +115,8 @@ pub struct Published {
     events: broadcast::Sender<Arc<Event>>,
     /// The id of the last event sent (`events` table).
     cursor: std::sync::atomic::AtomicI64,
-    /// One refresh at a time: events go out in order, once each.
-    refreshing: tokio::sync::Mutex<()>,
+    /// One refresh at a time (events go out in order, once each), and what refreshes keep.
+    refreshing: tokio::sync::Mutex<Kept>,
     /// Refreshes that built a snapshot.
     generation: std::sync::atomic::AtomicU64,
     /// Each coin's chart bars (`http::charts`), brought up to date by every refresh.
@@ -142,7 +143,7 @@ impl Published {
             snapshot: ArcSwapOption::empty(),
             events: broadcast::channel(EVENT_BUFFER).0,
             cursor: std::sync::atomic::AtomicI64::new(0),
-            refreshing: tokio::sync::Mutex::new(()),
+            refreshing: tokio::sync::Mutex::new(Kept::default()),
             generation: std::sync::atomic::AtomicU64::new(0),
             charts: Charts::new(coins, base_s),
             chart_pages: Pages::default(),
@@ -170,7 +171,7 @@ impl Published {
     /// Reads what changed since the last refresh, rebuilds every answer, swaps them in, then
     /// sends the new events. Callers: the writers when they commit, the watcher, start-up.
     pub async fn refresh(&self, state: &AppState) -> Result<(), DbErr> {
-        let _one = self.refreshing.lock().await;
+        let mut kept = self.refreshing.lock().await;
         let first = self.snapshot.load().is_none();
         if first {
             // The stream starts from the newest stored event (the first refresh sends none).
@@ -180,7 +181,14 @@ impl Published {
         let events = self.new_events(&state.db, state.base_s).await?;
         self.charts.refresh(&state.db, state.clock.now()).await?;
         let generation = self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
-        let snapshot = build(state, &self.charts, generation).await?;
+        let snapshot = match build(state, &self.charts, &mut kept, generation).await {
+            Ok(s) => s,
+            Err(e) => {
+                // What was kept may be half brought up to date: the next rebuild reads it whole.
+                *kept = Kept::default();
+                return Err(e);
+            }
+        };
         self.snapshot.store(Some(Arc::new(snapshot)));
         for e in events {
             // No receivers is fine: nobody is listening.
@@ -311,24 +319,178 @@ fn serialization(e: serde_json::Error) -> DbErr {
     DbErr::Custom(format!("serializing a published answer: {e}"))
 }
 
-/// Every answer, from the database as it is now: read here, serialized off the async threads.
-async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Snapshot, DbErr> {
+/// How often the kept accuracy blocks are read afresh (rows deleted by retention, or imported,
+/// change blocks without a scoring run).
+pub const ACCURACY_RELOAD_S: i64 = 3_600;
+
+/// What refreshes keep between rebuilds (under the one-refresh lock).
+#[derive(Default)]
+struct Kept {
+    /// Every served horizon's live accuracy by block, and when it was loaded.
+    accuracy: Option<(LiveAccuracy, i64)>,
+    /// The list answers as the last rebuild serialized them.
+    joined: Lists,
+    /// Each served model's newest prediction, the newest id read, and when they were read whole.
+    newest: Option<(predictions::Newest, i64, i64)>,
+    /// The coins and horizons with live predictions scored since the last rebuild (`None`:
+    /// not known, as after a load of the accuracy blocks).
+    scored: Option<BTreeSet<(Coin, Horizon)>>,
+    /// Each served model's trading figures by model id, and when they were all computed.
+    performance: (HashMap<String, performance::Entry>, Option<i64>),
+}
+
+/// How often each model's newest prediction is read whole (one statement a model) rather than
+/// from the rows stored since. The writers of predictions are serialized (`db::serialized`), so
+/// ids commit in order; this bounds what a row stored any other way could leave unseen.
+pub const NEWEST_RELOAD_S: i64 = ACCURACY_RELOAD_S;
+/// Most rows stored since the last rebuild read one by one; more (a backfill): read whole.
+const NEWEST_ROWS: u64 = 5_000;
+
+/// The three list answers (one entry per model, an answer per filter) as last serialized.
+#[derive(Default)]
+struct Lists {
+    predictions: Option<Joined<shared::LatestPrediction>>,
+    accuracy: Option<Joined<shared::AccuracyRow>>,
+    performance: Option<Joined<shared::ModelPerformance>>,
+}
+
+impl Kept {
+    /// The accuracy table at `now`: the kept blocks brought up to date (or loaded: the first
+    /// time, when the served horizons changed, when too much was scored at once, and every
+    /// [`ACCURACY_RELOAD_S`]). A failed read drops them (the next refresh loads them again).
+    async fn accuracy(&mut self, state: &AppState, now: i64) -> Result<AccuracyTable, DbErr> {
+        let horizons: BTreeSet<Horizon> = state.registry.all().iter().map(|m| m.card.horizon).collect();
+        let mut kept = self.accuracy.take();
+        self.scored = None;
+        if let Some((live, loaded_at)) = kept.as_mut() {
+            let current = live.keeps(&horizons) && now - *loaded_at < ACCURACY_RELOAD_S && now >= *loaded_at;
+            self.scored = if current {
+                live.update(&state.db).await?
+            } else {
+                None
+            };
+            if self.scored.is_none() {
+                kept = None;
+            }
+        }
+        let (mut live, loaded_at) = match kept {
+            Some(k) => k,
+            None => (LiveAccuracy::load(&state.db, horizons, now).await?, now),
+        };
+        let table = live.table(&state.db, now).await?;
+        self.accuracy = Some((live, loaded_at));
+        Ok(table)
+    }
+}
+
+impl Kept {
+    /// Each served model's newest prediction at `now`: the kept rows, the rows stored since and
+    /// the kept rows again as they are now (scored since, say): two statements. Read whole the
+    /// first time, after a failed read, after many rows, and every [`NEWEST_RELOAD_S`].
+    async fn newest(&mut self, state: &AppState, now: i64) -> Result<predictions::Newest, DbErr> {
+        if let Some((mut newest, id_upto, loaded_at)) = self.newest.take()
+            && now >= loaded_at
+            && now - loaded_at < NEWEST_RELOAD_S
+        {
+            let ids: Vec<i64> = newest.values().map(|p| p.id).collect();
+            let rows = db::predictions::stored_after_and(&state.db, id_upto, &ids, NEWEST_ROWS).await?;
+            let fresh = rows.iter().filter(|r| r.id > id_upto).count() as u64;
+            if fresh < NEWEST_ROWS {
+                let id_upto = rows.iter().map(|r| r.id).fold(id_upto, i64::max);
+                for row in rows {
+                    let (Ok(coin), Ok(horizon)) = (row.coin.parse(), row.horizon.parse()) else {
+                        continue;
+                    };
+                    let newer = newest
+                        .get(&(coin, horizon))
+                        .is_none_or(|p| p.made_at <= row.made_at);
+                    if newer {
+                        newest.insert((coin, horizon), row);
+                    }
+                }
+                // Only the served models'.
+                let served: BTreeSet<(Coin, Horizon)> = state
+                    .registry
+                    .all()
+                    .iter()
+                    .map(|m| (m.card.coin, m.card.horizon))
+                    .collect();
+                newest.retain(|k, _| served.contains(k));
+                self.newest = Some((newest.clone(), id_upto, loaded_at));
+                return Ok(newest);
+            }
+        }
+        let id_upto = db::predictions::newest_id(&state.db).await?.unwrap_or(0);
+        let newest = predictions::newest_rows(state).await?;
+        self.newest = Some((newest.clone(), id_upto, now));
+        Ok(newest)
+    }
+}
+
+impl Kept {
+    /// Every served model's trading figures at `now`: those of models with live predictions
+    /// scored since, with a prediction waiting for its exit candle, or whose oldest prediction
+    /// left the live window are computed again (one read of its ledger each), the others kept;
+    /// all of them every [`ACCURACY_RELOAD_S`] and whenever what was scored is not known.
+    async fn performance(
+        &mut self,
+        state: &AppState,
+        charts: &Charts,
+        now: i64,
+    ) -> Result<shared::PerformanceResponse, DbErr> {
+        let (mut last, computed_at) = std::mem::take(&mut self.performance);
+        let whole =
+            self.scored.is_none() || computed_at.is_none_or(|t| now < t || now - t >= ACCURACY_RELOAD_S);
+        if whole {
+            last.clear();
+        }
+        let mut kept = HashMap::new();
+        let mut models = Vec::new();
+        for model in state.registry.all() {
+            let card = &model.card;
+            let scored = self
+                .scored
+                .as_ref()
+                .is_none_or(|s| s.contains(&(card.coin, card.horizon)));
+            let current = last
+                .remove(&card.id)
+                .filter(|e| !scored && !e.awaits_candles && e.changes_at.is_none_or(|t| now <= t));
+            let entry = match current {
+                Some(e) => e,
+                None => performance::entry(state, charts, card, now).await?,
+            };
+            models.push(entry.figures.clone());
+            kept.insert(card.id.clone(), entry);
+        }
+        self.performance = (kept, if whole { Some(now) } else { computed_at });
+        Ok(shared::PerformanceResponse {
+            mode: state.mode().await?,
+            models,
+        })
+    }
+}
+
+/// Every answer, from the database as it is now (the accuracy blocks `kept` brought up to date):
+/// read here, serialized off the async threads.
+async fn build(
+    state: &AppState,
+    charts: &Charts,
+    kept: &mut Kept,
+    generation: u64,
+) -> Result<Snapshot, DbErr> {
     let now = state.clock.now();
     let started = std::time::Instant::now();
     let ms = |since: std::time::Instant| since.elapsed().as_secs_f64() * 1e3;
-    // Every served model's accuracy windows, read once for the three answers that show them.
-    let table = AccuracyTable::read(
-        &state.db,
-        state.registry.all().iter().map(|m| m.card.horizon),
-        now,
-    )
-    .await?;
-    let all_predictions = predictions::build(state, &table, now).await?;
-    let predictions_ms = ms(started);
+    // Every served model's accuracy windows, once for the three answers that show them.
+    let table = kept.accuracy(state, now).await?;
+    let accuracy_ms = ms(started);
+    let newest = kept.newest(state, now).await?;
+    let all_predictions = predictions::build(state, &table, &newest, now).await?;
+    let predictions_ms = ms(started) - accuracy_ms;
     let all_accuracy = accuracy::build(state, &table).await?;
-    let all_models = models::build(state, &table, now).await?;
+    let all_models = models::build(state, &table).await?;
     let read_ms = ms(started);
-    let all_performance = performance::build(state, charts, now).await?;
+    let all_performance = kept.performance(state, charts, now).await?;
     let performance_ms = ms(started) - read_ms;
     let parts = Parts {
         coins: crate::http::routes::coins::build(state, &all_models),
@@ -344,10 +506,15 @@ async fn build(state: &AppState, charts: &Charts, generation: u64) -> Result<Sna
         generation,
     };
     let serialized = std::time::Instant::now();
-    let snapshot = tokio::task::spawn_blocking(move || serialize(parts))
+    // The last rebuild's lists go in and the new ones come back (lost on an error: the next
+    // rebuild serializes everything).
+    let last = std::mem::take(&mut kept.joined);
+    let (snapshot, lists) = tokio::task::spawn_blocking(move || serialize(parts, last))
         .await
         .map_err(|e| DbErr::Custom(format!("building the published answers: {e}")))??;
+    kept.joined = lists;
     tracing::debug!(
+        accuracy_ms,
         predictions_ms,
         read_ms,
         performance_ms,
@@ -373,8 +540,9 @@ struct Parts {
     generation: u64,
 }
 
-/// Every answer of a snapshot, serialized once (CPU work: run off the async threads).
-fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
+/// Every answer of a snapshot, serialized once (CPU work: run off the async threads); the list
+/// answers reuse what `last` serialized where nothing changed.
+fn serialize(parts: Parts, last: Lists) -> Result<(Snapshot, Lists), DbErr> {
     let all_predictions = parts.all_predictions;
     let published_minute = all_predictions
         .predictions
@@ -387,25 +555,39 @@ fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
     for m in &parts.all_models.models {
         model_by_id.insert(m.id.clone(), Body::json(m).map_err(serialization)?);
     }
-    let mut by_filter = HashMap::new();
-    let mut accuracy_by_filter = HashMap::new();
-    let mut performance_by_filter = HashMap::new();
-    for f in filters(&parts.served) {
-        let mut p = all_predictions.clone();
-        p.predictions.retain(|x| passes(&f, x.coin, x.horizon));
-        by_filter.insert(f, Body::json(&p).map_err(serialization)?);
-        let mut a = parts.all_accuracy.clone();
-        a.rows.retain(|x| passes(&f, x.coin, x.horizon));
-        accuracy_by_filter.insert(f, Body::json(&a).map_err(serialization)?);
-        let mut m = parts.all_performance.clone();
-        m.models.retain(|x| passes(&f, x.coin, x.horizon));
-        performance_by_filter.insert(f, Body::json(&m).map_err(serialization)?);
-    }
-    Ok(Snapshot {
-        predictions: by_filter,
+    let served = &parts.served;
+    let predictions = Joined::new(
+        last.predictions,
+        served,
+        &all_predictions.mode,
+        "predictions",
+        all_predictions.predictions.clone(),
+        |x| (x.coin, x.horizon),
+    )
+    .map_err(serialization)?;
+    let accuracy = Joined::new(
+        last.accuracy,
+        served,
+        &parts.all_accuracy.mode,
+        "rows",
+        parts.all_accuracy.rows,
+        |x| (x.coin, x.horizon),
+    )
+    .map_err(serialization)?;
+    let performance = Joined::new(
+        last.performance,
+        served,
+        &parts.all_performance.mode,
+        "models",
+        parts.all_performance.models,
+        |x| (x.coin, x.horizon),
+    )
+    .map_err(serialization)?;
+    let snapshot = Snapshot {
+        predictions: predictions.bodies.clone(),
         all_predictions,
-        performance: performance_by_filter,
-        accuracy: accuracy_by_filter,
+        performance: performance.bodies.clone(),
+        accuracy: accuracy.bodies.clone(),
         models: Body::json(&parts.all_models).map_err(serialization)?,
         model_by_id,
         prices_latest: Body::json(&parts.prices_latest).map_err(serialization)?,
@@ -415,7 +597,92 @@ fn serialize(parts: Parts) -> Result<Snapshot, DbErr> {
         published_minute,
         generation: parts.generation,
         mode: parts.mode,
-    })
+    };
+    let lists = Lists {
+        predictions: Some(predictions),
+        accuracy: Some(accuracy),
+        performance: Some(performance),
+    };
+    Ok((snapshot, lists))
+}
+
+/// A list answer `{"mode":..,"<field>":[..]}` (one entry per model) answered for every filter
+/// (`filters`): each entry is serialized once and each filter's answer is its entries' bytes
+/// joined, the bytes serde gives the filtered answer (`mode` then the list, as
+/// `PredictionsResponse`, `AccuracyResponse` and `PerformanceResponse` declare them; a test holds
+/// them equal). An entry equal to the last rebuild's at the same place keeps its bytes, and a
+/// filter none of whose entries changed keeps its body (and ETag): the performance answer's
+/// equity curves (1.8 MB for 60 models) are not serialized and hashed again for every filter
+/// after every commit.
+#[derive(Clone)]
+struct Joined<T> {
+    mode: Vec<u8>,
+    entries: Vec<(T, Bytes)>,
+    bodies: HashMap<Filter, Body>,
+}
+
+impl<T: serde::Serialize + PartialEq> Joined<T> {
+    fn new(
+        last: Option<Joined<T>>,
+        served: &[Coin],
+        mode: &shared::DataMode,
+        field: &str,
+        entries: Vec<T>,
+        key: impl Fn(&T) -> (Coin, Horizon),
+    ) -> Result<Joined<T>, serde_json::Error> {
+        let mode = serde_json::to_vec(mode)?;
+        // What was last published, where it can still be reused: the same mode and as many
+        // entries.
+        let last = last.filter(|l| l.mode == mode && l.entries.len() == entries.len());
+        let mut changed = Vec::with_capacity(entries.len());
+        let mut kept = Vec::with_capacity(entries.len());
+        for (i, e) in entries.into_iter().enumerate() {
+            let same = last
+                .as_ref()
+                .and_then(|l| l.entries.get(i))
+                .filter(|(old, _)| key(old) == key(&e) && *old == e);
+            let bytes = match same {
+                Some((_, bytes)) => bytes.clone(),
+                None => Bytes::from(serde_json::to_vec(&e)?),
+            };
+            changed.push(same.is_none());
+            kept.push((e, bytes));
+        }
+        let head = [b"{\"mode\":".as_slice(), &mode, b",\"", field.as_bytes(), b"\":["].concat();
+        let mut bodies = HashMap::new();
+        for f in filters(served) {
+            let passing = || {
+                kept.iter().zip(&changed).filter(|((e, _), _)| {
+                    let (coin, horizon) = key(e);
+                    passes(&f, coin, horizon)
+                })
+            };
+            let reused = last
+                .as_ref()
+                .filter(|_| passing().all(|(_, changed)| !changed))
+                .and_then(|l| l.bodies.get(&f));
+            let body = match reused {
+                Some(body) => body.clone(),
+                None => {
+                    let mut out = head.clone();
+                    for (i, ((_, bytes), _)) in passing().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        out.extend_from_slice(bytes);
+                    }
+                    out.extend_from_slice(b"]}");
+                    Body::from_json_bytes(out)
+                }
+            };
+            bodies.insert(f, body);
+        }
+        Ok(Joined {
+            mode,
+            entries: kept,
+            bodies,
+        })
+    }
 }
 
 /// The jobs' hook into this process's published state: refreshes it, then tells the other
@@ -458,5 +725,64 @@ mod tests {
     #[test]
     fn every_filter_combination_is_published() {
         assert_eq!(filters(&crate::coins::DEFAULT).len(), 11 * 7);
+    }
+
+    #[test]
+    fn each_filters_joined_answer_is_what_serde_gives_the_filtered_answer_and_unchanged_ones_are_kept() {
+        let served = [Coin::BTC, Coin::ETH];
+        let mode = shared::DataMode::Live;
+        let row = |coin, horizon: Horizon, n: u32| shared::AccuracyRow {
+            coin,
+            horizon,
+            live: vec![crate::predict::accuracy::stats(
+                "24h",
+                &crate::db::predictions::ScoredSums {
+                    n: i64::from(n),
+                    ..Default::default()
+                },
+            )],
+            backfilled: Vec::new(),
+        };
+        let rows: Vec<_> = served
+            .iter()
+            .flat_map(|&c| [row(c, Horizon::H1, 1), row(c, Horizon::H12, 2)])
+            .collect();
+        let join = |last, rows: &Vec<shared::AccuracyRow>| {
+            Joined::new(last, &served, &mode, "rows", rows.clone(), |r| {
+                (r.coin, r.horizon)
+            })
+            .unwrap()
+        };
+        let same_as_serde = |joined: &Joined<shared::AccuracyRow>, rows: &Vec<shared::AccuracyRow>| {
+            assert_eq!(joined.bodies.len(), 3 * 7);
+            for (f, body) in &joined.bodies {
+                let mut rows = rows.clone();
+                rows.retain(|r| passes(f, r.coin, r.horizon));
+                let whole = shared::AccuracyResponse {
+                    mode: mode.clone(),
+                    rows,
+                };
+                assert_eq!(body.bytes, serde_json::to_vec(&whole).unwrap(), "{f:?}");
+            }
+        };
+        let first = join(None, &rows);
+        same_as_serde(&first, &rows);
+        // A filter nothing passes is an empty list.
+        assert_eq!(
+            &first.bodies[&(Some(Coin::ETH), Some(Horizon::M30))].bytes[..],
+            br#"{"mode":{"kind":"live"},"rows":[]}"#.as_slice()
+        );
+        // ETH 12 h changes: the answers that hold it are made again, the others kept as they were.
+        let mut changed = rows.clone();
+        changed[3] = row(Coin::ETH, Horizon::H12, 5);
+        let second = join(Some(first.clone()), &changed);
+        same_as_serde(&second, &changed);
+        for (f, body) in &second.bodies {
+            let holds_it = passes(f, Coin::ETH, Horizon::H12);
+            let before = &first.bodies[f];
+            assert_eq!(body.etag == before.etag, !holds_it, "{f:?}");
+            // Kept: the same bytes, not a copy.
+            assert_eq!(body.bytes.as_ptr() == before.bytes.as_ptr(), !holds_it, "{f:?}");
+        }
     }
 }

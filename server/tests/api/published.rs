@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use coincast::clock::Clock;
-use coincast::http::routes::{accuracy, models, predictions, prices, sources};
+use coincast::http::routes::{accuracy, models, performance, predictions, prices, sources};
 use coincast::jobs::{Job, Runner};
 use shared::{PredictionsResponse, SourcesResponse};
 
@@ -114,37 +114,7 @@ async fn a_tick_shows_in_the_published_answers_with_a_new_etag_at_once() {
     assert!(made.iter().all(|p| p.made_at.timestamp() >= minute), "{made:?}");
 
     // Every published answer is, byte for byte, what the database says now.
-    let state = &app.state;
-    let now = state.clock.now();
-    let table = coincast::predict::accuracy::AccuracyTable::read(&state.db, shared::Horizon::ALL, now)
-        .await
-        .unwrap();
-    let app = &app;
-    let bytes = |path: &'static str| async move { app.get(path).await.bytes().await.unwrap().to_vec() };
-    let json = |v: &dyn erased::Json| v.to_vec();
-    assert_eq!(
-        bytes("/api/predictions").await,
-        json(&predictions::build(state, &table, now).await.unwrap())
-    );
-    assert_eq!(
-        bytes("/api/accuracy").await,
-        json(&accuracy::build(state, &table).await.unwrap())
-    );
-    assert_eq!(
-        bytes("/api/models").await,
-        json(&models::build(state, &table, now).await.unwrap())
-    );
-    assert_eq!(
-        bytes("/api/prices/latest").await,
-        json(&prices::build_latest(state).await.unwrap())
-    );
-    // Source ages are computed when the answer is built; the rest must agree.
-    let mut published: SourcesResponse = app.get("/api/sources").await.json().await.unwrap();
-    let mut fresh = sources::build(state, now).await.unwrap();
-    let strip = |s: &mut SourcesResponse| s.sources.iter_mut().for_each(|x| x.data_age_seconds = None);
-    strip(&mut published);
-    strip(&mut fresh);
-    assert_eq!(published, fresh);
+    same_as_a_fresh_build(&app).await;
     // A filtered answer is the full one, filtered.
     let btc: PredictionsResponse = app.get("/api/predictions?coin=BTC").await.json().await.unwrap();
     assert_eq!(btc.predictions.len(), 6);
@@ -231,4 +201,84 @@ async fn stream_clients_get_each_event_of_a_tick_once_and_in_order() {
         .unwrap();
     let events = read_events(resumed, |e| predictions(e) >= expected).await;
     assert_eq!(predictions(&events), expected);
+}
+
+/// Every published answer is, byte for byte, what a fresh build from the database gives now
+/// (the accuracy read afresh, not from the blocks the published state keeps).
+async fn same_as_a_fresh_build(app: &TestApp) {
+    let state = &app.state;
+    let now = state.clock.now();
+    let table = coincast::predict::accuracy::AccuracyTable::read(&state.db, shared::Horizon::ALL, now)
+        .await
+        .unwrap();
+    let bytes = |path: &'static str| async move { app.get(path).await.bytes().await.unwrap().to_vec() };
+    let json = |v: &dyn erased::Json| v.to_vec();
+    assert_eq!(
+        bytes("/api/predictions").await,
+        json(
+            &predictions::build(
+                state,
+                &table,
+                &predictions::newest_rows(state).await.unwrap(),
+                now
+            )
+            .await
+            .unwrap()
+        )
+    );
+    assert_eq!(
+        bytes("/api/accuracy").await,
+        json(&accuracy::build(state, &table).await.unwrap())
+    );
+    assert_eq!(
+        bytes("/api/models").await,
+        json(&models::build(state, &table).await.unwrap())
+    );
+    assert_eq!(
+        bytes("/api/performance").await,
+        json(
+            &performance::build(state, &state.published.charts, now)
+                .await
+                .unwrap()
+        )
+    );
+    assert_eq!(
+        bytes("/api/prices/latest").await,
+        json(&prices::build_latest(state).await.unwrap())
+    );
+    // Source ages are computed when the answer is built; the rest must agree.
+    let mut published: SourcesResponse = app.get("/api/sources").await.json().await.unwrap();
+    let mut fresh = sources::build(state, now).await.unwrap();
+    let strip = |s: &mut SourcesResponse| s.sources.iter_mut().for_each(|x| x.data_age_seconds = None);
+    strip(&mut published);
+    strip(&mut fresh);
+    assert_eq!(published, fresh);
+}
+
+/// The published answers, rebuilt from what each commit changed (the accuracy blocks the
+/// published state keeps, re-read where a scoring run touched them), stay byte for byte what a
+/// fresh build gives while predictions are made and scored and time passes.
+#[tokio::test]
+async fn answers_rebuilt_from_what_changed_equal_a_fresh_build_as_predictions_are_scored() {
+    let (app, runner) = replaying().await;
+    for _ in 0..16 {
+        app.state.clock.advance(300);
+        runner.run(Job::Candles).await.unwrap();
+        runner.run(Job::Predict).await.unwrap();
+        same_as_a_fresh_build(&app).await;
+    }
+    // Candles alone (a runner without models: no tick, no scoring): the scored predictions that
+    // waited for their exit candle are traded now, in the published performance too.
+    let candles_only = app.runner(app.collectors(crate::helpers::default_settings().upstream));
+    for _ in 0..3 {
+        app.state.clock.advance(60);
+        candles_only.run(Job::Candles).await.unwrap();
+        same_as_a_fresh_build(&app).await;
+    }
+    let accuracy: shared::AccuracyResponse = app.get("/api/accuracy?horizon=30m").await.json().await.unwrap();
+    let scored: u32 = accuracy.rows.iter().map(|r| r.live[0].n).sum();
+    assert!(
+        scored >= 3 * 6,
+        "the 30 min predictions of the first 40 minutes are scored: {scored}"
+    );
 }

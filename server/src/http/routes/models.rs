@@ -15,7 +15,7 @@ use crate::db;
 use crate::db::entities::model_version::Decision;
 use crate::http::error::ApiError;
 use crate::http::state::AppState;
-use crate::predict::accuracy::{AccuracyTable, WINDOWS, accuracy_of_model};
+use crate::predict::accuracy::{AccuracyTable, WINDOWS};
 use crate::predict::registry::{LoadedModel, Origin};
 use shared::time::rfc3339_z as rfc3339;
 
@@ -127,10 +127,12 @@ pub fn skill(model: &LoadedModel, holm: &HashMap<String, Adjusted>) -> Skill {
 }
 
 /// Every served model with its evaluation and live accuracy, from its card and the database.
-pub async fn build(state: &AppState, table: &AccuracyTable, now: i64) -> Result<ModelsResponse, DbErr> {
+pub async fn build(state: &AppState, table: &AccuracyTable) -> Result<ModelsResponse, DbErr> {
     let mut models = Vec::new();
     let served = state.registry.all();
     let holm = holm_by_model(&served);
+    // Every coin and horizon's gate decisions in one read.
+    let decisions = db::versions::all_decisions(&state.db, DECISIONS_SHOWN).await?;
     for m in served {
         let c = &m.card;
         let wf = &c.walk_forward.metrics;
@@ -210,7 +212,7 @@ pub async fn build(state: &AppState, table: &AccuracyTable, now: i64) -> Result<
             shuffled_split_accuracy: c.shuffled_split.accuracy,
             live,
             skill: skill(&m, &holm),
-            version: version(state, &m, now).await?,
+            version: version(state, table, &decisions, &m),
             calibration: c.calibration.as_ref().map(|k| Calibration {
                 method: k.method.clone(),
                 a: k.a,
@@ -246,13 +248,22 @@ pub async fn build(state: &AppState, table: &AccuracyTable, now: i64) -> Result<
 }
 
 /// Decisions shown per coin and horizon.
-pub const DECISIONS_SHOWN: u64 = 10;
+pub const DECISIONS_SHOWN: usize = 10;
+
+/// The gate decisions shown, by coin and horizon (`db::versions::all_decisions`).
+type Decisions = std::collections::HashMap<
+    (shared::Coin, shared::Horizon),
+    Vec<crate::db::entities::model_version::Model>,
+>;
 
 /// The serving version of a model, the gate's decisions for its coin and horizon, and live
 /// accuracy per version (each on its own predictions, over 30 days).
-async fn version(state: &AppState, m: &LoadedModel, now: i64) -> Result<ModelVersion, DbErr> {
+fn version(state: &AppState, table: &AccuracyTable, decisions: &Decisions, m: &LoadedModel) -> ModelVersion {
     let c = &m.card;
-    let rows = db::versions::decisions(&state.db, c.coin, c.horizon, DECISIONS_SHOWN).await?;
+    let rows = decisions
+        .get(&(c.coin, c.horizon))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     let decisions: Vec<GateDecisionInfo> = rows
         .iter()
         .map(|r| GateDecisionInfo {
@@ -284,7 +295,7 @@ async fn version(state: &AppState, m: &LoadedModel, now: i64) -> Result<ModelVer
     }
     let mut live_by_version = Vec::new();
     for id in ids {
-        let mut live = accuracy_of_model(&state.db, c.coin, c.horizon, &id, WINDOWS[2], now).await?;
+        let mut live = table.of_version(c.coin, c.horizon, &id, WINDOWS[2]);
         // An older version's card is not at hand: in replay mode its figure may be in-sample.
         live.out_of_sample = if id == c.id {
             state.out_of_sample(c)
@@ -297,7 +308,7 @@ async fn version(state: &AppState, m: &LoadedModel, now: i64) -> Result<ModelVer
             live,
         });
     }
-    Ok(ModelVersion {
+    ModelVersion {
         origin: match m.origin {
             Origin::Shipped => ModelOrigin::Shipped,
             Origin::Promoted { .. } => ModelOrigin::Retrained,
@@ -326,5 +337,5 @@ async fn version(state: &AppState, m: &LoadedModel, now: i64) -> Result<ModelVer
         }),
         decisions,
         live_by_version,
-    })
+    }
 }

@@ -56,38 +56,65 @@ pub async fn get_performance(
 pub async fn build(state: &AppState, charts: &Charts, now: i64) -> Result<PerformanceResponse, DbErr> {
     let mut models = Vec::new();
     for model in state.registry.all() {
-        let card = &model.card;
-        let traded = db::predictions::live_scored(
-            &state.db,
-            card.coin,
-            card.horizon,
-            &card.id,
-            now.saturating_sub(LIVE_WINDOW_S),
-        )
-        .await?;
-        // A bot's fill: from the open of the first stored minute after publication to the open
-        // one horizon later (`models::fills`, as in the cards), from the in-memory minutes; a
-        // prediction whose exit minute is not stored yet is not traded yet.
-        let horizon_s = card.horizon.seconds();
-        let rows: Vec<Row> = charts
-            .with(card.coin, |bars| {
-                traded
-                    .iter()
-                    .map(|t| Row {
-                        ts: t.made_at,
-                        p_up: t.p_up,
-                        fwd_ret: models::features::fill_return(&bars.minutes, t.made_at, horizon_s),
-                        // The momentum rule is not traded live.
-                        last_up: false,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        models.push(performance(card, &rows, state.out_of_sample(card)));
+        models.push(entry(state, charts, &model.card, now).await?.figures);
     }
     Ok(PerformanceResponse {
         mode: state.mode().await?,
         models,
+    })
+}
+
+/// How long after its exit time a prediction's missing exit candle is waited for: a ledger with
+/// such a prediction may change when candles arrive ([`Entry::awaits_candles`]); later, the gap
+/// is taken as it is.
+pub const FILL_WAIT_S: i64 = 3_600;
+
+/// One model's figures, and when they can change without a new score of its own.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub figures: ModelPerformance,
+    /// A prediction in the ledger waits for its exit candle: the next candles may trade it.
+    pub awaits_candles: bool,
+    /// When the oldest prediction in the ledger leaves the live window (`None`: none is in it).
+    pub changes_at: Option<i64>,
+}
+
+/// One model's figures at `now`: its card's evaluation and its live ledger (its scored live
+/// predictions of the last [`LIVE_WINDOW_S`], filled from the in-memory candles).
+pub async fn entry(state: &AppState, charts: &Charts, card: &ModelCard, now: i64) -> Result<Entry, DbErr> {
+    let traded = db::predictions::live_scored(
+        &state.db,
+        card.coin,
+        card.horizon,
+        &card.id,
+        now.saturating_sub(LIVE_WINDOW_S),
+    )
+    .await?;
+    // A bot's fill: from the open of the first stored minute after publication to the open
+    // one horizon later (`models::fills`, as in the cards), from the in-memory minutes; a
+    // prediction whose exit minute is not stored yet is not traded yet.
+    let horizon_s = card.horizon.seconds();
+    let rows: Vec<Row> = charts
+        .with(card.coin, |bars| {
+            traded
+                .iter()
+                .map(|t| Row {
+                    ts: t.made_at,
+                    p_up: t.p_up,
+                    fwd_ret: models::features::fill_return(&bars.minutes, t.made_at, horizon_s),
+                    // The momentum rule is not traded live.
+                    last_up: false,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let awaits_candles = rows
+        .iter()
+        .any(|r| r.fwd_ret.is_nan() && r.ts + horizon_s > now - FILL_WAIT_S);
+    Ok(Entry {
+        figures: performance(card, &rows, state.out_of_sample(card)),
+        awaits_candles,
+        changes_at: traded.first().map(|t| t.made_at + LIVE_WINDOW_S),
     })
 }
 

@@ -79,19 +79,49 @@ pub fn current(newest: Option<Prediction>, base_s: i64, now: i64) -> (Option<Pre
 
 /// Every coin and horizon's newest prediction with its live 7-day accuracy, from the database
 /// (what the published state serves; see `http::published`).
-pub async fn build(state: &AppState, table: &AccuracyTable, now: i64) -> Result<PredictionsResponse, DbErr> {
+/// Each coin and horizon's newest stored prediction row.
+pub type Newest =
+    std::collections::HashMap<(shared::Coin, shared::Horizon), crate::db::entities::prediction::Model>;
+
+/// The newest prediction of every served model, read one model at a time (what the published
+/// state keeps up to date from the rows stored since, `http::published`).
+pub async fn newest_rows(state: &AppState) -> Result<Newest, DbErr> {
+    let mut out = Newest::new();
+    for model in state.registry.all() {
+        let (c, h) = (model.card.coin, model.card.horizon);
+        if let Some(row) = db::predictions::newest(&state.db, c, h).await? {
+            out.insert((c, h), row);
+        }
+    }
+    Ok(out)
+}
+
+/// The answer for every served model: its newest prediction (of `newest`), live accuracy (of
+/// `table`) and skill.
+pub async fn build(
+    state: &AppState,
+    table: &AccuracyTable,
+    newest: &Newest,
+    now: i64,
+) -> Result<PredictionsResponse, DbErr> {
     let mut out = Vec::new();
     let served = state.registry.all();
     let holm = crate::http::routes::models::holm_by_model(&served);
+    // Every source's status in one read (a few dozen rows), not one read a model.
+    let statuses: std::collections::HashMap<String, _> = db::status::all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.source.clone(), s))
+        .collect();
     for model in served {
         let (c, h) = (model.card.coin, model.card.horizon);
-        let newest = db::predictions::newest(&state.db, c, h).await?;
-        let status = db::status::get(&state.db, SourceId::Predictions(c, h)).await?;
-        let failed = status
+        let newest = newest.get(&(c, h));
+        let failed = statuses
+            .get(&SourceId::Predictions(c, h).to_string())
             .filter(|s| s.consecutive_failures > 0)
-            .and_then(|s| s.last_error);
+            .and_then(|s| s.last_error.clone());
         let (prediction, expired) = current(
-            newest.as_ref().and_then(|p| readable(to_dto(p, state.base_s))),
+            newest.and_then(|p| readable(to_dto(p, state.base_s))),
             state.base_s,
             now,
         );
