@@ -372,9 +372,10 @@ type BlockSumsRow = (
 );
 
 /// The [`ScoredSums`] of the scored predictions of a coin and horizon made at or after `since`,
-/// live or backfilled, aggregated by the database (index
-/// `idx_predictions_accuracy`: coin, horizon, backfilled, outcome, made_at), so no row is
-/// loaded whatever the window holds.
+/// live or backfilled (of one version, or all), in one statement over the whole window (index
+/// `idx_predictions_accuracy`): what the tests hold the blocks kept by
+/// `predict::accuracy::LiveAccuracy` equal to.
+#[cfg(test)]
 pub async fn scored_sums(
     db: &impl ConnectionTrait,
     coin: Coin,
@@ -394,7 +395,7 @@ pub async fn scored_sums(
     Ok(row.map_or_else(ScoredSums::default, ScoredSums::from_row))
 }
 
-/// [`scored_sums`] of every coin and model version (`model_id`) at once, by horizon-length block
+/// The sums of `scored_sums` for every coin and model version (`model_id`) at once, by horizon-length block
 /// of time (`made_at / horizon`), of the rows of a horizon made in `[from, until)`, live or
 /// backfilled: what `predict::accuracy::LiveAccuracy` keeps and re-reads. Every group's `blocks`
 /// is 1. A row whose coin does not parse is left out (readers of `predictions` skip such rows).
@@ -434,7 +435,7 @@ pub async fn scored_sums_by_block(
 /// A part of the scored rows: the rows of a horizon, live or backfilled, made in `[from, until)`.
 pub type Part = (Horizon, bool, i64, i64);
 
-/// [`scored_sums`] of every coin and model version in each of `parts`, in one statement
+/// The sums of every coin and model version in each of `parts`, in one statement
 /// (each part's index, then the coin, the version and the sums): the cut blocks of a rebuild's
 /// windows (`predict::accuracy::LiveAccuracy::table`), 36 of them, read at once. Each part
 /// must lie within one horizon-length block of its horizon and not overlap another: its

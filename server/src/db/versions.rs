@@ -74,19 +74,23 @@ pub async fn running(db: &impl ConnectionTrait) -> Result<Vec<StoredModel>, DbEr
 }
 
 /// The newest `limit` decisions of every coin and horizon, without their artifacts, newest first:
-/// one statement over the whole table, which [`prune`] bounds ([`KEEP_DECISIONS`] per coin and
-/// horizon).
+/// one statement that reads only those (ranked per coin and horizon in the database, portable
+/// SQL for SQLite and PostgreSQL), not the [`KEEP_DECISIONS`] per coin and horizon kept.
 pub async fn all_decisions(
     db: &impl ConnectionTrait,
     limit: usize,
 ) -> Result<std::collections::HashMap<(Coin, Horizon), Vec<model_version::Model>>, DbErr> {
+    let newest = sea_orm::sea_query::Expr::cust(format!(
+        "id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY coin, horizon \
+         ORDER BY decided_at DESC, id DESC) AS place FROM model_versions) AS ranked WHERE place <= {limit})"
+    ));
     let mut out: std::collections::HashMap<(Coin, Horizon), Vec<model_version::Model>> =
         std::collections::HashMap::new();
-    for row in without_artifacts(model_version::Entity::find()).all(db).await? {
-        let kept = out.entry((row.coin, row.horizon)).or_default();
-        if kept.len() < limit {
-            kept.push(row);
-        }
+    for row in without_artifacts(model_version::Entity::find().filter(newest))
+        .all(db)
+        .await?
+    {
+        out.entry((row.coin, row.horizon)).or_default().push(row);
     }
     Ok(out)
 }

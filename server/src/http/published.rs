@@ -7,9 +7,10 @@
 //! when it hears one (PostgreSQL `LISTEN`: within a second of the commit); where nothing can be
 //! heard (SQLite, or while the listener is down) a process that runs no jobs polls the database
 //! instead (a few cheap queries a second, for the whole process, never per client). A refresh
-//! reads what changed once, serializes every answer once (each with its ETag), swaps the
-//! snapshot, then sends the new events to every stream client through one
-//! `tokio::sync::broadcast` channel. A request then does no database work and no
+//! reads what the commit changed (`Kept`: accuracy blocks, newest predictions and trading figures
+//! brought up to date, read whole at start and hourly), serializes what changed (each answer with
+//! its ETag, `Joined`), swaps the snapshot, then sends the new events to every stream client
+//! through one `tokio::sync::broadcast` channel. A request then does no database work and no
 //! serialization: it copies ready bytes. The events themselves (cursor, framing, backlog) are
 //! `http::events`.
 
@@ -381,13 +382,12 @@ impl Kept {
         self.accuracy = Some((live, loaded_at));
         Ok(table)
     }
-}
 
-impl Kept {
     /// Each served model's newest prediction at `now`: the kept rows, the rows stored since and
     /// the kept rows again as they are now (scored since, say): two statements. Read whole the
     /// first time, after a failed read, after many rows, and every [`NEWEST_RELOAD_S`].
-    async fn newest(&mut self, state: &AppState, now: i64) -> Result<predictions::Newest, DbErr> {
+    async fn newest(&mut self, state: &AppState, now: i64) -> Result<&predictions::Newest, DbErr> {
+        let mut current = None;
         if let Some((mut newest, id_upto, loaded_at)) = self.newest.take()
             && now >= loaded_at
             && now - loaded_at < NEWEST_RELOAD_S
@@ -416,18 +416,19 @@ impl Kept {
                     .map(|m| (m.card.coin, m.card.horizon))
                     .collect();
                 newest.retain(|k, _| served.contains(k));
-                self.newest = Some((newest.clone(), id_upto, loaded_at));
-                return Ok(newest);
+                current = Some((newest, id_upto, loaded_at));
             }
         }
-        let id_upto = db::predictions::newest_id(&state.db).await?.unwrap_or(0);
-        let newest = predictions::newest_rows(state).await?;
-        self.newest = Some((newest.clone(), id_upto, now));
-        Ok(newest)
+        let current = match current {
+            Some(c) => c,
+            None => {
+                let id_upto = db::predictions::newest_id(&state.db).await?.unwrap_or(0);
+                (predictions::newest_rows(state).await?, id_upto, now)
+            }
+        };
+        Ok(&self.newest.insert(current).0)
     }
-}
 
-impl Kept {
     /// Every served model's trading figures at `now`: those of models with live predictions
     /// scored since, with a prediction waiting for its exit candle, or whose oldest prediction
     /// left the live window are computed again (one read of its ledger each), the others kept;
@@ -485,7 +486,7 @@ async fn build(
     let table = kept.accuracy(state, now).await?;
     let accuracy_ms = ms(started);
     let newest = kept.newest(state, now).await?;
-    let all_predictions = predictions::build(state, &table, &newest, now).await?;
+    let all_predictions = predictions::build(state, &table, newest, now).await?;
     let predictions_ms = ms(started) - accuracy_ms;
     let all_accuracy = accuracy::build(state, &table).await?;
     let all_models = models::build(state, &table).await?;

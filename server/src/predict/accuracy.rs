@@ -8,9 +8,10 @@
 //! (`ScoredSums::blocks`), and the interval is Wilson's at that size: 30-120 times fewer
 //! outcomes than rows at 30 min to 2 h, 4 times fewer at 4 h to 12 h.
 //!
-//! The database sums the rows (`db::predictions::scored_sums`: count, hits, ups, squared error);
+//! The database sums the rows (count, hits, ups, squared error, blocks: `db::predictions`'
+//! `scored_sums_by_block` and `scored_sums_in_parts`), [`LiveAccuracy`] keeps them by block, and
 //! the figures are computed here from those sums exactly as `models::metrics::Metrics` computes
-//! them from the rows, so a request never loads a window's rows.
+//! them from the rows, so no rebuild loads a window's rows.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -25,27 +26,6 @@ use crate::db::predictions::{SQUARED_ERROR_UNIT, ScoredSums};
 pub const WINDOWS: [AccuracyWindow; 3] = AccuracyWindow::ALL;
 /// The window `/api/predictions` shows beside each prediction (7 days).
 pub const PREDICTIONS_WINDOW: AccuracyWindow = AccuracyWindow::Week;
-
-/// Accuracy of the scored predictions of a coin and horizon made in the trailing window.
-pub async fn accuracy(
-    db: &impl ConnectionTrait,
-    coin: Coin,
-    horizon: Horizon,
-    window: AccuracyWindow,
-    backfilled: bool,
-    now: i64,
-) -> Result<AccuracyStats, DbErr> {
-    let sums = db::predictions::scored_sums(
-        db,
-        coin,
-        horizon,
-        backfilled,
-        now.saturating_sub(window.seconds()),
-        None,
-    )
-    .await?;
-    Ok(stats(window.as_str(), &sums))
-}
 
 /// Every coin's live and backfilled accuracy over every window for some horizons at `now`, and
 /// each model version's live accuracy: what one rebuild of the published state shows. Built by
@@ -68,8 +48,8 @@ impl AccuracyTable {
         LiveAccuracy::load(db, horizons, now).await?.table(db, now).await
     }
 
-    /// A coin and horizon's figures over `window` (live, or backfilled), as [`accuracy`] gives
-    /// them: nothing scored gives the empty figures.
+    /// A coin and horizon's figures over `window` (live, or backfilled): nothing scored gives the
+    /// empty figures.
     pub fn get(
         &self,
         coin: Coin,
@@ -80,10 +60,11 @@ impl AccuracyTable {
         self.by_coin
             .get(&(coin, horizon, window, backfilled))
             .cloned()
-            .unwrap_or_else(|| stats(window.as_str(), &ScoredSums::default()))
+            .unwrap_or_else(|| empty(window))
     }
 
-    /// One model version's live figures over `window`, as [`accuracy_of_model`] gives them.
+    /// One model version's live figures over `window` (each version keeps its own record, so a
+    /// promotion never mixes the old model's rows into the new one's).
     pub fn of_version(
         &self,
         coin: Coin,
@@ -94,8 +75,13 @@ impl AccuracyTable {
         self.by_version
             .get(&(coin, horizon, model_id.to_owned(), window))
             .cloned()
-            .unwrap_or_else(|| stats(window.as_str(), &ScoredSums::default()))
+            .unwrap_or_else(|| empty(window))
     }
+}
+
+/// The figures of a window where nothing was scored.
+fn empty(window: AccuracyWindow) -> AccuracyStats {
+    stats(window.as_str(), &ScoredSums::default())
 }
 
 /// The widest window: what [`LiveAccuracy`] keeps.
@@ -115,8 +101,8 @@ type Block = Vec<(String, ScoredSums)>;
 /// them from the rows scored since the last update (`db::predictions::scored_after`, stamps that
 /// only grow) and re-reads exactly those blocks from the database, so an update is idempotent and
 /// never adds a row twice. A window's figures ([`LiveAccuracy::table`]) are the sums of its whole
-/// blocks, from memory, plus the one block its start cuts, read from the database (one grouped
-/// statement per horizon, window and kind over less than one horizon of rows). The squared
+/// blocks, from memory, plus the one block its start cuts, read from the database (one statement
+/// for every window's cut block, each less than one horizon of rows). The squared
 /// error is summed in whole units (`db::predictions::ScoredSums`), so the parts add up exactly
 /// to what one statement over the window gives (a test compares them, and the published answers
 /// byte for byte). Memory: one entry per coin, horizon, kind, block of the last 30 days and
@@ -319,21 +305,6 @@ impl LiveAccuracy {
     }
 }
 
-/// Live accuracy of one model version (its scored live predictions in the trailing window): each
-/// version keeps its own record, so a promotion never mixes the old model's rows into the new one's.
-pub async fn accuracy_of_model(
-    db: &impl ConnectionTrait,
-    coin: Coin,
-    horizon: Horizon,
-    model_id: &str,
-    window: AccuracyWindow,
-    now: i64,
-) -> Result<AccuracyStats, DbErr> {
-    let since = now.saturating_sub(window.seconds());
-    let sums = db::predictions::scored_sums(db, coin, horizon, false, since, Some(model_id)).await?;
-    Ok(stats(window.as_str(), &sums))
-}
-
 /// The figures of a window from its sums (`None` figures when nothing was scored).
 pub fn stats(window: &str, s: &ScoredSums) -> AccuracyStats {
     let n = usize::try_from(s.n).unwrap_or(0);
@@ -364,6 +335,35 @@ pub fn stats(window: &str, s: &ScoredSums) -> AccuracyStats {
 mod tests {
     use super::*;
     use crate::clock::DAY_S;
+
+    /// One statement over the whole window (`db::predictions::scored_sums`): what the kept
+    /// blocks must add up to, for a coin and horizon.
+    async fn accuracy(
+        db: &impl ConnectionTrait,
+        coin: Coin,
+        horizon: Horizon,
+        window: AccuracyWindow,
+        backfilled: bool,
+        now: i64,
+    ) -> Result<AccuracyStats, DbErr> {
+        let since = now.saturating_sub(window.seconds());
+        let sums = db::predictions::scored_sums(db, coin, horizon, backfilled, since, None).await?;
+        Ok(stats(window.as_str(), &sums))
+    }
+
+    /// [`accuracy`] of one model version's live predictions.
+    async fn accuracy_of_model(
+        db: &impl ConnectionTrait,
+        coin: Coin,
+        horizon: Horizon,
+        model_id: &str,
+        window: AccuracyWindow,
+        now: i64,
+    ) -> Result<AccuracyStats, DbErr> {
+        let since = now.saturating_sub(window.seconds());
+        let sums = db::predictions::scored_sums(db, coin, horizon, false, since, Some(model_id)).await?;
+        Ok(stats(window.as_str(), &sums))
+    }
 
     #[test]
     fn the_windows_are_a_day_a_week_and_a_month_named_as_on_the_wire() {
