@@ -7,9 +7,9 @@
 //! and trade its signals there after costs; score the same kind on a shuffled split for
 //! contrast, then fit on every row and export ONNX with its card.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -140,7 +140,51 @@ pub struct Plan {
     /// the kinds [`pooled_kind`] names are also tried pooled, learning from every coin's rows up
     /// to each fold's training end. Empty (and ignored with `shuffle_labels`): this coin's rows
     /// only.
-    pub pool: Arc<Vec<CoinHistory>>,
+    pub pool: Arc<Pool>,
+}
+
+/// The coins pooled candidates also learn from ([`Plan::pool`]), with each coin's data set built
+/// once per feature set and bar shape and shared by every plan holding this pool: without it,
+/// each coin trained would build every other coin's rows again (33 coins: 32 times each).
+/// Building a data set is deterministic, so sharing changes no byte of any model.
+#[derive(Debug, Default)]
+pub struct Pool {
+    histories: Arc<Vec<CoinHistory>>,
+    built: Mutex<HashMap<PoolKey, Arc<Dataset>>>,
+}
+
+/// A pooled data set's coin, horizon, bar size and feature spec (`Debug`-printed).
+type PoolKey = (Coin, Horizon, i64, String);
+
+impl Pool {
+    /// A pool of `histories`, nothing built yet.
+    pub fn new(histories: Vec<CoinHistory>) -> Arc<Pool> {
+        Pool::shared(Arc::new(histories))
+    }
+
+    /// A pool of histories held elsewhere too (not copied).
+    pub fn shared(histories: Arc<Vec<CoinHistory>>) -> Arc<Pool> {
+        Arc::new(Pool {
+            histories,
+            built: Mutex::default(),
+        })
+    }
+
+    pub fn histories(&self) -> &[CoinHistory] {
+        &self.histories
+    }
+
+    /// `history`'s data set (one of this pool's) for `spec` and `plan`, built on first use. Two
+    /// threads asking at once may both build it; the first stored is kept (they are equal).
+    fn dataset(&self, history: &CoinHistory, spec: &FeatureSpec, plan: &Plan) -> Arc<Dataset> {
+        let key = (history.coin, plan.horizon, plan.bar_s, format!("{spec:?}"));
+        let lock = || self.built.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(d) = lock().get(&key) {
+            return d.clone();
+        }
+        let built = Arc::new(history.dataset(spec, plan));
+        lock().entry(key).or_insert(built).clone()
+    }
 }
 
 /// The word after a pooled model's kind in its name: `gbm-d3 pooled`.
@@ -193,7 +237,7 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
         max_train_rows: 40_000,
         costs: Costs::default(),
         shuffle_labels: false,
-        pool: Arc::new(Vec::new()),
+        pool: Arc::default(),
     }
 }
 
@@ -217,7 +261,7 @@ fn fit_rows(
     kind: &ModelKind,
     data: &Dataset,
     rows: std::ops::Range<usize>,
-    others: &[Dataset],
+    others: &[Arc<Dataset>],
     plan: &Plan,
 ) -> anyhow::Result<Fitted> {
     let r = training_rows(data, rows, others, plan);
@@ -240,7 +284,7 @@ struct TrainingRows {
 fn training_rows(
     data: &Dataset,
     rows: std::ops::Range<usize>,
-    others: &[Dataset],
+    others: &[Arc<Dataset>],
     plan: &Plan,
 ) -> TrainingRows {
     let start = rows.end.saturating_sub(plan.max_train_rows).max(rows.start);
@@ -270,7 +314,7 @@ fn training_rows(
 fn fit_predict(
     kind: &ModelKind,
     data: &Dataset,
-    others: &[Dataset],
+    others: &[Arc<Dataset>],
     split: &Split,
     plan: &Plan,
 ) -> anyhow::Result<Vec<f64>> {
@@ -428,14 +472,15 @@ pub fn train_one(
     // shuffled-labels control: their labels would still be real).
     let pool: Vec<&CoinHistory> = plan
         .pool
+        .histories()
         .iter()
         .filter(|h| !plan.shuffle_labels && h.coin != coin && h.parts.iter().any(|p| p.feeds(plan)))
         .collect();
-    let (pooled_coins, pooled_sets): (Vec<Vec<Coin>>, Vec<Vec<Dataset>>) = sets
+    let (pooled_coins, pooled_sets): (Vec<Vec<Coin>>, Vec<Vec<Arc<Dataset>>>) = sets
         .iter()
         .map(|(spec, _)| {
             pool.iter()
-                .map(|h| (h.coin, h.dataset(spec, plan)))
+                .map(|h| (h.coin, plan.pool.dataset(h, spec, plan)))
                 .filter(|(_, d)| !d.is_empty())
                 .unzip()
         })
@@ -501,7 +546,7 @@ pub fn train_one(
             std::iter::once((kind, false)).chain(pooled.then_some((kind, true)))
         });
         for (kind, pooled) in tries {
-            let with: &[Dataset] = if pooled { others } else { &[] };
+            let with: &[Arc<Dataset>] = if pooled { others } else { &[] };
             let mut p_all = Vec::new();
             for split in select {
                 p_all.extend(fit_predict(kind, data, with, split, plan)?);
@@ -536,7 +581,7 @@ pub fn train_one(
     let (set, kind, pooled) = options[best].clone();
     let (spec, data) = &sets[set];
     let data = data.clone();
-    let others: &[Dataset] = if pooled { &pooled_sets[set] } else { &[] };
+    let others: &[Arc<Dataset>] = if pooled { &pooled_sets[set] } else { &[] };
     let first_test = report.first().map(|s| s.test.start).unwrap_or_default();
     let last_test = report.last().map(|s| s.test.end - 1).unwrap_or_default();
     // Calibrate on the selection rows whose outcome is known before the scored period.
@@ -970,7 +1015,7 @@ mod tests {
         let mut plan = default_plan(Horizon::H4, 60);
         plan.train.epochs = 2;
         plan.max_train_rows = 1_500;
-        plan.pool = Arc::new(vec![btc.clone(), eth.clone()]);
+        plan.pool = Pool::new(vec![btc.clone(), eth.clone()]);
         let a = train_one(&btc, &plan, None, &mut |_| {}).unwrap();
         let scored_from = chrono::DateTime::parse_from_rfc3339(&a.card.walk_forward.test_from)
             .unwrap()
@@ -979,7 +1024,7 @@ mod tests {
         rewrite_from(&mut later, scored_from);
         rewrite_from(&mut eth_later, scored_from);
         let mut plan_later = plan.clone();
-        plan_later.pool = Arc::new(vec![later.clone(), eth_later]);
+        plan_later.pool = Pool::new(vec![later.clone(), eth_later]);
         let b = train_one(&later, &plan_later, None, &mut |_| {}).unwrap();
         assert_eq!(a.card.selection, b.card.selection);
         assert_eq!(a.card.model, b.card.model);
@@ -1022,7 +1067,8 @@ mod tests {
         plan.max_train_rows = 500;
         for split in wf.splits(&own.ts) {
             let test_start = own.ts[split.test.start];
-            let r = training_rows(&own, split.train.clone(), &[other.clone(), other.clone()], &plan);
+            let others = [Arc::new(other.clone()), Arc::new(other.clone())];
+            let r = training_rows(&own, split.train.clone(), &others, &plan);
             assert!(
                 r.ts.iter().all(|t| t + horizon_s + horizon_s <= test_start),
                 "{split:?}"
@@ -1033,7 +1079,7 @@ mod tests {
             );
             assert!(r.from_others.iter().sum::<usize>() <= 500);
         }
-        assert_eq!(training_rows(&own, 0..0, &[other], &plan).ts.len(), 0);
+        assert_eq!(training_rows(&own, 0..0, &[Arc::new(other)], &plan).ts.len(), 0);
     }
 
     /// A pool of this coin alone is no pool: the same candidates and the same model, byte for
@@ -1045,7 +1091,7 @@ mod tests {
         plan.train.epochs = 2;
         plan.max_train_rows = 1_500;
         let alone = train_one(&btc, &plan, None, &mut |_| {}).unwrap();
-        plan.pool = Arc::new(vec![btc.clone()]);
+        plan.pool = Pool::new(vec![btc.clone()]);
         let pooled = train_one(&btc, &plan, None, &mut |_| {}).unwrap();
         assert_eq!(alone.onnx, pooled.onnx);
         assert_eq!(alone.card.selection, pooled.card.selection);

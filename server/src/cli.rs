@@ -51,7 +51,8 @@ pub enum Command {
 /// `coincast retrain`: the settings' `retrain` section, overridden by these flags.
 #[derive(Debug, Args)]
 pub struct RetrainArgs {
-    /// Only these coins (repeat for several; default: the settings', else all).
+    /// Only these coins (repeat for several; default: the settings', else all); the pooled
+    /// candidates still learn from every served coin.
     #[arg(long = "coin")]
     pub coins: Vec<shared::Coin>,
     /// Only these horizons (default: the settings', else all).

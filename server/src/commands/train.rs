@@ -422,13 +422,15 @@ fn gate_section(lines: &[GateLine]) -> String {
 }
 
 /// Gives every job's plan the histories of every coin trained for the same horizon, so each
-/// coin's pooled candidates learn from all of them (`Plan::pool`).
+/// coin's pooled candidates learn from all of them (`Plan::pool`: one pool a horizon, each other
+/// coin's rows built once in it). The jobs come back horizon by horizon, so a horizon's pool (its
+/// data sets) is freed once its last job is done.
 fn pooled(mut jobs: Vec<(CoinHistory, Plan)>) -> Vec<(CoinHistory, Plan)> {
-    let mut pools: std::collections::HashMap<shared::Horizon, std::sync::Arc<Vec<CoinHistory>>> =
+    let mut pools: std::collections::HashMap<shared::Horizon, std::sync::Arc<models::train::Pool>> =
         std::collections::HashMap::new();
     for (_, plan) in &jobs {
         pools.entry(plan.horizon).or_insert_with(|| {
-            std::sync::Arc::new(
+            models::train::Pool::new(
                 jobs.iter()
                     .filter(|(_, p)| p.horizon == plan.horizon)
                     .map(|(h, _)| h.clone())
@@ -441,6 +443,7 @@ fn pooled(mut jobs: Vec<(CoinHistory, Plan)>) -> Vec<(CoinHistory, Plan)> {
             plan.pool = pool.clone();
         }
     }
+    jobs.sort_by_key(|(history, plan)| (plan.horizon, history.coin));
     jobs
 }
 

@@ -2,8 +2,9 @@
 //! `coincast retrain`.
 //!
 //! For each coin and horizon: train a challenger (`models::train::train_one`, the same pipeline as
-//! `coincast train`) on the app's own data (collected, replayed, backfilled or imported) up to an
-//! embargo before the most recent window; score the running champion and the challenger on that
+//! `coincast train`, pooled candidates included: they also learn from the other pooled coins'
+//! stored candles, `Options::pool`) on the app's own data (collected, replayed, backfilled or
+//! imported) up to an embargo before the most recent window; score the running champion and the challenger on that
 //! window, which neither trained on, on the same rows; promote the challenger only when the gate
 //! (`models::gate`: Diebold-Mariano on per-row log loss, one-sided 5%) says its log loss is lower
 //! by more than noise. Every decision is a `model_versions` row (both models' figures, n, the
@@ -20,7 +21,7 @@ use models::card::{GateRecord, ModelCard};
 use models::features::Dataset;
 use models::gate::{self, Decision, GateResult};
 use models::onnx::OnnxModel;
-use models::train::{CoinHistory, Plan, default_plan, train_one};
+use models::train::{CoinHistory, Plan, Pool, default_plan, train_one};
 use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use shared::{Coin, Horizon};
@@ -44,6 +45,10 @@ pub struct Options {
     /// How much history the challenger may learn from before the window (seconds).
     pub history_s: i64,
     pub coins: Vec<Coin>,
+    /// The coins whose rows the pooled candidates also learn from (`Plan::pool`), each cut at
+    /// the same embargo as the challenger's own; the coins retrained are always in it. The job
+    /// pools every served coin, as `coincast train` does.
+    pub pool: Vec<Coin>,
     pub horizons: Vec<Horizon>,
     pub epochs: usize,
     /// A control: train on shuffled labels (see `Plan::shuffle_labels`); the gate must refuse it.
@@ -71,6 +76,7 @@ impl Options {
             } else {
                 settings.coins.clone()
             },
+            pool: served.to_vec(),
             horizons: if settings.horizons.is_empty() {
                 Horizon::ALL.to_vec()
             } else {
@@ -142,11 +148,24 @@ pub async fn run(
         ..Progress::default()
     };
     let reach = 10 * DAY_S; // more than the longest model's window (about four days)
-    let histories =
-        histories_from_db(db, &options.coins, window_from - options.history_s - reach, now).await?;
+    // The coins retrained and the other pooled ones, each read once. The pooled candidates of
+    // every coin and horizon share them (`Plan::pool`, not copied): a pooled row ends where the
+    // challenger's own training ends (`models::train`), before the embargo.
+    let mut read: Vec<Coin> = options.coins.clone();
+    read.extend(options.pool.iter().filter(|c| !options.coins.contains(c)));
+    let histories: Arc<Vec<CoinHistory>> = Arc::new(
+        histories_from_db(db, &read, window_from - options.history_s - reach, now)
+            .await?
+            .into_iter()
+            .filter(|h| !h.parts.is_empty() || options.coins.contains(&h.coin))
+            .collect(),
+    );
     let mut outcomes = Vec::new();
-    for history in &histories {
-        for &horizon in &options.horizons {
+    // Horizon by horizon: the pooled coins' data sets are built once for the horizon's coins and
+    // freed before the next.
+    for &horizon in &options.horizons {
+        let pool = Pool::shared(histories.clone());
+        for history in histories.iter().filter(|h| options.coins.contains(&h.coin)) {
             let coin = history.coin;
             progress.step = format!("{coin} {horizon}: training the challenger");
             report.step(&progress).await;
@@ -161,7 +180,18 @@ pub async fn run(
                     result: None,
                     challenger: None,
                 },
-                Some(champion) => one(db, history, horizon, champion, options, now, window_from).await?,
+                Some(champion) => {
+                    one(
+                        db,
+                        history,
+                        horizon,
+                        champion,
+                        options,
+                        pool.clone(),
+                        (window_from, now),
+                    )
+                    .await?
+                }
             };
             tracing::info!(
                 %coin,
@@ -187,21 +217,23 @@ pub async fn run(
     Ok(outcomes)
 }
 
-/// Trains, scores and records one coin and horizon.
+/// Trains, scores and records one coin and horizon on the window `[window_from, now)`; the
+/// pooled candidates learn from `pool` (every pooled coin's history; this coin's own is skipped).
 async fn one(
     db: &impl ConnectionTrait,
     history: &CoinHistory,
     horizon: Horizon,
     champion: Arc<LoadedModel>,
     options: &Options,
-    now: i64,
-    window_from: i64,
+    pool: Arc<Pool>,
+    (window_from, now): (i64, i64),
 ) -> anyhow::Result<Outcome> {
     let coin = history.coin;
     let horizon_s = horizon.seconds();
     let mut plan = default_plan(horizon, (bar_seconds(horizon) / 60) as u32);
     plan.train.epochs = options.epochs;
     plan.shuffle_labels = options.shuffle_labels;
+    plan.pool = pool;
     // The embargo: the challenger's last label ends a horizon before the window begins.
     let until = window_from - horizon_s;
     let cut = cut(history, until);

@@ -167,6 +167,16 @@ async fn a_scheduled_retrain_on_replayed_and_imported_data_records_its_decision(
         names.iter().all(|n| n.starts_with("BTC-30m-") && n.len() > 64),
         "{names:?}"
     );
+    // Pooled as `coincast train` pools: the served coins' stored candles are in the pool (the
+    // settings retrain BTC alone), and the pooled candidates were scored beside the per-coin ones.
+    let card_file = names.iter().find(|n| n.ends_with(".json")).unwrap();
+    let card: models::card::ModelCard =
+        serde_json::from_slice(&std::fs::read(store.join(card_file)).unwrap()).unwrap();
+    assert!(
+        card.selection.iter().any(|c| c.pooled) && card.selection.iter().any(|c| !c.pooled),
+        "{:?}",
+        card.selection
+    );
     // The job recorded its run, the progress is stored, and the API shows the decision.
     app.refresh().await;
     let body: ModelsResponse = app.get("/api/models").await.json().await.unwrap();
@@ -212,6 +222,7 @@ async fn a_challenger_trained_on_shuffled_labels_is_refused() {
         window_s: 2 * 86_400,
         history_s: 180 * 86_400,
         coins: vec![Coin::BTC],
+        pool: vec![Coin::BTC],
         horizons: vec![Horizon::M30],
         epochs: 4,
         shuffle_labels: true,
