@@ -1082,6 +1082,35 @@ mod tests {
         assert_eq!(training_rows(&own, 0..0, &[Arc::new(other)], &plan).ts.len(), 0);
     }
 
+    /// A pool shared by every coin trained builds each coin's rows once, and gives the same
+    /// models, byte for byte, as a pool of the same histories built afresh for one coin.
+    #[test]
+    fn a_shared_pool_builds_each_coins_rows_once_and_changes_no_byte() {
+        let coins = [
+            history(Coin::BTC, 3),
+            history(Coin::ETH, 5),
+            history(Coin::LTC, 7),
+        ];
+        let mut plan = default_plan(Horizon::H1, 60);
+        plan.train.epochs = 2;
+        plan.max_train_rows = 1_500;
+        plan.pool = Pool::new(coins.to_vec());
+        let shared: Vec<Trained> = coins
+            .iter()
+            .map(|h| train_one(h, &plan, None, &mut |_| {}).unwrap())
+            .collect();
+        // One feature set at 1 h: each coin's rows built once, for the other two.
+        assert_eq!(plan.pool.built.lock().unwrap().len(), coins.len());
+        for (h, shared) in coins.iter().zip(&shared) {
+            let mut alone = plan.clone();
+            alone.pool = Pool::new(coins.to_vec());
+            let fresh = train_one(h, &alone, None, &mut |_| {}).unwrap();
+            assert_eq!(shared.onnx, fresh.onnx, "{}", h.coin);
+            assert_eq!(shared.card.selection, fresh.card.selection);
+            assert_eq!(shared.card.pooled_with, fresh.card.pooled_with);
+        }
+    }
+
     /// A pool of this coin alone is no pool: the same candidates and the same model, byte for
     /// byte, as training without one.
     #[test]
