@@ -492,7 +492,13 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
                         }
                         Err(e) => {
                             if let Ok(mut errs) = errors.lock() {
-                                errs.push(e.context(format!("{} {}", history.coin, plan.horizon)));
+                                let which = format!("{} {}", history.coin, plan.horizon);
+                                // Most errors already name their coin and horizon.
+                                errs.push(if e.to_string().starts_with(&which) {
+                                    e
+                                } else {
+                                    e.context(which)
+                                });
                             }
                         }
                     }
@@ -502,9 +508,16 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
         }
     });
     bar.finish_and_clear();
-    let errors = errors.into_inner().unwrap_or_default();
-    if let Some(e) = errors.into_iter().next() {
-        return Err(e);
+    // A coin and horizon that cannot be trained (too little history, say) does not stop the
+    // others: they are written and reported, and the command fails at the end naming it.
+    let errors: Vec<String> = errors
+        .into_inner()
+        .unwrap_or_default()
+        .iter()
+        .map(|e| format!("{e:#}"))
+        .collect();
+    if errors.len() == total {
+        anyhow::bail!("no model could be trained: {}", errors.join("; "));
     }
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|t| (t.card.coin, t.card.horizon));
@@ -542,6 +555,13 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
         results.len(),
         results.first().map_or(0, |t| t.card.seed)
     );
+    if !errors.is_empty() {
+        note.push_str(&format!(
+            "\n\nNot trained ({} of {total}): {}.",
+            errors.len(),
+            errors.join("; ")
+        ));
+    }
     if !lines.is_empty() {
         note.push_str("\n\n");
         note.push_str(&gate_section(&lines));
@@ -569,6 +589,12 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
         started.elapsed().as_secs_f64(),
         args.out.display(),
         args.report_dir.join("REPORT.md").display()
+    );
+    anyhow::ensure!(
+        errors.is_empty(),
+        "{} of {total} models could not be trained (the others are written): {}",
+        errors.len(),
+        errors.join("; ")
     );
     Ok(())
 }
@@ -665,5 +691,41 @@ mod tests {
         );
         // The XRP file of the folder (jsongz) is not asked for.
         assert!(jobs.iter().all(|(h, _)| h.coin == Coin::BTC));
+    }
+
+    /// A coin and horizon with too little history fails the command, named, after the others
+    /// are trained, written and reported.
+    #[test]
+    fn a_model_that_cannot_be_trained_does_not_stop_the_others() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/BTC_USDT-5m-2025-06.json");
+        let out = tempfile::tempdir().unwrap();
+        let args = train_args(&[
+            "--history",
+            file.to_str().unwrap_or_default(),
+            "--coin",
+            "BTC",
+            // Ten days of candles: enough 30 min rows, far too few 12 h ones.
+            "--horizon",
+            "30m",
+            "--horizon",
+            "12h",
+            "--epochs",
+            "2",
+            "--data-root",
+            "/nonexistent",
+            "--out",
+            out.path().to_str().unwrap_or_default(),
+            "--report-dir",
+            out.path().to_str().unwrap_or_default(),
+        ]);
+        let jobs = jobs_from_files(&args, None).unwrap();
+        assert_eq!(jobs.len(), 2);
+        let e = run(&args, jobs, None).unwrap_err().to_string();
+        assert!(e.starts_with("1 of 2 models could not be trained"), "{e}");
+        assert!(e.contains("BTC 12h"), "{e}");
+        assert!(out.path().join("BTC-30m.onnx").exists());
+        assert!(!out.path().join("BTC-12h.onnx").exists());
+        let report = std::fs::read_to_string(out.path().join("REPORT.md")).unwrap();
+        assert!(report.contains("Not trained (1 of 2): BTC 12h"), "{report}");
     }
 }
