@@ -39,8 +39,9 @@ fn row(model: &LoadedModel, t: i64, p_up: f64, reference: f64, backfilled: bool)
 /// it is later (on 5-minute bars the short horizons are due every 5 minutes, so a start between
 /// two of them gets the last one): right after a start every horizon has a current prediction
 /// (the 4 h to 12 h ones are due only every 15 minutes), never one already past `valid_until`.
-/// One read of candles per coin; inference batched per model, off the async threads. Returns how
-/// many were made.
+/// One read of candles per coin; inference batched per model, off the async threads. A model
+/// whose newest due time cannot be predicted gets its reason recorded, as the live tick does
+/// (`not_made_reason` says it at once). Returns how many were made.
 pub async fn backfill(
     db: &(impl ConnectionTrait + TransactionTrait<Transaction = sea_orm::DatabaseTransaction>),
     registry: &Registry,
@@ -70,6 +71,10 @@ pub async fn backfill(
     }
     let end = times.last().copied().unwrap_or(end);
     let mut made = 0;
+    // Models whose newest due time could not be predicted, and why: recorded as the live tick
+    // records them, so `/api/predictions` says why at once, not only after the model's first
+    // live tick (up to 15 minutes later).
+    let mut failed = Vec::new();
     let models = registry.all();
     for coin in registry.coins() {
         let mine: Vec<_> = models.iter().filter(|m| m.card.coin == coin).cloned().collect();
@@ -84,14 +89,22 @@ pub async fn backfill(
             let existing = db::predictions::made_since(db, coin, model.card.horizon, start).await?;
             let set = series_set(db, model.series.iter().copied(), end).await?;
             let (mut xs, mut at) = (Vec::new(), Vec::new());
+            let mut newest_failure = None;
             for &t in &times {
-                if due(model.card.horizon, base_s, t)
-                    && !existing.contains(&t)
-                    && let Ok((x, reference)) = features_from(&model, &minutes, base_s, &set, t)
-                {
-                    xs.push(x);
-                    at.push((t, reference));
+                if !due(model.card.horizon, base_s, t) || existing.contains(&t) {
+                    continue;
                 }
+                match features_from(&model, &minutes, base_s, &set, t) {
+                    Ok((x, reference)) => {
+                        xs.push(x);
+                        at.push((t, reference));
+                        newest_failure = None;
+                    }
+                    Err(reason) => newest_failure = Some(reason),
+                }
+            }
+            if let Some(reason) = newest_failure {
+                failed.push((SourceId::Predictions(coin, model.card.horizon), reason));
             }
             if xs.is_empty() {
                 continue;
@@ -107,6 +120,7 @@ pub async fn backfill(
             db::predictions::insert(db, rows, now).await?;
         }
     }
+    db::status::record_failures(db, &failed, now).await?;
     score_due(db, base_s, now).await?;
     Ok(made)
 }

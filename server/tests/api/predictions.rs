@@ -407,6 +407,53 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
     );
 }
 
+/// A model the start-up backfill cannot run says why at once: a replayed folder has no market
+/// series, which ADA's 4 h model reads; its other models predict.
+#[tokio::test]
+async fn a_model_the_backfill_cannot_run_says_why_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Real BTC candles under ADA's name (the coin is read from the file name).
+    std::fs::copy(
+        crate::training::five_minutes(),
+        dir.path().join("ADA_USDT-5m.json"),
+    )
+    .unwrap();
+    let replay_dir = dir.path().to_path_buf();
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        s.replay.enabled = true;
+        s.replay.dir = Some(replay_dir);
+        s.jobs.enabled = false;
+        s.coins = coincast::coins::Coins::of(&[Coin::ADA]);
+    })
+    .await;
+    let upstream = crate::helpers::default_settings().upstream;
+    Runner::collecting(app.collectors(upstream))
+        .run(Job::Candles)
+        .await
+        .unwrap();
+    let now = app.state.clock.now();
+    let made = tick::backfill(&app.state.db, &app.state.registry, app.state.base_s, now, 6, 900)
+        .await
+        .unwrap();
+    assert!(made > 0);
+    app.refresh().await;
+    let current: PredictionsResponse = app.get("/api/predictions").await.json().await.unwrap();
+    assert_eq!(current.predictions.len(), 6);
+    for entry in &current.predictions {
+        if entry.horizon == Horizon::H4 {
+            assert!(entry.prediction.is_none());
+            let reason = entry.not_made_reason.as_deref().unwrap_or_default();
+            assert!(
+                reason.starts_with("missing series: the model needs gold"),
+                "{reason}"
+            );
+        } else {
+            assert!(entry.prediction.is_some(), "{entry:?}");
+            assert_eq!(entry.not_made_reason, None);
+        }
+    }
+}
+
 #[tokio::test]
 async fn history_pages_newest_first_and_models_describe_themselves() {
     let (app, now) = replaying().await;
