@@ -221,3 +221,73 @@ async fn on_chain_market_and_tweet_sources_store_their_series() {
     assert_eq!(source(&all, "bitinfocharts/BTC").state, SourceState::Failing);
     assert_eq!(source(&all, "bitstamp/BTC").state, SourceState::Pending);
 }
+
+/// Live collection follows the configured list: the ten default coins and an eleventh collected
+/// only (`serve = false`) are each asked for at their own Bitstamp pair, once, and stored.
+#[tokio::test]
+async fn every_configured_pair_is_collected_the_ten_defaults_and_an_eleventh() {
+    let server = MockServer::start().await;
+    let mut entries: Vec<coincast::coins::CoinEntry> = coincast::coins::DEFAULT
+        .iter()
+        .map(|c| coincast::coins::CoinEntry {
+            symbol: c.ticker().to_owned(),
+            name: None,
+            bitstamp: None,
+            binance: None,
+            serve: None,
+        })
+        .collect();
+    entries.push(coincast::coins::CoinEntry {
+        symbol: "AAVE".into(),
+        name: Some("Aave".into()),
+        bitstamp: Some("aaveusd".into()),
+        binance: Some("AAVEUSDT".into()),
+        serve: Some(false),
+    });
+    let coins = coincast::coins::Coins::try_from(entries).unwrap();
+    let app = spawn_app_with(Frontend::Fixture, |s| {
+        s.jobs.enabled = false;
+        s.coins = coins;
+        point_at(s, &server, 500);
+    })
+    .await;
+    let collectors = app.runner(app.collectors(upstream_settings(&server, 500)));
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/api/v2/ohlc/[a-z]+usd/$"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(payload("bitstamp_ohlc_btcusdt.json")))
+        .mount(&server)
+        .await;
+    collectors.run(Job::Candles).await.unwrap();
+
+    let mut asked: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .filter(|p| p.starts_with("/api/v2/ohlc/"))
+        .collect();
+    asked.sort();
+    let mut expected: Vec<String> = [
+        "btc", "eth", "sol", "xrp", "ltc", "doge", "ada", "bch", "link", "avax", "aave",
+    ]
+    .iter()
+    .map(|p| format!("/api/v2/ohlc/{p}usd/"))
+    .collect();
+    expected.sort();
+    assert_eq!(asked, expected);
+    let stored = candles(&app).await;
+    let mut coins: Vec<String> = stored.iter().map(|c| c.coin.ticker().to_owned()).collect();
+    coins.sort();
+    assert_eq!(coins.len(), 11, "one candle per configured coin: {coins:?}");
+    let all = sources(&app).await;
+    for coin in [
+        "BTC", "ETH", "SOL", "XRP", "LTC", "DOGE", "ADA", "BCH", "LINK", "AVAX", "AAVE",
+    ] {
+        let s = source(&all, &format!("bitstamp/{coin}"));
+        assert_eq!(s.consecutive_failures, 0, "{s:?}");
+        assert!(s.last_success_at.is_some(), "{s:?}");
+    }
+    // Collected, not served.
+    assert_eq!(app.get("/api/predictions?coin=AAVE").await.status(), 400);
+}
