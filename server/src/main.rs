@@ -11,6 +11,7 @@ use coincast::{collect, commands, db, http, jobs, telemetry};
 const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
+    coincast::memory::limit_arenas(coincast::memory::ARENAS);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
