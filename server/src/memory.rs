@@ -16,8 +16,8 @@ pub const TRIM_EVERY: Duration = Duration::from_secs(30);
 /// How many arenas glibc's allocator may make (`M_ARENA_MAX`; its default is eight per core).
 /// Each arena keeps its own free memory and fragments on its own: with the async workers, the
 /// blocking pool and the HTTP workers each in an arena of their own, 1,000 event streams opened
-/// after a burst of requests left the server about 160 MiB resident, against about 130 MiB with
-/// two arenas (`scripts/load`, README).
+/// after a burst of requests left the server 143-162 MiB resident, against 125-133 MiB with two
+/// arenas (`scripts/load`, README).
 pub const ARENAS: i32 = 2;
 
 /// Limits glibc's arenas to `n`, unless `MALLOC_ARENA_MAX` is set (the operator's choice wins);

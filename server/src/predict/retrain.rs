@@ -45,9 +45,9 @@ pub struct Options {
     /// How much history the challenger may learn from before the window (seconds).
     pub history_s: i64,
     pub coins: Vec<Coin>,
-    /// The coins whose rows the pooled candidates also learn from (`Plan::pool`), each cut at
-    /// the same embargo as the challenger's own; the coins retrained are always in it. The job
-    /// pools every served coin, as `coincast train` does.
+    /// The coins whose rows the pooled candidates also learn from (`Plan::pool`), up to where the
+    /// challenger's own training ends (before the embargo); the coins retrained are always in
+    /// it. The job pools every served coin, as `coincast train` does.
     pub pool: Vec<Coin>,
     pub horizons: Vec<Horizon>,
     pub epochs: usize,

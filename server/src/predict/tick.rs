@@ -91,7 +91,12 @@ pub async fn backfill(
             let (mut xs, mut at) = (Vec::new(), Vec::new());
             let mut newest_failure = None;
             for &t in &times {
-                if !due(model.card.horizon, base_s, t) || existing.contains(&t) {
+                if !due(model.card.horizon, base_s, t) {
+                    continue;
+                }
+                // A stored prediction at `t` (a restart) is the model's newest so far, not a failure.
+                if existing.contains(&t) {
+                    newest_failure = None;
                     continue;
                 }
                 match features_from(&model, &minutes, base_s, &set, t) {

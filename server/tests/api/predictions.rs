@@ -16,16 +16,23 @@ use crate::helpers::{Frontend, TestApp, spawn_app, spawn_app_with};
 /// A server replaying the bundled sample with its five days of warm-up stored (by one run of the
 /// candles job, so nothing moves while a test runs), and the minute after the newest candle.
 async fn replaying() -> (TestApp, i64) {
+    let app = replaying_with(|_| {}).await;
+    let newest = crate::helpers::newest_minute_of_every_coin(&app).await;
+    (app, newest + 60)
+}
+
+/// [`replaying`] with settings changed by `tweak` first.
+async fn replaying_with(tweak: impl FnOnce(&mut coincast::config::Settings)) -> TestApp {
     let app = spawn_app_with(Frontend::Fixture, |s| {
         s.replay.enabled = true;
         s.jobs.enabled = false;
+        tweak(s);
     })
     .await;
     let upstream = crate::helpers::default_settings().upstream;
     let collectors = Runner::collecting(app.collectors(upstream));
     collectors.run(Job::Candles).await.unwrap();
-    let newest = crate::helpers::newest_minute_of_every_coin(&app).await;
-    (app, newest + 60)
+    app
 }
 
 #[tokio::test]
@@ -419,18 +426,11 @@ async fn a_model_the_backfill_cannot_run_says_why_at_once() {
     )
     .unwrap();
     let replay_dir = dir.path().to_path_buf();
-    let app = spawn_app_with(Frontend::Fixture, |s| {
-        s.replay.enabled = true;
+    let app = replaying_with(|s| {
         s.replay.dir = Some(replay_dir);
-        s.jobs.enabled = false;
         s.coins = coincast::coins::Coins::of(&[Coin::ADA]);
     })
     .await;
-    let upstream = crate::helpers::default_settings().upstream;
-    Runner::collecting(app.collectors(upstream))
-        .run(Job::Candles)
-        .await
-        .unwrap();
     let now = app.state.clock.now();
     let made = tick::backfill(&app.state.db, &app.state.registry, app.state.base_s, now, 6, 900)
         .await
