@@ -190,11 +190,13 @@ fn ModelTable(models: Vec<ModelInfo>) -> impl IntoView {
                     {models
                         .into_iter()
                         .map(|m| {
-                            let features = if m.series.is_empty() {
-                                format!("{} (price, volume)", m.features)
-                            } else {
-                                format!("{} (price, volume, {})", m.features, m.series.join(", "))
-                            };
+                            let mut read = vec!["price".to_owned(), "volume".to_owned()];
+                            if !m.cross_section.is_empty() {
+                                let coins: Vec<&str> = m.cross_section.iter().map(|c| c.ticker()).collect();
+                                read.push(format!("cross-section of {}", coins.join(" ")));
+                            }
+                            read.extend(m.series.iter().cloned());
+                            let features = format!("{} ({})", m.features, read.join(", "));
                             view! {
                                 <tr>
                                     <th scope="row">{m.id.clone()}</th>

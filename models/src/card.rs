@@ -159,6 +159,10 @@ pub struct FeatureInfo {
     /// The scale-free price block (see `features`; absent, false, in older cards).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub scaled: bool,
+    /// The coins of the cross-section block, by ticker (see `features`; absent, empty, in older
+    /// cards and in models without the block).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub market: Vec<String>,
     pub names: Vec<String>,
 }
 
@@ -242,6 +246,7 @@ impl ModelCard {
             growth: self.features.growth,
             series: self.features.series.clone(),
             scaled: self.features.scaled,
+            market: self.features.market.clone(),
         }
     }
 

@@ -24,6 +24,17 @@
 //! the last quarter's volatility over the window's) and the hour of day and day of week of the
 //! prediction time as sine and cosine. These mean the same on every coin: a pooled model learns
 //! from all of them at once.
+//!
+//! A spec may also ask for the cross-section block (`market`: the coins it reads, named by the
+//! card as `series` is). For two lookbacks (the current bar, and the current bar with the first
+//! two periods) it adds five values: BTC's log return, the cross-section's mean log return (the
+//! coin's own included), the coin's return relative to BTC and to that mean (over the window's
+//! volatility when `scaled`, as the price block), and the coin's rank among the others' returns
+//! (-0.5 the lowest, 0.5 the highest). The others' returns are read from the real base bars
+//! closing at the prediction time and one lookback before it ([`CrossSection`]); BTC must be
+//! there, and at least half of the other coins named, or the sample has no features.
+
+use shared::Coin;
 
 use crate::history::Bar;
 use crate::series::{self, SeriesSet};
@@ -47,7 +58,13 @@ pub struct FeatureSpec {
     pub series: Vec<String>,
     /// The scale-free price block and its five extra values (see the module's documentation).
     pub scaled: bool,
+    /// The coins of the cross-section block, by ticker (empty: no block; see the module's
+    /// documentation).
+    pub market: Vec<String>,
 }
+
+/// The values the cross-section block adds for each lookback.
+pub const MARKET_VALUES: [&str; 5] = ["btc_ret", "mkt_ret", "rel_btc", "rel_mkt", "xs_rank"];
 
 /// The values a scaled spec adds after the price block.
 pub const SCALED_EXTRAS: [&str; 5] = ["vol_regime", "hour_sin", "hour_cos", "dow_sin", "dow_cos"];
@@ -74,6 +91,15 @@ impl FeatureSpec {
         1 + self.period_lengths().iter().sum::<usize>()
     }
 
+    /// The two lookbacks of the cross-section block, in bars: the current bar, and the current bar
+    /// with the first two periods (at most the window's span: the sum of every period).
+    pub fn market_lookbacks(&self) -> [usize; 2] {
+        let lengths = self.period_lengths();
+        let longer = 1 + lengths.iter().take(2).sum::<usize>();
+        // Never past the window's first bar.
+        [1, longer.min(lengths.iter().sum::<usize>()).max(1)]
+    }
+
     /// The ordered feature names, as a model card records them.
     pub fn names(&self) -> Vec<String> {
         let z = if self.scaled { "_z" } else { "" };
@@ -90,6 +116,11 @@ impl FeatureSpec {
         if self.scaled {
             names.extend(SCALED_EXTRAS.map(String::from));
         }
+        if !self.market.is_empty() {
+            for bars in self.market_lookbacks() {
+                names.extend(MARKET_VALUES.map(|v| format!("{v}_{bars}b")));
+            }
+        }
         names.extend(series::feature_names(&self.series));
         names
     }
@@ -99,16 +130,117 @@ impl FeatureSpec {
 /// or `None` when the window is shorter than the spec needs or has a hole (bars must be exactly
 /// `interval_s` apart: gaps are never bridged silently).
 pub fn features(spec: &FeatureSpec, window: &[Bar], interval_s: i64) -> Option<Vec<f32>> {
-    features_with(spec, window, interval_s, &SeriesSet::default())
+    features_with(spec, window, interval_s, &SeriesSet::default(), None)
+}
+
+/// The coins' base bars a cross-section block reads: for each coin, one or more parts (base bars of
+/// one interval, oldest first; where parts overlap, the first added that holds a bar is read).
+/// Borrowed, so training, evaluation and the engine read the bars where they already are. The block
+/// reads every coin held (but the sample's own): hold only those the spec names ([`Self::only`]).
+#[derive(Debug, Clone, Default)]
+pub struct CrossSection<'a> {
+    members: Vec<(Coin, Vec<Part<'a>>)>,
+}
+
+/// Base bars of one interval (seconds), oldest first.
+type Part<'a> = (&'a [Bar], i64);
+
+impl<'a> CrossSection<'a> {
+    /// Adds a part of `coin`'s base bars of `base_s`. The coins are kept in ticker order, so the
+    /// block's sums are the same whatever order they were added in.
+    pub fn add(&mut self, coin: Coin, bars: &'a [Bar], base_s: i64) {
+        match self.members.iter_mut().find(|m| m.0 == coin) {
+            Some(m) => m.1.push((bars, base_s)),
+            None => {
+                let at = self.members.partition_point(|m| m.0.ticker() < coin.ticker());
+                self.members.insert(at, (coin, vec![(bars, base_s)]));
+            }
+        }
+    }
+
+    /// The same bars, of the coins named in `tickers` only.
+    pub fn only(&self, tickers: &[String]) -> CrossSection<'a> {
+        CrossSection {
+            members: self
+                .members
+                .iter()
+                .filter(|m| tickers.iter().any(|t| t == m.0.ticker()))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// The coins held.
+    pub fn coins(&self) -> impl Iterator<Item = Coin> + '_ {
+        self.members.iter().map(|m| m.0)
+    }
+
+    /// `coin`'s log return from the close of its real base bar closing at `t - span_s` to the one
+    /// closing at `t`, when both are held (and positive).
+    pub fn log_return(&self, coin: &str, t: i64, span_s: i64) -> Option<f64> {
+        let (_, parts) = self.members.iter().find(|m| m.0.ticker() == coin)?;
+        member_return(parts, t, span_s)
+    }
+
+    /// Every held coin's log return over `span_s` to `t` but `skip`'s (those it can be computed
+    /// for), and BTC's among them.
+    fn returns(&self, skip: Coin, t: i64, span_s: i64) -> (Vec<f64>, Option<f64>) {
+        let mut btc = None;
+        let mut out = Vec::with_capacity(self.members.len());
+        for (coin, parts) in self.members.iter().filter(|m| m.0 != skip) {
+            if let Some(r) = member_return(parts, t, span_s) {
+                if *coin == Coin::BTC {
+                    btc = Some(r);
+                }
+                out.push(r);
+            }
+        }
+        (out, btc)
+    }
+}
+
+/// The log return of one coin's parts over `span_s` to `t` (see [`CrossSection::log_return`]).
+fn member_return(parts: &[Part<'_>], t: i64, span_s: i64) -> Option<f64> {
+    let close = |at: i64| {
+        parts
+            .iter()
+            .find_map(|(bars, base_s)| closing_at_fast(bars, *base_s, at))
+            .map(|b| b.close)
+            .filter(|c| c.is_finite() && *c > 0.0)
+    };
+    Some((close(t)? / close(t - span_s)?).ln())
+}
+
+/// [`crate::bars::closing_at`] that looks first where the bar would be without gaps (base bars are
+/// mostly gap-free: one step instead of a search per other coin and row).
+fn closing_at_fast(bars: &[Bar], base_s: i64, t: i64) -> Option<&Bar> {
+    let open = t - base_s;
+    let first = bars.first()?;
+    if base_s > 0 && open >= first.ts {
+        let guess = usize::try_from((open - first.ts) / base_s).ok()?;
+        if let Some(b) = bars.get(guess).filter(|b| b.ts == open) {
+            return Some(b);
+        }
+    }
+    crate::bars::closing_at(bars, base_s, t)
+}
+
+/// The coin a sample is for and the cross-section around it (see [`CrossSection`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Market<'a> {
+    pub coin: Coin,
+    pub cross: &'a CrossSection<'a>,
 }
 
 /// [`features`] with the external series a spec names, read as known at the prediction time (the
-/// close of the last bar). `None` when any of them is missing there.
+/// close of the last bar), and the cross-section its `market` block reads (`None`: no
+/// cross-section). `None` when any of them is missing there.
 pub fn features_with(
     spec: &FeatureSpec,
     window: &[Bar],
     interval_s: i64,
     set: &SeriesSet,
+    market: Option<Market<'_>>,
 ) -> Option<Vec<f32>> {
     let need = spec.lookback_bars();
     if window.len() < need {
@@ -146,10 +278,57 @@ pub fn features_with(
         out.push((volatility(recent).max(MIN_VOLATILITY) / window_volatility).ln() as f32);
         out.extend(calendar(cur.ts + interval_s));
     }
+    if !spec.market.is_empty() {
+        out.extend(market_block(spec, bars, interval_s, market?, scale)?);
+    }
     if !spec.series.is_empty() {
         out.extend(series::features_at(&spec.series, set, cur.ts + interval_s)?);
     }
     out.iter().all(|v| v.is_finite()).then_some(out)
+}
+
+/// The cross-section block of a window (gap-free, `interval_s` apart, ending at the prediction
+/// time): see the module's documentation. `scale(bars)` is the price block's divisor for a block
+/// of that many bars.
+fn market_block(
+    spec: &FeatureSpec,
+    bars: &[Bar],
+    interval_s: i64,
+    market: Market<'_>,
+    scale: impl Fn(usize) -> f64,
+) -> Option<Vec<f32>> {
+    let t = bars.last()?.ts + interval_s;
+    let own = market.coin.ticker();
+    let named_others = spec.market.iter().filter(|c| *c != own).count();
+    let mut out = Vec::with_capacity(2 * MARKET_VALUES.len());
+    for lookback in spec.market_lookbacks() {
+        let (now, then) = (
+            bars.last()?.close,
+            bars.get(bars.len().checked_sub(1 + lookback)?)?.close,
+        );
+        if !(now > 0.0 && then > 0.0) {
+            return None;
+        }
+        let mine = (now / then).ln();
+        let span_s = lookback as i64 * interval_s;
+        let (others, btc) = market.cross.returns(market.coin, t, span_s);
+        if others.len() < named_others.div_ceil(2).max(1) {
+            return None;
+        }
+        let btc = if market.coin == Coin::BTC { mine } else { btc? };
+        let mean = (others.iter().sum::<f64>() + mine) / (others.len() + 1) as f64;
+        let below = others.iter().filter(|r| **r < mine).count() as f64
+            + 0.5 * others.iter().filter(|r| **r == mine).count() as f64;
+        let s = scale(lookback);
+        out.extend([
+            btc as f32,
+            mean as f32,
+            ((mine - btc) / s) as f32,
+            ((mine - mean) / s) as f32,
+            (below / others.len() as f64 - 0.5) as f32,
+        ]);
+    }
+    Some(out)
 }
 
 /// The standard deviation of the close-to-close log returns of consecutive `bars` (0 with fewer
@@ -283,6 +462,8 @@ pub struct Rows<'a> {
     pub bar_s: i64,
     pub anchor_s: i64,
     pub horizon_s: i64,
+    /// The coin and its cross-section, for a spec with a `market` block (`None`: no such block).
+    pub market: Option<Market<'a>>,
 }
 
 impl Dataset {
@@ -305,6 +486,7 @@ impl Dataset {
             bar_s: interval_s,
             anchor_s: interval_s,
             horizon_s: horizon_bars as i64 * interval_s,
+            market: None,
         };
         Self::build_at(spec, rows, set)
     }
@@ -427,7 +609,7 @@ fn row_at(
     let bars = crate::bars::bars_ending_at(rows.base, rows.base_s, rows.bar_s, need, t).ok()?;
     let now = bars.last()?;
     let y = crate::label_up(now.close, later.close)?;
-    let x = features_with(spec, &bars, rows.bar_s, set)?;
+    let x = features_with(spec, &bars, rows.bar_s, set, rows.market)?;
     let last = last_bar_return(&bars, bars.len() - 1, rows.bar_s)?;
     Some((x, y, last, later.close / now.close - 1.0))
 }
@@ -468,7 +650,113 @@ mod tests {
             growth: 2.0,
             series: vec![],
             scaled: false,
+            market: vec![],
         }
+    }
+
+    /// Hourly bars of another coin with these closes, opening at 0, 3600, ...
+    fn closes(values: &[f64]) -> Vec<Bar> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| bar(i as i64 * 3600, c, c, c, c, 1.0))
+            .collect()
+    }
+
+    /// The cross-section block of ETH (the seven bars above, closes 102 ... 104, 96) among BTC and
+    /// SOL, worked by hand: lookbacks of 1 bar and 6 (1 + 2 + 4, capped at the window's span).
+    #[test]
+    fn the_cross_section_block_matches_a_hand_computed_example() {
+        let spec = FeatureSpec {
+            market: vec!["BTC".into(), "ETH".into(), "SOL".into()],
+            ..spec()
+        };
+        assert_eq!(spec.market_lookbacks(), [1, 6]);
+        let btc = closes(&[100.0, 101.0, 102.0, 103.0, 104.0, 105.0, 110.0]);
+        let sol = closes(&[60.0, 50.0, 50.0, 50.0, 50.0, 49.0, 51.0]);
+        let mut cross = CrossSection::default();
+        cross.add(Coin::BTC, &btc, 3600);
+        cross.add(Coin::SOL, &sol, 3600);
+        let market = Market {
+            coin: Coin::ETH,
+            cross: &cross,
+        };
+        let f = features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(market)).unwrap();
+        let names = spec.names();
+        assert_eq!(f.len(), names.len());
+        let block = &f[12..];
+        let ln = f64::ln;
+        // One bar: ETH 104 -> 96, BTC 105 -> 110, SOL 49 -> 51: ETH is the lowest.
+        let (mine, b, s) = (ln(96.0 / 104.0), ln(110.0 / 105.0), ln(51.0 / 49.0));
+        let mean = (mine + b + s) / 3.0;
+        // Six bars: ETH 102 -> 96, BTC 100 -> 110, SOL 60 -> 51: ETH is between them.
+        let (mine6, b6, s6) = (ln(96.0 / 102.0), ln(110.0 / 100.0), ln(51.0 / 60.0));
+        let mean6 = (mine6 + b6 + s6) / 3.0;
+        let expected = [
+            b,
+            mean,
+            mine - b,
+            mine - mean,
+            -0.5,
+            b6,
+            mean6,
+            mine6 - b6,
+            mine6 - mean6,
+            0.0,
+        ];
+        for (i, (got, want)) in block.iter().zip(expected).enumerate() {
+            assert!(
+                (f64::from(*got) - want).abs() < 1e-6,
+                "{}: {got} != {want}",
+                names[12 + i]
+            );
+        }
+        // The same coins added in another order, or among coins the spec does not name, held
+        // only for it: the same bits.
+        let doge = closes(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
+        let mut wider = CrossSection::default();
+        wider.add(Coin::SOL, &sol, 3600);
+        wider.add(Coin::DOGE, &doge, 3600);
+        wider.add(Coin::BTC, &btc, 3600);
+        let only = wider.only(&spec.market);
+        let again = Market {
+            coin: Coin::ETH,
+            cross: &only,
+        };
+        assert_eq!(
+            features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(again)),
+            Some(f.clone())
+        );
+        assert_eq!(names[12], "btc_ret_1b");
+        assert_eq!(names[21], "xs_rank_6b");
+        // Without SOL, BTC alone is half of the two others: still a sample.
+        let mut btc_only = CrossSection::default();
+        btc_only.add(Coin::BTC, &btc, 3600);
+        let market = Market {
+            coin: Coin::ETH,
+            cross: &btc_only,
+        };
+        assert!(features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(market)).is_some());
+        // Without BTC, or without any cross-section, none.
+        let mut sol_only = CrossSection::default();
+        sol_only.add(Coin::SOL, &sol, 3600);
+        let market = Market {
+            coin: Coin::ETH,
+            cross: &sol_only,
+        };
+        assert!(features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(market)).is_none());
+        assert!(features_with(&spec, &bars(), 3600, &SeriesSet::default(), None).is_none());
+        // BTC's own block: its return relative to BTC is 0.
+        let eth = bars();
+        let mut eth_sol = CrossSection::default();
+        eth_sol.add(Coin::ETH, &eth, 3600);
+        eth_sol.add(Coin::SOL, &sol, 3600);
+        let market = Market {
+            coin: Coin::BTC,
+            cross: &eth_sol,
+        };
+        let f = features_with(&spec, &btc, 3600, &SeriesSet::default(), Some(market)).unwrap();
+        assert_eq!((f[12], f[14]), (b as f32, 0.0));
     }
 
     /// A bot's fill on hand-made hourly candles: published 5 s after 3600, it enters at the next
@@ -613,6 +901,7 @@ mod tests {
             growth: 1.0,
             series: vec![],
             scaled: false,
+            market: vec![],
         };
         let data = Dataset::build(&short, &b, 3600, 1);
         assert_eq!(data.len(), 5, "bars 1..=5 have features and a next bar");
@@ -638,6 +927,7 @@ mod tests {
         let b = bars();
         let z = FeatureSpec {
             scaled: true,
+            market: vec![],
             ..spec()
         };
         let f = features(&z, &b, 3600).unwrap();
@@ -683,6 +973,7 @@ mod tests {
             growth: 1.5,
             series: vec![],
             scaled: false,
+            market: vec![],
         };
         assert_eq!(s.period_lengths(), [3, 5, 7, 10]);
         assert_eq!(s.lookback_bars(), 26);

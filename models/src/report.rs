@@ -43,7 +43,9 @@ pub const WALK_FORWARD_METHOD: &str = "Every figure below is out of sample: each
 model trained only on earlier rows, with the rows whose label window reaches into the test block purged and an \
 embargo of one horizon. The model kind (logistic regression, a small MLP or boosted trees; logistic \
 and trees also **pooled**: learnt from every coin's rows up to the fold's training end, marked `pooled`), \
-the feature set (price and volume alone, or, from 4 h on, with the daily market series), the calibration \
+the feature set (price and volume alone; with the **cross-section** of the coins trained together: \
+BTC's and their mean return, the coin's return relative to each and its rank among them; or, from 4 h on, \
+with the daily market series), the calibration \
 and the signal threshold were chosen on earlier folds than the ones reported (the selection folds), \
 scored only on rows whose outcome is known before the first reported row; candidates with series are \
 compared on the rows where every series is known. The simple rules are fixed on \
@@ -122,7 +124,7 @@ pub fn write_report(cards: &[ModelCard], dir: &Path, title_note: &str, method: &
             c.coin.ticker(),
             c.horizon.as_str(),
             c.model_name,
-            crate::train::feature_set_label(&c.features.series),
+            crate::train::feature_set_label(&c.spec()),
             m.n,
             m.n_effective.map_or("-".into(), |n| format!("{n:.0}")),
             pct(m.accuracy),
@@ -262,13 +264,31 @@ sample or run on the bundled replay.\n"
         }
         let rel = format!("plots/{}-reliability.svg", coin.ticker());
         let cov = format!("plots/{}-coverage.svg", coin.ticker());
-        reliability_plot(&mine, &dir.join(&rel), coin)?;
+        reliability_plot(&mine, &dir.join(&rel), &format!("{}: reliability", coin.label()))?;
         coverage_plot(&mine, &dir.join(&cov), coin)?;
         writeln!(
             md,
             "### {}\n\n![reliability]({rel}) ![accuracy vs coverage]({cov})\n",
             coin.label()
         )?;
+        // Each model's reliability curve on its own, with its bins' counts in the legend.
+        let mut own = Vec::new();
+        for card in &mine {
+            let path = format!("plots/{}-reliability.svg", ModelCard::stem(coin, card.horizon));
+            let title = format!(
+                "{} {}: reliability ({})",
+                coin.ticker(),
+                card.horizon.as_str(),
+                card.model_name
+            );
+            reliability_plot(std::slice::from_ref(card), &dir.join(&path), &title)?;
+            own.push(format!(
+                "![{} {} reliability]({path})",
+                coin.ticker(),
+                card.horizon.as_str()
+            ));
+        }
+        writeln!(md, "{}\n", own.join(" "))?;
     }
     std::fs::write(dir.join("REPORT.md"), md)?;
     Ok(())
@@ -532,7 +552,9 @@ fn line_chart(
     Ok(())
 }
 
-fn reliability_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Result<()> {
+/// Predicted P(UP) against the observed UP rate of the walk-forward test rows, one line per card
+/// (bins of at least 20 rows).
+fn reliability_plot(cards: &[&ModelCard], path: &Path, title: &str) -> anyhow::Result<()> {
     let lines = cards
         .iter()
         .enumerate()
@@ -549,7 +571,7 @@ fn reliability_plot(cards: &[&ModelCard], path: &Path, coin: Coin) -> anyhow::Re
         .collect();
     line_chart(
         path,
-        &format!("{}: reliability", coin.label()),
+        title,
         (0.3..0.7, "predicted P(UP)"),
         (0.3..0.7, "observed UP rate"),
         Style {

@@ -21,7 +21,7 @@ use crate::card::{
     Calibration, Candidate, CoveragePoint, FeatureImportance, FeatureInfo, Golden, ModelCard, ReliabilityBin,
     TrainingData, WalkForwardReport,
 };
-use crate::features::{Dataset, FEATURE_VERSION, FeatureSpec, Rows};
+use crate::features::{CrossSection, Dataset, FEATURE_VERSION, FeatureSpec, Market, Rows};
 use crate::fitted::{Fitted, fit};
 use crate::history::Bar;
 use crate::metrics::{ChosenOn, FixedBaselines, Metrics, accuracy_at_coverage, log_loss_of};
@@ -73,6 +73,22 @@ impl CoinHistory {
     /// that its base bars resolve), merged finest first.
     pub fn dataset(&self, spec: &FeatureSpec, plan: &Plan) -> Dataset {
         let horizon_s = plan.horizon.seconds();
+        // The cross-section a `market` block reads: the named coins' histories in the plan's pool.
+        let mut cross = CrossSection::default();
+        for h in plan
+            .pool
+            .histories()
+            .iter()
+            .filter(|h| spec.market.iter().any(|c| c == h.coin.ticker()))
+        {
+            for p in h.parts.iter().filter(|p| p.feeds(plan)) {
+                cross.add(h.coin, &p.bars, p.interval_s);
+            }
+        }
+        let market = Some(Market {
+            coin: self.coin,
+            cross: &cross,
+        });
         let parts = self
             .parts
             .iter()
@@ -84,6 +100,7 @@ impl CoinHistory {
                     bar_s: plan.bar_s,
                     anchor_s: p.row_step(plan),
                     horizon_s,
+                    market,
                 };
                 Dataset::build_at(spec, rows, &self.series)
             })
@@ -136,6 +153,10 @@ pub struct Plan {
     /// training, so the result has learnt nothing. The gate must refuse such a model;
     /// `coincast retrain --shuffled-labels` checks that it does.
     pub shuffle_labels: bool,
+    /// Whether the cross-section block (`features`' `market`) is tried with the price block, when
+    /// the pool holds BTC (or the coin is BTC) and at least two other coins that make the plan's
+    /// bars: the block reads every such coin of the pool (the card names them).
+    pub cross_section: CrossSectionUse,
     /// Every coin's history for this horizon (this coin's own is skipped): with others in it,
     /// the kinds [`pooled_kind`] names are also tried pooled, learning from every coin's rows up
     /// to each fold's training end. Empty (and ignored with `shuffle_labels`): this coin's rows
@@ -187,6 +208,9 @@ impl Pool {
     }
 }
 
+/// How a feature set with the cross-section block is named (`price+cross-section`).
+pub const CROSS_SECTION: &str = "cross-section";
+
 /// The word after a pooled model's kind in its name: `gbm-d3 pooled`.
 pub const POOLED: &str = "pooled";
 
@@ -203,7 +227,8 @@ pub const CHAIN_SERIES: [&str; 2] = ["mempool_count", "tps"];
 
 /// The default plan for a horizon: the feature shape grows with the horizon. As in the original
 /// study, 30 min to 2 h use price and volume only; from 4 h on, the daily market series are
-/// offered too, and walk-forward selection decides whether they help.
+/// offered too, and walk-forward selection decides whether they help. The price block with the
+/// cross-section is offered at every horizon when the pool allows it (`cross_section_coins`).
 ///
 /// The on-chain series (`CHAIN_SERIES`) are not offered to the shipped models: our history of them
 /// ends in March 2021, before every later data set (so no model using them could be evaluated out
@@ -224,6 +249,7 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
             growth: 2.0,
             series: vec![],
             scaled: true,
+            market: vec![],
         },
         candidates: vec![
             ModelKind::Logistic,
@@ -237,8 +263,44 @@ pub fn default_plan(horizon: Horizon, bar_minutes: u32) -> Plan {
         max_train_rows: 40_000,
         costs: Costs::default(),
         shuffle_labels: false,
+        cross_section: CrossSectionUse::Offered,
         pool: Arc::default(),
     }
+}
+
+/// How a plan uses the cross-section block ([`Plan::cross_section`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrossSectionUse {
+    /// Never.
+    Off,
+    /// As one more feature set beside the price block alone: the selection folds choose.
+    Offered,
+    /// Instead of the price block alone (when the pool allows it): a model that must read it.
+    Only,
+}
+
+/// The coins a plan's cross-section block reads for `coin` (sorted tickers, `coin` among them):
+/// every coin of the pool that makes the plan's bars, when BTC is one of them and at least two
+/// others are; else none (no block offered).
+pub fn cross_section_coins(coin: Coin, plan: &Plan) -> Vec<String> {
+    if plan.cross_section == CrossSectionUse::Off || plan.shuffle_labels {
+        return Vec::new();
+    }
+    let mut coins: Vec<String> = plan
+        .pool
+        .histories()
+        .iter()
+        .filter(|h| h.coin != coin && h.parts.iter().any(|p| p.feeds(plan)))
+        .map(|h| h.coin.ticker().to_owned())
+        .collect();
+    let has_btc = coin == Coin::BTC || coins.iter().any(|c| c == Coin::BTC.ticker());
+    if !has_btc || coins.len() < 2 {
+        return Vec::new();
+    }
+    coins.push(coin.ticker().to_owned());
+    coins.sort();
+    coins.dedup();
+    coins
 }
 
 /// The result of training one coin and horizon.
@@ -465,8 +527,21 @@ pub fn train_one(
             series: series.clone(),
             ..plan.spec.clone()
         };
-        let data = history.dataset(&spec, plan);
-        sets.push((spec, data));
+        // The price block with the cross-section, right after the price block alone (or
+        // instead of it).
+        let market = cross_section_coins(coin, plan);
+        let with_market = (series.is_empty() && !market.is_empty()).then(|| FeatureSpec {
+            market,
+            ..spec.clone()
+        });
+        if with_market.is_none() || plan.cross_section == CrossSectionUse::Offered {
+            let data = history.dataset(&spec, plan);
+            sets.push((spec, data));
+        }
+        if let Some(spec) = with_market {
+            let data = history.dataset(&spec, plan);
+            sets.push((spec, data));
+        }
     }
     // The other coins' rows of each feature set, for the pooled candidates (none for the
     // shuffled-labels control: their labels would still be real).
@@ -554,7 +629,7 @@ pub fn train_one(
             let p: Vec<f64> = known.iter().map(|&(k, _)| p_all[k]).collect();
             let p = (p_all, p);
             let m = Metrics::compute(&y, &p.1).context("no selection rows")?;
-            let features = feature_set_label(&spec.series);
+            let features = feature_set_label(spec);
             log(format!(
                 "{coin} {horizon}: {}{} on {features}: selection log loss {:.5} (n={})",
                 kind.name(),
@@ -775,6 +850,7 @@ pub fn train_one(
             growth: spec.growth,
             series: spec.series.clone(),
             scaled: spec.scaled,
+            market: spec.market.clone(),
             names: spec.names(),
         },
         training: TrainingData {
@@ -833,10 +909,11 @@ pub fn train_one(
     Ok(Trained { card, model, onnx })
 }
 
-/// How a card names a feature set: `price` or `price+gold+sp500...`.
-pub fn feature_set_label(series: &[String]) -> String {
+/// How a card names a feature set: `price`, `price+cross-section` or `price+gold+sp500...`.
+pub fn feature_set_label(spec: &FeatureSpec) -> String {
     std::iter::once("price")
-        .chain(series.iter().map(String::as_str))
+        .chain((!spec.market.is_empty()).then_some(CROSS_SECTION))
+        .chain(spec.series.iter().map(String::as_str))
         .collect::<Vec<_>>()
         .join("+")
 }
@@ -1005,27 +1082,31 @@ mod tests {
         }
     }
 
-    /// Every choice (model kind, pooling, calibration, importance, signal threshold) is made on
-    /// rows whose outcome is known before the first scored prediction: rewriting every price of
-    /// every pooled coin from then on changes the scored figures and no choice.
+    /// Every choice (model kind, pooling, feature set, calibration, importance, signal threshold)
+    /// is made on rows whose outcome is known before the first scored prediction: rewriting
+    /// every price of every pooled coin (and so of the cross-section) from then on changes the
+    /// scored figures and no choice.
     #[test]
     fn no_choice_reads_a_price_of_the_scored_period() {
-        let (btc, eth) = (history(Coin::BTC, 3), history(Coin::ETH, 5));
+        let coins = [
+            history(Coin::BTC, 3),
+            history(Coin::ETH, 5),
+            history(Coin::LTC, 7),
+        ];
         // A 4 h label on hourly rows: the last selection rows' outcomes lie in the scored period.
         let mut plan = default_plan(Horizon::H4, 60);
         plan.train.epochs = 2;
         plan.max_train_rows = 1_500;
-        plan.pool = Pool::new(vec![btc.clone(), eth.clone()]);
-        let a = train_one(&btc, &plan, None, &mut |_| {}).unwrap();
+        plan.pool = Pool::new(coins.to_vec());
+        let a = train_one(&coins[0], &plan, None, &mut |_| {}).unwrap();
         let scored_from = chrono::DateTime::parse_from_rfc3339(&a.card.walk_forward.test_from)
             .unwrap()
             .timestamp();
-        let (mut later, mut eth_later) = (btc.clone(), eth.clone());
-        rewrite_from(&mut later, scored_from);
-        rewrite_from(&mut eth_later, scored_from);
+        let mut later = coins.to_vec();
+        later.iter_mut().for_each(|h| rewrite_from(h, scored_from));
         let mut plan_later = plan.clone();
-        plan_later.pool = Pool::new(vec![later.clone(), eth_later]);
-        let b = train_one(&later, &plan_later, None, &mut |_| {}).unwrap();
+        plan_later.pool = Pool::new(later.clone());
+        let b = train_one(&later[0], &plan_later, None, &mut |_| {}).unwrap();
         assert_eq!(a.card.selection, b.card.selection);
         assert_eq!(a.card.model, b.card.model);
         assert_eq!(a.card.calibration, b.card.calibration);
@@ -1034,12 +1115,15 @@ mod tests {
         assert_eq!(threshold(&a), threshold(&b));
         // The rewrite did reach what is scored.
         assert_ne!(a.card.walk_forward.metrics, b.card.walk_forward.metrics);
-        // Three kinds were tried alone and two of them pooled, each at every threshold.
-        assert_eq!(a.card.selection.len(), 5);
-        assert_eq!(a.card.selection.iter().filter(|c| c.pooled).count(), 2);
+        // Three kinds were tried alone and two of them pooled, on the price block alone and with
+        // the cross-section, each at every threshold.
+        assert_eq!(a.card.selection.len(), 10);
+        assert_eq!(a.card.selection.iter().filter(|c| c.pooled).count(), 4);
+        let cross = format!("price+{CROSS_SECTION}");
+        assert_eq!(a.card.selection.iter().filter(|c| c.features == cross).count(), 5);
         assert_eq!(
             a.card.configurations_tried,
-            Some(5 * strategy::THRESHOLD_GRID.len())
+            Some(10 * strategy::THRESHOLD_GRID.len())
         );
         let chosen_pooled = a
             .card
@@ -1099,8 +1183,9 @@ mod tests {
             .iter()
             .map(|h| train_one(h, &plan, None, &mut |_| {}).unwrap())
             .collect();
-        // One feature set at 1 h: each coin's rows built once, for the other two.
-        assert_eq!(plan.pool.built.lock().unwrap().len(), coins.len());
+        // Two feature sets at 1 h (price, and price with the cross-section of the three): each
+        // coin's rows of each built once, for the other two.
+        assert_eq!(plan.pool.built.lock().unwrap().len(), 2 * coins.len());
         for (h, shared) in coins.iter().zip(&shared) {
             let mut alone = plan.clone();
             alone.pool = Pool::new(coins.to_vec());

@@ -91,7 +91,7 @@ fn bench_tick(c: &mut Criterion) {
         models
             .iter()
             .filter(|m| m.card.coin == coin)
-            .map(|m| features::reach_s(m))
+            .map(|m| features::reach_s(m.reads()))
             .max()
             .unwrap()
     };
@@ -131,11 +131,19 @@ fn bench_tick(c: &mut Criterion) {
         }
         inputs
     });
+    // Every coin's minutes, for a model's cross-section block.
+    let mut cross = models::features::CrossSection::default();
+    for (mine, minutes, _) in &inputs {
+        if let Some(m) = mine.first() {
+            cross.add(m.card.coin, minutes, base_s);
+        }
+    }
     parts.bench_function("features and inference, 60 models", |b| {
         b.iter(|| {
             for (mine, minutes, set) in &inputs {
                 for m in mine {
-                    let (x, _) = features::features_from(m, minutes, base_s, set, quarter).unwrap();
+                    let (x, _) =
+                        features::features_from(m.reads(), minutes, base_s, set, &cross, quarter).unwrap();
                     m.predict(&x).unwrap();
                 }
             }

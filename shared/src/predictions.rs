@@ -417,6 +417,10 @@ pub struct ModelInfo {
     /// rows alone on the selection folds); empty: this coin's rows only.
     #[serde(default)]
     pub pooled_with: Vec<Coin>,
+    /// The coins of its cross-section block (its own among them): BTC's and their mean return,
+    /// its return relative to each and its rank among them are features; empty: no such block.
+    #[serde(default)]
+    pub cross_section: Vec<Coin>,
 }
 
 /// A model's walk-forward evaluation.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use models::bars::anchor_step;
 use models::card::ModelCard;
-use models::features::{Dataset, FEATURE_VERSION, Rows};
+use models::features::{CrossSection, Dataset, FEATURE_VERSION, Market, Rows};
 use models::history::Bar;
 use models::metrics::{ChosenOn, FixedBaselines, Metrics};
 use models::onnx::OnnxModel;
@@ -51,6 +51,12 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
         args.to.map_or(i64::MAX, crate::clock::midnight),
     );
     anyhow::ensure!(from < to, "--from must be before --to");
+    // Every file's bars, for a model's cross-section block (the coins its card names, as found
+    // among the files given).
+    let mut cross = CrossSection::default();
+    for (_, coin, bars, interval_s) in &files {
+        cross.add(*coin, bars, *interval_s);
+    }
     let mut evaluated: Vec<ModelCard> = Vec::new();
     let mut trading = Vec::new();
     let mut rows_out = csv_out(args.rows_out.as_deref(), ROWS_HEADER)?;
@@ -100,23 +106,30 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
             // The one bar builder: the model's bars ending at each prediction time the file's
             // bars resolve, as in training and in the engine.
             let anchor_s = anchor_step(card.horizon.cadence_seconds(), interval_s);
+            let cross = cross.only(&spec.market);
             let rows = Rows {
                 base: bars,
                 base_s: interval_s,
                 bar_s,
                 anchor_s,
                 horizon_s,
+                market: Some(Market { coin, cross: &cross }),
             };
             let data = Dataset::build_at(&spec, rows, &series).filter(|t| (from..to).contains(&t));
             if data.is_empty() {
                 eprintln!(
-                    "{}: no complete samples in {} (series needed: {})",
+                    "{}: no complete samples in {} (series needed: {}; cross-section: {})",
                     card.id,
                     file.display(),
                     if spec.series.is_empty() {
                         "none".to_owned()
                     } else {
                         spec.series.join(", ")
+                    },
+                    if spec.market.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        format!("BTC and half of {} among the files", spec.market.join(", "))
                     }
                 );
                 continue;

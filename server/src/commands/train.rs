@@ -631,7 +631,9 @@ pub async fn main(mut args: TrainArgs, settings: &Settings) -> anyhow::Result<()
             Some(Gate {
                 champions: Registry::load(dir)?,
                 window_from,
-                full: gate,
+                // Pooled as the jobs are: a challenger's cross-section block reads the other
+                // coins' bars on the window too (without them it has no rows there).
+                full: pooled(gate),
                 replay: (replay.recorded_from.timestamp(), replay.recorded_to.timestamp()),
             })
         }

@@ -2,15 +2,16 @@
 //! `models` pipeline as training, or the reason there are none.
 
 use models::bars::{CARRY_S, NoBars, bars_ending_at};
-use models::features::features_with;
+use models::features::{CrossSection, Market, features_with};
 use models::history::Bar;
 use models::series::SeriesSet;
 use sea_orm::{ConnectionTrait, DbErr};
+use shared::Coin;
 
 use crate::clock::DAY_S;
 use crate::db;
 use crate::ids::SeriesId;
-use crate::predict::registry::LoadedModel;
+use models::features::FeatureSpec;
 
 /// More than this share of forward-filled minutes in a model's window: no prediction (the one
 /// gap rule of `models::bars`, which training follows too).
@@ -32,23 +33,78 @@ pub async fn series_set(
     Ok(set)
 }
 
+/// What a model's features read: its coin, bar size, feature spec and stored series
+/// (`LoadedModel::reads`).
+#[derive(Debug, Clone, Copy)]
+pub struct Reads<'a> {
+    pub coin: Coin,
+    pub bar_s: i64,
+    pub spec: &'a FeatureSpec,
+    pub series: &'a [SeriesId],
+}
+
 /// How far back a model's window reaches from the prediction time, seconds (plus `CARRY_S`, so a
 /// gap at the window's start can be carried forward).
-pub fn reach_s(model: &LoadedModel) -> i64 {
-    model.spec.lookback_bars() as i64 * model.card.features.bar_seconds + CARRY_S
+pub fn reach_s(model: Reads<'_>) -> i64 {
+    model.spec.lookback_bars() as i64 * model.bar_s + CARRY_S
 }
 
 /// Builds the model's features at `t` from stored base bars of `base_s` (see
 /// `collect::base_s`), or says why it cannot.
 pub async fn features_at(
     db: &impl ConnectionTrait,
-    model: &LoadedModel,
+    model: Reads<'_>,
     base_s: i64,
     t: i64,
 ) -> Result<Result<(Vec<f32>, f64), String>, DbErr> {
-    let base = db::candles::all_of(db, model.card.coin, base_s, t - reach_s(model), t).await?;
+    let base = db::candles::all_of(db, model.coin, base_s, t - reach_s(model), t).await?;
     let set = series_set(db, model.series.iter().copied(), t).await?;
-    Ok(features_from(model, &base, base_s, &set, t))
+    let mut others = Vec::new();
+    for coin in cross_coins(model) {
+        others.push((
+            coin,
+            db::candles::all_of(db, coin, base_s, t - reach_s(model), t).await?,
+        ));
+    }
+    let mut cross = CrossSection::default();
+    for (coin, bars) in &others {
+        cross.add(*coin, bars, base_s);
+    }
+    Ok(features_from(model, &base, base_s, &set, &cross, t))
+}
+
+/// The coins of a model's cross-section block whose bars at `t` (or a lookback before) are
+/// missing, when too many are (BTC, or more than half of the others): `None` when the block can
+/// be built, or the model has none.
+fn cross_section_missing(model: Reads<'_>, cross: &CrossSection<'_>, t: i64) -> Option<Vec<String>> {
+    let own = model.coin.ticker();
+    let bar_s = model.bar_s;
+    let others: Vec<&String> = model.spec.market.iter().filter(|c| *c != own).collect();
+    let missing: Vec<String> = others
+        .iter()
+        .filter(|c| {
+            model
+                .spec
+                .market_lookbacks()
+                .iter()
+                .any(|l| cross.log_return(c, t, *l as i64 * bar_s).is_none())
+        })
+        .map(|c| c.to_string())
+        .collect();
+    let btc_missing = own != Coin::BTC.ticker() && missing.iter().any(|c| c == Coin::BTC.ticker());
+    let too_few = others.len() - missing.len() < others.len().div_ceil(2).max(1);
+    (!others.is_empty() && (btc_missing || too_few)).then_some(missing)
+}
+
+/// The other coins a model's cross-section block reads (none without the block). A name that is
+/// not a ticker is skipped: its coin is then missing, and the model says so.
+pub fn cross_coins(model: Reads<'_>) -> impl Iterator<Item = Coin> + '_ {
+    model
+        .spec
+        .market
+        .iter()
+        .filter_map(|c| c.parse::<Coin>().ok())
+        .filter(move |c| *c != model.coin)
 }
 
 /// The features and reference price at `t` (a multiple of `base_s`) from base candles of
@@ -57,14 +113,15 @@ pub async fn features_at(
 /// ending at `t` from `models::bars::bars_ending_at` (the one gap rule), then
 /// `models::features::features_with`.
 pub fn features_from(
-    model: &LoadedModel,
+    model: Reads<'_>,
     base: &[Bar],
     base_s: i64,
     set: &SeriesSet,
+    cross: &CrossSection<'_>,
     t: i64,
 ) -> Result<(Vec<f32>, f64), String> {
-    let coin = model.card.coin;
-    let bar_s = model.card.features.bar_seconds;
+    let coin = model.coin;
+    let bar_s = model.bar_s;
     let unit = if base_s == 60 {
         "minute".to_owned()
     } else {
@@ -99,8 +156,19 @@ pub fn features_from(
     let Some(reference) = bars.last().map(|b| b.close) else {
         return Err(format!("no {coin} {unit}s stored before {t}"));
     };
-    match features_with(&model.spec, &bars, bar_s, set) {
+    // Only the coins this model's block names (a tick's cross-section holds every due model's).
+    let cross = &cross.only(&model.spec.market);
+    let market = Market { coin, cross };
+    match features_with(model.spec, &bars, bar_s, set, Some(market)) {
         Some(x) => Ok((x, reference)),
+        None if cross_section_missing(model, cross, t).is_some() => Err(format!(
+            "missing cross-section: the model reads {} and needs BTC and at least half of the others at this time and {} bars before; missing: {}",
+            model.spec.market.join(", "),
+            model.spec.market_lookbacks()[1],
+            cross_section_missing(model, cross, t)
+                .unwrap_or_default()
+                .join(", ")
+        )),
         None if !model.spec.series.is_empty() => Err(format!(
             "missing series: the model needs {} known over the last week",
             model.spec.series.join(", ")

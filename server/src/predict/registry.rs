@@ -22,6 +22,7 @@ use shared::{Coin, Horizon};
 
 use crate::db::versions::StoredModel;
 use crate::ids::SeriesId;
+use crate::predict::features::Reads;
 
 /// Where a running model came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,16 @@ pub struct LoadedModel {
 }
 
 impl LoadedModel {
+    /// What its features read (`predict::features`).
+    pub fn reads(&self) -> Reads<'_> {
+        Reads {
+            coin: self.card.coin,
+            bar_s: self.card.features.bar_seconds,
+            spec: &self.spec,
+            series: &self.series,
+        }
+    }
+
     /// P(up) for many feature rows at once (CPU work: call it off the async threads).
     pub fn predict_many(&self, xs: &[Vec<f32>]) -> anyhow::Result<Vec<f64>> {
         Ok(self.onnx.predict(xs)?.into_iter().map(f64::from).collect())

@@ -9,9 +9,11 @@
 //! of a 5-minute bar is the close of its last minute, so both bases judge the same prices, exactly
 //! as the training labels were made.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use models::features::CrossSection;
+use models::history::Bar;
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use shared::{Coin, Horizon};
 
@@ -19,7 +21,7 @@ use crate::clock::HOUR_S;
 use crate::db;
 use crate::db::entities::prediction;
 use crate::ids::{SeriesId, SourceId};
-use crate::predict::features::{features_from, reach_s, series_set};
+use crate::predict::features::{cross_coins, features_from, reach_s, series_set};
 use crate::predict::minutes::MinuteCache;
 use crate::predict::registry::{LoadedModel, Registry};
 use crate::predict::score::score_due;
@@ -76,9 +78,23 @@ pub async fn backfill(
     // live tick (up to 15 minutes later).
     let mut failed = Vec::new();
     let models = registry.all();
+    // The other coins the models' cross-section blocks read, each once over the whole span.
+    let mut others = BTreeMap::new();
+    let with_market = models.iter().filter(|m| !m.spec.market.is_empty());
+    let reach = with_market.clone().map(|m| reach_s(m.reads())).max().unwrap_or(0);
+    for coin in with_market
+        .flat_map(|m| cross_coins(m.reads()))
+        .collect::<BTreeSet<Coin>>()
+    {
+        others.insert(
+            coin,
+            db::candles::all_of(db, coin, base_s, start - reach, end).await?,
+        );
+    }
+    let cross = cross_section(&others, base_s);
     for coin in registry.coins() {
         let mine: Vec<_> = models.iter().filter(|m| m.card.coin == coin).cloned().collect();
-        let Some(reach) = mine.iter().map(|m| reach_s(m)).max() else {
+        let Some(reach) = mine.iter().map(|m| reach_s(m.reads())).max() else {
             continue;
         };
         let minutes = db::candles::all_of(db, coin, base_s, start - reach, end).await?;
@@ -99,7 +115,7 @@ pub async fn backfill(
                     newest_failure = None;
                     continue;
                 }
-                match features_from(&model, &minutes, base_s, &set, t) {
+                match features_from(model.reads(), &minutes, base_s, &set, &cross, t) {
                     Ok((x, reference)) => {
                         xs.push(x);
                         at.push((t, reference));
@@ -130,6 +146,15 @@ pub async fn backfill(
     Ok(made)
 }
 
+/// The cross-section of the other coins' base bars read for a tick or a backfill.
+fn cross_section(others: &BTreeMap<Coin, Vec<Bar>>, base_s: i64) -> CrossSection<'_> {
+    let mut cross = CrossSection::default();
+    for (coin, bars) in others {
+        cross.add(*coin, bars, base_s);
+    }
+    cross
+}
+
 /// Whether a horizon is predicted at `t` on base bars of `base_s` (`Horizon::cadence_on`: on
 /// minutes, 30 min to 2 h every minute and longer ones every 15 minutes; on 5-minute bars, the
 /// short ones every 5 minutes).
@@ -149,7 +174,9 @@ pub struct TickOutcome {
 type Prepared = (Arc<LoadedModel>, Result<(Vec<f32>, f64), String>);
 
 /// One tick: every model whose cadence falls on minute `t` (on base bars of `base_s`). Reads each
-/// coin's candles (through `kept`: only the newest base bars from the database) and each series once for all its models, builds the features and runs every model in one blocking task,
+/// coin's candles (through `kept`: only the newest base bars from the database; a coin that a
+/// due model's cross-section reads too, once) and each series once for all its models, builds
+/// the features and runs every model in one blocking task,
 /// stores the predictions in one statement and the models' status rows in one statement each.
 /// One model's failure (no features, an inference error) never stops the others. `now` is when
 /// the predictions are published (and the status rows written).
@@ -167,7 +194,32 @@ pub async fn tick(
         .filter(|m| due(m.card.horizon, base_s, t))
         .cloned()
         .collect();
+    // The coins the due models' cross-section blocks read. Every coin's window reaches as far as
+    // all its models, due or not, and, for a coin of a cross-section, every cross-section model:
+    // minute and quarter-hour ticks then keep the same window, and each coin is read once.
+    let cross: BTreeSet<Coin> = due_models.iter().flat_map(|m| cross_coins(m.reads())).collect();
+    let in_any_cross: BTreeSet<Coin> = all.iter().flat_map(|m| cross_coins(m.reads())).collect();
+    let market_reach = all
+        .iter()
+        .filter(|m| !m.spec.market.is_empty())
+        .map(|m| reach_s(m.reads()))
+        .max()
+        .unwrap_or(0);
+    let reach_of = |coin: Coin| {
+        let own = all
+            .iter()
+            .filter(|m| m.card.coin == coin)
+            .map(|m| reach_s(m.reads()))
+            .max()
+            .unwrap_or(0);
+        if in_any_cross.contains(&coin) {
+            own.max(market_reach)
+        } else {
+            own
+        }
+    };
     let mut inputs = Vec::new();
+    let mut others = BTreeMap::new();
     for coin in registry.coins() {
         let mine: Vec<Arc<LoadedModel>> = due_models
             .iter()
@@ -177,26 +229,28 @@ pub async fn tick(
         if mine.is_empty() {
             continue;
         }
-        // The reach of all the coin's models, due or not: minute and quarter-hour ticks then keep
-        // the same window.
-        let reach = all
-            .iter()
-            .filter(|m| m.card.coin == coin)
-            .map(|m| reach_s(m))
-            .max()
-            .unwrap_or(0);
-        let minutes = kept.bars(db, coin, base_s, t - reach, t).await?;
+        let minutes = kept.bars(db, coin, base_s, t - reach_of(coin), t).await?;
+        if cross.contains(&coin) {
+            others.insert(coin, minutes.clone());
+        }
         let series: BTreeSet<SeriesId> = mine.iter().flat_map(|m| m.series.iter().copied()).collect();
         let set = series_set(db, series, t).await?;
         inputs.push((mine, minutes, set));
     }
+    for &coin in &cross {
+        if let std::collections::btree_map::Entry::Vacant(e) = others.entry(coin) {
+            e.insert(kept.bars(db, coin, base_s, t - reach_of(coin), t).await?);
+        }
+    }
     // Features and inference are CPU work: one blocking task for the whole tick.
     let prepared: Vec<(Prepared, Option<anyhow::Result<f64>>)> = tokio::task::spawn_blocking(move || {
+        let cross = cross_section(&others, base_s);
+        let cross = &cross;
         inputs
             .iter()
             .flat_map(|(mine, minutes, set)| {
                 mine.iter().map(move |m| {
-                    let features = features_from(m, minutes, base_s, set, t);
+                    let features = features_from(m.reads(), minutes, base_s, set, cross, t);
                     let p = features.as_ref().ok().map(|(x, _)| m.predict(x));
                     ((m.clone(), features), p)
                 })

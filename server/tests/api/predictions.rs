@@ -395,7 +395,7 @@ async fn a_fresh_install_backfills_marked_predictions_the_same_as_live_ones() {
         .find(|r| r.coin == "XRP" && r.horizon == "4h")
         .unwrap();
     let model = app.state.registry.get(Coin::XRP, Horizon::H4).unwrap();
-    let (x, reference) = features::features_at(&app.state.db, &model, 60, sample.made_at)
+    let (x, reference) = features::features_at(&app.state.db, model.reads(), 60, sample.made_at)
         .await
         .unwrap()
         .unwrap();

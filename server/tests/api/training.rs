@@ -1,5 +1,5 @@
 //! Training and serving agree, and retraining is gated: the engine's features at minute `t` are
-//! training's row at `t` (one bar builder); a scheduled retrain on replayed plus imported data
+//! training's row at `t` (one bar builder; the cross-section block too); a scheduled retrain on replayed plus imported data
 //! records its decision; a challenger trained on shuffled labels is refused; a challenger that
 //! beats a starved champion but not the no-skill forecast is refused too.
 
@@ -9,13 +9,14 @@ use apalis::prelude::Data;
 use apalis_cron::Tick;
 use coincast::commands::import::import_file;
 use coincast::commands::train::histories_from_db;
-use coincast::db::entities::model_version;
+use coincast::db::entities::{model_version, prediction as model_prediction};
 use coincast::jobs::{Job, JobCtx, Runner, handle_tick};
-use coincast::predict::features::features_at;
+use coincast::predict::features::{Reads, features_at};
 use coincast::predict::retrain::{self, Options, Progress, Report};
 use coincast::predict::tick;
+use models::features::FeatureSpec;
 use models::gate::Decision;
-use models::train::{default_plan, train_one};
+use models::train::{CrossSectionUse, Pool, default_plan, train_one};
 use sea_orm::EntityTrait;
 use shared::{Coin, GateDecision, Horizon, ModelsResponse};
 
@@ -91,35 +92,53 @@ async fn the_engines_features_at_minute_t_are_trainings_row_at_t_for_every_shipp
     let histories = histories_from_db(&app.state.db, &crate::helpers::COINS, i64::MIN, t)
         .await
         .unwrap();
+    let pool = Pool::new(histories.clone());
+    let every_coin: Vec<String> = crate::helpers::COINS
+        .iter()
+        .map(|c| c.ticker().to_owned())
+        .collect();
     let mut compared = 0;
     for model in app.state.registry.all() {
         let c = &model.card;
         let history = histories.iter().find(|h| h.coin == c.coin).unwrap();
         let mut plan = default_plan(c.horizon, (c.features.bar_seconds / 60) as u32);
         plan.bar_s = c.features.bar_seconds;
-        // Training's rows for this model's own spec (series included), from the stored minutes.
-        let rows = history.dataset(&model.spec, &plan);
-        assert!(rows.len() > 50, "{}: {} rows", c.id, rows.len());
-        // The engine at the same minutes: the newest rows, and some far back.
-        let picks: Vec<usize> = (0..rows.len()).rev().step_by(rows.len() / 7 + 1).collect();
-        for i in picks {
-            let at = rows.ts[i];
-            let (x, reference) = features_at(&app.state.db, &model, 60, at)
-                .await
-                .unwrap()
-                .unwrap_or_else(|reason| panic!("{} at {at}: {reason}", c.id));
-            assert_eq!(
-                x, rows.x[i],
-                "{} at {at}: the engine's features differ from training's",
-                c.id
-            );
-            assert!(reference > 0.0);
-            compared += 1;
+        plan.pool = pool.clone();
+        // The model's own spec (series included), and the same with the cross-section of every
+        // served coin, which no shipped model reads yet: the other coins' stored minutes.
+        let with_market = FeatureSpec {
+            market: every_coin.clone(),
+            ..model.spec.clone()
+        };
+        for spec in [&model.spec, &with_market] {
+            // Training's rows for the spec, from the stored minutes.
+            let rows = history.dataset(spec, &plan);
+            assert!(rows.len() > 50, "{}: {} rows", c.id, rows.len());
+            let reads = Reads {
+                spec,
+                ..model.reads()
+            };
+            // The engine at the same minutes: the newest rows, and some far back.
+            let picks: Vec<usize> = (0..rows.len()).rev().step_by(rows.len() / 7 + 1).collect();
+            for i in picks {
+                let at = rows.ts[i];
+                let (x, reference) = features_at(&app.state.db, reads, 60, at)
+                    .await
+                    .unwrap()
+                    .unwrap_or_else(|reason| panic!("{} at {at}: {reason}", c.id));
+                assert_eq!(
+                    x, rows.x[i],
+                    "{} at {at}: the engine's features differ from training's ({:?})",
+                    c.id, spec.market
+                );
+                assert!(reference > 0.0);
+                compared += 1;
+            }
+            // Every row is a time the engine predicts at.
+            assert!(rows.ts.iter().all(|&at| tick::due(c.horizon, 60, at)), "{}", c.id);
         }
-        // Every row is a time the engine predicts at.
-        assert!(rows.ts.iter().all(|&at| tick::due(c.horizon, 60, at)), "{}", c.id);
     }
-    assert!(compared >= 18 * 7, "{compared}");
+    assert!(compared >= 2 * 18 * 7, "{compared}");
 }
 
 #[tokio::test]
@@ -394,4 +413,93 @@ async fn a_challenger_that_beats_a_starved_champion_but_not_the_no_skill_forecas
         "{}",
         btc.version.decisions[0].reason
     );
+}
+
+/// When the cross-section test stands: a fixed clock, so both apps below replay the same minutes.
+const CROSS_AT: i64 = 1_796_588_910;
+
+/// A model that must read the cross-section (BTC's 30 min model on BTC, LTC and XRP), trained on
+/// the replay's stored minutes, is served: the card and `/api/models` name its coins, and the
+/// tick (reading the other coins' minutes) and the start-up backfill store what the model gives on
+/// the trainer's row at that minute.
+#[tokio::test]
+async fn a_cross_section_model_is_served_on_the_trainers_features() {
+    let clock = || coincast::clock::Clock::fixed(CROSS_AT);
+    let (app, t) = replaying_at(clock(), Frontend::Fixture, |_| {}).await;
+    let histories = histories_from_db(&app.state.db, &crate::helpers::COINS, i64::MIN, t)
+        .await
+        .unwrap();
+    let mut plan = default_plan(Horizon::M30, 5);
+    plan.train.epochs = 2;
+    plan.cross_section = CrossSectionUse::Only;
+    plan.pool = Pool::new(histories.clone());
+    let btc = histories.iter().find(|h| h.coin == Coin::BTC).unwrap();
+    let trained = train_one(btc, &plan, None, &mut |_| {}).unwrap();
+    assert_eq!(trained.card.features.market, ["BTC", "LTC", "XRP"]);
+    assert!(trained.card.features.names.iter().any(|n| n == "xs_rank_1b"));
+    drop(app);
+    let models = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("BTC-30m") {
+            std::fs::copy(&path, models.path().join(name)).unwrap();
+        }
+    }
+    models::train::write(&trained, models.path()).unwrap();
+    let dir = models.path().to_path_buf();
+    let (app, t2) = replaying_at(clock(), Frontend::Fixture, |s| s.models.dir = dir).await;
+    assert_eq!(t2, t);
+    let model = app.state.registry.get(Coin::BTC, Horizon::M30).unwrap();
+    assert_eq!(model.card.id, trained.card.id);
+    let listed: ModelsResponse = app.get("/api/models").await.json().await.unwrap();
+    let m = listed.models.iter().find(|m| m.id == trained.card.id).unwrap();
+    assert_eq!(m.cross_section, [Coin::BTC, Coin::LTC, Coin::XRP]);
+    // The trainer's rows, and the engine at the newest of them (and at an older one the
+    // start-up backfill made).
+    let rows = btc.dataset(&model.spec, &plan);
+    let stored = |at: i64| {
+        let db = app.state.db.clone();
+        async move {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            model_prediction::Entity::find()
+                .filter(model_prediction::Column::Coin.eq(Coin::BTC))
+                .filter(model_prediction::Column::Horizon.eq(Horizon::M30))
+                .filter(model_prediction::Column::MadeAt.eq(at))
+                .one(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let newest = rows.len() - 1;
+    let at = rows.ts[newest];
+    let kept = coincast::predict::minutes::MinuteCache::default();
+    let outcome = tick::tick(&app.state.db, &app.state.registry, &kept, 60, at, t)
+        .await
+        .unwrap();
+    assert!(
+        !outcome
+            .skipped
+            .iter()
+            .any(|(c, h, _)| (*c, *h) == (Coin::BTC, Horizon::M30)),
+        "{:?}",
+        outcome.skipped
+    );
+    let row = stored(at).await.expect("the tick's prediction");
+    let want = model.predict(&rows.x[newest]).unwrap();
+    assert!((row.p_up - want).abs() < 1e-9, "{} != {want}", row.p_up);
+    // The start-up backfill (production's) predicts a past hour the same way.
+    let back = (t - 3 * 3600) / 3600 * 3600;
+    let backfilled = rows
+        .ts
+        .iter()
+        .position(|&at| at == back)
+        .expect("a row three hours back");
+    tick::backfill(&app.state.db, &app.state.registry, 60, back + 60, 1, 3600)
+        .await
+        .unwrap();
+    let row = stored(back).await.expect("a backfilled prediction");
+    assert!(row.backfilled);
+    let want = model.predict(&rows.x[backfilled]).unwrap();
+    assert!((row.p_up - want).abs() < 1e-9, "{} != {want}", row.p_up);
 }

@@ -231,6 +231,7 @@ pub async fn build(state: &AppState, table: &AccuracyTable) -> Result<ModelsResp
                 .collect(),
             configurations_tried: c.configurations_tried.map(|n| n as u32),
             pooled_with: c.pooled_with.clone(),
+            cross_section: c.features.market.iter().filter_map(|t| t.parse().ok()).collect(),
         });
     }
     let retrain = crate::predict::retrain::stored_progress(&state.db)
