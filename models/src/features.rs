@@ -170,11 +170,6 @@ impl<'a> CrossSection<'a> {
         }
     }
 
-    /// The coins held.
-    pub fn coins(&self) -> impl Iterator<Item = Coin> + '_ {
-        self.members.iter().map(|m| m.0)
-    }
-
     /// `coin`'s log return from the close of its real base bar closing at `t - span_s` to the one
     /// closing at `t`, when both are held (and positive).
     pub fn log_return(&self, coin: &str, t: i64, span_s: i64) -> Option<f64> {

@@ -274,6 +274,19 @@ async fn a_challenger_trained_on_shuffled_labels_is_refused() {
     );
 }
 
+/// A models folder holding every shipped model but BTC's 30 min one (a test adds its own).
+fn shipped_but_btc_30m() -> tempfile::TempDir {
+    let models = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("BTC-30m") {
+            std::fs::copy(&path, models.path().join(name)).unwrap();
+        }
+    }
+    models
+}
+
 /// When the starved-champion test stands (2026-12-06 20:28:30 UTC, 30 s into a minute): a fixed
 /// time, so its replay and its figures are the same in every run. The scenario needs a window on
 /// which the challenger does beat the starved champion; on the system clock that depended on the
@@ -289,14 +302,7 @@ async fn a_challenger_that_beats_a_starved_champion_but_not_the_no_skill_forecas
     // shipped others. The challenger, trained on more, beats it; on two days of real 30 min BTC
     // it does not beat the constant share of UP of its own training rows, so the gate keeps the
     // champion: beating a model worse than a constant proves nothing.
-    let models = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("BTC-30m") {
-            std::fs::copy(&path, models.path().join(name)).unwrap();
-        }
-    }
+    let models = shipped_but_btc_30m();
     let text = std::fs::read_to_string(five_minutes()).unwrap();
     let parsed = models::history::parse(&text).unwrap();
     let little = models::train::CoinHistory {
@@ -438,14 +444,7 @@ async fn a_cross_section_model_is_served_on_the_trainers_features() {
     assert_eq!(trained.card.features.market, ["BTC", "LTC", "XRP"]);
     assert!(trained.card.features.names.iter().any(|n| n == "xs_rank_1b"));
     drop(app);
-    let models = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(repo_root().join("models/artifacts")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("BTC-30m") {
-            std::fs::copy(&path, models.path().join(name)).unwrap();
-        }
-    }
+    let models = shipped_but_btc_30m();
     models::train::write(&trained, models.path()).unwrap();
     let dir = models.path().to_path_buf();
     let (app, t2) = replaying_at(clock(), Frontend::Fixture, |s| s.models.dir = dir).await;
