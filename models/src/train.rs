@@ -303,6 +303,20 @@ pub fn cross_section_coins(coin: Coin, plan: &Plan) -> Vec<String> {
     coins
 }
 
+/// Runs `work` (training, as a rule) with its parallel parts (the trees' histograms, the nets'
+/// matrix products) on a pool of one thread of its own, not on rayon's global pool: a caller that
+/// trains one model a core (`coincast train`) keeps every core busy already, and a server's
+/// retraining job keeps to one core and leaves the others to the requests. It changes no byte of
+/// any model (hessboost and candle give the same results on any thread count).
+pub fn on_one_core<T: Send>(work: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .thread_name(|_| "coincast-train".to_owned())
+        .build()
+        .context("a training thread")?;
+    Ok(pool.install(work))
+}
+
 /// The result of training one coin and horizon.
 #[derive(Debug)]
 pub struct Trained {
@@ -500,6 +514,8 @@ pub fn train_one(
 ) -> anyhow::Result<Trained> {
     let (coin, horizon) = (history.coin, plan.horizon);
     let horizon_s = horizon.seconds();
+    // Wall time, for the log only.
+    let building = std::time::Instant::now();
     anyhow::ensure!(
         history.parts.iter().any(|p| p.feeds(plan)),
         "{coin} {horizon}: no history whose bars make {} s bars and a {horizon} label",
@@ -560,6 +576,12 @@ pub fn train_one(
                 .unzip()
         })
         .unzip();
+    log(format!(
+        "{coin} {horizon}: {} feature sets, {} pooled coins, built in {:.1} s",
+        sets.len(),
+        pool.len(),
+        building.elapsed().as_secs_f64()
+    ));
     if sets.len() > 1 {
         // Compare like with like: keep the rows every set has.
         let mut common: HashSet<i64> = sets[0].1.ts.iter().copied().collect();
@@ -622,6 +644,8 @@ pub fn train_one(
         });
         for (kind, pooled) in tries {
             let with: &[Arc<Dataset>] = if pooled { others } else { &[] };
+            // Wall time, for the log only (it reaches no card and no choice).
+            let fitting = std::time::Instant::now();
             let mut p_all = Vec::new();
             for split in select {
                 p_all.extend(fit_predict(kind, data, with, split, plan)?);
@@ -631,11 +655,12 @@ pub fn train_one(
             let m = Metrics::compute(&y, &p.1).context("no selection rows")?;
             let features = feature_set_label(spec);
             log(format!(
-                "{coin} {horizon}: {}{} on {features}: selection log loss {:.5} (n={})",
+                "{coin} {horizon}: {}{} on {features}: selection log loss {:.5} (n={}, {:.1} s)",
                 kind.name(),
                 if pooled { " pooled" } else { "" },
                 m.log_loss,
-                m.n
+                m.n,
+                fitting.elapsed().as_secs_f64()
             ));
             selection.push(Candidate {
                 model: kind.name(),
@@ -973,6 +998,22 @@ mod tests {
             d.last_ret.push(-r / 2.0);
         }
         d
+    }
+
+    #[test]
+    fn training_on_one_core_changes_no_prediction() {
+        let d = data(3_000);
+        let cfg = TrainConfig {
+            epochs: 2,
+            ..TrainConfig::default()
+        };
+        for kind in [ModelKind::Logistic, ModelKind::Gbm { max_depth: 3 }] {
+            let fit_all = || fit(&kind, &d.x, &d.y, &d.ts, 3600, &cfg).and_then(|m| m.predict(&d.x));
+            let here = fit_all().unwrap();
+            let (threads, there) = on_one_core(|| (rayon::current_num_threads(), fit_all())).unwrap();
+            assert_eq!(threads, 1);
+            assert_eq!(here, there.unwrap(), "{kind:?}");
+        }
     }
 
     /// Six walk-forward folds of a 4 h horizon, purged and embargoed by it.

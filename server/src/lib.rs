@@ -4,6 +4,8 @@
 //!   channel, supervised tasks); `worker.rs`: the `coincast worker` role on top of it;
 //! - `clock.rs`: the one `Clock` (system, or fixed in tests) passed down the data path;
 //! - `coins.rs`: the configured coins (`[[coins]]`), validated at start;
+//! - `memory.rs`, `threads.rs`: the allocator's and rayon's process-wide settings, first thing in
+//!   `main`;
 //! - `ids.rs`: the ids every stage names (series, sources, jobs); `retry.rs`: backoff;
 //! - `collect/`: one module per upstream, the replay, the source catalogue, one collection run;
 //! - `db/`: connecting and migrating, the entities, and every query;
@@ -30,4 +32,5 @@ pub mod memory;
 pub mod predict;
 pub mod retry;
 pub mod telemetry;
+pub mod threads;
 pub mod worker;

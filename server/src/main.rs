@@ -12,6 +12,7 @@ const RUNTIME_SHUTDOWN: Duration = Duration::from_secs(5);
 
 fn main() -> ExitCode {
     coincast::memory::limit_arenas(coincast::memory::ARENAS);
+    coincast::threads::one_rayon_thread();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -1,7 +1,7 @@
 //! `coincast train`: reads history files (or the app's database), trains and evaluates one model
 //! per coin and horizon (walk-forward, see `models::train`), writes ONNX files, model cards and
-//! `models/REPORT.md`. CPU-bound: runs on blocking threads, coins and horizons in parallel on
-//! every core.
+//! `models/REPORT.md`. CPU-bound: runs on blocking threads, coins and horizons in parallel, one
+//! model a core, each worker on a one-thread rayon pool of its own (`models::train::on_one_core`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -10,7 +10,7 @@ use std::time::Instant;
 use models::card::GateRecord;
 use models::gate::{Decision, GateResult};
 use models::history::Bar;
-use models::train::{BaseBars, CoinHistory, Plan, Trained, default_plan, train_one, write};
+use models::train::{BaseBars, CoinHistory, Plan, Trained, default_plan, on_one_core, train_one, write};
 use sea_orm::DatabaseConnection;
 use shared::{Coin, Horizon};
 
@@ -469,40 +469,49 @@ pub fn run(args: &TrainArgs, jobs: Vec<(CoinHistory, Plan)>, gate: Option<Gate>)
     };
     std::thread::scope(|scope| {
         for _ in 0..workers {
+            // Each worker trains on a one-thread pool of its own, kept for the whole run.
             scope.spawn(|| {
-                loop {
-                    let next = queue.lock().map(|mut q| q.next()).ok().flatten();
-                    let Some((i, (history, plan))) = next else { break };
-                    let t = Instant::now();
-                    bar.set_message(format!("{} {}", history.coin, plan.horizon));
-                    let mut log =
-                        |line: String| say(format!("[{:>4.0} s] {line}", started.elapsed().as_secs_f64()));
-                    match train_one(&history, &plan, commit.clone(), &mut log) {
-                        Ok(trained) => {
-                            say(format!(
-                                "[{:>4.0} s] ({}/{total}) {} done in {:.1} s",
-                                started.elapsed().as_secs_f64(),
-                                i + 1,
-                                trained.card.id,
-                                t.elapsed().as_secs_f64()
-                            ));
-                            if let Ok(mut r) = results.lock() {
-                                r.push(trained);
+                let work = || {
+                    loop {
+                        let next = queue.lock().map(|mut q| q.next()).ok().flatten();
+                        let Some((i, (history, plan))) = next else { break };
+                        let t = Instant::now();
+                        bar.set_message(format!("{} {}", history.coin, plan.horizon));
+                        let mut log = |line: String| {
+                            say(format!("[{:>4.0} s] {line}", started.elapsed().as_secs_f64()))
+                        };
+                        match train_one(&history, &plan, commit.clone(), &mut log) {
+                            Ok(trained) => {
+                                say(format!(
+                                    "[{:>4.0} s] ({}/{total}) {} done in {:.1} s",
+                                    started.elapsed().as_secs_f64(),
+                                    i + 1,
+                                    trained.card.id,
+                                    t.elapsed().as_secs_f64()
+                                ));
+                                if let Ok(mut r) = results.lock() {
+                                    r.push(trained);
+                                }
+                            }
+                            Err(e) => {
+                                if let Ok(mut errs) = errors.lock() {
+                                    let which = format!("{} {}", history.coin, plan.horizon);
+                                    // Most errors already name their coin and horizon.
+                                    errs.push(if e.to_string().starts_with(&which) {
+                                        e
+                                    } else {
+                                        e.context(which)
+                                    });
+                                }
                             }
                         }
-                        Err(e) => {
-                            if let Ok(mut errs) = errors.lock() {
-                                let which = format!("{} {}", history.coin, plan.horizon);
-                                // Most errors already name their coin and horizon.
-                                errs.push(if e.to_string().starts_with(&which) {
-                                    e
-                                } else {
-                                    e.context(which)
-                                });
-                            }
-                        }
+                        bar.inc(1);
                     }
-                    bar.inc(1);
+                };
+                if let Err(e) = on_one_core(work)
+                    && let Ok(mut errs) = errors.lock()
+                {
+                    errs.push(e);
                 }
             });
         }

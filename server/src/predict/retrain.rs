@@ -21,7 +21,7 @@ use models::card::{GateRecord, ModelCard};
 use models::features::Dataset;
 use models::gate::{self, Decision, GateResult};
 use models::onnx::OnnxModel;
-use models::train::{CoinHistory, Plan, Pool, default_plan, train_one};
+use models::train::{CoinHistory, Plan, Pool, default_plan, on_one_core, train_one};
 use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 use shared::{Coin, Horizon};
@@ -238,7 +238,10 @@ async fn one(
     let until = window_from - horizon_s;
     let cut = cut(history, until);
     let job_plan = plan.clone();
-    let trained = tokio::task::spawn_blocking(move || train_one(&cut, &job_plan, None, &mut |_| {})).await?;
+    // On one core: the other stays with the requests.
+    let trained =
+        tokio::task::spawn_blocking(move || on_one_core(|| train_one(&cut, &job_plan, None, &mut |_| {}))?)
+            .await?;
     let champion_id = champion.card.id.clone();
     let mut row = db::versions::new_row(
         coin,
