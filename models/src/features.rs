@@ -145,6 +145,17 @@ pub struct CrossSection<'a> {
 /// Base bars of one interval (seconds), oldest first.
 type Part<'a> = (&'a [Bar], i64);
 
+/// A cross-section of `(coin, base bars, base_s)` parts, as [`CrossSection::add`] adds them.
+impl<'a> FromIterator<(Coin, &'a [Bar], i64)> for CrossSection<'a> {
+    fn from_iter<I: IntoIterator<Item = (Coin, &'a [Bar], i64)>>(parts: I) -> Self {
+        let mut cross = CrossSection::default();
+        for (coin, bars, base_s) in parts {
+            cross.add(coin, bars, base_s);
+        }
+        cross
+    }
+}
+
 impl<'a> CrossSection<'a> {
     /// Adds a part of `coin`'s base bars of `base_s`. The coins are kept in ticker order, so the
     /// block's sums are the same whatever order they were added in.
@@ -669,14 +680,25 @@ mod tests {
         assert_eq!(spec.market_lookbacks(), [1, 6]);
         let btc = closes(&[100.0, 101.0, 102.0, 103.0, 104.0, 105.0, 110.0]);
         let sol = closes(&[60.0, 50.0, 50.0, 50.0, 50.0, 49.0, 51.0]);
-        let mut cross = CrossSection::default();
-        cross.add(Coin::BTC, &btc, 3600);
-        cross.add(Coin::SOL, &sol, 3600);
-        let market = Market {
-            coin: Coin::ETH,
-            cross: &cross,
+        let eth = bars();
+        fn cross_of<'a>(parts: &[(Coin, &'a [Bar])]) -> CrossSection<'a> {
+            parts.iter().map(|&(coin, bars)| (coin, bars, 3600)).collect()
+        }
+        let block_of = |coin: Coin, own: &[Bar], cross: &CrossSection| {
+            features_with(
+                &spec,
+                own,
+                3600,
+                &SeriesSet::default(),
+                Some(Market { coin, cross }),
+            )
         };
-        let f = features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(market)).unwrap();
+        let f = block_of(
+            Coin::ETH,
+            &eth,
+            &cross_of(&[(Coin::BTC, &btc), (Coin::SOL, &sol)]),
+        )
+        .unwrap();
         let names = spec.names();
         assert_eq!(f.len(), names.len());
         let block = &f[12..];
@@ -709,48 +731,25 @@ mod tests {
         // The same coins added in another order, or among coins the spec does not name, held
         // only for it: the same bits.
         let doge = closes(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]);
-        let mut wider = CrossSection::default();
-        wider.add(Coin::SOL, &sol, 3600);
-        wider.add(Coin::DOGE, &doge, 3600);
-        wider.add(Coin::BTC, &btc, 3600);
-        let only = wider.only(&spec.market);
-        let again = Market {
-            coin: Coin::ETH,
-            cross: &only,
-        };
+        let wider = cross_of(&[(Coin::SOL, &sol), (Coin::DOGE, &doge), (Coin::BTC, &btc)]);
         assert_eq!(
-            features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(again)),
+            block_of(Coin::ETH, &eth, &wider.only(&spec.market)),
             Some(f.clone())
         );
         assert_eq!(names[12], "btc_ret_1b");
         assert_eq!(names[21], "xs_rank_6b");
         // Without SOL, BTC alone is half of the two others: still a sample.
-        let mut btc_only = CrossSection::default();
-        btc_only.add(Coin::BTC, &btc, 3600);
-        let market = Market {
-            coin: Coin::ETH,
-            cross: &btc_only,
-        };
-        assert!(features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(market)).is_some());
+        assert!(block_of(Coin::ETH, &eth, &cross_of(&[(Coin::BTC, &btc)])).is_some());
         // Without BTC, or without any cross-section, none.
-        let mut sol_only = CrossSection::default();
-        sol_only.add(Coin::SOL, &sol, 3600);
-        let market = Market {
-            coin: Coin::ETH,
-            cross: &sol_only,
-        };
-        assert!(features_with(&spec, &bars(), 3600, &SeriesSet::default(), Some(market)).is_none());
-        assert!(features_with(&spec, &bars(), 3600, &SeriesSet::default(), None).is_none());
+        assert!(block_of(Coin::ETH, &eth, &cross_of(&[(Coin::SOL, &sol)])).is_none());
+        assert!(features_with(&spec, &eth, 3600, &SeriesSet::default(), None).is_none());
         // BTC's own block: its return relative to BTC is 0.
-        let eth = bars();
-        let mut eth_sol = CrossSection::default();
-        eth_sol.add(Coin::ETH, &eth, 3600);
-        eth_sol.add(Coin::SOL, &sol, 3600);
-        let market = Market {
-            coin: Coin::BTC,
-            cross: &eth_sol,
-        };
-        let f = features_with(&spec, &btc, 3600, &SeriesSet::default(), Some(market)).unwrap();
+        let f = block_of(
+            Coin::BTC,
+            &btc,
+            &cross_of(&[(Coin::ETH, &eth), (Coin::SOL, &sol)]),
+        )
+        .unwrap();
         assert_eq!((f[12], f[14]), (b as f32, 0.0));
     }
 

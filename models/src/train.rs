@@ -74,17 +74,18 @@ impl CoinHistory {
     pub fn dataset(&self, spec: &FeatureSpec, plan: &Plan) -> Dataset {
         let horizon_s = plan.horizon.seconds();
         // The cross-section a `market` block reads: the named coins' histories in the plan's pool.
-        let mut cross = CrossSection::default();
-        for h in plan
+        let cross: CrossSection = plan
             .pool
             .histories()
             .iter()
             .filter(|h| spec.market.iter().any(|c| c == h.coin.ticker()))
-        {
-            for p in h.parts.iter().filter(|p| p.feeds(plan)) {
-                cross.add(h.coin, &p.bars, p.interval_s);
-            }
-        }
+            .flat_map(|h| {
+                h.parts
+                    .iter()
+                    .filter(|p| p.feeds(plan))
+                    .map(|p| (h.coin, p.bars.as_slice(), p.interval_s))
+            })
+            .collect();
         let market = Some(Market {
             coin: self.coin,
             cross: &cross,

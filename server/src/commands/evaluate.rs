@@ -53,10 +53,10 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<Vec<ModelCard>> {
     anyhow::ensure!(from < to, "--from must be before --to");
     // Every file's bars, for a model's cross-section block (the coins its card names, as found
     // among the files given).
-    let mut cross = CrossSection::default();
-    for (_, coin, bars, interval_s) in &files {
-        cross.add(*coin, bars, *interval_s);
-    }
+    let cross: CrossSection = files
+        .iter()
+        .map(|(_, coin, bars, interval_s)| (*coin, bars.as_slice(), *interval_s))
+        .collect();
     let mut evaluated: Vec<ModelCard> = Vec::new();
     let mut trading = Vec::new();
     let mut rows_out = csv_out(args.rows_out.as_deref(), ROWS_HEADER)?;

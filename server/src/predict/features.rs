@@ -2,7 +2,7 @@
 //! `models` pipeline as training, or the reason there are none.
 
 use models::bars::{CARRY_S, NoBars, bars_ending_at};
-use models::features::{CrossSection, Market, features_with};
+use models::features::{CrossSection, FeatureSpec, Market, features_with};
 use models::history::Bar;
 use models::series::SeriesSet;
 use sea_orm::{ConnectionTrait, DbErr};
@@ -11,7 +11,6 @@ use shared::Coin;
 use crate::clock::DAY_S;
 use crate::db;
 use crate::ids::SeriesId;
-use models::features::FeatureSpec;
 
 /// More than this share of forward-filled minutes in a model's window: no prediction (the one
 /// gap rule of `models::bars`, which training follows too).
@@ -66,10 +65,10 @@ pub async fn features_at(
             db::candles::all_of(db, coin, base_s, t - reach_s(model), t).await?,
         ));
     }
-    let mut cross = CrossSection::default();
-    for (coin, bars) in &others {
-        cross.add(*coin, bars, base_s);
-    }
+    let cross: CrossSection = others
+        .iter()
+        .map(|(coin, bars)| (*coin, bars.as_slice(), base_s))
+        .collect();
     Ok(features_from(model, &base, base_s, &set, &cross, t))
 }
 
@@ -161,13 +160,11 @@ pub fn features_from(
     let market = Market { coin, cross };
     match features_with(model.spec, &bars, bar_s, set, Some(market)) {
         Some(x) => Ok((x, reference)),
-        None if cross_section_missing(model, cross, t).is_some() => Err(format!(
+        None if let Some(missing) = cross_section_missing(model, cross, t) => Err(format!(
             "missing cross-section: the model reads {} and needs BTC and at least half of the others at this time and {} bars before; missing: {}",
             model.spec.market.join(", "),
             model.spec.market_lookbacks()[1],
-            cross_section_missing(model, cross, t)
-                .unwrap_or_default()
-                .join(", ")
+            missing.join(", ")
         )),
         None if !model.spec.series.is_empty() => Err(format!(
             "missing series: the model needs {} known over the last week",

@@ -148,11 +148,10 @@ pub async fn backfill(
 
 /// The cross-section of the other coins' base bars read for a tick or a backfill.
 fn cross_section(others: &BTreeMap<Coin, Vec<Bar>>, base_s: i64) -> CrossSection<'_> {
-    let mut cross = CrossSection::default();
-    for (coin, bars) in others {
-        cross.add(*coin, bars, base_s);
-    }
-    cross
+    others
+        .iter()
+        .map(|(coin, bars)| (*coin, bars.as_slice(), base_s))
+        .collect()
 }
 
 /// Whether a horizon is predicted at `t` on base bars of `base_s` (`Horizon::cadence_on`: on
